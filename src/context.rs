@@ -1,0 +1,245 @@
+//! A context: one global scope inside a VM, which persists between calls.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Code, Error, JsError};
+use crate::text::Text;
+use crate::vm::Vm;
+
+static LIVE_CONTEXTS: AtomicUsize = AtomicUsize::new(0);
+
+/// A JavaScript global scope in a [`Vm`]. Contexts of the same VM do not see each
+/// other's globals.
+///
+/// `Context` is `Send + Sync`; calls on it take its VM, so they are serialised with
+/// every other call on that VM. It keeps its VM alive.
+pub struct Context {
+    // Field order is drop order: the handle goes before the VM it lives in.
+    global: v8::Global<v8::Context>,
+    vm: Arc<Vm>,
+    freed: AtomicBool,
+}
+
+impl Context {
+    /// Creates a fresh global scope in `vm`.
+    pub fn new(vm: &Arc<Vm>) -> Result<Arc<Context>, Error> {
+        let mut lock = vm.lock()?;
+        v8::scope!(let scope, &mut *lock);
+        let context = v8::Context::new(scope, Default::default());
+        let global = v8::Global::new(scope, context);
+        LIVE_CONTEXTS.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(Context {
+            global,
+            vm: Arc::clone(vm),
+            freed: AtomicBool::new(false),
+        }))
+    }
+
+    /// The VM this context lives in.
+    pub fn vm(&self) -> &Arc<Vm> {
+        &self.vm
+    }
+
+    /// Marks the context as freed by its owner: later calls fail with `InvalidState`.
+    pub fn close(&self) {
+        self.freed.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Self::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.freed.load(Ordering::Acquire)
+    }
+
+    /// Compiles and runs UTF-8 `source` under the script name `name`, and returns
+    /// `String(result)` as UTF-8 (NUL bytes kept; lone surrogates become U+FFFD).
+    pub fn run_script(&self, source: &[u8], name: &[u8]) -> Result<Text, Error> {
+        let source = utf8(source, "the script")?;
+        let name = utf8(name, "the script name")?;
+        self.run_str(source, name)
+    }
+
+    /// Reads each file (UTF-8) and runs it with its path as the script name, in order.
+    /// Stops at the first failure; an unreadable file is a [`Code::IoError`] with its
+    /// path.
+    pub fn load_libs<P: AsRef<[u8]>>(&self, paths: &[P]) -> Result<(), Error> {
+        for path in paths {
+            let path = path.as_ref();
+            let bytes = read_file(path)?;
+            let source = utf8(&bytes, "the file").map_err(|e| {
+                Error::invalid_argument(format!(
+                    "{}: {}",
+                    String::from_utf8_lossy(path),
+                    e.message()
+                ))
+                .with_path(path)
+            })?;
+            let name = String::from_utf8_lossy(path);
+            self.run_str(source, &name)?;
+        }
+        Ok(())
+    }
+
+    fn check_usable(&self) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the context was freed (torn down)"));
+        }
+        self.vm
+            .check_usable()
+            .map_err(|e| Error::new(e.code(), format!("cannot use the context: {}", e.message())))
+    }
+
+    fn run_str(&self, source: &str, name: &str) -> Result<Text, Error> {
+        self.check_usable()?;
+        if source.len() > v8::String::MAX_LENGTH {
+            return Err(Error::new(
+                Code::OutOfMemory,
+                format!(
+                    "the script is {} bytes, more than V8's string limit of {} bytes",
+                    source.len(),
+                    v8::String::MAX_LENGTH
+                ),
+            ));
+        }
+        let mut lock = self.vm.lock()?;
+        v8::scope!(let scope, &mut *lock);
+        let context = v8::Local::new(scope, &self.global);
+        let scope = &mut v8::ContextScope::new(scope, context);
+        v8::tc_scope!(let tc, scope);
+
+        let code = new_string(tc, source)?;
+        let resource_name = new_string(tc, name)?;
+        let origin = v8::ScriptOrigin::new(
+            tc,
+            resource_name.into(),
+            0,
+            0,
+            false,
+            0,
+            None,
+            false,
+            false,
+            false,
+            None,
+        );
+        let Some(script) = v8::Script::compile(tc, code, Some(&origin)) else {
+            return Err(caught(tc));
+        };
+        let Some(value) = script.run(tc) else {
+            return Err(caught(tc));
+        };
+        let Some(string) = value.to_string(tc) else {
+            return Err(caught(tc));
+        };
+        Ok(Text::from(string.to_rust_string_lossy(tc)))
+    }
+
+    /// Number of contexts alive in the process.
+    pub fn live_count() -> usize {
+        LIVE_CONTEXTS.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        LIVE_CONTEXTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        Error::invalid_argument(format!(
+            "{what} is not valid UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })
+}
+
+fn read_file(path: &[u8]) -> Result<Vec<u8>, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let os_path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    std::fs::read(os_path).map_err(|e| Error::io(path, &e))
+}
+
+fn new_string<'s>(
+    scope: &v8::PinScope<'s, '_>,
+    s: &str,
+) -> Result<v8::Local<'s, v8::String>, Error> {
+    v8::String::new_from_utf8(scope, s.as_bytes(), v8::NewStringType::Normal).ok_or_else(|| {
+        Error::new(
+            Code::OutOfMemory,
+            format!("cannot make a V8 string of {} bytes", s.len()),
+        )
+    })
+}
+
+fn text_of(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) -> Option<Text> {
+    value
+        .is_string()
+        .then(|| Text::from(value.to_rust_string_lossy(scope)))
+}
+
+/// Turns what the TryCatch `tc` caught into an [`Error`] with the exception's parts.
+fn caught(tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>) -> Error {
+    if !tc.can_continue() {
+        return Error::new(Code::Unknown, "JavaScript execution was terminated");
+    }
+    let Some(exception) = tc.exception() else {
+        return Error::new(Code::Unknown, "the script failed without an exception");
+    };
+    let message = tc.message();
+    // Reading properties may run user getters that throw: do it under a TryCatch of
+    // its own so the caught exception stays as it is.
+    v8::tc_scope!(let inner, tc);
+    let mut js = JsError {
+        exception: describe(inner, exception),
+        ..JsError::default()
+    };
+    if let Ok(object) = v8::Local::<v8::Object>::try_from(exception) {
+        let get = |scope: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>, key: &str| {
+            let key = v8::String::new(scope, key)?;
+            let value = object.get(scope, key.into());
+            scope.reset();
+            value.and_then(|v| text_of(scope, v))
+        };
+        if exception.is_native_error() {
+            js.name = get(inner, "name").unwrap_or_default();
+            js.message = get(inner, "message").unwrap_or_default();
+        }
+        js.stack = get(inner, "stack");
+    }
+    if !exception.is_native_error() {
+        js.message = js.exception.clone();
+    }
+    if let Some(message) = message {
+        js.script_name = message
+            .get_script_resource_name(inner)
+            .and_then(|v| text_of(inner, v));
+        js.line = message.get_line_number(inner).map(|l| l as u32);
+        js.start_column = Some(message.get_start_column() as u32);
+        js.end_column = Some(message.get_end_column() as u32);
+        js.source_line = message
+            .get_source_line(inner)
+            .map(|s| Text::from(s.to_rust_string_lossy(inner)));
+    }
+    Error::js(js)
+}
+
+/// `String(value)`, or V8's side-effect-free description when that throws.
+fn describe(
+    scope: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
+    value: v8::Local<'_, v8::Value>,
+) -> Text {
+    let text = match value.to_string(scope) {
+        Some(s) => s.to_rust_string_lossy(scope),
+        None => {
+            scope.reset();
+            value
+                .to_detail_string(scope)
+                .map(|s| s.to_rust_string_lossy(scope))
+                .unwrap_or_default()
+        }
+    };
+    scope.reset();
+    Text::from(text)
+}

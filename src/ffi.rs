@@ -1,0 +1,551 @@
+//! The C ABI of `libv8rs.so`, described by the generated `include/v8rs.h`.
+//!
+//! Only glue lives here: NULL checks, a panic boundary around every export, error
+//! out-params and handle casts. The engine itself is in the other modules.
+//!
+//! # Conventions
+//!
+//! * Every symbol is `v8rs_<type>_<verb>`; `_new` creates, `_free` destroys, and
+//!   `_free(NULL)` is a no-op. The handle comes first, inputs before outputs.
+//! * Fallible functions return a [`Code`] (`v8rs_code`) and take a last parameter
+//!   `v8rs_error **error_out`: on failure, when `error_out` is not NULL, it receives an
+//!   error the caller owns and frees with `v8rs_error_free`. Out-params are written
+//!   only on success; `error_out` only on failure.
+//! * Strings go in as `(pointer, length)` in UTF-8; NUL bytes inside are allowed.
+//! * The one string rule: a string *returned through an out-param* (a script's result)
+//!   is owned by the caller and freed with `v8rs_string_free`; a string *returned by an
+//!   accessor* (`v8rs_error_message`, …) is borrowed from its object and valid until
+//!   that object is freed. Both kinds are followed by a NUL byte not counted in their
+//!   length.
+//! * No panic crosses this boundary: one becomes `V8RS_CODE_UNKNOWN`.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::{Arc, OnceLock};
+
+use crate::context::Context;
+use crate::error::{Code, Error};
+use crate::text::Text;
+use crate::vm::Vm;
+use crate::{platform, JsError};
+
+/// A VM: one V8 isolate (about 1 MB), with its own heap.
+///
+/// Thread safety: a `v8rs_vm` may be used from any thread, and from several threads at
+/// once: calls on one VM (and on its contexts) are serialised, each running on the
+/// caller's thread; calls on different VMs run in parallel.
+///
+/// Ownership: created by `v8rs_vm_new`, freed by `v8rs_vm_free`. Its contexts keep the
+/// underlying isolate alive, but once the VM is freed they fail with
+/// `V8RS_CODE_INVALID_STATE`.
+pub struct v8rs_vm {
+    _private: [u8; 0],
+}
+
+/// A context: one JavaScript global scope inside a VM; globals persist between calls.
+///
+/// Thread safety: like its VM, usable from any thread; calls are serialised with
+/// every other call on the same VM. It must not be freed while a call on it runs.
+///
+/// Ownership: created by `v8rs_context_new`, freed by `v8rs_context_free`.
+pub struct v8rs_context {
+    _private: [u8; 0],
+}
+
+/// An error: a code, a message and, for JavaScript errors, the parts of the exception.
+///
+/// Thread safety: immutable; may be read from any thread and freed on any thread.
+///
+/// Ownership: returned through `error_out` parameters, freed by `v8rs_error_free`.
+pub struct v8rs_error {
+    _private: [u8; 0],
+}
+
+/// Ties an opaque C handle to the `Arc` behind it.
+trait ArcHandle: Sized {
+    type Rust;
+
+    fn into_handle(value: Arc<Self::Rust>) -> *mut Self {
+        Arc::into_raw(value) as *mut Self
+    }
+
+    /// # Safety
+    /// `handle` is NULL or came from [`Self::into_handle`] and was not yet released.
+    unsafe fn borrow<'a>(handle: *const Self) -> Result<&'a Self::Rust, Error> {
+        // SAFETY: by the caller's contract the pointer is NULL or a live `Arc`.
+        unsafe { (handle as *const Self::Rust).as_ref() }
+            .ok_or_else(|| Error::invalid_argument("a handle argument is NULL"))
+    }
+
+    /// # Safety
+    /// As for [`Self::borrow`]; the handle is invalid afterwards.
+    unsafe fn release(handle: *mut Self) -> Option<Arc<Self::Rust>> {
+        // SAFETY: by the caller's contract the pointer is NULL or a live `Arc`.
+        (!handle.is_null()).then(|| unsafe { Arc::from_raw(handle as *const Self::Rust) })
+    }
+}
+
+impl ArcHandle for v8rs_vm {
+    type Rust = Vm;
+}
+
+impl ArcHandle for v8rs_context {
+    type Rust = Context;
+}
+
+fn error_ref<'a>(error: *const v8rs_error) -> Option<&'a Error> {
+    // SAFETY: `error` is NULL or was made by `into_error_handle` and not yet freed.
+    unsafe { (error as *const Error).as_ref() }
+}
+
+fn into_error_handle(error: Error) -> *mut v8rs_error {
+    Box::into_raw(Box::new(error)) as *mut v8rs_error
+}
+
+/// Runs `body` behind the panic boundary and reports its error through `error_out`.
+fn guarded(error_out: *mut *mut v8rs_error, body: impl FnOnce() -> Result<(), Error>) -> Code {
+    let error = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => return Code::Ok,
+        Ok(Err(error)) => error,
+        Err(panic) => Error::new(
+            Code::Unknown,
+            format!("internal error: {}", panic_message(&panic)),
+        ),
+    };
+    let code = error.code();
+    if !error_out.is_null() {
+        // SAFETY: the caller passes NULL or a writable `v8rs_error *` slot.
+        unsafe { *error_out = into_error_handle(error) };
+    }
+    code
+}
+
+/// Runs an infallible `body` behind the panic boundary, with `fallback` on panic.
+fn shielded<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panic")
+}
+
+/// Views `(ptr, len)` as bytes; NULL is allowed only with length 0.
+///
+/// # Safety
+/// `ptr` points to `len` readable bytes, or is NULL.
+unsafe fn bytes<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<&'a [u8], Error> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(Error::invalid_argument(format!(
+                "{what} is NULL with a length of {len}"
+            )))
+        };
+    }
+    // SAFETY: by the caller's contract `ptr` has `len` readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
+}
+
+fn non_null<T>(ptr: *mut T, what: &str) -> Result<*mut T, Error> {
+    if ptr.is_null() {
+        Err(Error::invalid_argument(format!("{what} is NULL")))
+    } else {
+        Ok(ptr)
+    }
+}
+
+/// Copies `text` into a `malloc`ed, NUL-terminated buffer for `v8rs_string_free`.
+fn into_c_string(text: &Text) -> Result<*mut c_char, Error> {
+    let bytes = text.as_bytes();
+    // SAFETY: plain allocation; checked for NULL below.
+    let buf = unsafe { libc::malloc(bytes.len() + 1) } as *mut u8;
+    if buf.is_null() {
+        return Err(Error::new(
+            Code::OutOfMemory,
+            "cannot allocate the result string",
+        ));
+    }
+    // SAFETY: `buf` has room for the bytes and the terminator.
+    unsafe {
+        ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
+        *buf.add(bytes.len()) = 0;
+    }
+    Ok(buf as *mut c_char)
+}
+
+/// Returns a borrowed `(pointer, length)` view of `text`, or NULL when absent.
+fn view(text: Option<&Text>, len_out: *mut usize) -> *const c_char {
+    let (ptr, len) = match text {
+        Some(t) => (t.as_ptr() as *const c_char, t.as_bytes().len()),
+        None => (ptr::null(), 0),
+    };
+    if !len_out.is_null() {
+        // SAFETY: the caller passes NULL or a writable `size_t`.
+        unsafe { *len_out = len };
+    }
+    ptr
+}
+
+fn js_part<'a>(
+    error: *const v8rs_error,
+    part: impl FnOnce(&'a JsError) -> Option<&'a Text>,
+) -> Option<&'a Text> {
+    error_ref(error).and_then(Error::js_error).and_then(part)
+}
+
+fn js_number(error: *const v8rs_error, part: impl FnOnce(&JsError) -> Option<u32>) -> i64 {
+    shielded(-1, || {
+        error_ref(error)
+            .and_then(Error::js_error)
+            .and_then(part)
+            .map_or(-1, i64::from)
+    })
+}
+
+/// The version of V8 inside, as a static NUL-terminated string (e.g. `"15.2.124.1"`).
+#[no_mangle]
+pub extern "C" fn v8rs_version() -> *const c_char {
+    static VERSION: OnceLock<Text> = OnceLock::new();
+    shielded(ptr::null(), || {
+        VERSION
+            .get_or_init(|| Text::from(platform::v8_version()))
+            .as_ptr() as *const c_char
+    })
+}
+
+/// Initialises V8 for this process, once. `flags` (`flags_len` bytes, may be NULL when
+/// 0) are V8 command-line flags such as `"--max-old-space-size=64"`.
+///
+/// Errors: `V8RS_CODE_INVALID_STATE` on a second call, including after tear-down (V8
+/// cannot be initialised twice in one process); `V8RS_CODE_INVALID_ARGUMENT` for flags
+/// that are not UTF-8.
+///
+/// Thread safety: may be called from any thread; threads created before it may use V8.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_platform_set_up(
+    flags: *const c_char,
+    flags_len: usize,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: `flags` has `flags_len` readable bytes (the caller's contract).
+        let flags = unsafe { bytes(flags, flags_len, "flags") }?;
+        let flags = std::str::from_utf8(flags)
+            .map_err(|_| Error::invalid_argument("the flags are not valid UTF-8"))?;
+        platform::set_up(flags)
+    })
+}
+
+/// Tears the platform down for good. VMs that are still alive keep V8 loaded until
+/// they are freed, but every call on them fails with `V8RS_CODE_INVALID_STATE`.
+///
+/// Errors: `V8RS_CODE_INVALID_STATE` when the platform is not set up or already torn
+/// down.
+#[no_mangle]
+pub extern "C" fn v8rs_platform_tear_down(error_out: *mut *mut v8rs_error) -> Code {
+    guarded(error_out, platform::tear_down)
+}
+
+/// Whether the platform is set up and not torn down.
+#[no_mangle]
+pub extern "C" fn v8rs_platform_is_alive() -> bool {
+    shielded(false, platform::is_alive)
+}
+
+/// Creates a VM and writes it to `*vm_out`; free it with `v8rs_vm_free`.
+///
+/// Errors: `V8RS_CODE_INVALID_STATE` when the platform is not set up or was torn down;
+/// `V8RS_CODE_INVALID_ARGUMENT` when `vm_out` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_new(
+    vm_out: *mut *mut v8rs_vm,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        let vm_out = non_null(vm_out, "vm_out")?;
+        let vm = Vm::new()?;
+        // SAFETY: `vm_out` is a non-NULL, writable `v8rs_vm *` slot.
+        unsafe { *vm_out = v8rs_vm::into_handle(vm) };
+        Ok(())
+    })
+}
+
+/// Frees a VM (NULL is a no-op). Any thread may free it. Its contexts stay valid
+/// handles, to be freed by their owner, but calls on them fail from now on. Must not
+/// be called while a call on this VM runs on another thread.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_free(vm: *mut v8rs_vm) {
+    shielded((), || {
+        // SAFETY: `vm` is NULL or a live handle from `v8rs_vm_new` (the caller's contract).
+        if let Some(vm) = unsafe { v8rs_vm::release(vm) } {
+            vm.close();
+        }
+    })
+}
+
+/// Creates a context (a fresh global scope) in `vm` and writes it to `*context_out`;
+/// free it with `v8rs_context_free`. The context keeps the VM's isolate alive.
+///
+/// Errors: `V8RS_CODE_INVALID_ARGUMENT` for NULL pointers; `V8RS_CODE_INVALID_STATE`
+/// when the VM was freed or the platform torn down.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_new(
+    vm: *mut v8rs_vm,
+    context_out: *mut *mut v8rs_context,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: `vm` is NULL or a live handle (the caller's contract).
+        let vm = unsafe { v8rs_vm::borrow(vm) }?;
+        let context_out = non_null(context_out, "context_out")?;
+        // SAFETY: `vm` was borrowed from a live `Arc<Vm>`; cloning it needs a `&Arc`.
+        let vm = unsafe { clone_arc(vm) };
+        let context = Context::new(&vm)?;
+        // SAFETY: `context_out` is a non-NULL, writable `v8rs_context *` slot.
+        unsafe { *context_out = v8rs_context::into_handle(context) };
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `value` must live inside an `Arc` (it was borrowed through an [`ArcHandle`]).
+unsafe fn clone_arc<T>(value: &T) -> Arc<T> {
+    let raw = value as *const T;
+    // SAFETY: `raw` came from `Arc::into_raw`; bump the count, then rebuild one `Arc`.
+    unsafe {
+        Arc::increment_strong_count(raw);
+        Arc::from_raw(raw)
+    }
+}
+
+/// Frees a context (NULL is a no-op), from any thread. Must not be called while a
+/// call on this context runs on another thread.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_free(context: *mut v8rs_context) {
+    shielded((), || {
+        // SAFETY: NULL or a live handle from `v8rs_context_new` (the caller's contract).
+        if let Some(context) = unsafe { v8rs_context::release(context) } {
+            context.close();
+        }
+    })
+}
+
+/// Compiles and runs `script` (`script_len` bytes of UTF-8, NUL bytes allowed) in
+/// `context`, under the script name `identifier` (`identifier_len` bytes; NULL means
+/// `"<anonymous>"`). On success writes `String(result)` in UTF-8 to `*result_out` and
+/// its length to `*result_len_out` (when not NULL); free it with `v8rs_string_free`.
+///
+/// Errors: `V8RS_CODE_JS_ERROR` when the script fails to compile or throws (also when
+/// `String(result)` throws); `V8RS_CODE_INVALID_ARGUMENT` for NULL pointers or invalid
+/// UTF-8; `V8RS_CODE_INVALID_STATE` when the context or its VM was freed or the platform
+/// torn down; `V8RS_CODE_OUT_OF_MEMORY` for strings beyond V8's limit.
+///
+/// Thread safety: blocks while another thread runs in the same VM.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_run_script(
+    context: *mut v8rs_context,
+    script: *const c_char,
+    script_len: usize,
+    identifier: *const c_char,
+    identifier_len: usize,
+    result_out: *mut *mut c_char,
+    result_len_out: *mut usize,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        let result_out = non_null(result_out, "result_out")?;
+        // SAFETY: each pointer has the given number of readable bytes.
+        let script = unsafe { bytes(script, script_len, "script") }?;
+        let identifier = if identifier.is_null() && identifier_len == 0 {
+            b"<anonymous>".as_slice()
+        } else {
+            // SAFETY: as above.
+            unsafe { bytes(identifier, identifier_len, "identifier") }?
+        };
+        let result = context.run_script(script, identifier)?;
+        let c_string = into_c_string(&result)?;
+        // SAFETY: non-NULL writable slots (checked above, or NULL and skipped).
+        unsafe {
+            *result_out = c_string;
+            if !result_len_out.is_null() {
+                *result_len_out = result.as_bytes().len();
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Reads the `n` files named by `paths` (NUL-terminated, any bytes) and runs each in
+/// `context`, in order, with its path as the script name. Stops at the first failure.
+///
+/// Errors: `V8RS_CODE_IO_ERROR` for a file that cannot be read (`v8rs_error_path` tells
+/// which); `V8RS_CODE_INVALID_ARGUMENT` for a file that is not UTF-8 or a NULL pointer;
+/// otherwise as `v8rs_run_script`.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_load_libs(
+    context: *mut v8rs_context,
+    paths: *const *const c_char,
+    n: usize,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        if paths.is_null() && n > 0 {
+            return Err(Error::invalid_argument("paths is NULL"));
+        }
+        let paths = (0..n)
+            .map(|i| {
+                // SAFETY: `paths` has `n` readable entries (the caller's contract).
+                let path = unsafe { *paths.add(i) };
+                if path.is_null() {
+                    return Err(Error::invalid_argument(format!("paths[{i}] is NULL")));
+                }
+                // SAFETY: each non-NULL entry is a NUL-terminated string.
+                Ok(unsafe { CStr::from_ptr(path) }.to_bytes())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        context.load_libs(&paths)
+    })
+}
+
+/// Frees a string returned through an out-param (NULL is a no-op).
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_string_free(string: *mut c_char) {
+    // SAFETY: NULL or a buffer from `into_c_string` (the caller's contract).
+    shielded((), || unsafe { libc::free(string as *mut libc::c_void) })
+}
+
+/// Frees an error (NULL is a no-op).
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_free(error: *mut v8rs_error) {
+    shielded((), || {
+        if !error.is_null() {
+            // SAFETY: a live error from an `error_out` parameter (the caller's contract).
+            drop(unsafe { Box::from_raw(error as *mut Error) });
+        }
+    })
+}
+
+/// The error's code (`V8RS_CODE_INVALID_ARGUMENT` for a NULL error).
+#[no_mangle]
+pub extern "C" fn v8rs_error_code(error: *const v8rs_error) -> Code {
+    shielded(Code::Unknown, || {
+        error_ref(error).map_or(Code::InvalidArgument, Error::code)
+    })
+}
+
+/// The full message; for JavaScript errors the trace text:
+/// `"<script>:<line>\n    <source line>\n    <spaces>^^^\n<stack or String(exception)>"`.
+/// Borrowed; `*len_out` (when not NULL) receives its length.
+#[no_mangle]
+pub extern "C" fn v8rs_error_message(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    shielded(ptr::null(), || {
+        view(error_ref(error).map(Error::message), len_out)
+    })
+}
+
+/// The exception's `name` (`"SyntaxError"`, …; empty when the thrown value is not an
+/// Error), or NULL for errors that are not JavaScript errors. Borrowed.
+#[no_mangle]
+pub extern "C" fn v8rs_error_js_name(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    shielded(ptr::null(), || {
+        view(js_part(error, |js| Some(&js.name)), len_out)
+    })
+}
+
+/// The exception's `message` (or `String(exception)` for non-Error values), or NULL
+/// for errors that are not JavaScript errors. Borrowed.
+#[no_mangle]
+pub extern "C" fn v8rs_error_js_message(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    shielded(ptr::null(), || {
+        view(js_part(error, |js| Some(&js.message)), len_out)
+    })
+}
+
+/// The name of the script where the exception was thrown, or NULL. Borrowed.
+#[no_mangle]
+pub extern "C" fn v8rs_error_script_name(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    shielded(ptr::null(), || {
+        view(js_part(error, |js| js.script_name.as_ref()), len_out)
+    })
+}
+
+/// The source line where the exception was thrown, or NULL. Borrowed.
+#[no_mangle]
+pub extern "C" fn v8rs_error_source_line(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    shielded(ptr::null(), || {
+        view(js_part(error, |js| js.source_line.as_ref()), len_out)
+    })
+}
+
+/// The exception's `stack` property, or NULL when it has none. Borrowed.
+#[no_mangle]
+pub extern "C" fn v8rs_error_stack(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+    shielded(ptr::null(), || {
+        view(js_part(error, |js| js.stack.as_ref()), len_out)
+    })
+}
+
+/// The file an I/O (or file encoding) error is about, or NULL. Borrowed.
+#[no_mangle]
+pub extern "C" fn v8rs_error_path(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+    shielded(ptr::null(), || {
+        view(error_ref(error).and_then(Error::path), len_out)
+    })
+}
+
+/// The 1-based line of the exception, or -1 when unknown.
+#[no_mangle]
+pub extern "C" fn v8rs_error_line(error: *const v8rs_error) -> i64 {
+    js_number(error, |js| js.line)
+}
+
+/// The 0-based column where the failing expression starts, or -1 when unknown.
+#[no_mangle]
+pub extern "C" fn v8rs_error_start_column(error: *const v8rs_error) -> i64 {
+    js_number(error, |js| js.start_column)
+}
+
+/// The 0-based column just past the failing expression, or -1 when unknown.
+#[no_mangle]
+pub extern "C" fn v8rs_error_end_column(error: *const v8rs_error) -> i64 {
+    js_number(error, |js| js.end_column)
+}
+
+/// Number of VMs alive in the process (for leak checks).
+#[no_mangle]
+pub extern "C" fn v8rs_live_vm_count() -> usize {
+    shielded(0, Vm::live_count)
+}
+
+/// Number of contexts alive in the process (for leak checks).
+#[no_mangle]
+pub extern "C" fn v8rs_live_context_count() -> usize {
+    shielded(0, Context::live_count)
+}

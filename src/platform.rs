@@ -1,0 +1,125 @@
+//! The process-wide V8 platform: set up once, torn down once, never again.
+//!
+//! Every [`Vm`](crate::Vm) holds a [`PlatformRef`], so V8 itself is disposed only when
+//! the platform was torn down *and* the last VM is gone: tearing down while VMs live is
+//! allowed (deferred), and those VMs then refuse to run with [`Code::InvalidState`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::error::{Code, Error};
+
+/// Where the process is in the platform's one-way lifecycle.
+enum State {
+    NotSetUp,
+    Alive(Arc<Platform>),
+    TornDown,
+}
+
+static STATE: Mutex<State> = Mutex::new(State::NotSetUp);
+
+/// The initialised V8 platform; dropped (and V8 disposed) after tear-down once no VM
+/// holds it any more.
+pub struct Platform {
+    torn_down: AtomicBool,
+}
+
+/// A counted reference to the platform, held by each VM.
+pub type PlatformRef = Arc<Platform>;
+
+impl Platform {
+    /// Whether [`tear_down`] has been called.
+    pub fn is_torn_down(&self) -> bool {
+        self.torn_down.load(Ordering::Acquire)
+    }
+
+    /// Fails with [`Code::InvalidState`] when the platform was torn down.
+    pub fn check_alive(&self) -> Result<(), Error> {
+        if self.is_torn_down() {
+            Err(Error::invalid_state("the platform was torn down"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        // SAFETY: every isolate holds a `PlatformRef`, so none is alive when the last
+        // reference goes; STATE is `TornDown`, so no new one can be created either.
+        unsafe { v8::V8::dispose() };
+        v8::V8::dispose_platform();
+    }
+}
+
+/// Initialises V8 for this process, with optional V8 command-line `flags`
+/// (for example `"--max-old-space-size=64 --no-expose-wasm"`).
+///
+/// Fails with [`Code::InvalidState`] when called a second time, even after
+/// [`tear_down`]: V8 cannot be initialised twice in one process.
+pub fn set_up(flags: &str) -> Result<(), Error> {
+    let mut state = STATE.lock();
+    match *state {
+        State::Alive(_) => return Err(Error::invalid_state("the platform is already set up")),
+        State::TornDown => {
+            return Err(Error::invalid_state(
+                "the platform was torn down, and V8 cannot be set up twice in one process",
+            ))
+        }
+        State::NotSetUp => {}
+    }
+    if !flags.trim().is_empty() {
+        v8::V8::set_flags_from_string(flags);
+    }
+    // The unprotected platform lets threads created before set-up (any Python thread)
+    // run JavaScript; the protected one requires them to descend from this thread.
+    v8::V8::initialize_platform(v8::new_unprotected_default_platform(0, false).make_shared());
+    v8::V8::initialize();
+    *state = State::Alive(Arc::new(Platform {
+        torn_down: AtomicBool::new(false),
+    }));
+    Ok(())
+}
+
+/// Tears the platform down for good. VMs still alive keep V8 loaded until they are
+/// freed, but refuse to run from now on.
+pub fn tear_down() -> Result<(), Error> {
+    let mut state = STATE.lock();
+    match std::mem::replace(&mut *state, State::TornDown) {
+        State::Alive(platform) => {
+            platform.torn_down.store(true, Ordering::Release);
+            drop(state);
+            drop(platform);
+            Ok(())
+        }
+        State::NotSetUp => {
+            *state = State::NotSetUp;
+            Err(Error::invalid_state("the platform is not set up"))
+        }
+        State::TornDown => Err(Error::invalid_state("the platform is already torn down")),
+    }
+}
+
+/// Whether the platform is set up and not torn down.
+pub fn is_alive() -> bool {
+    matches!(*STATE.lock(), State::Alive(_))
+}
+
+/// A reference to the live platform, for a new VM.
+pub(crate) fn acquire() -> Result<PlatformRef, Error> {
+    match &*STATE.lock() {
+        State::Alive(platform) => Ok(Arc::clone(platform)),
+        State::NotSetUp => Err(Error::new(
+            Code::InvalidState,
+            "the platform is not set up: set it up before creating VMs",
+        )),
+        State::TornDown => Err(Error::invalid_state("the platform was torn down")),
+    }
+}
+
+/// The version of the V8 engine inside, e.g. `"15.2.124.1"`.
+pub fn v8_version() -> &'static str {
+    v8::V8::get_version()
+}
