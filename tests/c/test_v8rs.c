@@ -1,0 +1,258 @@
+/*
+ * A C program against include/v8rs.h and libv8rs.so: platform, VMs, contexts,
+ * run_script, load_libs, errors, misuse and threads. Exits non-zero on any mismatch.
+ *
+ * Build and run (tests/run_all.sh does this):
+ *   cc -std=c11 -Wall -Wextra -Werror -pthread -Iinclude tests/c/test_v8rs.c \
+ *      -Ltarget/release -lv8rs -Wl,-rpath,$PWD/target/release -o target/test_v8rs
+ *   target/test_v8rs
+ */
+#define _DEFAULT_SOURCE /* mkdtemp */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "v8rs.h"
+
+static int passed = 0, failed = 0;
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (cond) {                                                        \
+            passed++;                                                      \
+        } else {                                                           \
+            failed++;                                                      \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                  \
+    } while (0)
+
+/* Runs `src` (a C string) and compares its result with `expected` (len bytes). */
+static void expect_result(v8rs_context *ctx, const char *src, size_t src_len,
+                          const char *expected, size_t expected_len) {
+    char *out = NULL;
+    size_t out_len = 0;
+    v8rs_error *err = NULL;
+    v8rs_code code = v8rs_run_script(ctx, src, src_len, "test.js", 7, &out, &out_len, &err);
+    CHECK(code == V8RS_CODE_OK);
+    if (code != V8RS_CODE_OK) {
+        fprintf(stderr, "  %s\n", v8rs_error_message(err, NULL));
+        v8rs_error_free(err);
+        return;
+    }
+    CHECK(err == NULL);
+    CHECK(out_len == expected_len && memcmp(out, expected, expected_len) == 0);
+    CHECK(out[out_len] == '\0');
+    v8rs_string_free(out);
+}
+
+/* expect_result() for string literals, which may hold NUL bytes. */
+#define RUN(ctx, src, expected) expect_result(ctx, src, sizeof(src) - 1, expected, sizeof(expected) - 1)
+
+static v8rs_error *expect_error(v8rs_context *ctx, const char *src, const char *name,
+                                v8rs_code expected) {
+    char *out = NULL;
+    v8rs_error *err = NULL;
+    v8rs_code code = v8rs_run_script(ctx, src, strlen(src), name, strlen(name), &out, NULL, &err);
+    CHECK(code == expected);
+    CHECK(out == NULL);
+    CHECK(err != NULL && v8rs_error_code(err) == expected);
+    return err;
+}
+
+static int str_eq(const char *s, size_t len, const char *expected) {
+    return s != NULL && len == strlen(expected) && memcmp(s, expected, len) == 0;
+}
+
+static void test_results(v8rs_context *ctx) {
+    RUN(ctx, "1 + 1", "2");
+    RUN(ctx, "'hola' + ' ' + 'mundo'", "hola mundo");
+    RUN(ctx, "[1, 2, [3]]", "1,2,3");
+    RUN(ctx, "'a\0b'", "a\0b");
+    RUN(ctx, "'\xc3\xb1' + '\xe2\x82\xac'", "\xc3\xb1\xe2\x82\xac");
+    RUN(ctx, "var persisted = 41", "undefined");
+    RUN(ctx, "persisted + 1", "42");
+}
+
+static void test_errors(v8rs_context *ctx) {
+    size_t len = 0;
+    const char *s;
+    v8rs_error *err = expect_error(ctx, "var a = ;", "syntax.js", V8RS_CODE_JS_ERROR);
+    s = v8rs_error_js_name(err, &len);
+    CHECK(str_eq(s, len, "SyntaxError"));
+    s = v8rs_error_message(err, &len);
+    CHECK(str_eq(s, len, "syntax.js:1\n    var a = ;\n            ^\nSyntaxError: Unexpected token ';'"));
+    CHECK(v8rs_error_line(err) == 1);
+    CHECK(v8rs_error_start_column(err) == 8 && v8rs_error_end_column(err) == 9);
+    v8rs_error_free(err);
+
+    err = expect_error(ctx, "function f() {\n  throw new TypeError('bad');\n}\nf();", "rt.js",
+                       V8RS_CODE_JS_ERROR);
+    s = v8rs_error_js_message(err, &len);
+    CHECK(str_eq(s, len, "bad"));
+    s = v8rs_error_script_name(err, &len);
+    CHECK(str_eq(s, len, "rt.js"));
+    s = v8rs_error_source_line(err, &len);
+    CHECK(str_eq(s, len, "  throw new TypeError('bad');"));
+    s = v8rs_error_stack(err, &len);
+    CHECK(s != NULL && strstr(s, "at f (rt.js:2:9)") != NULL);
+    CHECK(v8rs_error_line(err) == 2);
+    v8rs_error_free(err);
+
+    err = expect_error(ctx, "Symbol('x')", "sym.js", V8RS_CODE_JS_ERROR);
+    s = v8rs_error_js_name(err, &len);
+    CHECK(str_eq(s, len, "TypeError"));
+    v8rs_error_free(err);
+
+    err = expect_error(ctx, "'\xff'", "utf8.js", V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_error_js_name(err, NULL) == NULL);
+    v8rs_error_free(err);
+    /* The context survives all of that. */
+    RUN(ctx, "persisted", "41");
+}
+
+static void test_load_libs(v8rs_context *ctx) {
+    char dir[] = "/tmp/v8rs-c-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char foo[256], bar[256], missing[256];
+    snprintf(foo, sizeof foo, "%s/foo.js", dir);
+    snprintf(bar, sizeof bar, "%s/bar.js", dir);
+    snprintf(missing, sizeof missing, "%s/missing.js", dir);
+    FILE *f = fopen(foo, "w");
+    fputs("var foo = { render: function (s) { return s; } };\n", f);
+    fclose(f);
+    f = fopen(bar, "w");
+    fputs("var bar = foo.render('hola mundo');\n", f);
+    fclose(f);
+
+    const char *paths[] = {foo, bar};
+    CHECK(v8rs_load_libs(ctx, paths, 2, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "bar", "hola mundo");
+
+    v8rs_error *err = NULL;
+    const char *bad[] = {missing};
+    CHECK(v8rs_load_libs(ctx, bad, 1, &err) == V8RS_CODE_IO_ERROR);
+    size_t len = 0;
+    const char *path = v8rs_error_path(err, &len);
+    CHECK(str_eq(path, len, missing));
+    v8rs_error_free(err);
+    unlink(foo);
+    unlink(bar);
+    rmdir(dir);
+}
+
+static void test_misuse(void) {
+    v8rs_error *err = NULL;
+    CHECK(v8rs_platform_set_up(NULL, 0, &err) == V8RS_CODE_INVALID_STATE);
+    CHECK(v8rs_error_code(err) == V8RS_CODE_INVALID_STATE);
+    v8rs_error_free(err);
+    CHECK(v8rs_vm_new(NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    char *out = NULL;
+    CHECK(v8rs_run_script(NULL, "1", 1, NULL, 0, &out, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    v8rs_vm_free(NULL);
+    v8rs_context_free(NULL);
+    v8rs_error_free(NULL);
+    v8rs_string_free(NULL);
+
+    /* Freeing the VM before its context: the context refuses, then frees cleanly. */
+    v8rs_vm *vm = NULL;
+    v8rs_context *ctx = NULL;
+    CHECK(v8rs_vm_new(&vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
+    v8rs_vm_free(vm);
+    err = expect_error(ctx, "1", "after.js", V8RS_CODE_INVALID_STATE);
+    v8rs_error_free(err);
+    v8rs_context_free(ctx);
+}
+
+struct job {
+    v8rs_context *ctx; /* shared context, or NULL to make a VM of its own */
+    int id;
+    int ok;
+};
+
+static void *worker(void *arg) {
+    struct job *job = arg;
+    v8rs_vm *vm = NULL;
+    v8rs_context *ctx = job->ctx;
+    if (ctx == NULL) {
+        if (v8rs_vm_new(&vm, NULL) != V8RS_CODE_OK || v8rs_context_new(vm, &ctx, NULL) != V8RS_CODE_OK)
+            return NULL;
+    }
+    job->ok = 1;
+    for (int i = 0; i < 100; i++) {
+        const char *src = "var n = (globalThis.n || 0); for (var k = 0; k < 1000; k++) {} globalThis.n = n + 1; n + 1";
+        char *out = NULL;
+        if (v8rs_run_script(ctx, src, strlen(src), NULL, 0, &out, NULL, NULL) != V8RS_CODE_OK)
+            job->ok = 0;
+        v8rs_string_free(out);
+    }
+    if (vm != NULL) {
+        RUN(ctx, "n", "100");
+        v8rs_context_free(ctx);
+        v8rs_vm_free(vm);
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    /* Two VMs on two threads at once. */
+    pthread_t threads[8];
+    struct job jobs[8];
+    for (int i = 0; i < 2; i++) {
+        jobs[i] = (struct job){NULL, i, 0};
+        pthread_create(&threads[i], NULL, worker, &jobs[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(jobs[i].ok);
+    }
+    /* One VM shared by 8 threads: calls are serialised, no increment is lost. */
+    v8rs_vm *vm = NULL;
+    v8rs_context *ctx = NULL;
+    CHECK(v8rs_vm_new(&vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (struct job){ctx, i, 0};
+        pthread_create(&threads[i], NULL, worker, &jobs[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(jobs[i].ok);
+    }
+    RUN(ctx, "n", "800");
+    v8rs_context_free(ctx);
+    v8rs_vm_free(vm);
+}
+
+int main(void) {
+    CHECK(strncmp(v8rs_version(), "15.2.", 5) == 0);
+    CHECK(!v8rs_platform_is_alive());
+    v8rs_vm *vm = NULL;
+    CHECK(v8rs_vm_new(&vm, NULL) == V8RS_CODE_INVALID_STATE);
+    CHECK(v8rs_platform_set_up("--stack-size=900", 16, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_platform_is_alive());
+
+    v8rs_context *ctx = NULL, *other = NULL;
+    CHECK(v8rs_vm_new(&vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &other, NULL) == V8RS_CODE_OK);
+
+    test_results(ctx);
+    RUN(other, "typeof persisted", "undefined");
+    test_errors(ctx);
+    test_load_libs(ctx);
+    test_misuse();
+    test_threads();
+
+    v8rs_context_free(other);
+    v8rs_context_free(ctx);
+    v8rs_vm_free(vm);
+    CHECK(v8rs_live_vm_count() == 0 && v8rs_live_context_count() == 0);
+    CHECK(v8rs_platform_tear_down(NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_platform_set_up(NULL, 0, NULL) == V8RS_CODE_INVALID_STATE);
+
+    printf("C ABI: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
