@@ -86,6 +86,10 @@ const char *v8rs_version(void);
 // that are not UTF-8.
 //
 // Thread safety: may be called from any thread; threads created before it may use V8.
+//
+// # Safety
+// `flags` points to `flags_len` readable bytes (or is NULL with 0); `error_out` is NULL
+// or writable.
 v8rs_code v8rs_platform_set_up(const char *flags,
                                size_t flags_len,
                                v8rs_error **error_out);
@@ -104,12 +108,18 @@ bool v8rs_platform_is_alive(void);
 //
 // Errors: `V8RS_CODE_INVALID_STATE` when the platform is not set up or was torn down;
 // `V8RS_CODE_INVALID_ARGUMENT` when `vm_out` is NULL.
+//
+// # Safety
+// `vm_out` is NULL or writable; `error_out` is NULL or writable.
 v8rs_code v8rs_vm_new(v8rs_vm **vm_out,
                       v8rs_error **error_out);
 
 // Frees a VM (NULL is a no-op). Any thread may free it. Its contexts stay valid
 // handles, to be freed by their owner, but calls on them fail from now on. Must not
 // be called while a call on this VM runs on another thread.
+//
+// # Safety
+// `vm` is NULL or a handle from `v8rs_vm_new` that was not freed yet.
 void v8rs_vm_free(v8rs_vm *vm);
 
 // Creates a context (a fresh global scope) in `vm` and writes it to `*context_out`;
@@ -117,12 +127,18 @@ void v8rs_vm_free(v8rs_vm *vm);
 //
 // Errors: `V8RS_CODE_INVALID_ARGUMENT` for NULL pointers; `V8RS_CODE_INVALID_STATE`
 // when the VM was freed or the platform torn down.
+//
+// # Safety
+// `vm` is NULL or a live VM handle; `context_out` and `error_out` are NULL or writable.
 v8rs_code v8rs_context_new(v8rs_vm *vm,
                            v8rs_context **context_out,
                            v8rs_error **error_out);
 
 // Frees a context (NULL is a no-op), from any thread. Must not be called while a
 // call on this context runs on another thread.
+//
+// # Safety
+// `context` is NULL or a handle from `v8rs_context_new` that was not freed yet.
 void v8rs_context_free(v8rs_context *context);
 
 // Compiles and runs `script` (`script_len` bytes of UTF-8, NUL bytes allowed) in
@@ -136,6 +152,10 @@ void v8rs_context_free(v8rs_context *context);
 // torn down; `V8RS_CODE_OUT_OF_MEMORY` for strings beyond V8's limit.
 //
 // Thread safety: blocks while another thread runs in the same VM.
+//
+// # Safety
+// `context` is NULL or a live handle; `script` and `identifier` point to their
+// lengths in readable bytes (or are NULL with length 0); out-params are NULL or writable.
 v8rs_code v8rs_run_script(v8rs_context *context,
                           const char *script,
                           size_t script_len,
@@ -151,59 +171,102 @@ v8rs_code v8rs_run_script(v8rs_context *context,
 // Errors: `V8RS_CODE_IO_ERROR` for a file that cannot be read (`v8rs_error_path` tells
 // which); `V8RS_CODE_INVALID_ARGUMENT` for a file that is not UTF-8 or a NULL pointer;
 // otherwise as `v8rs_run_script`.
+//
+// # Safety
+// `context` is NULL or a live handle; `paths` is NULL or points to `n` pointers,
+// each NULL or a NUL-terminated string; `error_out` is NULL or writable.
 v8rs_code v8rs_load_libs(v8rs_context *context,
                          const char *const *paths,
                          size_t n,
                          v8rs_error **error_out);
 
 // Frees a string returned through an out-param (NULL is a no-op).
+//
+// # Safety
+// `string` is NULL or a string from an out-param of this library, not freed yet.
 void v8rs_string_free(char *string);
 
 // Frees an error (NULL is a no-op).
+//
+// # Safety
+// `error` is NULL or an error from this library, not freed yet.
 void v8rs_error_free(v8rs_error *error);
 
 // The error's code (`V8RS_CODE_INVALID_ARGUMENT` for a NULL error).
+//
+// # Safety
+// `error` is NULL or a live error from this library.
 v8rs_code v8rs_error_code(const v8rs_error *error);
 
 // The full message; for JavaScript errors the trace text:
 // `"<script>:<line>\n    <source line>\n    <spaces>^^^\n<stack or String(exception)>"`.
 // Borrowed; `*len_out` (when not NULL) receives its length.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 const char *v8rs_error_message(const v8rs_error *error,
                                size_t *len_out);
 
 // The exception's `name` (`"SyntaxError"`, …; empty when the thrown value is not an
 // Error), or NULL for errors that are not JavaScript errors. Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 const char *v8rs_error_js_name(const v8rs_error *error,
                                size_t *len_out);
 
 // The exception's `message` (or `String(exception)` for non-Error values), or NULL
 // for errors that are not JavaScript errors. Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 const char *v8rs_error_js_message(const v8rs_error *error,
                                   size_t *len_out);
 
 // The name of the script where the exception was thrown, or NULL. Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 const char *v8rs_error_script_name(const v8rs_error *error,
                                    size_t *len_out);
 
 // The source line where the exception was thrown, or NULL. Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 const char *v8rs_error_source_line(const v8rs_error *error,
                                    size_t *len_out);
 
 // The exception's `stack` property, or NULL when it has none. Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 const char *v8rs_error_stack(const v8rs_error *error,
                              size_t *len_out);
 
 // The file an I/O (or file encoding) error is about, or NULL. Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 const char *v8rs_error_path(const v8rs_error *error,
                             size_t *len_out);
 
 // The 1-based line of the exception, or -1 when unknown.
+//
+// # Safety
+// `error` is NULL or a live error from this library.
 int64_t v8rs_error_line(const v8rs_error *error);
 
 // The 0-based column where the failing expression starts, or -1 when unknown.
+//
+// # Safety
+// `error` is NULL or a live error from this library.
 int64_t v8rs_error_start_column(const v8rs_error *error);
 
 // The 0-based column just past the failing expression, or -1 when unknown.
+//
+// # Safety
+// `error` is NULL or a live error from this library.
 int64_t v8rs_error_end_column(const v8rs_error *error);
 
 // Number of VMs alive in the process (for leak checks).

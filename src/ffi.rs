@@ -229,6 +229,10 @@ pub extern "C" fn v8rs_version() -> *const c_char {
 /// that are not UTF-8.
 ///
 /// Thread safety: may be called from any thread; threads created before it may use V8.
+///
+/// # Safety
+/// `flags` points to `flags_len` readable bytes (or is NULL with 0); `error_out` is NULL
+/// or writable.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_platform_set_up(
     flags: *const c_char,
@@ -264,6 +268,9 @@ pub extern "C" fn v8rs_platform_is_alive() -> bool {
 ///
 /// Errors: `V8RS_CODE_INVALID_STATE` when the platform is not set up or was torn down;
 /// `V8RS_CODE_INVALID_ARGUMENT` when `vm_out` is NULL.
+///
+/// # Safety
+/// `vm_out` is NULL or writable; `error_out` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_vm_new(
     vm_out: *mut *mut v8rs_vm,
@@ -281,6 +288,9 @@ pub unsafe extern "C" fn v8rs_vm_new(
 /// Frees a VM (NULL is a no-op). Any thread may free it. Its contexts stay valid
 /// handles, to be freed by their owner, but calls on them fail from now on. Must not
 /// be called while a call on this VM runs on another thread.
+///
+/// # Safety
+/// `vm` is NULL or a handle from `v8rs_vm_new` that was not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_vm_free(vm: *mut v8rs_vm) {
     shielded((), || {
@@ -296,6 +306,9 @@ pub unsafe extern "C" fn v8rs_vm_free(vm: *mut v8rs_vm) {
 ///
 /// Errors: `V8RS_CODE_INVALID_ARGUMENT` for NULL pointers; `V8RS_CODE_INVALID_STATE`
 /// when the VM was freed or the platform torn down.
+///
+/// # Safety
+/// `vm` is NULL or a live VM handle; `context_out` and `error_out` are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_context_new(
     vm: *mut v8rs_vm,
@@ -328,6 +341,9 @@ unsafe fn clone_arc<T>(value: &T) -> Arc<T> {
 
 /// Frees a context (NULL is a no-op), from any thread. Must not be called while a
 /// call on this context runs on another thread.
+///
+/// # Safety
+/// `context` is NULL or a handle from `v8rs_context_new` that was not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_context_free(context: *mut v8rs_context) {
     shielded((), || {
@@ -349,6 +365,10 @@ pub unsafe extern "C" fn v8rs_context_free(context: *mut v8rs_context) {
 /// torn down; `V8RS_CODE_OUT_OF_MEMORY` for strings beyond V8's limit.
 ///
 /// Thread safety: blocks while another thread runs in the same VM.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `script` and `identifier` point to their
+/// lengths in readable bytes (or are NULL with length 0); out-params are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_run_script(
     context: *mut v8rs_context,
@@ -391,6 +411,10 @@ pub unsafe extern "C" fn v8rs_run_script(
 /// Errors: `V8RS_CODE_IO_ERROR` for a file that cannot be read (`v8rs_error_path` tells
 /// which); `V8RS_CODE_INVALID_ARGUMENT` for a file that is not UTF-8 or a NULL pointer;
 /// otherwise as `v8rs_run_script`.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `paths` is NULL or points to `n` pointers,
+/// each NULL or a NUL-terminated string; `error_out` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_load_libs(
     context: *mut v8rs_context,
@@ -420,6 +444,9 @@ pub unsafe extern "C" fn v8rs_load_libs(
 }
 
 /// Frees a string returned through an out-param (NULL is a no-op).
+///
+/// # Safety
+/// `string` is NULL or a string from an out-param of this library, not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_string_free(string: *mut c_char) {
     // SAFETY: NULL or a buffer from `into_c_string` (the caller's contract).
@@ -427,6 +454,9 @@ pub unsafe extern "C" fn v8rs_string_free(string: *mut c_char) {
 }
 
 /// Frees an error (NULL is a no-op).
+///
+/// # Safety
+/// `error` is NULL or an error from this library, not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_error_free(error: *mut v8rs_error) {
     shielded((), || {
@@ -438,8 +468,11 @@ pub unsafe extern "C" fn v8rs_error_free(error: *mut v8rs_error) {
 }
 
 /// The error's code (`V8RS_CODE_INVALID_ARGUMENT` for a NULL error).
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
 #[no_mangle]
-pub extern "C" fn v8rs_error_code(error: *const v8rs_error) -> Code {
+pub unsafe extern "C" fn v8rs_error_code(error: *const v8rs_error) -> Code {
     shielded(Code::Unknown, || {
         error_ref(error).map_or(Code::InvalidArgument, Error::code)
     })
@@ -448,8 +481,11 @@ pub extern "C" fn v8rs_error_code(error: *const v8rs_error) -> Code {
 /// The full message; for JavaScript errors the trace text:
 /// `"<script>:<line>\n    <source line>\n    <spaces>^^^\n<stack or String(exception)>"`.
 /// Borrowed; `*len_out` (when not NULL) receives its length.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn v8rs_error_message(
+pub unsafe extern "C" fn v8rs_error_message(
     error: *const v8rs_error,
     len_out: *mut usize,
 ) -> *const c_char {
@@ -460,8 +496,11 @@ pub extern "C" fn v8rs_error_message(
 
 /// The exception's `name` (`"SyntaxError"`, …; empty when the thrown value is not an
 /// Error), or NULL for errors that are not JavaScript errors. Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn v8rs_error_js_name(
+pub unsafe extern "C" fn v8rs_error_js_name(
     error: *const v8rs_error,
     len_out: *mut usize,
 ) -> *const c_char {
@@ -472,8 +511,11 @@ pub extern "C" fn v8rs_error_js_name(
 
 /// The exception's `message` (or `String(exception)` for non-Error values), or NULL
 /// for errors that are not JavaScript errors. Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn v8rs_error_js_message(
+pub unsafe extern "C" fn v8rs_error_js_message(
     error: *const v8rs_error,
     len_out: *mut usize,
 ) -> *const c_char {
@@ -483,8 +525,11 @@ pub extern "C" fn v8rs_error_js_message(
 }
 
 /// The name of the script where the exception was thrown, or NULL. Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn v8rs_error_script_name(
+pub unsafe extern "C" fn v8rs_error_script_name(
     error: *const v8rs_error,
     len_out: *mut usize,
 ) -> *const c_char {
@@ -494,8 +539,11 @@ pub extern "C" fn v8rs_error_script_name(
 }
 
 /// The source line where the exception was thrown, or NULL. Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn v8rs_error_source_line(
+pub unsafe extern "C" fn v8rs_error_source_line(
     error: *const v8rs_error,
     len_out: *mut usize,
 ) -> *const c_char {
@@ -505,36 +553,57 @@ pub extern "C" fn v8rs_error_source_line(
 }
 
 /// The exception's `stack` property, or NULL when it has none. Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn v8rs_error_stack(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_stack(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     shielded(ptr::null(), || {
         view(js_part(error, |js| js.stack.as_ref()), len_out)
     })
 }
 
 /// The file an I/O (or file encoding) error is about, or NULL. Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn v8rs_error_path(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_path(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     shielded(ptr::null(), || {
         view(error_ref(error).and_then(Error::path), len_out)
     })
 }
 
 /// The 1-based line of the exception, or -1 when unknown.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
 #[no_mangle]
-pub extern "C" fn v8rs_error_line(error: *const v8rs_error) -> i64 {
+pub unsafe extern "C" fn v8rs_error_line(error: *const v8rs_error) -> i64 {
     js_number(error, |js| js.line)
 }
 
 /// The 0-based column where the failing expression starts, or -1 when unknown.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
 #[no_mangle]
-pub extern "C" fn v8rs_error_start_column(error: *const v8rs_error) -> i64 {
+pub unsafe extern "C" fn v8rs_error_start_column(error: *const v8rs_error) -> i64 {
     js_number(error, |js| js.start_column)
 }
 
 /// The 0-based column just past the failing expression, or -1 when unknown.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
 #[no_mangle]
-pub extern "C" fn v8rs_error_end_column(error: *const v8rs_error) -> i64 {
+pub unsafe extern "C" fn v8rs_error_end_column(error: *const v8rs_error) -> i64 {
     js_number(error, |js| js.end_column)
 }
 

@@ -83,10 +83,12 @@ fn js_errors_expose_their_parts() {
     let (vm, ctx) = new_context();
     let (code, _, err) = run(ctx, b"1;\n  nope();", b"lib/app.js");
     assert_eq!(code, Code::JsError);
-    assert_eq!(v8rs_error_code(err), Code::JsError);
-    let part = |f: extern "C" fn(*const v8rs_error, *mut usize) -> *const c_char| {
+    // SAFETY: `err` is a live error.
+    assert_eq!(unsafe { v8rs_error_code(err) }, Code::JsError);
+    let part = |f: unsafe extern "C" fn(*const v8rs_error, *mut usize) -> *const c_char| {
         let mut len = 0;
-        let p = f(err, &mut len);
+        // SAFETY: `err` is a live error and `len` is writable.
+        let p = unsafe { f(err, &mut len) };
         (!p.is_null()).then(|| String::from_utf8(text(p, len)).unwrap())
     };
     assert_eq!(part(v8rs_error_js_name).unwrap(), "ReferenceError");
@@ -97,14 +99,15 @@ fn js_errors_expose_their_parts() {
         .unwrap()
         .contains("at lib/app.js:2:3"));
     assert!(part(v8rs_error_path).is_none());
-    assert_eq!(
+    // SAFETY: `err` is a live error.
+    let position = unsafe {
         (
             v8rs_error_line(err),
             v8rs_error_start_column(err),
-            v8rs_error_end_column(err)
-        ),
-        (2, 2, 3)
-    );
+            v8rs_error_end_column(err),
+        )
+    };
+    assert_eq!(position, (2, 2, 3));
     assert!(part(v8rs_error_message).unwrap().starts_with(
         "lib/app.js:2\n      nope();\n      ^\nReferenceError: nope is not defined\n"
     ));
