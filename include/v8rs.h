@@ -269,6 +269,12 @@ int64_t v8rs_error_start_column(const v8rs_error *error);
 // `error` is NULL or a live error from this library.
 int64_t v8rs_error_end_column(const v8rs_error *error);
 
+// The operating system's `errno` behind a `V8RS_CODE_IO_ERROR`, or 0.
+//
+// # Safety
+// `error` is NULL or a live error from this library.
+int32_t v8rs_error_os_errno(const v8rs_error *error);
+
 // Number of VMs alive in the process (for leak checks).
 size_t v8rs_live_vm_count(void);
 

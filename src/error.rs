@@ -105,6 +105,7 @@ pub struct Error {
     message: Text,
     js: Option<Box<JsError>>,
     path: Option<Text>,
+    os_errno: Option<i32>,
 }
 
 impl Error {
@@ -115,6 +116,7 @@ impl Error {
             message: Text::from(message.into()),
             js: None,
             path: None,
+            os_errno: None,
         }
     }
 
@@ -135,6 +137,7 @@ impl Error {
             message: Text::from(js.trace()),
             js: Some(Box::new(js)),
             path: None,
+            os_errno: None,
         }
     }
 
@@ -146,6 +149,7 @@ impl Error {
             message: Text::from(format!("{shown}: {err}")),
             js: None,
             path: Some(Text::new(path)),
+            os_errno: err.raw_os_error(),
         }
     }
 
@@ -175,6 +179,11 @@ impl Error {
     /// [`Self::load_libs`]: crate::Context::load_libs
     pub fn path(&self) -> Option<&Text> {
         self.path.as_ref()
+    }
+
+    /// The operating system's error number (`errno`) behind a [`Code::IoError`].
+    pub fn os_errno(&self) -> Option<i32> {
+        self.os_errno
     }
 }
 
@@ -260,5 +269,7 @@ mod tests {
         assert_eq!(err.code(), Code::IoError);
         assert_eq!(err.path().unwrap().as_bytes(), b"/no/such");
         assert!(err.message().to_str_lossy().starts_with("/no/such: "));
+        let err = Error::io(b"/x", &std::io::Error::from_raw_os_error(libc::ENOENT));
+        assert_eq!(err.os_errno(), Some(libc::ENOENT));
     }
 }

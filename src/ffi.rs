@@ -607,6 +607,15 @@ pub unsafe extern "C" fn v8rs_error_end_column(error: *const v8rs_error) -> i64 
     js_number(error, |js| js.end_column)
 }
 
+/// The operating system's `errno` behind a `V8RS_CODE_IO_ERROR`, or 0.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_os_errno(error: *const v8rs_error) -> i32 {
+    shielded(0, || error_ref(error).and_then(Error::os_errno).unwrap_or(0))
+}
+
 /// Number of VMs alive in the process (for leak checks).
 #[no_mangle]
 pub extern "C" fn v8rs_live_vm_count() -> usize {

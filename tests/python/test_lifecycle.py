@@ -1,0 +1,213 @@
+"""Lifecycle of VMs and contexts, and misuse of every kind."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_python
+
+from v8cffi import V8Error, V8LifecycleError
+from v8cffi.exceptions import get_exception
+from v8cffi.platform import platform
+
+
+def test_lifecycle_errors_are_assertion_errors() -> None:
+    assert issubclass(V8LifecycleError, AssertionError)
+    assert issubclass(V8LifecycleError, V8Error)
+
+
+def test_set_up_and_tear_down_return_self() -> None:
+    vm = platform.create_vm()
+    assert vm.set_up() is vm
+    ctx = vm.create_context()
+    assert ctx.set_up() is ctx
+    assert ctx.tear_down() is ctx
+    assert vm.tear_down() is vm
+
+
+def test_vm_misuse() -> None:
+    vm = platform.create_vm()
+    assert not vm.is_alive()
+    with pytest.raises(V8LifecycleError, match="not set up"):
+        vm.create_context()
+    with pytest.raises(V8LifecycleError):
+        vm.tear_down()
+    vm.set_up()
+    assert vm.is_alive()
+    with pytest.raises(V8LifecycleError, match="already set up"):
+        vm.set_up()
+    vm.tear_down()
+    with pytest.raises(V8LifecycleError):
+        vm.tear_down()
+    # A VM may be set up again after tear-down.
+    vm.set_up()
+    with vm.create_context() as ctx:
+        assert ctx.run_script("'again'") == "again"
+    vm.tear_down()
+
+
+def test_context_misuse() -> None:
+    with platform.create_vm() as vm:
+        ctx = vm.create_context()
+        assert not ctx.is_alive()
+        with pytest.raises(V8LifecycleError):
+            ctx.tear_down()
+        ctx.set_up()
+        with pytest.raises(V8LifecycleError, match="already set up"):
+            ctx.set_up()
+        ctx.run_script("var kept = 1")
+        ctx.tear_down()
+        with pytest.raises(V8LifecycleError, match="torn down"):
+            ctx.run_script("1")
+        with pytest.raises(V8LifecycleError, match="torn down"):
+            ctx.load_libs([])
+        with pytest.raises(V8LifecycleError):
+            ctx.tear_down()
+        # Set up again: a fresh global scope.
+        ctx.set_up()
+        assert ctx.run_script("typeof kept") == "undefined"
+        ctx.tear_down()
+
+
+def test_context_sets_itself_up_on_first_use() -> None:
+    with platform.create_vm() as vm:
+        ctx = vm.create_context()
+        assert ctx.run_script("1 + 1") == "2"
+        assert ctx.is_alive()
+        with ctx:  # `with` on a set-up context keeps it and tears it down at the end
+            assert ctx.run_script("2 + 2") == "4"
+        assert not ctx.is_alive()
+
+
+def test_context_of_a_torn_down_vm_raises() -> None:
+    vm = platform.create_vm().set_up()
+    ctx = vm.create_context().set_up()
+    vm.tear_down()
+    with pytest.raises(V8LifecycleError, match="VM was freed"):
+        ctx.run_script("1")
+    fresh = vm.create_context if vm.is_alive() else None
+    assert fresh is None
+    ctx.tear_down()
+
+
+def test_get_exception_maps_codes() -> None:
+    assert get_exception(0) is None
+    assert get_exception(4) is V8LifecycleError
+    assert get_exception(999).__name__ == "V8UnknownError"  # type: ignore[union-attr]
+
+
+def test_platform_lifecycle_in_a_fresh_process() -> None:
+    proc = run_python(
+        """
+        from v8cffi import V8LifecycleError
+        from v8cffi.platform import platform
+
+        def expect(fn, fragment):
+            try:
+                fn()
+            except V8LifecycleError as e:
+                assert fragment in str(e), str(e)
+                print('raised:', fragment)
+            else:
+                raise SystemExit('no error for ' + fragment)
+
+        expect(platform.create_vm, 'call platform.set_up() first')
+        expect(platform.tear_down, 'not set up')
+        assert platform.set_up() is platform and platform.is_alive()
+        expect(platform.set_up, 'already set up')
+        vm = platform.create_vm().set_up()
+        ctx = vm.create_context().set_up()
+        platform.tear_down()
+        expect(lambda: ctx.run_script('1'), 'platform was torn down')
+        expect(platform.create_vm, 'call platform.set_up() first')
+        expect(platform.set_up, 'cannot be set up twice')
+        expect(platform.tear_down, 'already torn down')
+        del ctx, vm
+        import gc, v8cffi
+        gc.collect()
+        print(v8cffi.live_counts())
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("raised:") == 7
+    assert proc.stdout.endswith("(0, 0)\n")
+
+
+def test_lifecycle_checks_survive_python_O() -> None:
+    proc = run_python(
+        """
+        from v8cffi import V8LifecycleError
+        from v8cffi.platform import platform
+        assert False, 'asserts are off under -O, so this line does nothing'
+        platform.set_up()
+        try:
+            platform.set_up()
+        except V8LifecycleError:
+            print('raised')
+        vm = platform.create_vm().set_up()
+        ctx = vm.create_context()
+        ctx.tear_down() if ctx.is_alive() else None
+        try:
+            vm.set_up()
+        except AssertionError:
+            print('raised')
+        """,
+        flags=("-O",),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "raised\nraised\n"
+
+
+def test_shortcuts_in_a_fresh_process() -> None:
+    proc = run_python(
+        """
+        import threading
+        from v8cffi import shortcuts, V8LifecycleError
+        from v8cffi.platform import platform
+        try:
+            shortcuts.get_context()
+        except V8LifecycleError as e:
+            print(e)
+        shortcuts.set_up()
+        try:
+            shortcuts.set_up()
+        except V8LifecycleError as e:
+            print(e)
+        shortcuts.get_context().run_script('var hits = 0')
+        results = []
+        def work():
+            results.append(shortcuts.get_context().run_script('++hits'))
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        print(sorted(results), shortcuts.get_context().run_script('hits'))
+        import atexit
+        atexit.register(lambda: print('platform alive at exit:', platform.is_alive()))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "there is no global context: call v8cffi.shortcuts.set_up() first",
+        "shortcuts.set_up() was already called in this process",
+        "['1', '2', '3', '4'] 4",
+        # atexit runs handlers last-in first-out: this one before the tear-down.
+        "platform alive at exit: True",
+    ]
+
+
+def test_shortcuts_tear_down_order() -> None:
+    proc = run_python(
+        """
+        from v8cffi import shortcuts, V8LifecycleError, live_counts
+        from v8cffi.platform import platform
+        shortcuts.set_up()
+        ctx = shortcuts.get_context()
+        shortcuts.tear_down()
+        print(platform.is_alive(), ctx.is_alive(), live_counts())
+        try:
+            shortcuts.get_context()
+        except V8LifecycleError as e:
+            print(e)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["False False (0, 0)", "the global context was torn down"]

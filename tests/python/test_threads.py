@@ -1,0 +1,125 @@
+"""Threads: VMs run in parallel with the GIL released; one VM serialises its callers."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from v8cffi.context import Context
+from v8cffi.platform import platform
+
+# Enough work to take a good fraction of a second on one core.
+BUSY = "var s = 0; for (var i = 0; i < 6e7; i++) { s = (s + i) % 1000003 } s"
+BUSY_RESULT = str(sum(range(60_000_000)) % 1_000_003)
+
+
+def run_in_threads(targets: list[Callable[[], None]]) -> None:
+    threads = [threading.Thread(target=t) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_python_threads_progress_while_js_runs(ctx: Context) -> None:
+    done = threading.Event()
+    ticks = 0
+
+    def js() -> None:
+        assert ctx.run_script(BUSY) == BUSY_RESULT
+        done.set()
+
+    worker = threading.Thread(target=js)
+    worker.start()
+    while not done.is_set():
+        ticks += 1  # pure Python work: only possible while the GIL is free
+    worker.join()
+    assert ticks > 10_000
+
+
+def test_a_thread_waiting_for_a_busy_vm_releases_the_gil(ctx: Context) -> None:
+    ctx.run_script("var order = []")
+    first_started = threading.Event()
+    finished = threading.Event()
+    ticks_while_both_inside = 0
+
+    def first() -> None:
+        first_started.set()
+        ctx.run_script(BUSY + "; order.push('first')")
+
+    def second() -> None:
+        first_started.wait()
+        time.sleep(0.05)  # let `first` take the VM
+        ctx.run_script("order.push('second')")
+        finished.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    first_started.wait()
+    while not finished.is_set():
+        ticks_while_both_inside += 1
+    for t in threads:
+        t.join()
+    assert ctx.run_script("order.join()") == "first,second"
+    assert ticks_while_both_inside > 10_000
+
+
+def test_eight_threads_on_one_vm_get_correct_results(ctx: Context) -> None:
+    ctx.run_script("var n = 0; var inside = 0; var overlaps = 0")
+    script = (
+        "if (inside++) overlaps++; var t = n; for (var i = 0; i < 2e4; i++) {} n = t + 1; inside--; n"
+    )
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(25):
+            value = int(ctx.run_script(script))
+            with lock:
+                seen.append(value)
+
+    run_in_threads([work] * 8)
+    assert sorted(seen) == list(range(1, 201))
+    assert ctx.run_script("n + '/' + overlaps") == "200/0"
+
+
+def test_contexts_of_one_vm_from_many_threads(ctx: Context) -> None:
+    vm = ctx._vm
+    results: dict[int, str] = {}
+
+    def work(i: int) -> None:
+        with vm.create_context() as own:
+            own.run_script(f"var mine = {i}")
+            for _ in range(20):
+                own.run_script("mine")
+            results[i] = own.run_script("mine + ':' + typeof other")
+
+    run_in_threads([lambda i=i: work(i) for i in range(6)])  # type: ignore[misc]
+    assert results == {i: f"{i}:undefined" for i in range(6)}
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+def test_two_vms_run_in_parallel() -> None:
+    """Two VMs in two threads use two cores at once: the process gets more CPU time
+    than wall time while both run (a property of parallel execution, checked with
+    a wide margin rather than as a speed target)."""
+    with platform.create_vm() as vm_a, platform.create_vm() as vm_b:
+        contexts = [vm_a.create_context().set_up(), vm_b.create_context().set_up()]
+        ratios = []
+        for _ in range(3):
+            results: list[str] = []
+            wall, cpu = time.perf_counter(), time.process_time()
+            run_in_threads([lambda c=c: results.append(c.run_script(BUSY)) for c in contexts])  # type: ignore[misc]
+            ratio = (time.process_time() - cpu) / (time.perf_counter() - wall)
+            ratios.append(ratio)
+            assert results == [BUSY_RESULT, BUSY_RESULT]
+            if ratio > 1.3:
+                break
+        for c in contexts:
+            c.tear_down()
+    assert max(ratios) > 1.3, f"CPU/wall ratios {ratios}: the two VMs did not run in parallel"

@@ -1,0 +1,50 @@
+"""v8cffi: run JavaScript on V8 from Python.
+
+A Rust library (``libv8rs.so``) runs V8; this package loads it with cffi. See
+:mod:`v8cffi.shortcuts` for the quickest start, and :mod:`v8cffi.platform`,
+:mod:`v8cffi.vm` and :mod:`v8cffi.context` for the objects.
+"""
+
+from __future__ import annotations
+
+from . import _native
+from .context import Context
+from .exceptions import (
+    V8ArgumentError,
+    V8Error,
+    V8IOError,
+    V8JSError,
+    V8JSSyntaxError,
+    V8LifecycleError,
+    V8MemoryError,
+    V8UnknownError,
+)
+from .platform import Platform, platform
+from .vm import VM
+
+__version__ = "0.1.0"
+
+#: The version of V8 inside, e.g. ``"15.2.124.1"``.
+V8_VERSION: str = _native.ffi.string(_native.lib.v8rs_version()).decode()
+
+__all__ = [
+    "Context",
+    "Platform",
+    "VM",
+    "V8_VERSION",
+    "V8ArgumentError",
+    "V8Error",
+    "V8IOError",
+    "V8JSError",
+    "V8JSSyntaxError",
+    "V8LifecycleError",
+    "V8MemoryError",
+    "V8UnknownError",
+    "platform",
+    "live_counts",
+]
+
+
+def live_counts() -> tuple[int, int]:
+    """``(VMs, contexts)`` alive in the native library — for leak checks."""
+    return int(_native.lib.v8rs_live_vm_count()), int(_native.lib.v8rs_live_context_count())

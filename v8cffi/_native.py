@@ -1,0 +1,188 @@
+"""The cffi glue: declarations, loading ``libv8rs.so``, and the one call wrapper.
+
+This is the only module that talks to the C ABI. It uses cffi in ABI mode
+(``ffi.cdef`` + ``ffi.dlopen``): no compiler is needed at import time, and cffi
+releases the GIL around every call, so JavaScript runs while other Python threads
+keep going.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+from typing import Any, Callable, NoReturn
+
+from cffi import FFI
+
+from . import exceptions
+
+#: The declarations of ``include/v8rs.h`` (a test checks they match the header).
+CDEF = """
+typedef enum {
+  V8RS_CODE_OK = 0,
+  V8RS_CODE_JS_ERROR = 1,
+  V8RS_CODE_OUT_OF_MEMORY = 2,
+  V8RS_CODE_INVALID_ARGUMENT = 3,
+  V8RS_CODE_INVALID_STATE = 4,
+  V8RS_CODE_IO_ERROR = 5,
+  V8RS_CODE_UNKNOWN = 6,
+} v8rs_code;
+
+typedef struct v8rs_context v8rs_context;
+typedef struct v8rs_error v8rs_error;
+typedef struct v8rs_vm v8rs_vm;
+
+const char *v8rs_version(void);
+v8rs_code v8rs_platform_set_up(const char *flags, size_t flags_len, v8rs_error **error_out);
+v8rs_code v8rs_platform_tear_down(v8rs_error **error_out);
+bool v8rs_platform_is_alive(void);
+v8rs_code v8rs_vm_new(v8rs_vm **vm_out, v8rs_error **error_out);
+void v8rs_vm_free(v8rs_vm *vm);
+v8rs_code v8rs_context_new(v8rs_vm *vm, v8rs_context **context_out, v8rs_error **error_out);
+void v8rs_context_free(v8rs_context *context);
+v8rs_code v8rs_run_script(v8rs_context *context,
+                          const char *script,
+                          size_t script_len,
+                          const char *identifier,
+                          size_t identifier_len,
+                          char **result_out,
+                          size_t *result_len_out,
+                          v8rs_error **error_out);
+v8rs_code v8rs_load_libs(v8rs_context *context,
+                         const char *const *paths,
+                         size_t n,
+                         v8rs_error **error_out);
+void v8rs_string_free(char *string);
+void v8rs_error_free(v8rs_error *error);
+v8rs_code v8rs_error_code(const v8rs_error *error);
+const char *v8rs_error_message(const v8rs_error *error, size_t *len_out);
+const char *v8rs_error_js_name(const v8rs_error *error, size_t *len_out);
+const char *v8rs_error_js_message(const v8rs_error *error, size_t *len_out);
+const char *v8rs_error_script_name(const v8rs_error *error, size_t *len_out);
+const char *v8rs_error_source_line(const v8rs_error *error, size_t *len_out);
+const char *v8rs_error_stack(const v8rs_error *error, size_t *len_out);
+const char *v8rs_error_path(const v8rs_error *error, size_t *len_out);
+int64_t v8rs_error_line(const v8rs_error *error);
+int64_t v8rs_error_start_column(const v8rs_error *error);
+int64_t v8rs_error_end_column(const v8rs_error *error);
+int32_t v8rs_error_os_errno(const v8rs_error *error);
+size_t v8rs_live_vm_count(void);
+size_t v8rs_live_context_count(void);
+"""
+
+#: Environment variable naming the library to load instead of the bundled one.
+LIBRARY_ENV = "V8CFFI_LIBRARY"
+
+ffi = FFI()
+ffi.cdef(CDEF)
+
+_here = os.path.dirname(os.path.abspath(__file__))
+
+
+def candidate_paths() -> list[str]:
+    """Where the library is looked for, in order: ``$V8CFFI_LIBRARY``, the copy
+    bundled in this package, and a cargo build next to a source checkout."""
+    override = os.environ.get(LIBRARY_ENV)
+    if override:
+        return [override]
+    bundled = sorted(glob.glob(os.path.join(_here, "libv8rs*.so")))
+    checkout = os.path.join(os.path.dirname(_here), "target", "release", "libv8rs.so")
+    return bundled + [checkout]
+
+
+def _load() -> Any:
+    tried = []
+    for path in candidate_paths():
+        if not os.path.exists(path):
+            tried.append(f"{path} (not found)")
+            continue
+        try:
+            return ffi.dlopen(path)
+        except OSError as e:
+            tried.append(f"{path} ({e})")
+    raise ImportError(
+        "cannot load libv8rs.so; tried:\n  "
+        + "\n  ".join(tried)
+        + f"\nInstall v8cffi with pip, or point ${LIBRARY_ENV} at libv8rs.so."
+    )
+
+
+lib: Any = _load()
+
+_local = threading.local()
+
+
+def _error_slot() -> Any:
+    """A per-thread ``v8rs_error *`` out-param, reset to NULL."""
+    slot = getattr(_local, "error", None)
+    if slot is None:
+        slot = _local.error = ffi.new("v8rs_error **")
+    slot[0] = ffi.NULL
+    return slot
+
+
+def call(fn: Callable[..., int], *args: Any) -> None:
+    """Calls the fallible C function ``fn(*args, error_out)`` and raises the
+    matching :class:`~v8cffi.exceptions.V8Error` when it fails."""
+    slot = _error_slot()
+    code = fn(*args, slot)
+    if code != lib.V8RS_CODE_OK:
+        raise_error(code, slot[0])
+
+
+def _text(getter: Callable[..., Any], error: Any, length: Any) -> str | None:
+    ptr = getter(error, length)
+    if ptr == ffi.NULL:
+        return None
+    return bytes(ffi.unpack(ptr, length[0])).decode("utf-8", "replace")
+
+
+def _number(value: int) -> int | None:
+    return None if value < 0 else int(value)
+
+
+def raise_error(code: int, error: Any) -> NoReturn:
+    """Raises the exception for ``code``, built from (and freeing) ``error``."""
+    try:
+        cls = exceptions.get_exception(code) or exceptions.V8UnknownError
+        if error == ffi.NULL:
+            raise cls(f"v8rs call failed with code {code}")
+        length = ffi.new("size_t *")
+        message = _text(lib.v8rs_error_message, error, length) or ""
+        if cls is exceptions.V8JSError:
+            name = _text(lib.v8rs_error_js_name, error, length) or ""
+            if name == "SyntaxError":
+                cls = exceptions.V8JSSyntaxError
+            raise cls(
+                message,
+                name=name,
+                js_message=_text(lib.v8rs_error_js_message, error, length) or "",
+                script_name=_text(lib.v8rs_error_script_name, error, length),
+                line=_number(lib.v8rs_error_line(error)),
+                start_column=_number(lib.v8rs_error_start_column(error)),
+                end_column=_number(lib.v8rs_error_end_column(error)),
+                source_line=_text(lib.v8rs_error_source_line, error, length),
+                stack=_text(lib.v8rs_error_stack, error, length),
+            )
+        if cls is exceptions.V8IOError:
+            errno = int(lib.v8rs_error_os_errno(error))
+            path = _text(lib.v8rs_error_path, error, length)
+            raise cls(errno, os.strerror(errno) if errno else message, path)
+        raise cls(message)
+    finally:
+        if error != ffi.NULL:
+            lib.v8rs_error_free(error)
+
+
+def to_utf8(value: str | bytes, what: str) -> bytes:
+    """``value`` as UTF-8 bytes; a ``str`` that cannot be encoded (lone surrogates)
+    raises :class:`~v8cffi.exceptions.V8ArgumentError`."""
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise exceptions.V8ArgumentError(f"{what} cannot be encoded as UTF-8: {e}") from None

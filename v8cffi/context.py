@@ -1,0 +1,140 @@
+"""Contexts: JavaScript global scopes that persist between calls."""
+
+from __future__ import annotations
+
+import os
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Iterable, Union
+
+from . import _native
+from ._handle import Handle
+from .exceptions import V8LifecycleError
+
+if TYPE_CHECKING:
+    from .vm import VM
+
+__all__ = ["Context"]
+
+StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+_ANONYMOUS = b"<anonymous>"
+
+
+class Context:
+    """A global scope in a :class:`~v8cffi.vm.VM`; globals persist between calls, and
+    contexts do not see each other's globals. Create it with
+    :meth:`VM.create_context() <v8cffi.vm.VM.create_context>`.
+
+    A new context is set up by :meth:`set_up`, by ``with``, or by its first
+    :meth:`run_script` / :meth:`load_libs` — whichever comes first. After
+    :meth:`tear_down` it raises on use until set up again (with a fresh scope).
+    """
+
+    def __init__(self, vm: VM) -> None:
+        self._vm = vm
+        self._lock = threading.Lock()
+        self._handle: Handle | None = None
+        self._torn_down = False
+
+    def set_up(self) -> Context:
+        """Creates the global scope. Returns ``self``."""
+        with self._lock:
+            if self._handle is not None and not self._handle.closed:
+                raise V8LifecycleError("the context is already set up")
+            self._create()
+        return self
+
+    def _create(self) -> None:
+        vm_handle, vm_ptr = self._vm._borrow()
+        try:
+            out = _native.ffi.new("v8rs_context **")
+            _native.call(_native.lib.v8rs_context_new, vm_ptr, out)
+        finally:
+            vm_handle.give_back()
+        self._handle = Handle(out[0], _native.lib.v8rs_context_free)
+        self._torn_down = False
+
+    def tear_down(self) -> Context:
+        """Frees the global scope. Returns ``self``."""
+        with self._lock:
+            if self._handle is None or not self._handle.close():
+                raise V8LifecycleError("the context is not set up (or already torn down)")
+            self._torn_down = True
+        return self
+
+    def is_alive(self) -> bool:
+        """Whether the context is set up and not torn down."""
+        handle = self._handle
+        return handle is not None and not handle.closed
+
+    def _borrow(self) -> tuple[Handle, Any]:
+        handle = self._handle
+        if handle is None:
+            with self._lock:
+                if self._torn_down:
+                    raise V8LifecycleError("the context was torn down")
+                if self._handle is None:
+                    self._create()
+                handle = self._handle
+        assert handle is not None  # for type checkers; _create() always sets it
+        ptr = handle.borrow()
+        if ptr is None:
+            raise V8LifecycleError("the context was torn down")
+        return handle, ptr
+
+    def run_script(self, script: str | bytes, identifier: str | bytes = "<anonymous>") -> str:
+        """Compiles and runs ``script`` (``str``, or UTF-8 ``bytes``) under the script
+        name ``identifier``, and returns ``String(result)``.
+
+        Raises :class:`~v8cffi.exceptions.V8JSError` when the script throws or does
+        not compile (``str(e)`` is the trace text).
+        """
+        source = _native.to_utf8(script, "script")
+        name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
+        ffi, lib = _native.ffi, _native.lib
+        out = ffi.new("char **")
+        out_len = ffi.new("size_t *")
+        handle, ptr = self._borrow()
+        try:
+            _native.call(lib.v8rs_run_script, ptr, source, len(source), name, len(name), out, out_len)
+        finally:
+            handle.give_back()
+        try:
+            return ffi.unpack(out[0], out_len[0]).decode("utf-8")
+        finally:
+            lib.v8rs_string_free(out[0])
+
+    def load_libs(self, scripts_paths: Iterable[StrPath]) -> None:
+        """Reads each file (UTF-8) and runs it, in order, with its path as the script
+        name. Raises :class:`~v8cffi.exceptions.V8IOError` (an :class:`OSError`) for
+        a file that cannot be read, and :class:`~v8cffi.exceptions.V8JSError` when a
+        script throws.
+        """
+        if isinstance(scripts_paths, (str, bytes, os.PathLike)):
+            raise TypeError("scripts_paths must be a list of paths, not a single path")
+        paths = [os.fsencode(p) for p in scripts_paths]
+        for p in paths:
+            if b"\0" in p:
+                raise ValueError(f"path contains a NUL byte: {p!r}")
+        ffi, lib = _native.ffi, _native.lib
+        keep = [ffi.new("char[]", p) for p in paths]
+        array = ffi.new("const char *[]", keep) if keep else ffi.NULL
+        handle, ptr = self._borrow()
+        try:
+            _native.call(lib.v8rs_load_libs, ptr, array, len(keep))
+        finally:
+            handle.give_back()
+
+    def __enter__(self) -> Context:
+        if not self.is_alive():
+            self.set_up()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.tear_down()

@@ -1,0 +1,115 @@
+"""The exceptions of v8cffi.
+
+Every exception is a :class:`V8Error`. Each class also derives from the matching
+built-in where one fits, so ``except MemoryError:`` or ``except OSError:`` just work:
+
+* :class:`V8JSError` — JavaScript threw; :class:`V8JSSyntaxError` when it is a
+  ``SyntaxError``. ``str(e)`` is the trace text; the parts are attributes.
+* :class:`V8MemoryError` (also :class:`MemoryError`) — out of memory.
+* :class:`V8LifecycleError` (also :class:`AssertionError`) — set-up twice, used after
+  tear-down, run before set-up… Raised by real checks, so also under ``python -O``.
+* :class:`V8ArgumentError` (also :class:`ValueError`) — bad input, such as bytes that
+  are not UTF-8.
+* :class:`V8IOError` (also :class:`OSError`) — a file could not be read; its
+  ``filename`` says which.
+* :class:`V8UnknownError` — anything else.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "V8Error",
+    "V8JSError",
+    "V8JSSyntaxError",
+    "V8MemoryError",
+    "V8LifecycleError",
+    "V8ArgumentError",
+    "V8IOError",
+    "V8UnknownError",
+    "get_exception",
+]
+
+
+class V8Error(Exception):
+    """Base class of every v8cffi error."""
+
+
+class V8JSError(V8Error):
+    """JavaScript threw while compiling or running a script.
+
+    ``str(e)`` is the trace text of v8-cffi::
+
+        <script name>:<line>
+            <source line>
+            <spaces>^^^^
+        <the JS stack, or String(exception) when there is no stack>
+
+    and the parts are attributes: ``name`` (``"TypeError"``, …, or ``""`` when the
+    thrown value is not an Error), ``js_message``, ``script_name``, ``line``
+    (1-based), ``start_column`` / ``end_column`` (0-based), ``source_line`` and
+    ``stack`` — ``None`` where V8 does not know.
+    """
+
+    def __init__(
+        self,
+        trace: str,
+        *,
+        name: str = "",
+        js_message: str = "",
+        script_name: str | None = None,
+        line: int | None = None,
+        start_column: int | None = None,
+        end_column: int | None = None,
+        source_line: str | None = None,
+        stack: str | None = None,
+    ) -> None:
+        super().__init__(trace)
+        self.name = name
+        self.js_message = js_message
+        self.script_name = script_name
+        self.line = line
+        self.start_column = start_column
+        self.end_column = end_column
+        self.source_line = source_line
+        self.stack = stack
+
+
+class V8JSSyntaxError(V8JSError):
+    """JavaScript threw a ``SyntaxError`` (most often: the script does not compile)."""
+
+
+class V8MemoryError(V8Error, MemoryError):
+    """Memory ran out, or a string was too large for V8."""
+
+
+class V8LifecycleError(V8Error, AssertionError):
+    """The call does not fit the lifecycle (set-up twice, use after tear-down, …)."""
+
+
+class V8ArgumentError(V8Error, ValueError):
+    """An argument was not acceptable, such as bytes that are not UTF-8."""
+
+
+class V8IOError(V8Error, OSError):
+    """A file could not be read; ``filename`` is its path."""
+
+
+class V8UnknownError(V8Error):
+    """An internal failure (a bug if you see it: please report it)."""
+
+
+_BY_CODE: dict[int, type[V8Error] | None] = {
+    0: None,
+    1: V8JSError,
+    2: V8MemoryError,
+    3: V8ArgumentError,
+    4: V8LifecycleError,
+    5: V8IOError,
+    6: V8UnknownError,
+}
+
+
+def get_exception(code: int) -> type[V8Error] | None:
+    """The exception class for a ``v8rs_code`` (``None`` for success; unknown codes
+    map to :class:`V8UnknownError`)."""
+    return _BY_CODE.get(code, V8UnknownError)

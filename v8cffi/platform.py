@@ -1,0 +1,77 @@
+"""The V8 platform: one per process, set up once, torn down once.
+
+>>> from v8cffi.platform import platform
+>>> with platform as p:                                   # doctest: +SKIP
+...     with p.create_vm() as vm:
+...         with vm.create_context() as ctx:
+...             ctx.run_script('1 + 1')
+'2'
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+from . import _native
+from .exceptions import V8LifecycleError
+from .vm import VM
+
+__all__ = ["Platform", "platform"]
+
+
+class Platform:
+    """The process-wide V8 platform. Use the :data:`platform` singleton.
+
+    V8 can be initialised once per process: after :meth:`tear_down`, :meth:`set_up`
+    raises :class:`~v8cffi.exceptions.V8LifecycleError`. Tearing down while VMs are
+    still alive is allowed; those VMs then raise on use, and V8 is released when the
+    last of them is gone.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def set_up(self, flags: str = "") -> Platform:
+        """Initialises V8, optionally with V8 command-line ``flags`` (for example
+        ``"--max-old-space-size=64"``). Returns ``self``."""
+        with self._lock:
+            _native.call(
+                _native.lib.v8rs_platform_set_up,
+                _native.to_utf8(flags, "flags"),
+                len(_native.to_utf8(flags, "flags")),
+            )
+        return self
+
+    def tear_down(self) -> Platform:
+        """Releases V8 for good (it cannot be set up again). Returns ``self``."""
+        with self._lock:
+            _native.call(_native.lib.v8rs_platform_tear_down)
+        return self
+
+    def is_alive(self) -> bool:
+        """Whether the platform is set up and not torn down."""
+        return bool(_native.lib.v8rs_platform_is_alive())
+
+    def create_vm(self) -> VM:
+        """A new :class:`~v8cffi.vm.VM` (set it up with ``set_up()`` or ``with``)."""
+        if not self.is_alive():
+            raise V8LifecycleError(
+                "the platform is not set up (or was torn down): call platform.set_up() first"
+            )
+        return VM(self)
+
+    def __enter__(self) -> Platform:
+        return self.set_up()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.tear_down()
+
+
+#: The process-wide platform.
+platform = Platform()
