@@ -25,13 +25,13 @@ from .vm import VM
 __version__ = "0.1.0"
 
 #: The version of V8 inside, e.g. ``"15.2.124.1"``.
-V8_VERSION: str = _native.ffi.string(_native.lib.v8rs_version()).decode()
+V8_VERSION: str = _native.c_string(_native.lib.v8rs_version())
 
 __all__ = [
+    "V8_VERSION",
+    "VM",
     "Context",
     "Platform",
-    "VM",
-    "V8_VERSION",
     "V8ArgumentError",
     "V8Error",
     "V8IOError",
@@ -40,8 +40,8 @@ __all__ = [
     "V8LifecycleError",
     "V8MemoryError",
     "V8UnknownError",
-    "platform",
     "live_counts",
+    "platform",
 ]
 
 

@@ -25,7 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="JavaScript files to run, in order")
     parser.add_argument(
-        "-e", "--eval", action="append", default=[], metavar="EXPR", help="an expression to run after the files"
+        "-e",
+        "--eval",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="an expression to run after the files",
     )
     parser.add_argument("--v8-flags", default="", metavar="FLAGS", help="V8 command-line flags")
     parser.add_argument("--version", action="version", version=f"v8cffi {__version__} (V8 {V8_VERSION})")

@@ -17,7 +17,7 @@ class Handle:
     owner is garbage-collected without closing, ``ffi.gc`` frees the handle.
     """
 
-    __slots__ = ("_ptr", "_lock", "_borrows", "_closed")
+    __slots__ = ("_borrows", "_closed", "_lock", "_ptr")
 
     def __init__(self, ptr: Any, free: Callable[[Any], None]) -> None:
         self._ptr = ffi.gc(ptr, free)

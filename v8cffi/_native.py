@@ -88,7 +88,7 @@ def candidate_paths() -> list[str]:
         return [override]
     bundled = sorted(glob.glob(os.path.join(_here, "libv8rs*.so")))
     checkout = os.path.join(os.path.dirname(_here), "target", "release", "libv8rs.so")
-    return bundled + [checkout]
+    return [*bundled, checkout]
 
 
 def _load() -> Any:
@@ -131,11 +131,23 @@ def call(fn: Callable[..., int], *args: Any) -> None:
         raise_error(code, slot[0])
 
 
+def read_bytes(ptr: Any, length: int) -> bytes:
+    """Copies ``length`` bytes from a ``char *`` (NUL bytes included)."""
+    data: bytes = ffi.buffer(ptr, length)[:]
+    return data
+
+
+def c_string(ptr: Any) -> str:
+    """Decodes a NUL-terminated UTF-8 ``char *``."""
+    data = ffi.string(ptr)
+    return data.decode("utf-8") if isinstance(data, bytes) else data
+
+
 def _text(getter: Callable[..., Any], error: Any, length: Any) -> str | None:
     ptr = getter(error, length)
     if ptr == ffi.NULL:
         return None
-    return bytes(ffi.unpack(ptr, length[0])).decode("utf-8", "replace")
+    return read_bytes(ptr, length[0]).decode("utf-8", "replace")
 
 
 def _number(value: int) -> int | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterable, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from . import _native
 from ._handle import Handle
@@ -101,7 +102,7 @@ class Context:
         finally:
             handle.give_back()
         try:
-            return ffi.unpack(out[0], out_len[0]).decode("utf-8")
+            return _native.read_bytes(out[0], out_len[0]).decode("utf-8")
         finally:
             lib.v8rs_string_free(out[0])
 

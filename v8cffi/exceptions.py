@@ -18,13 +18,13 @@ built-in where one fits, so ``except MemoryError:`` or ``except OSError:`` just 
 from __future__ import annotations
 
 __all__ = [
+    "V8ArgumentError",
     "V8Error",
+    "V8IOError",
     "V8JSError",
     "V8JSSyntaxError",
-    "V8MemoryError",
     "V8LifecycleError",
-    "V8ArgumentError",
-    "V8IOError",
+    "V8MemoryError",
     "V8UnknownError",
     "get_exception",
 ]

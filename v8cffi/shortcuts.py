@@ -19,7 +19,7 @@ from .exceptions import V8LifecycleError
 from .platform import platform
 from .vm import VM
 
-__all__ = ["set_up", "get_context", "tear_down"]
+__all__ = ["get_context", "set_up", "tear_down"]
 
 _lock = threading.Lock()
 _vm: VM | None = None

@@ -51,7 +51,9 @@ def ctx(vm: VM) -> Iterator[Context]:
         yield ctx
 
 
-def run_python(code: str, *, cwd: Path | None = None, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, *, cwd: Path | None = None, flags: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     """Runs ``code`` in a fresh interpreter (the platform is one per process)."""
     return subprocess.run(
         [sys.executable, *flags, "-c", textwrap.dedent(code)],

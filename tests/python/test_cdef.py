@@ -16,14 +16,14 @@ HEADER = Path(__file__).resolve().parents[2] / "include" / "v8rs.h"
 def declarations(source: str) -> dict[str, str]:
     ffi = FFI()
     ffi.cdef(source)
-    parsed = ffi._parser._declarations  # (kind name) -> (type, quals)
+    parsed = ffi._parser._declarations  # type: ignore[attr-defined]  # (kind name) -> (type, quals)
     return {name: str(decl[0].get_c_name()) for name, decl in parsed.items()}
 
 
 def header_as_cdef() -> str:
     text = HEADER.read_text()
     text = re.sub(r"^\s*#.*$", "", text, flags=re.M)  # preprocessor lines
-    text = text.replace('extern "C" {', "").replace("}  // extern \"C\"", "")
+    text = text.replace('extern "C" {', "").replace('}  // extern "C"', "")
     return text
 
 

@@ -65,7 +65,12 @@ def test_syntax_error_parts_and_trace(ctx: Context) -> None:
     e = info.value
     assert isinstance(e, V8JSError)
     assert str(e) == "bad.js:2\n    var b = ;\n            ^\nSyntaxError: Unexpected token ';'"
-    assert (e.name, e.js_message, e.script_name, e.line) == ("SyntaxError", "Unexpected token ';'", "bad.js", 2)
+    assert (e.name, e.js_message, e.script_name, e.line) == (
+        "SyntaxError",
+        "Unexpected token ';'",
+        "bad.js",
+        2,
+    )
     assert (e.start_column, e.end_column, e.source_line) == (8, 9, "var b = ;")
     assert e.stack == "SyntaxError: Unexpected token ';'"
 
@@ -158,7 +163,7 @@ def test_load_libs_errors_name_the_file(ctx: Context, tmp_path: Path) -> None:
         ctx.load_libs([latin1])
 
     with pytest.raises(TypeError):
-        ctx.load_libs(str(broken))  # type: ignore[arg-type]
+        ctx.load_libs(str(broken))
 
 
 def test_load_libs_accepts_non_utf8_paths(ctx: Context, tmp_path: Path) -> None:

@@ -71,9 +71,7 @@ def test_a_thread_waiting_for_a_busy_vm_releases_the_gil(ctx: Context) -> None:
 
 def test_eight_threads_on_one_vm_get_correct_results(ctx: Context) -> None:
     ctx.run_script("var n = 0; var inside = 0; var overlaps = 0")
-    script = (
-        "if (inside++) overlaps++; var t = n; for (var i = 0; i < 2e4; i++) {} n = t + 1; inside--; n"
-    )
+    script = "if (inside++) overlaps++; var t = n; for (var i = 0; i < 2e4; i++) {} n = t + 1; inside--; n"
     seen: list[int] = []
     lock = threading.Lock()
 
@@ -114,7 +112,7 @@ def test_two_vms_run_in_parallel() -> None:
         for _ in range(3):
             results: list[str] = []
             wall, cpu = time.perf_counter(), time.process_time()
-            run_in_threads([lambda c=c: results.append(c.run_script(BUSY)) for c in contexts])  # type: ignore[misc]
+            run_in_threads([lambda c=c, r=results: r.append(c.run_script(BUSY)) for c in contexts])  # type: ignore[misc]
             ratio = (time.process_time() - cpu) / (time.perf_counter() - wall)
             ratios.append(ratio)
             assert results == [BUSY_RESULT, BUSY_RESULT]

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test of v8rs, in one release build shared by all layers:
+#   Rust: cargo fmt --check, clippy -D warnings, unit + integration tests (header freshness too)
+#   C:    tests/c/test_v8rs.c against include/v8rs.h and libv8rs.so
+#   Python: ruff, mypy, then pytest against the package installed with `pip install .`
+# This is the README's test command; .ci/run calls it.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+step() { printf '\n==> %s\n' "$*"; }
+
+# The prebuilt V8 library: ../shared/rusty_v8 (or $V8RS_SHARED/rusty_v8) when present,
+# otherwise the v8 crate downloads it.
+if [ -z "${RUSTY_V8_ARCHIVE:-}" ]; then
+    for shared in "${V8RS_SHARED:-}" "$ROOT/../shared"; do
+        if [ -n "$shared" ] && [ -f "$shared/rusty_v8/librusty_v8_release_x86_64-unknown-linux-gnu.a.gz" ]; then
+            export RUSTY_V8_ARCHIVE
+            RUSTY_V8_ARCHIVE=$(cd "$shared/rusty_v8" && pwd)
+            break
+        fi
+    done
+fi
+echo "RUSTY_V8_ARCHIVE=${RUSTY_V8_ARCHIVE:-<download>}"
+
+step "Python test tools"
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
+
+step "Rust: format and lints"
+cargo fmt --all -- --check
+cargo clippy --release --all-targets -- -D warnings
+
+step "Rust: unit and integration tests (with header freshness)"
+cargo test --release
+
+step "C: tests/c/test_v8rs.c against include/v8rs.h"
+cargo build --release
+cc -std=c11 -Wall -Wextra -Werror -pthread -Iinclude tests/c/test_v8rs.c \
+    -Ltarget/release -lv8rs -Wl,-rpath,"$ROOT/target/release" -o target/test_v8rs
+target/test_v8rs
+
+step "Python: ruff and mypy"
+ruff check .
+ruff format --check .
+mypy v8cffi tests/python
+
+step "Python: pip install . and pytest"
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation .
+# Run from tests/python so that `import v8cffi` is the installed package, not ./v8cffi.
+cd tests/python
+python3 -m pytest -c "$ROOT/pyproject.toml" --rootdir "$ROOT" -p no:cacheprovider "$@" .
