@@ -613,7 +613,9 @@ pub unsafe extern "C" fn v8rs_error_end_column(error: *const v8rs_error) -> i64 
 /// `error` is NULL or a live error from this library.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_error_os_errno(error: *const v8rs_error) -> i32 {
-    shielded(0, || error_ref(error).and_then(Error::os_errno).unwrap_or(0))
+    shielded(0, || {
+        error_ref(error).and_then(Error::os_errno).unwrap_or(0)
+    })
 }
 
 /// Number of VMs alive in the process (for leak checks).
