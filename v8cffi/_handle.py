@@ -33,18 +33,26 @@ class Handle:
     def borrow(self) -> Any:
         """The pointer, for one call; pair with :meth:`give_back`. Returns ``None``
         when the handle is closed."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._closed:
                 return None
             self._borrows += 1
             return self._ptr
+        finally:
+            lock.release()
 
     def give_back(self) -> None:
         """Ends a borrow; frees the handle if it was closed meanwhile."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             self._borrows -= 1
             if self._closed and self._borrows == 0:
                 ffi.release(self._ptr)
+        finally:
+            lock.release()
 
     def close(self) -> bool:
         """Closes the handle (idempotent); returns whether this call closed it."""

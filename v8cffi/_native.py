@@ -110,24 +110,27 @@ def _load() -> Any:
 
 lib: Any = _load()
 
-_local = threading.local()
+
+class Scratch(threading.local):
+    """Out-params reused by every call on one thread (allocating them per call
+    costs more than the call itself). The library writes them only during a call,
+    and a thread makes one call at a time."""
+
+    def __init__(self) -> None:
+        self.error = ffi.new("v8rs_error **")
+        self.string = ffi.new("char **")
+        self.length = ffi.new("size_t *")
 
 
-def _error_slot() -> Any:
-    """A per-thread ``v8rs_error *`` out-param, reset to NULL."""
-    slot = getattr(_local, "error", None)
-    if slot is None:
-        slot = _local.error = ffi.new("v8rs_error **")
-    slot[0] = ffi.NULL
-    return slot
+scratch = Scratch()
 
 
 def call(fn: Callable[..., int], *args: Any) -> None:
     """Calls the fallible C function ``fn(*args, error_out)`` and raises the
     matching :class:`~v8cffi.exceptions.V8Error` when it fails."""
-    slot = _error_slot()
+    slot = scratch.error
     code = fn(*args, slot)
-    if code != lib.V8RS_CODE_OK:
+    if code:
         raise_error(code, slot[0])
 
 

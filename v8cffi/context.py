@@ -36,7 +36,6 @@ class Context:
         self._vm = vm
         self._lock = threading.Lock()
         self._handle: Handle | None = None
-        self._torn_down = False
 
     def set_up(self) -> Context:
         """Creates the global scope. Returns ``self``."""
@@ -54,14 +53,12 @@ class Context:
         finally:
             vm_handle.give_back()
         self._handle = Handle(out[0], _native.lib.v8rs_context_free)
-        self._torn_down = False
 
     def tear_down(self) -> Context:
         """Frees the global scope. Returns ``self``."""
         with self._lock:
             if self._handle is None or not self._handle.close():
                 raise V8LifecycleError("the context is not set up (or already torn down)")
-            self._torn_down = True
         return self
 
     def is_alive(self) -> bool:
@@ -70,17 +67,16 @@ class Context:
         return handle is not None and not handle.closed
 
     def _borrow(self) -> tuple[Handle, Any]:
+        """The live handle and its pointer, for one call (give the handle back);
+        sets the context up on first use."""
         handle = self._handle
         if handle is None:
             with self._lock:
-                if self._torn_down:
-                    raise V8LifecycleError("the context was torn down")
                 if self._handle is None:
                     self._create()
                 handle = self._handle
-        assert handle is not None  # for type checkers; _create() always sets it
-        ptr = handle.borrow()
-        if ptr is None:
+        ptr = handle.borrow() if handle is not None else None
+        if handle is None or ptr is None:
             raise V8LifecycleError("the context was torn down")
         return handle, ptr
 
@@ -91,20 +87,22 @@ class Context:
         Raises :class:`~v8cffi.exceptions.V8JSError` when the script throws or does
         not compile (``str(e)`` is the trace text).
         """
-        source = _native.to_utf8(script, "script")
+        source = script if type(script) is bytes else _native.to_utf8(script, "script")
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
-        ffi, lib = _native.ffi, _native.lib
-        out = ffi.new("char **")
-        out_len = ffi.new("size_t *")
+        lib, scratch = _native.lib, _native.scratch
+        out, out_len, error = scratch.string, scratch.length, scratch.error
         handle, ptr = self._borrow()
         try:
-            _native.call(lib.v8rs_run_script, ptr, source, len(source), name, len(name), out, out_len)
+            code = lib.v8rs_run_script(ptr, source, len(source), name, len(name), out, out_len, error)
         finally:
             handle.give_back()
+        if code:
+            _native.raise_error(code, error[0])
+        result = out[0]
         try:
-            return _native.read_bytes(out[0], out_len[0]).decode("utf-8")
+            return _native.read_bytes(result, out_len[0]).decode("utf-8")
         finally:
-            lib.v8rs_string_free(out[0])
+            lib.v8rs_string_free(result)
 
     def load_libs(self, scripts_paths: Iterable[StrPath]) -> None:
         """Reads each file (UTF-8) and runs it, in order, with its path as the script
