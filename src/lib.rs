@@ -12,6 +12,7 @@ pub mod context;
 pub mod error;
 pub mod ffi;
 pub mod platform;
+mod stack;
 pub mod text;
 pub mod vm;
 

@@ -72,6 +72,7 @@ pub fn set_up(flags: &str) -> Result<(), Error> {
     }
     if !flags.trim().is_empty() {
         v8::V8::set_flags_from_string(flags);
+        crate::stack::note_flags(flags);
     }
     // The unprotected platform lets threads created before set-up (any Python thread)
     // run JavaScript; the protected one requires them to descend from this thread.

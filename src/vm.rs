@@ -2,8 +2,8 @@
 //!
 //! Calls run on the caller's thread. The isolate's `v8::Locker` serialises threads
 //! that use the same VM (a waiting thread blocks inside the call) and, on each
-//! acquisition, V8 sets its stack limit for the thread that now holds it. Different
-//! VMs run in parallel.
+//! acquisition, the stack limit is set for the thread that now holds it (see
+//! `stack.rs`). Different VMs run in parallel.
 
 use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
@@ -77,9 +77,11 @@ impl Vm {
         self.check_usable()?;
         check_not_inside_vm()?;
         IN_VM.with(|c| c.set(true));
-        Ok(VmLock {
+        let mut lock = VmLock {
             locker: self.isolate.lock(),
-        })
+        };
+        crate::stack::set_limit_for_current_thread(&mut lock);
+        Ok(lock)
     }
 
     /// Number of VMs alive in the process (created and not yet disposed).

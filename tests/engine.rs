@@ -342,3 +342,36 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn deep_recursion_on_small_stack_threads_is_a_range_error() {
+    common::platform();
+    let vm = Vm::new().unwrap();
+    let ctx = Context::new(&vm).unwrap();
+    for stack in [128 * 1024, 256 * 1024, 512 * 1024, 4 << 20] {
+        let ctx = Arc::clone(&ctx);
+        let name = thread::Builder::new()
+            .stack_size(stack)
+            .spawn(move || {
+                let err = run(&ctx, "function f(n) { return f(n + 1) + 1 } f(0)").unwrap_err();
+                let depth = run(
+                    &ctx,
+                    "var d = 0; function g() { d++; g() } try { g() } catch (e) {} d",
+                )
+                .unwrap();
+                (
+                    err.js_error().unwrap().name.to_str_lossy().into_owned(),
+                    depth.parse::<u64>().unwrap(),
+                )
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(name.0, "RangeError", "stack of {stack} bytes");
+        assert!(
+            name.1 > 100,
+            "stack of {stack} bytes allowed only {} frames",
+            name.1
+        );
+    }
+}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from v8cffi import V8JSError
 from v8cffi.context import Context
 from v8cffi.platform import platform
 
@@ -121,3 +122,27 @@ def test_two_vms_run_in_parallel() -> None:
         for c in contexts:
             c.tear_down()
     assert max(ratios) > 1.3, f"CPU/wall ratios {ratios}: the two VMs did not run in parallel"
+
+
+@pytest.mark.parametrize("stack_kib", [64, 128, 512])
+def test_deep_recursion_on_small_stack_threads_raises(ctx: Context, stack_kib: int) -> None:
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            ctx.run_script("function f(n) { return f(n + 1) + 1 } f(0)")
+        except V8JSError as e:
+            outcome.append(e.name)
+        try:
+            outcome.append(ctx.run_script("'alive'"))
+        except V8JSError as e:  # a tiny stack may not even fit a trivial script
+            outcome.append(e.name)
+
+    previous = threading.stack_size(stack_kib * 1024)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    assert outcome == ["RangeError", "alive" if stack_kib >= 128 else "RangeError"]
