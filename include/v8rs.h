@@ -32,7 +32,8 @@ typedef enum {
   V8RS_CODE_OK = 0,
   // JavaScript threw (a syntax error at compile time, or an exception at run time).
   V8RS_CODE_JS_ERROR = 1,
-  // Memory ran out, or a string was too large for V8.
+  // The heap reached its limit (the call was stopped; the process lives on), or a
+  // string was too large for V8.
   V8RS_CODE_OUT_OF_MEMORY = 2,
   // An argument was wrong: a NULL pointer, bytes that are not UTF-8, …
   V8RS_CODE_INVALID_ARGUMENT = 3,
@@ -43,6 +44,10 @@ typedef enum {
   V8RS_CODE_IO_ERROR = 5,
   // Anything else (an internal failure; a bug if you see it).
   V8RS_CODE_UNKNOWN = 6,
+  // The running JavaScript was stopped by a terminate request from some thread.
+  V8RS_CODE_TERMINATED = 7,
+  // The running JavaScript was stopped because its timeout expired.
+  V8RS_CODE_TIMEOUT = 8,
 } v8rs_code;
 
 // A context: one JavaScript global scope inside a VM; globals persist between calls.
@@ -70,6 +75,42 @@ typedef struct v8rs_error v8rs_error;
 // underlying isolate alive, but once the VM is freed they fail with
 // `V8RS_CODE_INVALID_STATE`.
 typedef struct v8rs_vm v8rs_vm;
+
+// How to create a VM (C: `v8rs_vm_options`). Zero means V8's default.
+typedef struct {
+  // Initial size of the JavaScript heap, in bytes.
+  size_t initial_heap_size;
+  // Largest size of the JavaScript heap, in bytes. A call that needs more is
+  // stopped with [`Code::OutOfMemory`] instead of V8 aborting the process.
+  size_t max_heap_size;
+} v8rs_vm_options;
+
+// Heap figures of a VM, in bytes, named as in V8's `HeapStatistics`
+// (C: `v8rs_heap_stats`).
+typedef struct {
+  // Memory V8 reserved for the heap.
+  size_t total_heap_size;
+  // Part of it for executable code.
+  size_t total_heap_size_executable;
+  // Memory committed to the heap.
+  size_t total_physical_size;
+  // Memory still available to the heap.
+  size_t total_available_size;
+  // Memory in use by JavaScript objects.
+  size_t used_heap_size;
+  // The heap's limit.
+  size_t heap_size_limit;
+  // Memory V8 allocated with `malloc`.
+  size_t malloced_memory;
+  // Peak of `malloced_memory`.
+  size_t peak_malloced_memory;
+  // Memory held outside the heap by JavaScript objects (array buffers, …).
+  size_t external_memory;
+  // Number of contexts alive in the VM.
+  size_t number_of_native_contexts;
+  // Contexts freed but not yet collected.
+  size_t number_of_detached_contexts;
+} v8rs_heap_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -104,15 +145,47 @@ v8rs_code v8rs_platform_tear_down(v8rs_error **error_out);
 // Whether the platform is set up and not torn down.
 bool v8rs_platform_is_alive(void);
 
-// Creates a VM and writes it to `*vm_out`; free it with `v8rs_vm_free`.
+// Creates a VM and writes it to `*vm_out`; free it with `v8rs_vm_free`. `options`
+// may be NULL for V8's defaults; with `max_heap_size` set, a call that fills the heap
+// fails with `V8RS_CODE_OUT_OF_MEMORY` instead of V8 aborting the process.
 //
 // Errors: `V8RS_CODE_INVALID_STATE` when the platform is not set up or was torn down;
-// `V8RS_CODE_INVALID_ARGUMENT` when `vm_out` is NULL.
+// `V8RS_CODE_INVALID_ARGUMENT` when `vm_out` is NULL or the heap sizes are impossible.
 //
 // # Safety
-// `vm_out` is NULL or writable; `error_out` is NULL or writable.
-v8rs_code v8rs_vm_new(v8rs_vm **vm_out,
+// `options` is NULL or readable; `vm_out` is NULL or writable; `error_out` is NULL or
+// writable.
+v8rs_code v8rs_vm_new(const v8rs_vm_options *options,
+                      v8rs_vm **vm_out,
                       v8rs_error **error_out);
+
+// Stops the JavaScript running in `vm` right now; that call fails with
+// `V8RS_CODE_TERMINATED` and the VM stays usable. A VM with nothing running is
+// unaffected. `*stopped_out` (when not NULL) tells whether a call was running.
+//
+// Thread safety: meant to be called from another thread than the one running the
+// VM; it does not wait for the VM.
+//
+// # Safety
+// `vm` is NULL or a live handle; `stopped_out` and `error_out` are NULL or writable.
+v8rs_code v8rs_vm_terminate(v8rs_vm *vm,
+                            bool *stopped_out,
+                            v8rs_error **error_out);
+
+// Writes the heap figures of `vm` to `*stats_out` (waits for the VM like any call).
+//
+// # Safety
+// `vm` is NULL or a live handle; `stats_out` and `error_out` are NULL or writable.
+v8rs_code v8rs_vm_heap_stats(v8rs_vm *vm,
+                             v8rs_heap_stats *stats_out,
+                             v8rs_error **error_out);
+
+// Asks V8 to free all the memory it can in `vm` (a full, compacting collection).
+//
+// # Safety
+// `vm` is NULL or a live handle; `error_out` is NULL or writable.
+v8rs_code v8rs_vm_low_memory_notification(v8rs_vm *vm,
+                                          v8rs_error **error_out);
 
 // Frees a VM (NULL is a no-op). Any thread may free it. Its contexts stay valid
 // handles, to be freed by their owner, but calls on them fail from now on. Must not
@@ -143,13 +216,17 @@ void v8rs_context_free(v8rs_context *context);
 
 // Compiles and runs `script` (`script_len` bytes of UTF-8, NUL bytes allowed) in
 // `context`, under the script name `identifier` (`identifier_len` bytes; NULL means
-// `"<anonymous>"`). On success writes `String(result)` in UTF-8 to `*result_out` and
-// its length to `*result_len_out` (when not NULL); free it with `v8rs_string_free`.
+// `"<anonymous>"`). A `timeout_ms` other than 0 stops the script after that many
+// milliseconds with `V8RS_CODE_TIMEOUT`. On success writes `String(result)` in UTF-8 to
+// `*result_out` and its length to `*result_len_out` (when not NULL); free it with
+// `v8rs_string_free`.
 //
 // Errors: `V8RS_CODE_JS_ERROR` when the script fails to compile or throws (also when
 // `String(result)` throws); `V8RS_CODE_INVALID_ARGUMENT` for NULL pointers or invalid
 // UTF-8; `V8RS_CODE_INVALID_STATE` when the context or its VM was freed or the platform
-// torn down; `V8RS_CODE_OUT_OF_MEMORY` for strings beyond V8's limit.
+// torn down; `V8RS_CODE_OUT_OF_MEMORY` when the heap limit is reached or for strings
+// beyond V8's limit; `V8RS_CODE_TIMEOUT` and `V8RS_CODE_TERMINATED` when stopped. The
+// VM stays usable after all of these.
 //
 // Thread safety: blocks while another thread runs in the same VM.
 //
@@ -161,6 +238,7 @@ v8rs_code v8rs_run_script(v8rs_context *context,
                           size_t script_len,
                           const char *identifier,
                           size_t identifier_len,
+                          uint64_t timeout_ms,
                           char **result_out,
                           size_t *result_len_out,
                           v8rs_error **error_out);
@@ -280,6 +358,9 @@ size_t v8rs_live_vm_count(void);
 
 // Number of contexts alive in the process (for leak checks).
 size_t v8rs_live_context_count(void);
+
+extern void v8_isolate_set_stack_limit(void *isolate,
+                                       size_t limit);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,10 +2,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::{Code, Error, JsError};
 use crate::text::Text;
-use crate::vm::Vm;
+use crate::vm::{StopCause, Vm};
 
 static LIVE_CONTEXTS: AtomicUsize = AtomicUsize::new(0);
 
@@ -24,8 +25,8 @@ pub struct Context {
 impl Context {
     /// Creates a fresh global scope in `vm`.
     pub fn new(vm: &Arc<Vm>) -> Result<Arc<Context>, Error> {
-        let mut lock = vm.lock()?;
-        v8::scope!(let scope, &mut *lock);
+        let mut call = vm.enter(None)?;
+        v8::scope!(let scope, &mut *call);
         let context = v8::Context::new(scope, Default::default());
         let global = v8::Global::new(scope, context);
         LIVE_CONTEXTS.fetch_add(1, Ordering::Relaxed);
@@ -54,9 +55,19 @@ impl Context {
     /// Compiles and runs UTF-8 `source` under the script name `name`, and returns
     /// `String(result)` as UTF-8 (NUL bytes kept; lone surrogates become U+FFFD).
     pub fn run_script(&self, source: &[u8], name: &[u8]) -> Result<Text, Error> {
+        self.run_script_with_timeout(source, name, None)
+    }
+
+    /// [`Self::run_script`], stopped with [`Code::Timeout`] once `timeout` has passed.
+    pub fn run_script_with_timeout(
+        &self,
+        source: &[u8],
+        name: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Text, Error> {
         let source = utf8(source, "the script")?;
         let name = utf8(name, "the script name")?;
-        self.run_str(source, name)
+        self.run_str(source, name, timeout)
     }
 
     /// Reads each file (UTF-8) and runs it with its path as the script name, in order.
@@ -75,7 +86,7 @@ impl Context {
                 .with_path(path)
             })?;
             let name = String::from_utf8_lossy(path);
-            self.run_str(source, &name)?;
+            self.run_str(source, &name, None)?;
         }
         Ok(())
     }
@@ -89,7 +100,7 @@ impl Context {
             .map_err(|e| Error::new(e.code(), format!("cannot use the context: {}", e.message())))
     }
 
-    fn run_str(&self, source: &str, name: &str) -> Result<Text, Error> {
+    fn run_str(&self, source: &str, name: &str, timeout: Option<Duration>) -> Result<Text, Error> {
         self.check_usable()?;
         if source.len() > v8::String::MAX_LENGTH {
             return Err(Error::new(
@@ -101,8 +112,9 @@ impl Context {
                 ),
             ));
         }
-        let mut lock = self.vm.lock()?;
-        v8::scope!(let scope, &mut *lock);
+        let mut call = self.vm.enter(timeout)?;
+        let cause = call.stop_cause();
+        v8::scope!(let scope, &mut *call);
         let context = v8::Local::new(scope, &self.global);
         let scope = &mut v8::ContextScope::new(scope, context);
         v8::tc_scope!(let tc, scope);
@@ -123,13 +135,13 @@ impl Context {
             None,
         );
         let Some(script) = v8::Script::compile(tc, code, Some(&origin)) else {
-            return Err(caught(tc));
+            return Err(caught(tc, cause));
         };
         let Some(value) = script.run(tc) else {
-            return Err(caught(tc));
+            return Err(caught(tc, cause));
         };
         let Some(string) = value.to_string(tc) else {
-            return Err(caught(tc));
+            return Err(caught(tc, cause));
         };
         Ok(Text::from(string.to_rust_string_lossy(tc)))
     }
@@ -180,9 +192,12 @@ fn text_of(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) ->
 }
 
 /// Turns what the TryCatch `tc` caught into an [`Error`] with the exception's parts.
-fn caught(tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>) -> Error {
-    if !tc.can_continue() {
-        return Error::new(Code::Unknown, "JavaScript execution was terminated");
+fn caught(
+    tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
+    cause: StopCause<'_>,
+) -> Error {
+    if tc.has_terminated() || !tc.can_continue() {
+        return cause.error();
     }
     let Some(exception) = tc.exception() else {
         return Error::new(Code::Unknown, "the script failed without an exception");

@@ -19,7 +19,8 @@ pub enum Code {
     Ok = 0,
     /// JavaScript threw (a syntax error at compile time, or an exception at run time).
     JsError = 1,
-    /// Memory ran out, or a string was too large for V8.
+    /// The heap reached its limit (the call was stopped; the process lives on), or a
+    /// string was too large for V8.
     OutOfMemory = 2,
     /// An argument was wrong: a NULL pointer, bytes that are not UTF-8, …
     InvalidArgument = 3,
@@ -30,6 +31,10 @@ pub enum Code {
     IoError = 5,
     /// Anything else (an internal failure; a bug if you see it).
     Unknown = 6,
+    /// The running JavaScript was stopped by a terminate request from some thread.
+    Terminated = 7,
+    /// The running JavaScript was stopped because its timeout expired.
+    Timeout = 8,
 }
 
 /// Source lines longer than this (in characters) are not shown in the trace text.

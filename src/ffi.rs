@@ -29,8 +29,9 @@ use std::sync::{Arc, OnceLock};
 use crate::context::Context;
 use crate::error::{Code, Error};
 use crate::text::Text;
-use crate::vm::Vm;
+use crate::vm::{HeapStats, Vm, VmOptions};
 use crate::{platform, JsError};
+use std::time::Duration;
 
 /// A VM: one V8 isolate (about 1 MB), with its own heap.
 ///
@@ -264,24 +265,92 @@ pub extern "C" fn v8rs_platform_is_alive() -> bool {
     shielded(false, platform::is_alive)
 }
 
-/// Creates a VM and writes it to `*vm_out`; free it with `v8rs_vm_free`.
+/// Creates a VM and writes it to `*vm_out`; free it with `v8rs_vm_free`. `options`
+/// may be NULL for V8's defaults; with `max_heap_size` set, a call that fills the heap
+/// fails with `V8RS_CODE_OUT_OF_MEMORY` instead of V8 aborting the process.
 ///
 /// Errors: `V8RS_CODE_INVALID_STATE` when the platform is not set up or was torn down;
-/// `V8RS_CODE_INVALID_ARGUMENT` when `vm_out` is NULL.
+/// `V8RS_CODE_INVALID_ARGUMENT` when `vm_out` is NULL or the heap sizes are impossible.
 ///
 /// # Safety
-/// `vm_out` is NULL or writable; `error_out` is NULL or writable.
+/// `options` is NULL or readable; `vm_out` is NULL or writable; `error_out` is NULL or
+/// writable.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_vm_new(
+    options: *const VmOptions,
     vm_out: *mut *mut v8rs_vm,
     error_out: *mut *mut v8rs_error,
 ) -> Code {
     guarded(error_out, || {
         let vm_out = non_null(vm_out, "vm_out")?;
-        let vm = Vm::new()?;
+        // SAFETY: `options` is NULL or readable (the caller's contract).
+        let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
+        let vm = Vm::with_options(options)?;
         // SAFETY: `vm_out` is a non-NULL, writable `v8rs_vm *` slot.
         unsafe { *vm_out = v8rs_vm::into_handle(vm) };
         Ok(())
+    })
+}
+
+/// Stops the JavaScript running in `vm` right now; that call fails with
+/// `V8RS_CODE_TERMINATED` and the VM stays usable. A VM with nothing running is
+/// unaffected. `*stopped_out` (when not NULL) tells whether a call was running.
+///
+/// Thread safety: meant to be called from another thread than the one running the
+/// VM; it does not wait for the VM.
+///
+/// # Safety
+/// `vm` is NULL or a live handle; `stopped_out` and `error_out` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_terminate(
+    vm: *mut v8rs_vm,
+    stopped_out: *mut bool,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: `vm` is NULL or a live handle (the caller's contract).
+        let stopped = unsafe { v8rs_vm::borrow(vm) }?.terminate();
+        if !stopped_out.is_null() {
+            // SAFETY: a writable `bool` (the caller's contract).
+            unsafe { *stopped_out = stopped };
+        }
+        Ok(())
+    })
+}
+
+/// Writes the heap figures of `vm` to `*stats_out` (waits for the VM like any call).
+///
+/// # Safety
+/// `vm` is NULL or a live handle; `stats_out` and `error_out` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_heap_stats(
+    vm: *mut v8rs_vm,
+    stats_out: *mut HeapStats,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: `vm` is NULL or a live handle (the caller's contract).
+        let vm = unsafe { v8rs_vm::borrow(vm) }?;
+        let stats_out = non_null(stats_out, "stats_out")?;
+        let stats = vm.heap_stats()?;
+        // SAFETY: a non-NULL, writable `v8rs_heap_stats`.
+        unsafe { *stats_out = stats };
+        Ok(())
+    })
+}
+
+/// Asks V8 to free all the memory it can in `vm` (a full, compacting collection).
+///
+/// # Safety
+/// `vm` is NULL or a live handle; `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_low_memory_notification(
+    vm: *mut v8rs_vm,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    // SAFETY: `vm` is NULL or a live handle (the caller's contract).
+    guarded(error_out, || {
+        unsafe { v8rs_vm::borrow(vm) }?.low_memory_notification()
     })
 }
 
@@ -356,13 +425,17 @@ pub unsafe extern "C" fn v8rs_context_free(context: *mut v8rs_context) {
 
 /// Compiles and runs `script` (`script_len` bytes of UTF-8, NUL bytes allowed) in
 /// `context`, under the script name `identifier` (`identifier_len` bytes; NULL means
-/// `"<anonymous>"`). On success writes `String(result)` in UTF-8 to `*result_out` and
-/// its length to `*result_len_out` (when not NULL); free it with `v8rs_string_free`.
+/// `"<anonymous>"`). A `timeout_ms` other than 0 stops the script after that many
+/// milliseconds with `V8RS_CODE_TIMEOUT`. On success writes `String(result)` in UTF-8 to
+/// `*result_out` and its length to `*result_len_out` (when not NULL); free it with
+/// `v8rs_string_free`.
 ///
 /// Errors: `V8RS_CODE_JS_ERROR` when the script fails to compile or throws (also when
 /// `String(result)` throws); `V8RS_CODE_INVALID_ARGUMENT` for NULL pointers or invalid
 /// UTF-8; `V8RS_CODE_INVALID_STATE` when the context or its VM was freed or the platform
-/// torn down; `V8RS_CODE_OUT_OF_MEMORY` for strings beyond V8's limit.
+/// torn down; `V8RS_CODE_OUT_OF_MEMORY` when the heap limit is reached or for strings
+/// beyond V8's limit; `V8RS_CODE_TIMEOUT` and `V8RS_CODE_TERMINATED` when stopped. The
+/// VM stays usable after all of these.
 ///
 /// Thread safety: blocks while another thread runs in the same VM.
 ///
@@ -376,6 +449,7 @@ pub unsafe extern "C" fn v8rs_run_script(
     script_len: usize,
     identifier: *const c_char,
     identifier_len: usize,
+    timeout_ms: u64,
     result_out: *mut *mut c_char,
     result_len_out: *mut usize,
     error_out: *mut *mut v8rs_error,
@@ -392,7 +466,8 @@ pub unsafe extern "C" fn v8rs_run_script(
             // SAFETY: as above.
             unsafe { bytes(identifier, identifier_len, "identifier") }?
         };
-        let result = context.run_script(script, identifier)?;
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let result = context.run_script_with_timeout(script, identifier, timeout)?;
         let c_string = into_c_string(&result)?;
         // SAFETY: non-NULL writable slots (checked above, or NULL and skipped).
         unsafe {

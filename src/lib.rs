@@ -11,6 +11,7 @@
 pub mod context;
 pub mod error;
 pub mod ffi;
+mod interrupts;
 pub mod platform;
 mod stack;
 pub mod text;
@@ -18,4 +19,4 @@ pub mod vm;
 
 pub use context::Context;
 pub use error::{Code, Error, JsError};
-pub use vm::Vm;
+pub use vm::{HeapStats, Vm, VmOptions};

@@ -1,16 +1,24 @@
 //! A VM: one V8 isolate, usable from any thread, one thread at a time.
 //!
 //! Calls run on the caller's thread. The isolate's `v8::Locker` serialises threads
-//! that use the same VM (a waiting thread blocks inside the call) and, on each
-//! acquisition, the stack limit is set for the thread that now holds it (see
+//! that use the same VM (a waiting thread blocks inside the call); on each
+//! acquisition the stack limit is set for the thread that now holds it (see
 //! `stack.rs`). Different VMs run in parallel.
+//!
+//! A running call can be stopped from any thread ([`Vm::terminate`]), by its timeout,
+//! or by the heap limit; the VM stays usable afterwards (see `interrupts.rs`).
 
 use std::cell::Cell;
+use std::ffi::c_void;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::error::Error;
+use parking_lot::Mutex;
+
+use crate::error::{Code, Error};
+use crate::interrupts::{Deadline, Interrupts, StopReason};
 use crate::platform::{self, PlatformRef};
 
 static LIVE_VMS: AtomicUsize = AtomicUsize::new(0);
@@ -20,35 +28,105 @@ thread_local! {
     static IN_VM: Cell<bool> = const { Cell::new(false) };
 }
 
+/// How to create a VM (C: `v8rs_vm_options`). Zero means V8's default.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmOptions {
+    /// Initial size of the JavaScript heap, in bytes.
+    pub initial_heap_size: usize,
+    /// Largest size of the JavaScript heap, in bytes. A call that needs more is
+    /// stopped with [`Code::OutOfMemory`] instead of V8 aborting the process.
+    pub max_heap_size: usize,
+}
+
+/// Heap figures of a VM, in bytes, named as in V8's `HeapStatistics`
+/// (C: `v8rs_heap_stats`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeapStats {
+    /// Memory V8 reserved for the heap.
+    pub total_heap_size: usize,
+    /// Part of it for executable code.
+    pub total_heap_size_executable: usize,
+    /// Memory committed to the heap.
+    pub total_physical_size: usize,
+    /// Memory still available to the heap.
+    pub total_available_size: usize,
+    /// Memory in use by JavaScript objects.
+    pub used_heap_size: usize,
+    /// The heap's limit.
+    pub heap_size_limit: usize,
+    /// Memory V8 allocated with `malloc`.
+    pub malloced_memory: usize,
+    /// Peak of `malloced_memory`.
+    pub peak_malloced_memory: usize,
+    /// Memory held outside the heap by JavaScript objects (array buffers, …).
+    pub external_memory: usize,
+    /// Number of contexts alive in the VM.
+    pub number_of_native_contexts: usize,
+    /// Contexts freed but not yet collected.
+    pub number_of_detached_contexts: usize,
+}
+
 /// One V8 isolate, shared between threads behind its `v8::Locker`.
 ///
 /// `Vm` is `Send + Sync`: any thread may use it, calls are serialised. It is kept
 /// alive by every [`Context`](crate::Context) created in it.
 pub struct Vm {
-    // Field order is drop order: the isolate goes before the platform it needs.
+    // Field order is drop order: the isolate goes before the state its callbacks use
+    // and before the platform it needs.
     isolate: v8::SharedIsolate,
+    interrupts: Arc<Interrupts>,
     platform: PlatformRef,
+    heap_limit: usize,
     freed: AtomicBool,
+    /// Set when the heap stayed full after an out-of-memory stop.
+    exhausted: Mutex<Option<Error>>,
 }
 
 impl Vm {
-    /// Creates a VM. Fails with `InvalidState` when the platform is not set up or was
-    /// torn down, or when called from inside a running VM.
+    /// Creates a VM with V8's default heap. See [`Vm::with_options`].
     pub fn new() -> Result<Arc<Vm>, Error> {
+        Vm::with_options(VmOptions::default())
+    }
+
+    /// Creates a VM. Fails with `InvalidState` when the platform is not set up or was
+    /// torn down, or when called from inside a running VM; with `InvalidArgument` for
+    /// impossible heap sizes.
+    pub fn with_options(options: VmOptions) -> Result<Arc<Vm>, Error> {
         let platform = platform::acquire()?;
         check_not_inside_vm()?;
-        let owned = v8::Isolate::new(v8::CreateParams::default());
+        let mut params = v8::CreateParams::default();
+        if options.max_heap_size > 0 {
+            if options.initial_heap_size > options.max_heap_size {
+                return Err(Error::invalid_argument(
+                    "the initial heap size is larger than the maximum heap size",
+                ));
+            }
+            params = params.heap_limits(options.initial_heap_size, options.max_heap_size);
+        } else if options.initial_heap_size > 0 {
+            params = params.heap_limits(options.initial_heap_size, 0);
+        }
+        let owned = v8::Isolate::new(params);
         // SAFETY: the isolate was created on this thread just now, nothing is entered
-        // on top of it, and no embedder state is attached to it (all later state is
-        // `Send`), so it may migrate between threads under its Locker.
-        let isolate = unsafe { owned.try_into_shared() }.map_err(|e| {
-            Error::new(crate::Code::Unknown, format!("cannot share isolate: {e:?}"))
-        })?;
+        // on top of it, and the only state attached later (the heap callback's data)
+        // is `Send + Sync`, so it may migrate between threads under its Locker.
+        let isolate = unsafe { owned.try_into_shared() }
+            .map_err(|e| Error::new(Code::Unknown, format!("cannot share isolate: {e:?}")))?;
+        let interrupts = Arc::new(Interrupts::new(isolate.thread_safe_handle()));
+        let heap_limit = {
+            let mut locker = isolate.lock();
+            locker.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(&interrupts));
+            locker.get_heap_statistics().heap_size_limit()
+        };
         LIVE_VMS.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(Vm {
             isolate,
+            interrupts,
             platform,
+            heap_limit,
             freed: AtomicBool::new(false),
+            exhausted: Mutex::new(None),
         }))
     }
 
@@ -64,24 +142,66 @@ impl Vm {
         self.freed.load(Ordering::Acquire)
     }
 
-    /// Fails with `InvalidState` when this VM, or the platform, can no longer run.
+    /// Fails when this VM, or the platform, can no longer run: `InvalidState` after
+    /// free or tear-down, `OutOfMemory` when its heap stayed full after a stop.
     pub fn check_usable(&self) -> Result<(), Error> {
         if self.is_closed() {
             return Err(Error::invalid_state("the VM was freed (torn down)"));
         }
+        if let Some(error) = &*self.exhausted.lock() {
+            return Err(error.clone());
+        }
         self.platform.check_alive()
     }
 
-    /// Takes the VM for the current thread, blocking while another thread has it.
-    pub(crate) fn lock(&self) -> Result<VmLock<'_>, Error> {
+    /// Stops the JavaScript running in this VM right now, from any thread; that call
+    /// fails with [`Code::Terminated`]. Returns whether a call was running. A VM with
+    /// nothing running is unaffected.
+    pub fn terminate(&self) -> bool {
+        self.interrupts.stop(StopReason::Terminated, None)
+    }
+
+    /// The heap figures of this VM (waits for the VM like any call).
+    pub fn heap_stats(&self) -> Result<HeapStats, Error> {
+        let mut call = self.enter(None)?;
+        let s = call.get_heap_statistics();
+        Ok(HeapStats {
+            total_heap_size: s.total_heap_size(),
+            total_heap_size_executable: s.total_heap_size_executable(),
+            total_physical_size: s.total_physical_size(),
+            total_available_size: s.total_available_size(),
+            used_heap_size: s.used_heap_size(),
+            heap_size_limit: s.heap_size_limit(),
+            malloced_memory: s.malloced_memory(),
+            peak_malloced_memory: s.peak_malloced_memory(),
+            external_memory: s.external_memory(),
+            number_of_native_contexts: s.number_of_native_contexts(),
+            number_of_detached_contexts: s.number_of_detached_contexts(),
+        })
+    }
+
+    /// Asks V8 to free all the memory it can (a full, compacting collection).
+    pub fn low_memory_notification(&self) -> Result<(), Error> {
+        self.enter(None)?.low_memory_notification();
+        Ok(())
+    }
+
+    /// Takes the VM for one call on the current thread, blocking while another thread
+    /// has it; the call is stopped after `timeout`, if given.
+    pub(crate) fn enter(&self, timeout: Option<Duration>) -> Result<VmCall<'_>, Error> {
         self.check_usable()?;
         check_not_inside_vm()?;
         IN_VM.with(|c| c.set(true));
-        let mut lock = VmLock {
-            locker: self.isolate.lock(),
-        };
-        crate::stack::set_limit_for_current_thread(&mut lock);
-        Ok(lock)
+        let mut locker = self.isolate.lock();
+        crate::stack::set_limit_for_current_thread(&mut locker);
+        let call = self.interrupts.begin();
+        let deadline = timeout.map(|t| Deadline::start(&self.interrupts, call, t));
+        Ok(VmCall {
+            locker,
+            vm: self,
+            timeout,
+            _deadline: deadline,
+        })
     }
 
     /// Number of VMs alive in the process (created and not yet disposed).
@@ -106,25 +226,113 @@ fn check_not_inside_vm() -> Result<(), Error> {
     }
 }
 
-/// The current thread's hold on a VM: the `v8::Locker`, with the isolate entered.
-pub(crate) struct VmLock<'a> {
-    locker: v8::Locker<'a>,
+fn heap_callback_data(interrupts: &Arc<Interrupts>) -> *mut c_void {
+    Arc::as_ptr(interrupts) as *mut c_void
 }
 
-impl Drop for VmLock<'_> {
+/// V8 calls this when the heap nears its limit: stop the running call, and give the
+/// heap room to unwind instead of aborting the process.
+unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
+    // SAFETY: `data` is the VM's `Interrupts`, which outlives its isolate.
+    let interrupts = unsafe { &*(data as *const Interrupts) };
+    interrupts.stop(StopReason::OutOfMemory, None);
+    current.saturating_mul(2)
+}
+
+/// The current thread's hold on a VM for one call: the `v8::Locker` (with the isolate
+/// entered) and the call's stop state. Dereferences to the isolate.
+pub(crate) struct VmCall<'a> {
+    locker: v8::Locker<'a>,
+    vm: &'a Vm,
+    timeout: Option<Duration>,
+    _deadline: Option<Deadline>,
+}
+
+impl<'a> VmCall<'a> {
+    /// What explains a termination of this call, usable while scopes borrow the call.
+    pub(crate) fn stop_cause(&self) -> StopCause<'a> {
+        StopCause {
+            vm: self.vm,
+            timeout: self.timeout,
+        }
+    }
+
+    /// After an out-of-memory stop: put the heap limit back, collect, and mark the VM
+    /// exhausted if the memory is still in use (held by globals).
+    fn recover_from_out_of_memory(&mut self) {
+        let data = heap_callback_data(&self.vm.interrupts);
+        let isolate: &mut v8::Isolate = &mut self.locker;
+        // Collect first, so that the limit can go back to where it was.
+        isolate.low_memory_notification();
+        isolate.remove_near_heap_limit_callback(near_heap_limit, self.vm.heap_limit);
+        isolate.add_near_heap_limit_callback(near_heap_limit, data);
+        let stats = isolate.get_heap_statistics();
+        if stats.used_heap_size() > self.vm.heap_limit / 10 * 9 {
+            *self.vm.exhausted.lock() = Some(Error::new(
+                Code::OutOfMemory,
+                format!(
+                    "the VM ran out of memory and its globals still hold {} MiB of its {} MiB \
+                     heap: it cannot run any more; create a new VM",
+                    stats.used_heap_size() >> 20,
+                    self.vm.heap_limit >> 20
+                ),
+            ));
+        }
+    }
+}
+
+/// Explains why V8 reported a call as terminated.
+#[derive(Clone, Copy)]
+pub(crate) struct StopCause<'a> {
+    vm: &'a Vm,
+    timeout: Option<Duration>,
+}
+
+impl StopCause<'_> {
+    /// The error for a call that V8 reports as terminated.
+    pub(crate) fn error(&self) -> Error {
+        match self.vm.interrupts.reason() {
+            Some(StopReason::TimedOut) => Error::new(
+                Code::Timeout,
+                format!(
+                    "JavaScript ran longer than its timeout of {:?} and was stopped",
+                    self.timeout.unwrap_or_default()
+                ),
+            ),
+            Some(StopReason::OutOfMemory) => Error::new(
+                Code::OutOfMemory,
+                format!(
+                    "JavaScript ran out of memory (the VM's heap limit is {} MiB) and was stopped",
+                    self.vm.heap_limit >> 20
+                ),
+            ),
+            Some(StopReason::Terminated) | None => {
+                Error::new(Code::Terminated, "JavaScript was terminated")
+            }
+        }
+    }
+}
+
+impl Drop for VmCall<'_> {
     fn drop(&mut self) {
+        if let Some(reason) = self.vm.interrupts.end() {
+            self.locker.cancel_terminate_execution();
+            if reason == StopReason::OutOfMemory {
+                self.recover_from_out_of_memory();
+            }
+        }
         IN_VM.with(|c| c.set(false));
     }
 }
 
-impl Deref for VmLock<'_> {
+impl Deref for VmCall<'_> {
     type Target = v8::Isolate;
     fn deref(&self) -> &v8::Isolate {
         &self.locker
     }
 }
 
-impl DerefMut for VmLock<'_> {
+impl DerefMut for VmCall<'_> {
     fn deref_mut(&mut self) -> &mut v8::Isolate {
         &mut self.locker
     }

@@ -29,7 +29,7 @@ fn new_context() -> (*mut v8rs_vm, *mut v8rs_context) {
     let mut ctx = ptr::null_mut();
     // SAFETY: valid out-params.
     unsafe {
-        assert_eq!(v8rs_vm_new(&mut vm, ptr::null_mut()), Code::Ok);
+        assert_eq!(v8rs_vm_new(ptr::null(), &mut vm, ptr::null_mut()), Code::Ok);
         assert_eq!(v8rs_context_new(vm, &mut ctx, ptr::null_mut()), Code::Ok);
     }
     (vm, ctx)
@@ -48,6 +48,7 @@ fn run(ctx: *mut v8rs_context, src: &[u8], name: &[u8]) -> (Code, Vec<u8>, *mut 
             src.len(),
             name.as_ptr().cast(),
             name.len(),
+            0,
             &mut out,
             &mut len,
             &mut err,
@@ -133,6 +134,7 @@ fn null_arguments_are_invalid_arguments() {
             1,
             ptr::null(),
             0,
+            0,
             &mut out,
             ptr::null_mut(),
             &mut err,
@@ -146,6 +148,7 @@ fn null_arguments_are_invalid_arguments() {
             5,
             ptr::null(),
             0,
+            0,
             &mut out,
             ptr::null_mut(),
             ptr::null_mut(),
@@ -156,6 +159,7 @@ fn null_arguments_are_invalid_arguments() {
             c"1".as_ptr(),
             1,
             ptr::null(),
+            0,
             0,
             ptr::null_mut(),
             ptr::null_mut(),
@@ -169,6 +173,7 @@ fn null_arguments_are_invalid_arguments() {
             0,
             ptr::null(),
             0,
+            0,
             &mut out,
             ptr::null_mut(),
             ptr::null_mut(),
@@ -177,7 +182,7 @@ fn null_arguments_are_invalid_arguments() {
         assert_eq!(CStr::from_ptr(out).to_bytes(), b"undefined");
         v8rs_string_free(out);
         assert_eq!(
-            v8rs_vm_new(ptr::null_mut(), ptr::null_mut()),
+            v8rs_vm_new(ptr::null(), ptr::null_mut(), ptr::null_mut()),
             Code::InvalidArgument
         );
         let mut c2 = ptr::null_mut();

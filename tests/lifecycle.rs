@@ -13,14 +13,17 @@ fn platform_lifecycle_from_set_up_to_disposal() {
     // SAFETY: valid pointers throughout; each handle is freed once.
     unsafe {
         assert!(!v8rs_platform_is_alive());
-        assert_eq!(v8rs_vm_new(&mut vm, ptr::null_mut()), Code::InvalidState);
+        assert_eq!(
+            v8rs_vm_new(ptr::null(), &mut vm, ptr::null_mut()),
+            Code::InvalidState
+        );
         assert_eq!(v8rs_platform_tear_down(ptr::null_mut()), Code::InvalidState);
         assert_eq!(
             v8rs_platform_set_up(ptr::null(), 0, ptr::null_mut()),
             Code::Ok
         );
         assert!(v8rs_platform_is_alive());
-        assert_eq!(v8rs_vm_new(&mut vm, ptr::null_mut()), Code::Ok);
+        assert_eq!(v8rs_vm_new(ptr::null(), &mut vm, ptr::null_mut()), Code::Ok);
         assert_eq!(v8rs_context_new(vm, &mut ctx, ptr::null_mut()), Code::Ok);
         let run = |ctx, out: &mut *mut _| {
             v8rs_run_script(
@@ -28,6 +31,7 @@ fn platform_lifecycle_from_set_up_to_disposal() {
                 c"'ok'".as_ptr(),
                 4,
                 ptr::null(),
+                0,
                 0,
                 out,
                 ptr::null_mut(),
@@ -44,7 +48,10 @@ fn platform_lifecycle_from_set_up_to_disposal() {
         assert_eq!(run(ctx, &mut out), Code::InvalidState);
         assert!(out.is_null());
         let mut other = ptr::null_mut();
-        assert_eq!(v8rs_vm_new(&mut other, ptr::null_mut()), Code::InvalidState);
+        assert_eq!(
+            v8rs_vm_new(ptr::null(), &mut other, ptr::null_mut()),
+            Code::InvalidState
+        );
         assert_eq!(
             v8rs_context_new(vm, &mut other.cast(), ptr::null_mut()),
             Code::InvalidState

@@ -34,7 +34,7 @@ static void expect_result(v8rs_context *ctx, const char *src, size_t src_len,
     char *out = NULL;
     size_t out_len = 0;
     v8rs_error *err = NULL;
-    v8rs_code code = v8rs_run_script(ctx, src, src_len, "test.js", 7, &out, &out_len, &err);
+    v8rs_code code = v8rs_run_script(ctx, src, src_len, "test.js", 7, 0, &out, &out_len, &err);
     CHECK(code == V8RS_CODE_OK);
     if (code != V8RS_CODE_OK) {
         fprintf(stderr, "  %s\n", v8rs_error_message(err, NULL));
@@ -54,7 +54,7 @@ static v8rs_error *expect_error(v8rs_context *ctx, const char *src, const char *
                                 v8rs_code expected) {
     char *out = NULL;
     v8rs_error *err = NULL;
-    v8rs_code code = v8rs_run_script(ctx, src, strlen(src), name, strlen(name), &out, NULL, &err);
+    v8rs_code code = v8rs_run_script(ctx, src, strlen(src), name, strlen(name), 0, &out, NULL, &err);
     CHECK(code == expected);
     CHECK(out == NULL);
     CHECK(err != NULL && v8rs_error_code(err) == expected);
@@ -147,9 +147,9 @@ static void test_misuse(void) {
     CHECK(v8rs_platform_set_up(NULL, 0, &err) == V8RS_CODE_INVALID_STATE);
     CHECK(v8rs_error_code(err) == V8RS_CODE_INVALID_STATE);
     v8rs_error_free(err);
-    CHECK(v8rs_vm_new(NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_vm_new(NULL, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
     char *out = NULL;
-    CHECK(v8rs_run_script(NULL, "1", 1, NULL, 0, &out, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_run_script(NULL, "1", 1, NULL, 0, 0, &out, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
     v8rs_vm_free(NULL);
     v8rs_context_free(NULL);
     v8rs_error_free(NULL);
@@ -158,7 +158,7 @@ static void test_misuse(void) {
     /* Freeing the VM before its context: the context refuses, then frees cleanly. */
     v8rs_vm *vm = NULL;
     v8rs_context *ctx = NULL;
-    CHECK(v8rs_vm_new(&vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
     v8rs_vm_free(vm);
     err = expect_error(ctx, "1", "after.js", V8RS_CODE_INVALID_STATE);
@@ -177,14 +177,14 @@ static void *worker(void *arg) {
     v8rs_vm *vm = NULL;
     v8rs_context *ctx = job->ctx;
     if (ctx == NULL) {
-        if (v8rs_vm_new(&vm, NULL) != V8RS_CODE_OK || v8rs_context_new(vm, &ctx, NULL) != V8RS_CODE_OK)
+        if (v8rs_vm_new(NULL, &vm, NULL) != V8RS_CODE_OK || v8rs_context_new(vm, &ctx, NULL) != V8RS_CODE_OK)
             return NULL;
     }
     job->ok = 1;
     for (int i = 0; i < 100; i++) {
         const char *src = "var n = (globalThis.n || 0); for (var k = 0; k < 1000; k++) {} globalThis.n = n + 1; n + 1";
         char *out = NULL;
-        if (v8rs_run_script(ctx, src, strlen(src), NULL, 0, &out, NULL, NULL) != V8RS_CODE_OK)
+        if (v8rs_run_script(ctx, src, strlen(src), NULL, 0, 0, &out, NULL, NULL) != V8RS_CODE_OK)
             job->ok = 0;
         v8rs_string_free(out);
     }
@@ -211,7 +211,7 @@ static void test_threads(void) {
     /* One VM shared by 8 threads: calls are serialised, no increment is lost. */
     v8rs_vm *vm = NULL;
     v8rs_context *ctx = NULL;
-    CHECK(v8rs_vm_new(&vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
     for (int i = 0; i < 8; i++) {
         jobs[i] = (struct job){ctx, i, 0};
@@ -230,12 +230,12 @@ int main(void) {
     CHECK(strncmp(v8rs_version(), "15.2.", 5) == 0);
     CHECK(!v8rs_platform_is_alive());
     v8rs_vm *vm = NULL;
-    CHECK(v8rs_vm_new(&vm, NULL) == V8RS_CODE_INVALID_STATE);
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_INVALID_STATE);
     CHECK(v8rs_platform_set_up("--stack-size=900", 16, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_platform_is_alive());
 
     v8rs_context *ctx = NULL, *other = NULL;
-    CHECK(v8rs_vm_new(&vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_context_new(vm, &other, NULL) == V8RS_CODE_OK);
 
