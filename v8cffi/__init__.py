@@ -17,6 +17,8 @@ from .exceptions import (
     V8JSSyntaxError,
     V8LifecycleError,
     V8MemoryError,
+    V8TerminatedError,
+    V8TimeoutError,
     V8UnknownError,
 )
 from .platform import Platform, platform
@@ -39,6 +41,8 @@ __all__ = [
     "V8JSSyntaxError",
     "V8LifecycleError",
     "V8MemoryError",
+    "V8TerminatedError",
+    "V8TimeoutError",
     "V8UnknownError",
     "live_counts",
     "platform",

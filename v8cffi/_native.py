@@ -27,17 +27,41 @@ typedef enum {
   V8RS_CODE_INVALID_STATE = 4,
   V8RS_CODE_IO_ERROR = 5,
   V8RS_CODE_UNKNOWN = 6,
+  V8RS_CODE_TERMINATED = 7,
+  V8RS_CODE_TIMEOUT = 8,
 } v8rs_code;
 
 typedef struct v8rs_context v8rs_context;
 typedef struct v8rs_error v8rs_error;
 typedef struct v8rs_vm v8rs_vm;
 
+typedef struct {
+  size_t initial_heap_size;
+  size_t max_heap_size;
+} v8rs_vm_options;
+
+typedef struct {
+  size_t total_heap_size;
+  size_t total_heap_size_executable;
+  size_t total_physical_size;
+  size_t total_available_size;
+  size_t used_heap_size;
+  size_t heap_size_limit;
+  size_t malloced_memory;
+  size_t peak_malloced_memory;
+  size_t external_memory;
+  size_t number_of_native_contexts;
+  size_t number_of_detached_contexts;
+} v8rs_heap_stats;
+
 const char *v8rs_version(void);
 v8rs_code v8rs_platform_set_up(const char *flags, size_t flags_len, v8rs_error **error_out);
 v8rs_code v8rs_platform_tear_down(v8rs_error **error_out);
 bool v8rs_platform_is_alive(void);
-v8rs_code v8rs_vm_new(v8rs_vm **vm_out, v8rs_error **error_out);
+v8rs_code v8rs_vm_new(const v8rs_vm_options *options, v8rs_vm **vm_out, v8rs_error **error_out);
+v8rs_code v8rs_vm_terminate(v8rs_vm *vm, bool *stopped_out, v8rs_error **error_out);
+v8rs_code v8rs_vm_heap_stats(v8rs_vm *vm, v8rs_heap_stats *stats_out, v8rs_error **error_out);
+v8rs_code v8rs_vm_low_memory_notification(v8rs_vm *vm, v8rs_error **error_out);
 void v8rs_vm_free(v8rs_vm *vm);
 v8rs_code v8rs_context_new(v8rs_vm *vm, v8rs_context **context_out, v8rs_error **error_out);
 void v8rs_context_free(v8rs_context *context);
@@ -46,6 +70,7 @@ v8rs_code v8rs_run_script(v8rs_context *context,
                           size_t script_len,
                           const char *identifier,
                           size_t identifier_len,
+                          uint64_t timeout_ms,
                           char **result_out,
                           size_t *result_len_out,
                           v8rs_error **error_out);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterable
@@ -20,6 +21,13 @@ __all__ = ["Context"]
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 _ANONYMOUS = b"<anonymous>"
+
+
+def _timeout_ms(timeout: float) -> int:
+    """Seconds to whole milliseconds, at least 1 (0 would mean no timeout)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    return max(1, math.ceil(timeout * 1000))
 
 
 class Context:
@@ -80,20 +88,32 @@ class Context:
             raise V8LifecycleError("the context was torn down")
         return handle, ptr
 
-    def run_script(self, script: str | bytes, identifier: str | bytes = "<anonymous>") -> str:
+    def run_script(
+        self,
+        script: str | bytes,
+        identifier: str | bytes = "<anonymous>",
+        *,
+        timeout: float | None = None,
+    ) -> str:
         """Compiles and runs ``script`` (``str``, or UTF-8 ``bytes``) under the script
         name ``identifier``, and returns ``String(result)``.
 
         Raises :class:`~v8cffi.exceptions.V8JSError` when the script throws or does
-        not compile (``str(e)`` is the trace text).
+        not compile (``str(e)`` is the trace text). With ``timeout`` (seconds), a
+        script still running after that long is stopped with
+        :class:`~v8cffi.exceptions.V8TimeoutError`; the clock starts once the call has
+        the VM. The context stays usable.
         """
         source = script if type(script) is bytes else _native.to_utf8(script, "script")
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
+        timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         lib, scratch = _native.lib, _native.scratch
         out, out_len, error = scratch.string, scratch.length, scratch.error
         handle, ptr = self._borrow()
         try:
-            code = lib.v8rs_run_script(ptr, source, len(source), name, len(name), out, out_len, error)
+            code = lib.v8rs_run_script(
+                ptr, source, len(source), name, len(name), timeout_ms, out, out_len, error
+            )
         finally:
             handle.give_back()
         if code:

@@ -5,7 +5,11 @@ built-in where one fits, so ``except MemoryError:`` or ``except OSError:`` just 
 
 * :class:`V8JSError` — JavaScript threw; :class:`V8JSSyntaxError` when it is a
   ``SyntaxError``. ``str(e)`` is the trace text; the parts are attributes.
-* :class:`V8MemoryError` (also :class:`MemoryError`) — out of memory.
+* :class:`V8TerminatedError` — the running JavaScript was stopped by
+  :meth:`VM.terminate() <v8cffi.vm.VM.terminate>`; :class:`V8TimeoutError` (also
+  :class:`TimeoutError`) when its timeout expired. Both are :class:`V8JSError`.
+* :class:`V8MemoryError` (also :class:`MemoryError`) — the VM's heap limit was
+  reached (the call was stopped; the process lives on).
 * :class:`V8LifecycleError` (also :class:`AssertionError`) — set-up twice, used after
   tear-down, run before set-up… Raised by real checks, so also under ``python -O``.
 * :class:`V8ArgumentError` (also :class:`ValueError`) — bad input, such as bytes that
@@ -25,6 +29,8 @@ __all__ = [
     "V8JSSyntaxError",
     "V8LifecycleError",
     "V8MemoryError",
+    "V8TerminatedError",
+    "V8TimeoutError",
     "V8UnknownError",
     "get_exception",
 ]
@@ -78,8 +84,19 @@ class V8JSSyntaxError(V8JSError):
     """JavaScript threw a ``SyntaxError`` (most often: the script does not compile)."""
 
 
+class V8TerminatedError(V8JSError):
+    """The running JavaScript was stopped by :meth:`VM.terminate()
+    <v8cffi.vm.VM.terminate>`. The VM stays usable."""
+
+
+class V8TimeoutError(V8TerminatedError, TimeoutError):
+    """The running JavaScript was stopped because its ``timeout`` expired. The VM
+    stays usable."""
+
+
 class V8MemoryError(V8Error, MemoryError):
-    """Memory ran out, or a string was too large for V8."""
+    """The VM's heap reached its limit and the call was stopped (the process lives
+    on), or a string was too large for V8."""
 
 
 class V8LifecycleError(V8Error, AssertionError):
@@ -106,6 +123,8 @@ _BY_CODE: dict[int, type[V8Error] | None] = {
     4: V8LifecycleError,
     5: V8IOError,
     6: V8UnknownError,
+    7: V8TerminatedError,
+    8: V8TimeoutError,
 }
 
 

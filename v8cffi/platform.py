@@ -53,13 +53,18 @@ class Platform:
         """Whether the platform is set up and not torn down."""
         return bool(_native.lib.v8rs_platform_is_alive())
 
-    def create_vm(self) -> VM:
-        """A new :class:`~v8cffi.vm.VM` (set it up with ``set_up()`` or ``with``)."""
+    def create_vm(self, *, max_heap_size: int | None = None, initial_heap_size: int | None = None) -> VM:
+        """A new :class:`~v8cffi.vm.VM` (set it up with ``set_up()`` or ``with``).
+
+        ``max_heap_size`` (bytes) caps the VM's JavaScript heap: a call that needs
+        more raises :class:`~v8cffi.exceptions.V8MemoryError` instead of V8 aborting
+        the process. ``initial_heap_size`` presizes it. Both default to V8's own.
+        """
         if not self.is_alive():
             raise V8LifecycleError(
                 "the platform is not set up (or was torn down): call platform.set_up() first"
             )
-        return VM(self)
+        return VM(self, max_heap_size=max_heap_size, initial_heap_size=initial_heap_size)
 
     def __enter__(self) -> Platform:
         return self.set_up()

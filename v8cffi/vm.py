@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 __all__ = ["VM"]
 
+_HEAP_STATS = [field for field, _ in _native.ffi.typeof("v8rs_heap_stats").fields]
+
+
+def _size(value: int | None, name: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number of bytes, not {value!r}")
+    return value
+
 
 class VM:
     """A V8 isolate (about 1 MB) with its own heap. Create it with
@@ -27,10 +37,23 @@ class VM:
     its old contexts stay torn down.
     """
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        max_heap_size: int | None = None,
+        initial_heap_size: int | None = None,
+    ) -> None:
         self._platform = platform
         self._lock = threading.Lock()
         self._handle: Handle | None = None
+        self._options = _native.ffi.new(
+            "v8rs_vm_options *",
+            {
+                "initial_heap_size": _size(initial_heap_size, "initial_heap_size"),
+                "max_heap_size": _size(max_heap_size, "max_heap_size"),
+            },
+        )
 
     def set_up(self) -> VM:
         """Creates the isolate. Returns ``self``."""
@@ -38,7 +61,7 @@ class VM:
             if self._handle is not None and not self._handle.closed:
                 raise V8LifecycleError("the VM is already set up")
             out = _native.ffi.new("v8rs_vm **")
-            _native.call(_native.lib.v8rs_vm_new, out)
+            _native.call(_native.lib.v8rs_vm_new, self._options, out)
             self._handle = Handle(out[0], _native.lib.v8rs_vm_free)
         return self
 
@@ -60,6 +83,36 @@ class VM:
         if not self.is_alive():
             raise V8LifecycleError("the VM is not set up (or was torn down): call vm.set_up() first")
         return Context(self)
+
+    def terminate(self) -> bool:
+        """Stops the JavaScript running in this VM right now, from any thread: that
+        call raises :class:`~v8cffi.exceptions.V8TerminatedError`, and the VM stays
+        usable. Returns whether a call was running (a VM with nothing running is
+        unaffected). It does not wait for the VM."""
+        stopped = _native.ffi.new("bool *")
+        self._call(_native.lib.v8rs_vm_terminate, stopped)
+        return bool(stopped[0])
+
+    def heap_stats(self) -> dict[str, int]:
+        """The VM's heap figures in bytes: ``total_heap_size``, ``used_heap_size``,
+        ``heap_size_limit``, ``total_physical_size``, ``total_available_size``,
+        ``total_heap_size_executable``, ``malloced_memory``, ``peak_malloced_memory``,
+        ``external_memory``, and the counts ``number_of_native_contexts`` and
+        ``number_of_detached_contexts``. Waits for the VM like any call."""
+        stats = _native.ffi.new("v8rs_heap_stats *")
+        self._call(_native.lib.v8rs_vm_heap_stats, stats)
+        return {name: int(getattr(stats, name)) for name in _HEAP_STATS}
+
+    def low_memory_notification(self) -> None:
+        """Asks V8 to free all the memory it can (a full, compacting collection)."""
+        self._call(_native.lib.v8rs_vm_low_memory_notification)
+
+    def _call(self, fn: Any, *args: Any) -> None:
+        handle, ptr = self._borrow()
+        try:
+            _native.call(fn, ptr, *args)
+        finally:
+            handle.give_back()
 
     def _borrow(self) -> tuple[Handle, Any]:
         """The live handle and its pointer, for one call (give the handle back)."""
