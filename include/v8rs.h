@@ -145,6 +145,16 @@ v8rs_code v8rs_platform_tear_down(v8rs_error **error_out);
 // Whether the platform is set up and not torn down.
 bool v8rs_platform_is_alive(void);
 
+// Makes SIGINT (Ctrl-C) stop the JavaScript that the calling thread runs, from now
+// on: that call fails with `V8RS_CODE_TERMINATED`, then the SIGINT handler installed
+// before runs as usual (for Python, the one raising `KeyboardInterrupt`). Call it on
+// the thread that should be interruptible (the main thread), and again after
+// replacing the SIGINT handler.
+//
+// # Safety
+// `error_out` is NULL or writable.
+v8rs_code v8rs_platform_watch_sigint(v8rs_error **error_out);
+
 // Creates a VM and writes it to `*vm_out`; free it with `v8rs_vm_free`. `options`
 // may be NULL for V8's defaults; with `max_heap_size` set, a call that fills the heap
 // fails with `V8RS_CODE_OUT_OF_MEMORY` instead of V8 aborting the process.
@@ -358,9 +368,6 @@ size_t v8rs_live_vm_count(void);
 
 // Number of contexts alive in the process (for leak checks).
 size_t v8rs_live_context_count(void);
-
-extern void v8_isolate_set_stack_limit(void *isolate,
-                                       size_t limit);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -265,6 +265,19 @@ pub extern "C" fn v8rs_platform_is_alive() -> bool {
     shielded(false, platform::is_alive)
 }
 
+/// Makes SIGINT (Ctrl-C) stop the JavaScript that the calling thread runs, from now
+/// on: that call fails with `V8RS_CODE_TERMINATED`, then the SIGINT handler installed
+/// before runs as usual (for Python, the one raising `KeyboardInterrupt`). Call it on
+/// the thread that should be interruptible (the main thread), and again after
+/// replacing the SIGINT handler.
+///
+/// # Safety
+/// `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_platform_watch_sigint(error_out: *mut *mut v8rs_error) -> Code {
+    guarded(error_out, crate::sigint::watch_current_thread)
+}
+
 /// Creates a VM and writes it to `*vm_out`; free it with `v8rs_vm_free`. `options`
 /// may be NULL for V8's defaults; with `max_heap_size` set, a call that fills the heap
 /// fails with `V8RS_CODE_OUT_OF_MEMORY` instead of V8 aborting the process.

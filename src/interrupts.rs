@@ -26,6 +26,8 @@ pub(crate) enum StopReason {
     TimedOut,
     /// The heap reached its limit.
     OutOfMemory,
+    /// A SIGINT arrived for the thread running the call.
+    Interrupted,
 }
 
 #[derive(Default)]
@@ -84,9 +86,12 @@ impl Interrupts {
     }
 }
 
+/// When (and a unique tie-breaker) → which VM and which of its calls to stop.
+type Deadlines = BTreeMap<(Instant, u64), (Weak<Interrupts>, u64)>;
+
 /// Deadlines of running calls, served by one thread.
 struct Watchdog {
-    deadlines: Mutex<BTreeMap<(Instant, u64), (Weak<Interrupts>, u64)>>,
+    deadlines: Mutex<Deadlines>,
     wake: Condvar,
 }
 

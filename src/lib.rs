@@ -13,6 +13,7 @@ pub mod error;
 pub mod ffi;
 mod interrupts;
 pub mod platform;
+pub mod sigint;
 mod stack;
 pub mod text;
 pub mod vm;

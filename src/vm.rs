@@ -195,6 +195,7 @@ impl Vm {
         let mut locker = self.isolate.lock();
         crate::stack::set_limit_for_current_thread(&mut locker);
         let call = self.interrupts.begin();
+        crate::sigint::call_started(&self.interrupts, call);
         let deadline = timeout.map(|t| Deadline::start(&self.interrupts, call, t));
         Ok(VmCall {
             locker,
@@ -306,6 +307,10 @@ impl StopCause<'_> {
                     self.vm.heap_limit >> 20
                 ),
             ),
+            Some(StopReason::Interrupted) => Error::new(
+                Code::Terminated,
+                "JavaScript was interrupted (SIGINT) and was stopped",
+            ),
             Some(StopReason::Terminated) | None => {
                 Error::new(Code::Terminated, "JavaScript was terminated")
             }
@@ -315,6 +320,7 @@ impl StopCause<'_> {
 
 impl Drop for VmCall<'_> {
     fn drop(&mut self) {
+        crate::sigint::call_ended();
         if let Some(reason) = self.vm.interrupts.end() {
             self.locker.cancel_terminate_execution();
             if reason == StopReason::OutOfMemory {

@@ -35,12 +35,18 @@ fn an_endless_loop_times_out_and_the_context_lives_on() {
     let err = run_for(&ctx, "while (true) {}", Duration::from_millis(100)).unwrap_err();
     let took = start.elapsed();
     assert_eq!(err.code(), Code::Timeout, "{err}");
-    assert!(took >= Duration::from_millis(100), "stopped early: {took:?}");
+    assert!(
+        took >= Duration::from_millis(100),
+        "stopped early: {took:?}"
+    );
     assert!(took < Duration::from_secs(2), "stopped late: {took:?}");
     assert_eq!(run(&ctx, "1 + 1").unwrap(), "2");
     assert_eq!(run(&ctx, "kept").unwrap(), "yes");
     // A generous timeout does not disturb a quick script, nor does an expired one later.
-    assert_eq!(run_for(&ctx, "6 * 7", Duration::from_secs(5)).unwrap(), "42");
+    assert_eq!(
+        run_for(&ctx, "6 * 7", Duration::from_secs(5)).unwrap(),
+        "42"
+    );
 }
 
 #[test]
@@ -109,7 +115,10 @@ fn memory_bombs_stop_with_out_of_memory_and_the_vm_recovers() {
         assert_eq!(run(&ctx, "1 + 1").unwrap(), "2", "round {round}");
     }
     let stats = vm.heap_stats().unwrap();
-    assert!(stats.heap_size_limit <= 80 * MIB, "limit restored: {stats:?}");
+    assert!(
+        stats.heap_size_limit <= 80 * MIB,
+        "limit restored: {stats:?}"
+    );
 }
 
 #[test]
@@ -132,7 +141,11 @@ fn single_huge_allocations_are_js_errors() {
 #[test]
 fn memory_held_by_globals_after_a_stop() {
     let (vm, ctx) = vm_with_heap(32 * MIB);
-    let err = run(&ctx, "var hoard = []; while (true) hoard.push([hoard.length])").unwrap_err();
+    let err = run(
+        &ctx,
+        "var hoard = []; while (true) hoard.push([hoard.length])",
+    )
+    .unwrap_err();
     assert_eq!(err.code(), Code::OutOfMemory);
     // What the globals hold stays; whatever the VM can still do, it fails cleanly.
     match run(&ctx, "hoard.length > 1000") {
@@ -150,7 +163,10 @@ fn memory_held_by_globals_after_a_stop() {
         }
     } else {
         let err = run(&ctx, "1").unwrap_err();
-        assert!(err.message().to_str_lossy().contains("create a new VM"), "{err}");
+        assert!(
+            err.message().to_str_lossy().contains("create a new VM"),
+            "{err}"
+        );
     }
     // Other VMs are unaffected.
     assert_eq!(run(&common::context(), "'fresh'").unwrap(), "fresh");
@@ -159,14 +175,21 @@ fn memory_held_by_globals_after_a_stop() {
 #[test]
 fn heap_stats_and_low_memory_notification() {
     let (vm, ctx) = vm_with_heap(64 * MIB);
-    run(&ctx, "var junk = []; for (var i = 0; i < 1e5; i++) junk.push({i}); junk = null").unwrap();
+    run(
+        &ctx,
+        "var junk = []; for (var i = 0; i < 1e5; i++) junk.push({i}); junk = null",
+    )
+    .unwrap();
     let before = vm.heap_stats().unwrap();
     assert!(before.used_heap_size > 0 && before.used_heap_size <= before.total_heap_size);
     assert!(before.heap_size_limit >= 64 * MIB && before.heap_size_limit <= 80 * MIB);
     assert_eq!(before.number_of_native_contexts, 1);
     vm.low_memory_notification().unwrap();
     let after = vm.heap_stats().unwrap();
-    assert!(after.used_heap_size < before.used_heap_size, "{before:?} -> {after:?}");
+    assert!(
+        after.used_heap_size < before.used_heap_size,
+        "{before:?} -> {after:?}"
+    );
 }
 
 #[test]
@@ -180,4 +203,3 @@ fn impossible_heap_sizes_are_invalid_arguments() {
     .unwrap();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
-

@@ -58,6 +58,7 @@ const char *v8rs_version(void);
 v8rs_code v8rs_platform_set_up(const char *flags, size_t flags_len, v8rs_error **error_out);
 v8rs_code v8rs_platform_tear_down(v8rs_error **error_out);
 bool v8rs_platform_is_alive(void);
+v8rs_code v8rs_platform_watch_sigint(v8rs_error **error_out);
 v8rs_code v8rs_vm_new(const v8rs_vm_options *options, v8rs_vm **vm_out, v8rs_error **error_out);
 v8rs_code v8rs_vm_terminate(v8rs_vm *vm, bool *stopped_out, v8rs_error **error_out);
 v8rs_code v8rs_vm_heap_stats(v8rs_vm *vm, v8rs_heap_stats *stats_out, v8rs_error **error_out);

@@ -34,14 +34,25 @@ class Platform:
 
     def set_up(self, flags: str = "") -> Platform:
         """Initialises V8, optionally with V8 command-line ``flags`` (for example
-        ``"--max-old-space-size=64"``). Returns ``self``."""
+        ``"--stack-size=500"``). Returns ``self``.
+
+        Called on the main thread, it also makes Ctrl-C work during JavaScript (see
+        :meth:`watch_sigint`).
+        """
+        encoded = _native.to_utf8(flags, "flags")
         with self._lock:
-            _native.call(
-                _native.lib.v8rs_platform_set_up,
-                _native.to_utf8(flags, "flags"),
-                len(_native.to_utf8(flags, "flags")),
-            )
+            _native.call(_native.lib.v8rs_platform_set_up, encoded, len(encoded))
+        if threading.current_thread() is threading.main_thread():
+            self.watch_sigint()
         return self
+
+    def watch_sigint(self) -> None:
+        """Makes Ctrl-C (SIGINT) stop the JavaScript that the calling thread runs, so
+        that ``KeyboardInterrupt`` arrives within moments instead of when the script
+        ends. :meth:`set_up` does this for the main thread; call it again after
+        ``signal.signal(signal.SIGINT, ...)``, which replaces the native handler that
+        this relies on."""
+        _native.call(_native.lib.v8rs_platform_watch_sigint)
 
     def tear_down(self) -> Platform:
         """Releases V8 for good (it cannot be set up again). Returns ``self``."""

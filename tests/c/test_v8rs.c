@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "v8rs.h"
@@ -226,6 +227,62 @@ static void test_threads(void) {
     v8rs_vm_free(vm);
 }
 
+static void *terminate_soon(void *arg) {
+    v8rs_vm *vm = arg;
+    for (int i = 0; i < 500; i++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        bool stopped = false;
+        if (v8rs_vm_terminate(vm, &stopped, NULL) == V8RS_CODE_OK && stopped)
+            break;
+    }
+    return NULL;
+}
+
+static void test_limits(void) {
+    v8rs_vm_options options = {0, 64u << 20};
+    v8rs_vm *vm = NULL;
+    v8rs_context *ctx = NULL;
+    CHECK(v8rs_vm_new(&options, &vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
+
+    /* A timeout stops an endless loop; the context lives on. */
+    char *out = NULL;
+    v8rs_error *err = NULL;
+    CHECK(v8rs_run_script(ctx, "while (true) {}", 15, NULL, 0, 100, &out, NULL, &err) == V8RS_CODE_TIMEOUT);
+    CHECK(v8rs_error_code(err) == V8RS_CODE_TIMEOUT);
+    v8rs_error_free(err);
+    RUN(ctx, "1 + 1", "2");
+
+    /* Another thread terminates the running call. */
+    bool stopped = true;
+    CHECK(v8rs_vm_terminate(vm, &stopped, NULL) == V8RS_CODE_OK && !stopped);
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, terminate_soon, vm);
+    CHECK(v8rs_run_script(ctx, "for (;;) {}", 11, NULL, 0, 0, &out, NULL, NULL) == V8RS_CODE_TERMINATED);
+    pthread_join(stopper, NULL);
+    RUN(ctx, "'usable'", "usable");
+
+    /* Filling the heap stops the call, not the process. */
+    const char *bomb = "(function () { var a = []; while (true) a.push([a.length]); })()";
+    for (int i = 0; i < 3; i++) {
+        CHECK(v8rs_run_script(ctx, bomb, strlen(bomb), NULL, 0, 0, &out, NULL, NULL) == V8RS_CODE_OUT_OF_MEMORY);
+        RUN(ctx, "'recovered'", "recovered");
+    }
+    v8rs_heap_stats stats;
+    CHECK(v8rs_vm_heap_stats(vm, &stats, NULL) == V8RS_CODE_OK);
+    CHECK(stats.heap_size_limit >= (64u << 20) && stats.heap_size_limit < (100u << 20));
+    CHECK(stats.used_heap_size > 0 && stats.number_of_native_contexts == 1);
+    CHECK(v8rs_vm_low_memory_notification(vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_vm_heap_stats(vm, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+
+    v8rs_vm_options impossible = {64u << 20, 32u << 20};
+    v8rs_vm *bad = NULL;
+    CHECK(v8rs_vm_new(&impossible, &bad, NULL) == V8RS_CODE_INVALID_ARGUMENT && bad == NULL);
+    v8rs_context_free(ctx);
+    v8rs_vm_free(vm);
+}
+
 int main(void) {
     CHECK(strncmp(v8rs_version(), "15.2.", 5) == 0);
     CHECK(!v8rs_platform_is_alive());
@@ -245,6 +302,7 @@ int main(void) {
     test_load_libs(ctx);
     test_misuse();
     test_threads();
+    test_limits();
 
     v8rs_context_free(other);
     v8rs_context_free(ctx);

@@ -1,0 +1,215 @@
+"""Getting control back: timeouts, VM.terminate(), heap limits, Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from conftest import run_python
+
+from v8cffi import V8JSError, V8MemoryError, V8TerminatedError, V8TimeoutError
+from v8cffi.context import Context
+from v8cffi.platform import platform
+from v8cffi.vm import VM
+
+MIB = 1 << 20
+
+
+@pytest.fixture
+def small_vm() -> Iterator[VM]:
+    with platform.create_vm(max_heap_size=64 * MIB) as vm:
+        yield vm
+
+
+def test_timeout_stops_an_endless_loop(ctx: Context) -> None:
+    ctx.run_script("var kept = 'yes'")
+    start = time.perf_counter()
+    with pytest.raises(V8TimeoutError) as info:
+        ctx.run_script("while (true) {}", timeout=0.1)
+    took = time.perf_counter() - start
+    assert 0.1 <= took < 2.0
+    assert isinstance(info.value, TimeoutError)
+    assert isinstance(info.value, V8JSError)
+    assert ctx.run_script("1 + 1") == "2"
+    assert ctx.run_script("kept") == "yes"
+    assert ctx.run_script("'quick'", timeout=5) == "quick"
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), "1", True])
+def test_timeout_must_be_positive_seconds(ctx: Context, bad: object) -> None:
+    with pytest.raises(ValueError):
+        ctx.run_script("1", timeout=bad)  # type: ignore[arg-type]
+
+
+def test_terminate_from_another_thread(vm: VM) -> None:
+    ctx = vm.create_context()
+    assert vm.terminate() is False  # nothing running: nothing happens
+    assert ctx.run_script("'unaffected'") == "unaffected"
+
+    def stop_soon() -> None:
+        for _ in range(500):
+            time.sleep(0.01)
+            if vm.terminate():
+                return
+
+    stopper = threading.Thread(target=stop_soon)
+    stopper.start()
+    with pytest.raises(V8TerminatedError) as info:
+        ctx.run_script("for (;;) {}")
+    stopper.join()
+    assert not isinstance(info.value, V8TimeoutError)
+    assert ctx.run_script("'usable'") == "usable"
+    ctx.tear_down()
+
+
+def test_timeout_while_another_thread_waits(ctx: Context) -> None:
+    outcomes: dict[str, object] = {}
+
+    def looping() -> None:
+        try:
+            ctx.run_script("while (true) {}", timeout=0.2)
+        except V8TimeoutError as e:
+            outcomes["looping"] = e
+
+    def waiting() -> None:
+        time.sleep(0.05)
+        outcomes["waiting"] = ctx.run_script("'second'", timeout=0.1)
+
+    threads = [threading.Thread(target=looping), threading.Thread(target=waiting)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(outcomes["looping"], V8TimeoutError)
+    assert outcomes["waiting"] == "second"
+
+
+BOMBS = [
+    "(function () { var a = []; while (true) a.push({ n: a.length }); })()",
+    "(function () { var s = []; while (true) s.push(new Array(10000).fill(1.5)); })()",
+]
+
+
+def test_memory_bombs_raise_memory_error_and_the_vm_recovers(small_vm: VM) -> None:
+    ctx = small_vm.create_context()
+    for round_ in range(10):
+        with pytest.raises(V8MemoryError) as info:
+            ctx.run_script(BOMBS[round_ % len(BOMBS)])
+        assert isinstance(info.value, MemoryError)
+        assert ctx.run_script("1 + 1") == "2"
+    assert small_vm.heap_stats()["heap_size_limit"] < 100 * MIB
+    ctx.tear_down()
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["var s = 'x'; while (true) s += s;", "new Uint8Array(2 ** 40)", "new Array(2 ** 32)"],
+)
+def test_huge_single_allocations_are_js_errors(small_vm: VM, script: str) -> None:
+    ctx = small_vm.create_context()
+    with pytest.raises((V8JSError, V8MemoryError)):
+        ctx.run_script(script)
+    assert ctx.run_script("'alive'") == "alive"
+    ctx.tear_down()
+
+
+def test_heap_stats_and_low_memory_notification(small_vm: VM) -> None:
+    ctx = small_vm.create_context()
+    ctx.run_script("var junk = []; for (var i = 0; i < 1e5; i++) junk.push({i}); junk = null")
+    before = small_vm.heap_stats()
+    assert set(before) >= {
+        "total_heap_size",
+        "total_heap_size_executable",
+        "total_physical_size",
+        "total_available_size",
+        "used_heap_size",
+        "heap_size_limit",
+        "malloced_memory",
+        "external_memory",
+    }
+    assert 64 * MIB <= before["heap_size_limit"] < 100 * MIB
+    assert before["number_of_native_contexts"] == 1
+    small_vm.low_memory_notification()
+    assert small_vm.heap_stats()["used_heap_size"] < before["used_heap_size"]
+    ctx.tear_down()
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "64"])
+def test_heap_sizes_must_be_byte_counts(bad: object) -> None:
+    with pytest.raises(ValueError):
+        platform.create_vm(max_heap_size=bad)  # type: ignore[arg-type]
+
+
+CTRL_C = """
+import os, signal, sys, threading, time
+from v8cffi import shortcuts
+shortcuts.set_up()
+ctx = shortcuts.get_context()
+{trigger}
+start = time.perf_counter()
+try:
+    ctx.run_script("while (true) {{}}")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt after %.1f s" % (time.perf_counter() - start), flush=True)
+print(ctx.run_script("'still usable'"), flush=True)
+"""
+
+
+def test_ctrl_c_interrupts_javascript_on_the_main_thread() -> None:
+    trigger = "threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()"
+    proc = run_python(CTRL_C.format(trigger=trigger))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("KeyboardInterrupt after 0.")
+    assert lines[1] == "still usable"
+
+
+def test_ctrl_c_from_the_terminal() -> None:
+    code = CTRL_C.format(trigger="print('running', flush=True)")
+    with subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "running\n"
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.startswith("KeyboardInterrupt after")
+    assert out.endswith("still usable\n")
+
+
+def test_ctrl_c_leaves_other_threads_running() -> None:
+    proc = run_python(
+        """
+        import os, signal, threading, time
+        from v8cffi import shortcuts
+        from v8cffi.platform import platform
+        shortcuts.set_up()
+        vm = platform.create_vm().set_up()
+        other = vm.create_context()
+        result = []
+        worker = threading.Thread(target=lambda: result.append(other.run_script(
+            "var s = 0; for (var i = 0; i < 3e8; i++) s = (s + i) % 7; 'worker done'")))
+        worker.start()
+        time.sleep(0.1)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            print("main interrupted")
+        worker.join()
+        print(result[0])
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["main interrupted", "worker done"]
