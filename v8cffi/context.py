@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
 
 from . import _native
-from ._handle import Handle
+from ._managed import Managed
 from .exceptions import V8LifecycleError
 
 if TYPE_CHECKING:
@@ -21,6 +20,7 @@ __all__ = ["Context"]
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 _ANONYMOUS = b"<anonymous>"
+_unpack = _native.ffi.unpack
 
 
 def _timeout_ms(timeout: float) -> int:
@@ -30,7 +30,7 @@ def _timeout_ms(timeout: float) -> int:
     return max(1, math.ceil(timeout * 1000))
 
 
-class Context:
+class Context(Managed):
     """A global scope in a :class:`~v8cffi.vm.VM`; globals persist between calls, and
     contexts do not see each other's globals. Create it with
     :meth:`VM.create_context() <v8cffi.vm.VM.create_context>`.
@@ -40,53 +40,41 @@ class Context:
     :meth:`tear_down` it raises on use until set up again (with a fresh scope).
     """
 
+    _what = "context"
+
     def __init__(self, vm: VM) -> None:
+        super().__init__()
         self._vm = vm
-        self._lock = threading.Lock()
-        self._handle: Handle | None = None
+        self._used = False
 
     def set_up(self) -> Context:
         """Creates the global scope. Returns ``self``."""
         with self._lock:
-            if self._handle is not None and not self._handle.closed:
-                raise V8LifecycleError("the context is already set up")
+            self._check_not_set_up()
             self._create()
         return self
 
     def _create(self) -> None:
-        vm_handle, vm_ptr = self._vm._borrow()
-        try:
-            out = _native.ffi.new("v8rs_context **")
-            _native.call(_native.lib.v8rs_context_new, vm_ptr, out)
-        finally:
-            vm_handle.give_back()
-        self._handle = Handle(out[0], _native.lib.v8rs_context_free)
+        out = _native.ffi.new("v8rs_context **")
+        _native.call(_native.lib.v8rs_context_new, self._vm._live_ptr(), out)
+        self._adopt(out[0], _native.lib.v8rs_context_free)
+        self._used = True
 
     def tear_down(self) -> Context:
         """Frees the global scope. Returns ``self``."""
-        with self._lock:
-            if self._handle is None or not self._handle.close():
-                raise V8LifecycleError("the context is not set up (or already torn down)")
+        self._tear_down()
         return self
 
-    def is_alive(self) -> bool:
-        """Whether the context is set up and not torn down."""
-        handle = self._handle
-        return handle is not None and not handle.closed
-
-    def _borrow(self) -> tuple[Handle, Any]:
-        """The live handle and its pointer, for one call (give the handle back);
-        sets the context up on first use."""
-        handle = self._handle
-        if handle is None:
+    def _live_ptr(self) -> Any:
+        """The native context, for one call; sets the context up on first use."""
+        ptr = self._ptr
+        if ptr is None:
             with self._lock:
-                if self._handle is None:
-                    self._create()
-                handle = self._handle
-        ptr = handle.borrow() if handle is not None else None
-        if handle is None or ptr is None:
-            raise V8LifecycleError("the context was torn down")
-        return handle, ptr
+                if self._used:
+                    raise V8LifecycleError("the context was torn down")
+                self._create()
+                ptr = self._ptr
+        return ptr
 
     def run_script(
         self,
@@ -107,20 +95,16 @@ class Context:
         source = script if type(script) is bytes else _native.to_utf8(script, "script")
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        lib, scratch = _native.lib, _native.scratch
-        out, out_len, error = scratch.string, scratch.length, scratch.error
-        handle, ptr = self._borrow()
-        try:
-            code = lib.v8rs_run_script(
-                ptr, source, len(source), name, len(name), timeout_ms, out, out_len, error
-            )
-        finally:
-            handle.give_back()
+        ptr = self._ptr or self._live_ptr()
+        lib = _native.lib
+        out, out_len, error = _native.scratch.out
+        code = lib.v8rs_run_script(ptr, source, len(source), name, len(name), timeout_ms, out, out_len, error)
         if code:
             _native.raise_error(code, error[0])
         result = out[0]
         try:
-            return _native.read_bytes(result, out_len[0]).decode("utf-8")
+            data: bytes = _unpack(result, out_len[0])  # type: ignore[assignment]  # char * -> bytes
+            return data.decode("utf-8")
         finally:
             lib.v8rs_string_free(result)
 
@@ -139,11 +123,7 @@ class Context:
         ffi, lib = _native.ffi, _native.lib
         keep = [ffi.new("char[]", p) for p in paths]
         array = ffi.new("const char *[]", keep) if keep else ffi.NULL
-        handle, ptr = self._borrow()
-        try:
-            _native.call(lib.v8rs_load_libs, ptr, array, len(keep))
-        finally:
-            handle.give_back()
+        _native.call(lib.v8rs_load_libs, self._live_ptr(), array, len(keep))
 
     def __enter__(self) -> Context:
         if not self.is_alive():

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import _native
-from ._handle import Handle
+from ._managed import Managed
 from .context import Context
 from .exceptions import V8LifecycleError
 
@@ -27,7 +26,9 @@ def _size(value: int | None, name: str) -> int:
     return value
 
 
-class VM:
+class VM(Managed):
+    _what = "VM"
+
     """A V8 isolate (about 1 MB) with its own heap. Create it with
     :meth:`Platform.create_vm() <v8cffi.platform.Platform.create_vm>`.
 
@@ -44,9 +45,8 @@ class VM:
         max_heap_size: int | None = None,
         initial_heap_size: int | None = None,
     ) -> None:
+        super().__init__()
         self._platform = platform
-        self._lock = threading.Lock()
-        self._handle: Handle | None = None
         self._options = _native.ffi.new(
             "v8rs_vm_options *",
             {
@@ -58,24 +58,16 @@ class VM:
     def set_up(self) -> VM:
         """Creates the isolate. Returns ``self``."""
         with self._lock:
-            if self._handle is not None and not self._handle.closed:
-                raise V8LifecycleError("the VM is already set up")
+            self._check_not_set_up()
             out = _native.ffi.new("v8rs_vm **")
             _native.call(_native.lib.v8rs_vm_new, self._options, out)
-            self._handle = Handle(out[0], _native.lib.v8rs_vm_free)
+            self._adopt(out[0], _native.lib.v8rs_vm_free)
         return self
 
     def tear_down(self) -> VM:
         """Frees the isolate; its contexts raise on use from now on. Returns ``self``."""
-        with self._lock:
-            if self._handle is None or not self._handle.close():
-                raise V8LifecycleError("the VM is not set up (or already torn down)")
+        self._tear_down()
         return self
-
-    def is_alive(self) -> bool:
-        """Whether the VM is set up and not torn down."""
-        handle = self._handle
-        return handle is not None and not handle.closed
 
     def create_context(self) -> Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
@@ -108,19 +100,14 @@ class VM:
         self._call(_native.lib.v8rs_vm_low_memory_notification)
 
     def _call(self, fn: Any, *args: Any) -> None:
-        handle, ptr = self._borrow()
-        try:
-            _native.call(fn, ptr, *args)
-        finally:
-            handle.give_back()
+        _native.call(fn, self._live_ptr(), *args)
 
-    def _borrow(self) -> tuple[Handle, Any]:
-        """The live handle and its pointer, for one call (give the handle back)."""
-        handle = self._handle
-        ptr = handle.borrow() if handle is not None else None
-        if handle is None or ptr is None:
+    def _live_ptr(self) -> Any:
+        """The native VM, for one call (the local reference keeps it alive)."""
+        ptr = self._ptr
+        if ptr is None:
             raise V8LifecycleError("the VM is not set up (or was torn down)")
-        return handle, ptr
+        return ptr
 
     def __enter__(self) -> VM:
         return self.set_up()

@@ -1,0 +1,124 @@
+"""The engines compared by the benchmarks, behind one small interface.
+
+Each adapter runs JavaScript the way its library is meant to be used: v8rs through
+``Context.run_script`` (string results), PyMiniRacer through ``MiniRacer.eval`` /
+``call``, jsrun through ``Runtime.eval`` and a ``JsFunction``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Callable
+
+RENDER_JS = """
+function render(data) {
+  var rows = data.items.map(function (item) {
+    var state = item.done ? 'done' : 'todo';
+    return '<li class="' + state + '">' + item.title + ' (' + item.id + ')</li>';
+  });
+  var user = '<p>' + data.user.name + ' <' + data.user.email + '></p>';
+  return '<h1>' + data.title + '</h1>' + user + '<ul>' + rows.join('') + '</ul>';
+}
+"""
+
+
+def render_data() -> dict[str, Any]:
+    """About 1 KB of JSON: a page title, a user and 12 items."""
+    return {
+        "title": "Tasks for today",
+        "user": {"name": "Ana María", "email": "ana@example.org"},
+        "items": [
+            {"id": i, "title": f"Task number {i}: write it down", "done": i % 3 == 0} for i in range(12)
+        ],
+    }
+
+
+class Engine:
+    """One JavaScript context of some library."""
+
+    name = ""
+
+    def run(self, code: str) -> Any:
+        """Runs ``code`` and returns its result."""
+        raise NotImplementedError
+
+    def render(self, data: dict[str, Any]) -> str:
+        """Calls the global ``render(data)`` defined by ``RENDER_JS``."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Releases the context."""
+
+
+class V8rs(Engine):
+    name = "v8rs"
+    _platform_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        from v8cffi.platform import platform
+
+        with V8rs._platform_lock:
+            if not platform.is_alive():
+                platform.set_up()
+        self.vm = platform.create_vm().set_up()
+        self.ctx = self.vm.create_context().set_up()
+        self.run_script = self.ctx.run_script
+
+    def run(self, code: str) -> Any:
+        return self.run_script(code)
+
+    def render(self, data: dict[str, Any]) -> str:
+        # No `call` API yet: the argument travels as JSON text in the script.
+        return self.run_script("render(" + json.dumps(data) + ")")
+
+    def close(self) -> None:
+        self.ctx.tear_down()
+        self.vm.tear_down()
+
+
+class MiniRacer(Engine):
+    name = "mini-racer"
+
+    def __init__(self) -> None:
+        from py_mini_racer import MiniRacer as _MiniRacer
+
+        self.ctx = _MiniRacer()
+
+    def run(self, code: str) -> Any:
+        return self.ctx.eval(code)
+
+    def render(self, data: dict[str, Any]) -> str:
+        return str(self.ctx.call("render", data))
+
+    def close(self) -> None:
+        close = getattr(self.ctx, "close", None)
+        if close is not None:
+            close()
+
+
+class Jsrun(Engine):
+    name = "jsrun"
+
+    def __init__(self) -> None:
+        import jsrun
+
+        self.rt = jsrun.Runtime()
+        self._render: Callable[[dict[str, Any]], Any] | None = None
+
+    def run(self, code: str) -> Any:
+        return self.rt.eval(code)
+
+    def render(self, data: dict[str, Any]) -> str:
+        if self._render is None:
+            self._render = self.rt.eval("render")
+        return str(self._render(data))
+
+    def close(self) -> None:
+        close = getattr(self.rt, "close", None)
+        if close is not None:
+            close()
+
+
+#: Import name of each peer, to tell whether it is installed.
+PEER_MODULES = {MiniRacer: "py_mini_racer", Jsrun: "jsrun"}

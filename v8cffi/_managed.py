@@ -1,0 +1,43 @@
+"""The lifecycle shared by VMs and contexts: one native handle, set up and torn down."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from ._native import ffi
+from .exceptions import V8LifecycleError
+
+
+class Managed:
+    """Owns at most one native handle at a time.
+
+    The handle is wrapped with ``ffi.gc``, so the native free runs when the last Python
+    reference to it goes: :meth:`tear_down` drops this object's reference (later calls
+    raise at once), while a call still running on another thread keeps the handle
+    alive until it returns. The garbage collector frees handles that were never torn
+    down, in any order.
+    """
+
+    _what = "object"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ptr: Any = None
+
+    def _adopt(self, ptr: Any, free: Callable[[Any], None]) -> None:
+        self._ptr = ffi.gc(ptr, free)
+
+    def _check_not_set_up(self) -> None:
+        if self._ptr is not None:
+            raise V8LifecycleError(f"the {self._what} is already set up")
+
+    def is_alive(self) -> bool:
+        """Whether it is set up and not torn down."""
+        return self._ptr is not None
+
+    def _tear_down(self) -> None:
+        with self._lock:
+            if self._ptr is None:
+                raise V8LifecycleError(f"the {self._what} is not set up (or already torn down)")
+            self._ptr = None
