@@ -1,0 +1,37 @@
+"""Smoke test: bench/run.py --quick runs and prints every row (numbers are not checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[2] / "bench" / "run.py"
+ROWS = [
+    "run_script('hello')",
+    "1 + 1",
+    "10 KB script",
+    "render(~1 KB dict)",
+    "2 threads x 2 VMs",
+    "RSS per VM + context",
+    "RSS per extra context",
+    "import + set-up + first result",
+]
+
+
+@pytest.mark.skipif(not RUN.exists(), reason="needs the source tree's bench/")
+def test_quick_benchmark_prints_every_row(tmp_path: Path) -> None:
+    out_json = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--json", str(out_json)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for row in ROWS:
+        assert f"| {row}" in proc.stdout, row
+    assert "Targets:" in proc.stdout
+    assert out_json.stat().st_size > 0
