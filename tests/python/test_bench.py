@@ -14,7 +14,7 @@ ROWS = [
     "1 + 1",
     "10 KB script",
     "render(~1 KB dict)",
-    "2 threads x 2 VMs",
+    "CPU-bound JS, 2 threads x 2 VMs",
     "RSS per VM + context",
     "RSS per extra context",
     "import + set-up + first result",
