@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from types import TracebackType
+from typing import Any, Callable, TypeVar
 
 from ._native import ffi
 from .exceptions import V8LifecycleError
+
+_M = TypeVar("_M", bound="Managed")
 
 
 class Managed:
@@ -36,8 +39,19 @@ class Managed:
         """Whether it is set up and not torn down."""
         return self._ptr is not None
 
-    def _tear_down(self) -> None:
+    def tear_down(self: _M) -> _M:
+        """Frees the native side (for a VM, its contexts raise on use from then on).
+        Returns ``self``."""
         with self._lock:
             if self._ptr is None:
                 raise V8LifecycleError(f"the {self._what} is not set up (or already torn down)")
             self._ptr = None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.tear_down()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
 
 from . import _native
@@ -59,11 +58,6 @@ class Context(Managed):
         _native.call(_native.lib.v8rs_context_new, self._vm._live_ptr(), out)
         self._adopt(out[0], _native.lib.v8rs_context_free)
         self._used = True
-
-    def tear_down(self) -> Context:
-        """Frees the global scope. Returns ``self``."""
-        self._tear_down()
-        return self
 
     def _live_ptr(self) -> Any:
         """The native context, for one call; sets the context up on first use."""
@@ -129,11 +123,3 @@ class Context(Managed):
         if not self.is_alive():
             self.set_up()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.tear_down()

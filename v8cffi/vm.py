@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import _native
@@ -64,11 +63,6 @@ class VM(Managed):
             self._adopt(out[0], _native.lib.v8rs_vm_free)
         return self
 
-    def tear_down(self) -> VM:
-        """Frees the isolate; its contexts raise on use from now on. Returns ``self``."""
-        self._tear_down()
-        return self
-
     def create_context(self) -> Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
         It is set up on first use, by ``set_up()`` or by ``with``."""
@@ -111,11 +105,3 @@ class VM(Managed):
 
     def __enter__(self) -> VM:
         return self.set_up()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.tear_down()
