@@ -24,6 +24,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Source lines longer than this (in characters) are not shown in the trace text.
+#define MAX_SOURCE_LINE_CHARS 240
+
+// Flag for `v8rs_eval` and `v8rs_call`: when the result is a Promise, run microtasks
+// until it settles and return its value (a rejection is a `V8RS_CODE_JS_ERROR`).
+#define V8RS_AWAIT_PROMISE 1
+
+// How deep arrays, objects, maps and sets may nest.
+#define MAX_DEPTH 512
+
 // Result code of every fallible operation.
 //
 // The numeric values are stable: new codes are only ever appended.
@@ -48,6 +58,9 @@ typedef enum {
   V8RS_CODE_TERMINATED = 7,
   // The running JavaScript was stopped because its timeout expired.
   V8RS_CODE_TIMEOUT = 8,
+  // A value has no faithful equivalent on the other side (a function, a Symbol, a
+  // cycle, …); see the wire format in `values.rs`.
+  V8RS_CODE_CONVERSION = 9,
 } v8rs_code;
 
 // A context: one JavaScript global scope inside a VM; globals persist between calls.
@@ -252,6 +265,46 @@ v8rs_code v8rs_run_script(v8rs_context *context,
                           char **result_out,
                           size_t *result_len_out,
                           v8rs_error **error_out);
+
+// Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
+// value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
+// bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE` or 0.
+//
+// Errors: as `v8rs_run_script`, plus `V8RS_CODE_CONVERSION` for a result with no
+// wire-format equivalent (a function, a Symbol, a cycle, …).
+//
+// # Safety
+// As `v8rs_run_script`.
+v8rs_code v8rs_eval(v8rs_context *context,
+                    const char *script,
+                    size_t script_len,
+                    const char *identifier,
+                    size_t identifier_len,
+                    uint64_t timeout_ms,
+                    uint32_t flags,
+                    char **value_out,
+                    size_t *value_len_out,
+                    v8rs_error **error_out);
+
+// Calls the function named by `function` (`function_len` bytes of UTF-8: `"render"`,
+// or a dotted name such as `"lib.render"`, called as a method of `lib`) with `args`, a
+// wire-format array (`args_len` bytes), and returns its result like `v8rs_eval`.
+//
+// Errors: as `v8rs_eval`; `V8RS_CODE_INVALID_ARGUMENT` for malformed `args`.
+//
+// # Safety
+// `context` is NULL or a live handle; `function` and `args` point to their lengths in
+// readable bytes; out-params are NULL or writable.
+v8rs_code v8rs_call(v8rs_context *context,
+                    const char *function,
+                    size_t function_len,
+                    const char *args,
+                    size_t args_len,
+                    uint64_t timeout_ms,
+                    uint32_t flags,
+                    char **value_out,
+                    size_t *value_len_out,
+                    v8rs_error **error_out);
 
 // Reads the `n` files named by `paths` (NUL-terminated, any bytes) and runs each in
 // `context`, in order, with its path as the script name. Stops at the first failure.

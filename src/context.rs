@@ -10,6 +10,22 @@ use crate::vm::{StopCause, Vm};
 
 static LIVE_CONTEXTS: AtomicUsize = AtomicUsize::new(0);
 
+/// Runs `$body` in context `$ctx` with the VM held (stopped after `$timeout`), scopes
+/// open, and a TryCatch bound to `$tc`; `$cause` explains terminations.
+macro_rules! in_context {
+    ($ctx:expr, $timeout:expr, |$tc:ident, $cause:ident| $body:block) => {{
+        let ctx: &Context = $ctx;
+        ctx.check_usable()?;
+        let mut call = ctx.vm.enter($timeout)?;
+        let $cause = call.stop_cause();
+        v8::scope!(let scope, &mut *call);
+        let context = v8::Local::new(scope, &ctx.global);
+        let scope = &mut v8::ContextScope::new(scope, context);
+        v8::tc_scope!(let $tc, scope);
+        $body
+    }};
+}
+
 /// A JavaScript global scope in a [`Vm`]. Contexts of the same VM do not see each
 /// other's globals.
 ///
@@ -101,49 +117,69 @@ impl Context {
     }
 
     fn run_str(&self, source: &str, name: &str, timeout: Option<Duration>) -> Result<Text, Error> {
-        self.check_usable()?;
-        if source.len() > v8::String::MAX_LENGTH {
-            return Err(Error::new(
-                Code::OutOfMemory,
-                format!(
-                    "the script is {} bytes, more than V8's string limit of {} bytes",
-                    source.len(),
-                    v8::String::MAX_LENGTH
-                ),
-            ));
-        }
-        let mut call = self.vm.enter(timeout)?;
-        let cause = call.stop_cause();
-        v8::scope!(let scope, &mut *call);
-        let context = v8::Local::new(scope, &self.global);
-        let scope = &mut v8::ContextScope::new(scope, context);
-        v8::tc_scope!(let tc, scope);
+        in_context!(self, timeout, |tc, cause| {
+            let value = compile_and_run(tc, source, name)?.ok_or_else(|| caught(tc, cause))?;
+            let Some(string) = value.to_string(tc) else {
+                return Err(caught(tc, cause));
+            };
+            Ok(Text::from(string.to_rust_string_lossy(tc)))
+        })
+    }
 
-        let code = new_string(tc, source)?;
-        let resource_name = new_string(tc, name)?;
-        let origin = v8::ScriptOrigin::new(
-            tc,
-            resource_name.into(),
-            0,
-            0,
-            false,
-            0,
-            None,
-            false,
-            false,
-            false,
-            None,
-        );
-        let Some(script) = v8::Script::compile(tc, code, Some(&origin)) else {
-            return Err(caught(tc, cause));
-        };
-        let Some(value) = script.run(tc) else {
-            return Err(caught(tc, cause));
-        };
-        let Some(string) = value.to_string(tc) else {
-            return Err(caught(tc, cause));
-        };
-        Ok(Text::from(string.to_rust_string_lossy(tc)))
+    /// Compiles and runs UTF-8 `source` like [`Self::run_script`], and returns the
+    /// result in the wire format of [`crate::values`]. With `await_promise`, a Promise
+    /// result is settled first (microtasks run) and its value returned, or its
+    /// rejection raised as a [`Code::JsError`].
+    pub fn eval(
+        &self,
+        source: &[u8],
+        name: &[u8],
+        timeout: Option<Duration>,
+        await_promise: bool,
+    ) -> Result<Vec<u8>, Error> {
+        let source = utf8(source, "the script")?;
+        let name = utf8(name, "the script name")?;
+        in_context!(self, timeout, |tc, cause| {
+            let value = compile_and_run(tc, source, name)?.ok_or_else(|| caught(tc, cause))?;
+            finish(tc, value, await_promise, cause)
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+        })
+    }
+
+    /// Calls the function that the expression `function` names (`"render"`,
+    /// `"lib.render"`: a dotted name is called as a method of its object) with the
+    /// arguments `args` — a wire-format array — and returns its result like
+    /// [`Self::eval`].
+    pub fn call(
+        &self,
+        function: &[u8],
+        args: &[u8],
+        timeout: Option<Duration>,
+        await_promise: bool,
+    ) -> Result<Vec<u8>, Error> {
+        let function = utf8(function, "the function name")?;
+        in_context!(self, timeout, |tc, cause| {
+            let (receiver, target) =
+                resolve_function(tc, function)?.ok_or_else(|| caught(tc, cause))?;
+            let Ok(target) = v8::Local::<v8::Function>::try_from(target) else {
+                return Err(Error::new(
+                    Code::JsError,
+                    format!("TypeError: {function} is not a function"),
+                ));
+            };
+            let args = crate::values::read(tc, args)?;
+            let Ok(args) = v8::Local::<v8::Array>::try_from(args) else {
+                return Err(Error::invalid_argument("the arguments are not an array"));
+            };
+            let args: Vec<_> = (0..args.length())
+                .map(|i| args.get_index(tc, i).ok_or_else(|| caught(tc, cause)))
+                .collect::<Result<_, _>>()?;
+            let Some(value) = target.call(tc, receiver, &args) else {
+                return Err(caught(tc, cause));
+            };
+            finish(tc, value, await_promise, cause)
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+        })
     }
 
     /// Number of contexts alive in the process.
@@ -185,6 +221,121 @@ fn new_string<'s>(
     })
 }
 
+/// Compiles `source` under the script name `name` and runs it; `Ok(None)` when
+/// JavaScript threw (the exception waits in the scope's TryCatch).
+fn compile_and_run<'s>(
+    tc: &mut v8::PinScope<'s, '_>,
+    source: &str,
+    name: &str,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
+    if source.len() > v8::String::MAX_LENGTH {
+        return Err(Error::new(
+            Code::OutOfMemory,
+            format!(
+                "the script is {} bytes, more than V8's string limit of {} bytes",
+                source.len(),
+                v8::String::MAX_LENGTH
+            ),
+        ));
+    }
+    let code = new_string(tc, source)?;
+    let resource_name = new_string(tc, name)?;
+    let origin = v8::ScriptOrigin::new(
+        tc,
+        resource_name.into(),
+        0,
+        0,
+        false,
+        0,
+        None,
+        false,
+        false,
+        false,
+        None,
+    );
+    Ok(v8::Script::compile(tc, code, Some(&origin)).and_then(|script| script.run(tc)))
+}
+
+/// The receiver and value of the function expression `expr`: for a dotted name
+/// (`a.b.c`) the receiver is `a.b`, otherwise `undefined`.
+#[allow(clippy::type_complexity)]
+fn resolve_function<'s>(
+    tc: &mut v8::PinScope<'s, '_>,
+    expr: &str,
+) -> Result<Option<(v8::Local<'s, v8::Value>, v8::Local<'s, v8::Value>)>, Error> {
+    let is_name = |part: &str| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    };
+    if let Some((object, member)) = expr.rsplit_once('.') {
+        if is_name(member) && object.split('.').all(is_name) {
+            let Some(receiver) = compile_and_run(tc, object, "<call>")? else {
+                return Ok(None);
+            };
+            let key = new_string(tc, member)?;
+            let target = receiver
+                .to_object(tc)
+                .and_then(|object| object.get(tc, key.into()));
+            return Ok(target.map(|target| (receiver, target)));
+        }
+    }
+    let target = compile_and_run(tc, expr, "<call>")?;
+    Ok(target.map(|target| (v8::undefined(tc).into(), target)))
+}
+
+/// Settles `value` if asked and it is a Promise, then writes it in the wire format.
+/// `Err(None)`: JavaScript threw (the exception waits in the scope's TryCatch).
+fn finish<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: v8::Local<'s, v8::Value>,
+    await_promise: bool,
+    cause: StopCause<'_>,
+) -> Result<Vec<u8>, Option<Error>> {
+    let value = if await_promise {
+        settle(scope, value, cause)?
+    } else {
+        value
+    };
+    let mut out = Vec::new();
+    crate::values::write(scope, value, &mut out)?;
+    Ok(out)
+}
+
+/// The value of a settled Promise (or `value` itself when it is no Promise):
+/// microtasks run until it settles; a rejection becomes a JavaScript error.
+fn settle<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: v8::Local<'s, v8::Value>,
+    cause: StopCause<'_>,
+) -> Result<v8::Local<'s, v8::Value>, Option<Error>> {
+    let Ok(promise) = v8::Local::<v8::Promise>::try_from(value) else {
+        return Ok(value);
+    };
+    if promise.state() == v8::PromiseState::Pending {
+        scope.perform_microtask_checkpoint();
+        if scope.is_execution_terminating() {
+            return Err(Some(cause.error()));
+        }
+    }
+    match promise.state() {
+        v8::PromiseState::Fulfilled => Ok(promise.result(scope)),
+        v8::PromiseState::Rejected => {
+            let reason = promise.result(scope);
+            let message = v8::Exception::create_message(scope, reason);
+            v8::tc_scope!(let tc, scope);
+            Err(Some(describe_exception(tc, reason, Some(message))))
+        }
+        v8::PromiseState::Pending => Err(Some(Error::new(
+            Code::JsError,
+            "the promise is still pending after all microtasks ran (nothing is left that \
+             could settle it: v8rs has no timers or event loop yet)",
+        ))),
+    }
+}
+
 fn text_of(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) -> Option<Text> {
     value
         .is_string()
@@ -203,6 +354,15 @@ fn caught(
         return Error::new(Code::Unknown, "the script failed without an exception");
     };
     let message = tc.message();
+    describe_exception(tc, exception, message)
+}
+
+/// An [`Error`] with the parts of the JavaScript `exception`, located by `message`.
+fn describe_exception(
+    tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
+    exception: v8::Local<'_, v8::Value>,
+    message: Option<v8::Local<'_, v8::Message>>,
+) -> Error {
     // Reading properties may run user getters that throw: do it under a TryCatch of
     // its own so the caught exception stays as it is.
     v8::tc_scope!(let inner, tc);

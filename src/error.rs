@@ -35,6 +35,9 @@ pub enum Code {
     Terminated = 7,
     /// The running JavaScript was stopped because its timeout expired.
     Timeout = 8,
+    /// A value has no faithful equivalent on the other side (a function, a Symbol, a
+    /// cycle, …); see the wire format in `values.rs`.
+    Conversion = 9,
 }
 
 /// Source lines longer than this (in characters) are not shown in the trace text.

@@ -163,9 +163,8 @@ fn non_null<T>(ptr: *mut T, what: &str) -> Result<*mut T, Error> {
     }
 }
 
-/// Copies `text` into a `malloc`ed, NUL-terminated buffer for `v8rs_string_free`.
-fn into_c_string(text: &Text) -> Result<*mut c_char, Error> {
-    let bytes = text.as_bytes();
+/// Copies `bytes` into a `malloc`ed, NUL-terminated buffer for `v8rs_string_free`.
+fn into_c_string(bytes: &[u8]) -> Result<*mut c_char, Error> {
     // SAFETY: plain allocation; checked for NULL below.
     let buf = unsafe { libc::malloc(bytes.len() + 1) } as *mut u8;
     if buf.is_null() {
@@ -180,6 +179,22 @@ fn into_c_string(text: &Text) -> Result<*mut c_char, Error> {
         *buf.add(bytes.len()) = 0;
     }
     Ok(buf as *mut c_char)
+}
+
+/// Writes a caller-owned copy of `bytes` to `*out` and its length to `*len_out`.
+///
+/// # Safety
+/// `out` is non-NULL and writable; `len_out` is NULL or writable.
+unsafe fn hand_out(bytes: &[u8], out: *mut *mut c_char, len_out: *mut usize) -> Result<(), Error> {
+    let buffer = into_c_string(bytes)?;
+    // SAFETY: by this function's contract.
+    unsafe {
+        *out = buffer;
+        if !len_out.is_null() {
+            *len_out = bytes.len();
+        }
+    }
+    Ok(())
 }
 
 /// Returns a borrowed `(pointer, length)` view of `text`, or NULL when absent.
@@ -473,24 +488,107 @@ pub unsafe extern "C" fn v8rs_run_script(
         let result_out = non_null(result_out, "result_out")?;
         // SAFETY: each pointer has the given number of readable bytes.
         let script = unsafe { bytes(script, script_len, "script") }?;
-        let identifier = if identifier.is_null() && identifier_len == 0 {
-            b"<anonymous>".as_slice()
-        } else {
-            // SAFETY: as above.
-            unsafe { bytes(identifier, identifier_len, "identifier") }?
-        };
+        // SAFETY: as above.
+        let identifier = unsafe { script_name(identifier, identifier_len) }?;
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
         let result = context.run_script_with_timeout(script, identifier, timeout)?;
-        let c_string = into_c_string(&result)?;
-        // SAFETY: non-NULL writable slots (checked above, or NULL and skipped).
-        unsafe {
-            *result_out = c_string;
-            if !result_len_out.is_null() {
-                *result_len_out = result.as_bytes().len();
-            }
-        }
-        Ok(())
+        // SAFETY: `result_out` is non-NULL and writable, `result_len_out` NULL or writable.
+        unsafe { hand_out(result.as_bytes(), result_out, result_len_out) }
     })
+}
+
+/// Flag for `v8rs_eval` and `v8rs_call`: when the result is a Promise, run microtasks
+/// until it settles and return its value (a rejection is a `V8RS_CODE_JS_ERROR`).
+pub const V8RS_AWAIT_PROMISE: u32 = 1;
+
+/// Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
+/// value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
+/// bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE` or 0.
+///
+/// Errors: as `v8rs_run_script`, plus `V8RS_CODE_CONVERSION` for a result with no
+/// wire-format equivalent (a function, a Symbol, a cycle, …).
+///
+/// # Safety
+/// As `v8rs_run_script`.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_eval(
+    context: *mut v8rs_context,
+    script: *const c_char,
+    script_len: usize,
+    identifier: *const c_char,
+    identifier_len: usize,
+    timeout_ms: u64,
+    flags: u32,
+    value_out: *mut *mut c_char,
+    value_len_out: *mut usize,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        let value_out = non_null(value_out, "value_out")?;
+        // SAFETY: each pointer has the given number of readable bytes.
+        let script = unsafe { bytes(script, script_len, "script") }?;
+        // SAFETY: as above.
+        let identifier = unsafe { script_name(identifier, identifier_len) }?;
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let value = context.eval(script, identifier, timeout, flags & V8RS_AWAIT_PROMISE != 0)?;
+        // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
+        unsafe { hand_out(&value, value_out, value_len_out) }
+    })
+}
+
+/// Calls the function named by `function` (`function_len` bytes of UTF-8: `"render"`,
+/// or a dotted name such as `"lib.render"`, called as a method of `lib`) with `args`, a
+/// wire-format array (`args_len` bytes), and returns its result like `v8rs_eval`.
+///
+/// Errors: as `v8rs_eval`; `V8RS_CODE_INVALID_ARGUMENT` for malformed `args`.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `function` and `args` point to their lengths in
+/// readable bytes; out-params are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_call(
+    context: *mut v8rs_context,
+    function: *const c_char,
+    function_len: usize,
+    args: *const c_char,
+    args_len: usize,
+    timeout_ms: u64,
+    flags: u32,
+    value_out: *mut *mut c_char,
+    value_len_out: *mut usize,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        let value_out = non_null(value_out, "value_out")?;
+        // SAFETY: each pointer has the given number of readable bytes.
+        let function = unsafe { bytes(function, function_len, "function") }?;
+        // SAFETY: as above.
+        let args = unsafe { bytes(args, args_len, "args") }?;
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let value = context.call(function, args, timeout, flags & V8RS_AWAIT_PROMISE != 0)?;
+        // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
+        unsafe { hand_out(&value, value_out, value_len_out) }
+    })
+}
+
+/// The script name for `(identifier, identifier_len)`: `"<anonymous>"` for NULL.
+///
+/// # Safety
+/// `identifier` points to `identifier_len` readable bytes, or is NULL.
+unsafe fn script_name<'a>(
+    identifier: *const c_char,
+    identifier_len: usize,
+) -> Result<&'a [u8], Error> {
+    if identifier.is_null() && identifier_len == 0 {
+        Ok(b"<anonymous>")
+    } else {
+        // SAFETY: by this function's contract.
+        unsafe { bytes(identifier, identifier_len, "identifier") }
+    }
 }
 
 /// Reads the `n` files named by `paths` (NUL-terminated, any bytes) and runs each in

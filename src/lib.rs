@@ -16,6 +16,7 @@ pub mod platform;
 pub mod sigint;
 mod stack;
 pub mod text;
+pub mod values;
 pub mod vm;
 
 pub use context::Context;

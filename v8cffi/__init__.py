@@ -11,6 +11,7 @@ from . import _native
 from .context import Context
 from .exceptions import (
     V8ArgumentError,
+    V8ConversionError,
     V8Error,
     V8IOError,
     V8JSError,
@@ -35,6 +36,7 @@ __all__ = [
     "Context",
     "Platform",
     "V8ArgumentError",
+    "V8ConversionError",
     "V8Error",
     "V8IOError",
     "V8JSError",

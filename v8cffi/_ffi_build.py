@@ -27,6 +27,7 @@ typedef enum {
   V8RS_CODE_UNKNOWN = 6,
   V8RS_CODE_TERMINATED = 7,
   V8RS_CODE_TIMEOUT = 8,
+  V8RS_CODE_CONVERSION = 9,
 } v8rs_code;
 
 typedef struct v8rs_context v8rs_context;
@@ -73,6 +74,26 @@ v8rs_code v8rs_run_script(v8rs_context *context,
                           char **result_out,
                           size_t *result_len_out,
                           v8rs_error **error_out);
+v8rs_code v8rs_eval(v8rs_context *context,
+                    const char *script,
+                    size_t script_len,
+                    const char *identifier,
+                    size_t identifier_len,
+                    uint64_t timeout_ms,
+                    uint32_t flags,
+                    char **value_out,
+                    size_t *value_len_out,
+                    v8rs_error **error_out);
+v8rs_code v8rs_call(v8rs_context *context,
+                    const char *function,
+                    size_t function_len,
+                    const char *args,
+                    size_t args_len,
+                    uint64_t timeout_ms,
+                    uint32_t flags,
+                    char **value_out,
+                    size_t *value_len_out,
+                    v8rs_error **error_out);
 v8rs_code v8rs_load_libs(v8rs_context *context,
                          const char *const *paths,
                          size_t n,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Union
 from . import _native
 from ._managed import Managed
 from .exceptions import V8LifecycleError
+from .values import dumps, loads
 
 if TYPE_CHECKING:
     from .vm import VM
@@ -20,6 +21,7 @@ StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 _ANONYMOUS = b"<anonymous>"
 _unpack = _native.ffi.unpack
+_AWAIT = 1  # V8RS_AWAIT_PROMISE
 
 
 def _timeout_ms(timeout: float) -> int:
@@ -101,6 +103,62 @@ class Context(Managed):
             return data.decode("utf-8")
         finally:
             lib.v8rs_string_free(result)
+
+    def eval(
+        self,
+        script: str | bytes,
+        identifier: str | bytes = "<anonymous>",
+        *,
+        timeout: float | None = None,
+        await_promise: bool = False,
+    ) -> Any:
+        """Like :meth:`run_script`, but returns the result as a Python value (see
+        :mod:`v8cffi.values`): numbers, strings, lists, dicts, datetimes, bytes, sets,
+        big ints… With ``await_promise``, a Promise result is settled first and its
+        value returned (a rejection raises :class:`~v8cffi.exceptions.V8JSError`).
+
+        Raises :class:`~v8cffi.exceptions.V8ConversionError` for results with no
+        Python equivalent (functions, Symbols, cycles, …).
+        """
+        source = script if type(script) is bytes else _native.to_utf8(script, "script")
+        name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
+        timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
+        flags = _AWAIT if await_promise else 0
+        return self._value(_native.lib.v8rs_eval, source, len(source), name, len(name), timeout_ms, flags)
+
+    def call(
+        self,
+        function: str,
+        *args: Any,
+        timeout: float | None = None,
+        await_promise: bool = False,
+    ) -> Any:
+        """Calls the JavaScript function named by ``function`` (``"render"``, or a
+        dotted name such as ``"lib.render"``, called as a method of ``lib``) with
+        ``args`` converted to JavaScript (see :mod:`v8cffi.values`), and returns its
+        result as a Python value, like :meth:`eval`.
+
+        >>> ctx.call("Math.max", 1, 5, 3)  # doctest: +SKIP
+        5
+        """
+        name = _native.to_utf8(function, "function")
+        packed = dumps(args)
+        timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
+        flags = _AWAIT if await_promise else 0
+        return self._value(_native.lib.v8rs_call, name, len(name), packed, len(packed), timeout_ms, flags)
+
+    def _value(self, fn: Any, *args: Any) -> Any:
+        """Calls ``fn(context, *args, value_out, value_len_out, error_out)`` and
+        decodes the wire-format value it returns."""
+        out, out_len, error = _native.scratch.out
+        code = fn(self._ptr or self._live_ptr(), *args, out, out_len, error)
+        if code:
+            _native.raise_error(code, error[0])
+        result = out[0]
+        try:
+            return loads(_unpack(result, out_len[0]))  # type: ignore[arg-type]  # char * -> bytes
+        finally:
+            _native.lib.v8rs_string_free(result)
 
     def load_libs(self, scripts_paths: Iterable[StrPath]) -> None:
         """Reads each file (UTF-8) and runs it, in order, with its path as the script

@@ -16,6 +16,8 @@ built-in where one fits, so ``except MemoryError:`` or ``except OSError:`` just 
   are not UTF-8.
 * :class:`V8IOError` (also :class:`OSError`) — a file could not be read; its
   ``filename`` says which.
+* :class:`V8ConversionError` (also :class:`TypeError`) — a value has no faithful
+  equivalent on the other side (a function, a Symbol, a cycle, …).
 * :class:`V8UnknownError` — anything else.
 """
 
@@ -111,6 +113,11 @@ class V8IOError(V8Error, OSError):
     """A file could not be read; ``filename`` is its path."""
 
 
+class V8ConversionError(V8Error, TypeError):
+    """A value has no faithful equivalent on the other side (a function, a Symbol, a
+    cycle, nesting too deep, a dict key that is not a str, …)."""
+
+
 class V8UnknownError(V8Error):
     """An internal failure (a bug if you see it: please report it)."""
 
@@ -125,6 +132,7 @@ _BY_CODE: dict[int, type[V8Error] | None] = {
     6: V8UnknownError,
     7: V8TerminatedError,
     8: V8TimeoutError,
+    9: V8ConversionError,
 }
 
 

@@ -1,0 +1,204 @@
+"""Python values to and from the wire format of ``libv8rs`` (see ``docs/values.md``).
+
+JavaScript → Python: ``undefined`` and ``null`` → ``None``; booleans; integral numbers
+up to 2**53 → ``int``, other numbers → ``float``; BigInt → ``int``; strings → ``str``
+(lone surrogates kept); arrays → ``list``; plain objects → ``dict``; ``Date`` →
+timezone-aware ``datetime`` (UTC); ``ArrayBuffer`` and typed arrays → ``bytes``; ``Map``
+→ ``dict``; ``Set`` → ``set``.
+
+Python → JavaScript: ``None`` → ``null``; ``bool``; ``int`` → number, or BigInt beyond
+2**53; ``float``; ``str``; ``bytes``-like → ``Uint8Array``; ``list``/``tuple`` → Array;
+``dict`` (``str`` keys) → object; ``datetime`` → ``Date`` (naive ones taken as UTC);
+``set``/``frozenset`` → ``Set``.
+
+Anything else, cycles, and nesting deeper than :data:`MAX_DEPTH` raise
+:class:`~v8cffi.exceptions.V8ConversionError` (also a :class:`TypeError`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import struct
+from typing import Any
+
+from .exceptions import V8ArgumentError, V8ConversionError
+
+__all__ = ["MAX_DEPTH", "dumps", "loads"]
+
+#: How deep lists, dicts and sets may nest (as in ``libv8rs``).
+MAX_DEPTH = 512
+_SAFE = 2**53
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_U32 = struct.Struct("<I")
+_I64 = struct.Struct("<q")
+_F64 = struct.Struct("<d")
+
+
+def dumps(value: Any) -> bytes:
+    """``value`` in the wire format."""
+    out = bytearray()
+    _write(out, value, 0, set(), "value")
+    return bytes(out)
+
+
+def _write_str(out: bytearray, s: str) -> None:
+    try:
+        data = s.encode("latin-1")
+        out += b"l"
+        out += _U32.pack(len(s))
+    except UnicodeEncodeError:
+        data = s.encode("utf-16-le", "surrogatepass")
+        out += b"w"
+        out += _U32.pack(len(data) // 2)
+    out += data
+
+
+def _write(out: bytearray, value: Any, depth: int, active: set[int], path: str) -> None:
+    if value is None:
+        out += b"n"
+    elif value is True:
+        out += b"t"
+    elif value is False:
+        out += b"f"
+    elif isinstance(value, int):
+        if -_SAFE <= value <= _SAFE:
+            out += b"i"
+            out += _I64.pack(value)
+        else:
+            magnitude = abs(value)
+            words = []
+            while magnitude:
+                words.append(magnitude & 0xFFFFFFFFFFFFFFFF)
+                magnitude >>= 64
+            out += b"N"
+            out += bytes([value < 0])
+            out += _U32.pack(len(words))
+            out += b"".join(struct.pack("<Q", w) for w in words)
+    elif isinstance(value, float):
+        out += b"d"
+        out += _F64.pack(value)
+    elif isinstance(value, str):
+        _write_str(out, value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        out += b"B"
+        out += _U32.pack(len(data))
+        out += data
+    elif isinstance(value, _dt.datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=_dt.timezone.utc)
+        out += b"D"
+        out += _F64.pack((moment - _EPOCH) / _dt.timedelta(milliseconds=1))
+    elif isinstance(value, (list, tuple, dict, set, frozenset)):
+        if depth >= MAX_DEPTH:
+            raise V8ConversionError(f"cannot convert {path}: it nests deeper than {MAX_DEPTH} levels")
+        if id(value) in active:
+            raise V8ConversionError(f"cannot convert {path}: it contains itself (a cycle)")
+        active.add(id(value))
+        if isinstance(value, dict):
+            out += b"o"
+            out += _U32.pack(len(value))
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise V8ConversionError(
+                        f"cannot convert {path}: its key {key!r} is not a str (JavaScript object "
+                        "keys are strings)"
+                    )
+                _write_str(out, key)
+                _write(out, item, depth + 1, active, f"{path}[{key!r}]")
+        else:
+            out += b"a" if isinstance(value, (list, tuple)) else b"S"
+            out += _U32.pack(len(value))
+            for i, item in enumerate(value):
+                _write(out, item, depth + 1, active, f"{path}[{i}]")
+        active.discard(id(value))
+    else:
+        raise V8ConversionError(f"cannot convert {path} of type {type(value).__name__} to JavaScript")
+
+
+def loads(data: bytes) -> Any:
+    """The Python value of one wire-format value (all of ``data``)."""
+    view = memoryview(data)
+    value, end = _read(view, 0, 0)
+    if end != len(view):
+        raise V8ArgumentError(f"malformed value: {len(view) - end} bytes after its end")
+    return value
+
+
+def _read(view: memoryview, at: int, depth: int) -> tuple[Any, int]:
+    tag = view[at]
+    at += 1
+    if tag == 0x6C:  # l
+        (n,) = _U32.unpack_from(view, at)
+        return str(view[at + 4 : at + 4 + n], "latin-1"), at + 4 + n
+    if tag == 0x69:  # i
+        return _I64.unpack_from(view, at)[0], at + 8
+    if tag == 0x6F:  # o
+        (n,) = _U32.unpack_from(view, at)
+        at += 4
+        obj = {}
+        for _ in range(n):
+            key, at = _read(view, at, depth + 1)
+            obj[key], at = _read(view, at, depth + 1)
+        return obj, at
+    if tag == 0x61:  # a
+        (n,) = _U32.unpack_from(view, at)
+        at += 4
+        items = []
+        for _ in range(n):
+            item, at = _read(view, at, depth + 1)
+            items.append(item)
+        return items, at
+    if tag == 0x75 or tag == 0x6E:  # u, n
+        return None, at
+    if tag == 0x74:  # t
+        return True, at
+    if tag == 0x66:  # f
+        return False, at
+    if tag == 0x64:  # d
+        return _F64.unpack_from(view, at)[0], at + 8
+    if tag == 0x77:  # w
+        (n,) = _U32.unpack_from(view, at)
+        end = at + 4 + 2 * n
+        return str(view[at + 4 : end], "utf-16-le", "surrogatepass"), end
+    if tag == 0x4E:  # N
+        negative = view[at] != 0
+        (n,) = _U32.unpack_from(view, at + 1)
+        at += 5
+        magnitude = int.from_bytes(view[at : at + 8 * n], "little")
+        return (-magnitude if negative else magnitude), at + 8 * n
+    if tag == 0x44:  # D
+        (ms,) = _F64.unpack_from(view, at)
+        if math.isnan(ms):
+            raise V8ConversionError("cannot convert an Invalid Date to a datetime")
+        try:
+            return _EPOCH + _dt.timedelta(milliseconds=ms), at + 8
+        except OverflowError:
+            raise V8ConversionError(f"the Date {ms} ms is outside datetime's range") from None
+    if tag == 0x42:  # B
+        (n,) = _U32.unpack_from(view, at)
+        return bytes(view[at + 4 : at + 4 + n]), at + 4 + n
+    if tag == 0x4D:  # M
+        (n,) = _U32.unpack_from(view, at)
+        at += 4
+        mapping: dict[Any, Any] = {}
+        for _ in range(n):
+            key, at = _read(view, at, depth + 1)
+            value, at = _read(view, at, depth + 1)
+            try:
+                mapping[key] = value
+            except TypeError:
+                raise V8ConversionError(f"cannot use the Map key {key!r} as a dict key") from None
+        return mapping, at
+    if tag == 0x53:  # S
+        (n,) = _U32.unpack_from(view, at)
+        at += 4
+        members = set()
+        for _ in range(n):
+            item, at = _read(view, at, depth + 1)
+            try:
+                members.add(item)
+            except TypeError:
+                raise V8ConversionError(f"cannot put the Set item {item!r} in a set") from None
+        return members, at
+    raise V8ArgumentError(f"malformed value: unknown tag {tag:#04x} at byte {at - 1}")
