@@ -1,13 +1,12 @@
 """The engines compared by the benchmarks, behind one small interface.
 
 Each adapter runs JavaScript the way its library is meant to be used: v8rs through
-``Context.run_script`` (string results), PyMiniRacer through ``MiniRacer.eval`` /
-``call``, jsrun through ``Runtime.eval`` and a ``JsFunction``.
+``Context.run_script`` (string results) and ``Context.call``, PyMiniRacer through
+``MiniRacer.eval`` / ``call``, jsrun through ``Runtime.eval`` and a ``JsFunction``.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any, Callable
 
@@ -69,8 +68,7 @@ class V8rs(Engine):
         return self.run_script(code)
 
     def render(self, data: dict[str, Any]) -> str:
-        # No `call` API yet: the argument travels as JSON text in the script.
-        return self.run_script("render(" + json.dumps(data) + ")")
+        return str(self.ctx.call("render", data))
 
     def close(self) -> None:
         self.ctx.tear_down()

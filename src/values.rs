@@ -21,6 +21,7 @@
 //! | `B` | ArrayBuffer, typed array, DataView (as a `Uint8Array` when read) | u32 length, bytes |
 //! | `M` | Map | u32 count, (key, value) pairs |
 //! | `S` | Set | u32 count, values |
+//! | `J` | the value of a JSON text (read only: a fast path for callers) | u32 length, UTF-8 JSON |
 //!
 //! Values with no faithful form here — functions, symbols, RegExps, Errors, Promises,
 //! WeakMaps, cyclic structures, nesting deeper than [`MAX_DEPTH`] — fail with
@@ -405,6 +406,15 @@ impl Reader<'_> {
                     map.set(scope, key, value);
                 }
                 map.into()
+            }
+            b'J' => {
+                let n = self.u32()?;
+                let text = self.take(n)?;
+                let text = v8::String::new_from_utf8(scope, text, v8::NewStringType::Normal)
+                    .ok_or_else(|| {
+                        Error::new(Code::OutOfMemory, "a JSON text is larger than V8 allows")
+                    })?;
+                v8::json::parse(scope, text).ok_or_else(|| self.bad("invalid JSON text"))?
             }
             b'S' => {
                 let n = self.u32()?;

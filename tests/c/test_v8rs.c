@@ -227,6 +227,35 @@ static void test_threads(void) {
     v8rs_vm_free(vm);
 }
 
+static void test_values(v8rs_context *ctx) {
+    /* eval: [1, "hi"] as a wire-format value. */
+    char *out = NULL;
+    size_t len = 0;
+    CHECK(v8rs_eval(ctx, "[1, 'hi']", 9, NULL, 0, 0, 0, &out, &len, NULL) == V8RS_CODE_OK);
+    static const char expected[] = "a\x02\0\0\0" "i\x01\0\0\0\0\0\0\0" "l\x02\0\0\0hi";
+    CHECK(len == sizeof(expected) - 1 && memcmp(out, expected, len) == 0);
+    v8rs_string_free(out);
+
+    /* call: Math.max(3, 9) with the arguments written by hand. */
+    static const char args[] = "a\x02\0\0\0" "i\x03\0\0\0\0\0\0\0" "i\x09\0\0\0\0\0\0\0";
+    CHECK(v8rs_call(ctx, "Math.max", 8, args, sizeof(args) - 1, 0, 0, &out, &len, NULL) == V8RS_CODE_OK);
+    CHECK(len == 9 && out[0] == 'i' && out[1] == 9);
+    v8rs_string_free(out);
+
+    /* A promise, settled on request. */
+    const char *async_src = "(async () => true)()";
+    CHECK(v8rs_eval(ctx, async_src, strlen(async_src), NULL, 0, 0, V8RS_AWAIT_PROMISE, &out, &len, NULL) ==
+          V8RS_CODE_OK);
+    CHECK(len == 1 && out[0] == 't');
+    v8rs_string_free(out);
+
+    /* A function has no wire form; malformed arguments are the caller's mistake. */
+    v8rs_error *err = NULL;
+    CHECK(v8rs_eval(ctx, "(() => 1)", 9, NULL, 0, 0, 0, &out, &len, &err) == V8RS_CODE_CONVERSION);
+    v8rs_error_free(err);
+    CHECK(v8rs_call(ctx, "Math.max", 8, "a\x09", 2, 0, 0, &out, &len, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+}
+
 static void *terminate_soon(void *arg) {
     v8rs_vm *vm = arg;
     for (int i = 0; i < 500; i++) {
@@ -300,6 +329,7 @@ int main(void) {
     RUN(other, "typeof persisted", "undefined");
     test_errors(ctx);
     test_load_libs(ctx);
+    test_values(ctx);
     test_misuse();
     test_threads();
     test_limits();

@@ -18,6 +18,7 @@ pub fn context() -> Arc<Context> {
 }
 
 /// Runs `source` as `<anonymous>` and returns the result as a Rust string.
+#[allow(dead_code)] // not every test binary uses it
 pub fn run(ctx: &Context, source: &str) -> Result<String, v8rs::Error> {
     ctx.run_script(source.as_bytes(), b"<anonymous>")
         .map(|t| String::from_utf8(t.as_bytes().to_vec()).expect("utf-8"))

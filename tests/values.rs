@@ -1,0 +1,125 @@
+//! Values in the wire format: eval, call, promises, conversion errors.
+
+mod common;
+
+use v8rs::Code;
+
+fn eval(ctx: &v8rs::Context, src: &str) -> Result<Vec<u8>, v8rs::Error> {
+    ctx.eval(src.as_bytes(), b"values.js", None, false)
+}
+
+fn latin1(s: &str) -> Vec<u8> {
+    let mut out = vec![b'l'];
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+    out
+}
+
+#[test]
+fn scalars_are_written_in_the_wire_format() {
+    let ctx = common::context();
+    assert_eq!(eval(&ctx, "undefined").unwrap(), b"u");
+    assert_eq!(eval(&ctx, "null").unwrap(), b"n");
+    assert_eq!(eval(&ctx, "true").unwrap(), b"t");
+    let mut seven = vec![b'i'];
+    seven.extend_from_slice(&7i64.to_le_bytes());
+    assert_eq!(eval(&ctx, "3 + 4").unwrap(), seven);
+    let mut half = vec![b'd'];
+    half.extend_from_slice(&0.5f64.to_le_bytes());
+    assert_eq!(eval(&ctx, "1 / 2").unwrap(), half);
+    let mut minus_zero = vec![b'd'];
+    minus_zero.extend_from_slice(&(-0.0f64).to_le_bytes());
+    assert_eq!(eval(&ctx, "-0").unwrap(), minus_zero);
+    assert_eq!(eval(&ctx, "'abc'").unwrap(), latin1("abc"));
+    let mut snowman = vec![b'w'];
+    snowman.extend_from_slice(&1u32.to_le_bytes());
+    snowman.extend_from_slice(&0x2603u16.to_le_bytes());
+    assert_eq!(eval(&ctx, "'\\u2603'").unwrap(), snowman);
+    let mut big = vec![b'N', 1];
+    big.extend_from_slice(&2u32.to_le_bytes());
+    big.extend_from_slice(&0u64.to_le_bytes());
+    big.extend_from_slice(&1u64.to_le_bytes());
+    assert_eq!(eval(&ctx, "-(2n ** 64n)").unwrap(), big);
+}
+
+#[test]
+fn containers_are_written_in_order() {
+    let ctx = common::context();
+    let mut expected = vec![b'o'];
+    expected.extend_from_slice(&2u32.to_le_bytes());
+    expected.extend(latin1("a"));
+    expected.push(b'a');
+    expected.extend_from_slice(&1u32.to_le_bytes());
+    expected.push(b'n');
+    expected.extend(latin1("b"));
+    expected.push(b'B');
+    expected.extend_from_slice(&2u32.to_le_bytes());
+    expected.extend_from_slice(&[1, 2]);
+    assert_eq!(
+        eval(&ctx, "({a: [null], b: new Uint8Array([1, 2])})").unwrap(),
+        expected
+    );
+}
+
+#[test]
+fn call_round_trips_its_arguments() {
+    let ctx = common::context();
+    let mut args = vec![b'a'];
+    args.extend_from_slice(&2u32.to_le_bytes());
+    args.extend(latin1("hola"));
+    args.push(b'S');
+    args.extend_from_slice(&1u32.to_le_bytes());
+    args.push(b't');
+    let out = ctx.call(b"(a, b) => [a, b]", &args, None, false).unwrap();
+    assert_eq!(out, args);
+}
+
+#[test]
+fn malformed_arguments_are_invalid_arguments() {
+    let ctx = common::context();
+    for args in [
+        &b""[..],
+        b"x",
+        b"a\x05\x00\x00\x00",
+        b"l\xff\xff\xff\xff",
+        b"nn",
+        b"o\x01\x00\x00\x00i",
+    ] {
+        let err = ctx.call(b"(x) => x", args, None, false).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{args:?}: {err}");
+    }
+    let err = ctx.call(b"(x) => x", b"n", None, false).unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "not an array");
+}
+
+#[test]
+fn unconvertible_results_say_where() {
+    let ctx = common::context();
+    let err = eval(&ctx, "({list: [1, {f() {}}.f]})").unwrap_err();
+    assert_eq!(err.code(), Code::Conversion);
+    assert!(
+        err.message().to_str_lossy().contains("result.list[1]"),
+        "{err}"
+    );
+    let err = eval(&ctx, "var o = {}; o.o = o; o").unwrap_err();
+    assert!(err.message().to_str_lossy().contains("cycle"), "{err}");
+}
+
+#[test]
+fn promises_settle_when_asked() {
+    let ctx = common::context();
+    let out = ctx
+        .eval(b"(async () => 6 * 7)()", b"p.js", None, true)
+        .unwrap();
+    let mut expected = vec![b'i'];
+    expected.extend_from_slice(&42i64.to_le_bytes());
+    assert_eq!(out, expected);
+    let err = ctx
+        .eval(b"Promise.reject(new RangeError('no'))", b"p.js", None, true)
+        .unwrap_err();
+    assert_eq!(err.js_error().unwrap().name.as_bytes(), b"RangeError");
+    let err = ctx
+        .eval(b"Promise.resolve(1)", b"p.js", None, false)
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Conversion);
+}
