@@ -63,6 +63,10 @@ typedef enum {
   V8RS_CODE_CONVERSION = 9,
 } v8rs_code;
 
+// The answer of a host function (C: `v8rs_reply`), filled by `v8rs_reply_value` or
+// `v8rs_reply_error` during the call.
+typedef struct v8rs_reply v8rs_reply;
+
 // A context: one JavaScript global scope inside a VM; globals persist between calls.
 //
 // Thread safety: like its VM, usable from any thread; calls are serialised with
@@ -124,6 +128,13 @@ typedef struct {
   // Contexts freed but not yet collected.
   size_t number_of_detached_contexts;
 } v8rs_heap_stats;
+
+// The signature of a host function (C: `v8rs_host_fn`): `args` is a wire-format array
+// of `args_len` bytes, valid during the call; answer through `reply`.
+typedef void (*v8rs_host_fn)(void *data,
+                             const char *args,
+                             size_t args_len,
+                             v8rs_reply *reply);
 
 #ifdef __cplusplus
 extern "C" {
@@ -305,6 +316,48 @@ v8rs_code v8rs_call(v8rs_context *context,
                     char **value_out,
                     size_t *value_len_out,
                     v8rs_error **error_out);
+
+// Makes the host function `function` callable from JavaScript as the global `name`
+// (`name_len` bytes of UTF-8) in `context`. JavaScript's arguments reach `function` as
+// a wire-format array; it answers through its `v8rs_reply` with `v8rs_reply_value`
+// (a wire-format value; no reply means `undefined`) or `v8rs_reply_error` (thrown in
+// JavaScript as an `Error`). It runs on the thread that called into the context, with
+// the VM held: it must not call into the same VM (such calls fail with
+// `V8RS_CODE_INVALID_STATE`).
+//
+// Ownership: `data` is passed back to `function` on every call; it must stay valid,
+// and usable from any thread that calls into `context`, until the context is freed.
+//
+// # Safety
+// `context` is NULL or a live handle; `name` points to `name_len` readable bytes;
+// `function` is a valid function pointer; `error_out` is NULL or writable.
+v8rs_code v8rs_context_expose(v8rs_context *context,
+                              const char *name,
+                              size_t name_len,
+                              void (*function)(void*,
+                                               const char*,
+                                               size_t,
+                                               v8rs_reply*),
+                              void *data,
+                              v8rs_error **error_out);
+
+// Answers a host function's call with a wire-format value (`value_len` bytes, copied).
+//
+// # Safety
+// `reply` is the reply handed to the running host function (or NULL: ignored);
+// `value` points to `value_len` readable bytes.
+void v8rs_reply_value(v8rs_reply *reply,
+                      const char *value,
+                      size_t value_len);
+
+// Answers a host function's call with an error: JavaScript gets `Error(message)`
+// (`message_len` bytes of UTF-8, copied).
+//
+// # Safety
+// As `v8rs_reply_value`.
+void v8rs_reply_error(v8rs_reply *reply,
+                      const char *message,
+                      size_t message_len);
 
 // Reads the `n` files named by `paths` (NUL-terminated, any bytes) and runs each in
 // `context`, in order, with its path as the script name. Stops at the first failure.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Code, Error, JsError};
+use crate::host::{self, HostFn, HostFunction};
 use crate::text::Text;
 use crate::vm::{StopCause, Vm};
 
@@ -32,9 +33,13 @@ macro_rules! in_context {
 /// `Context` is `Send + Sync`; calls on it take its VM, so they are serialised with
 /// every other call on that VM. It keeps its VM alive.
 pub struct Context {
-    // Field order is drop order: the handle goes before the VM it lives in.
+    // Field order is drop order: the handle goes before the VM it lives in, and the
+    // host functions its JavaScript may call go with the VM.
     global: v8::Global<v8::Context>,
     vm: Arc<Vm>,
+    // Boxed: JavaScript holds pointers to them, which must survive the Vec growing.
+    #[allow(clippy::vec_box)]
+    hosts: parking_lot::Mutex<Vec<Box<HostFunction>>>,
     freed: AtomicBool,
 }
 
@@ -49,6 +54,7 @@ impl Context {
         Ok(Arc::new(Context {
             global,
             vm: Arc::clone(vm),
+            hosts: parking_lot::Mutex::new(Vec::new()),
             freed: AtomicBool::new(false),
         }))
     }
@@ -180,6 +186,39 @@ impl Context {
             finish(tc, value, await_promise, cause)
                 .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
         })
+    }
+
+    /// Makes `function` callable from JavaScript as the global `name` (see
+    /// [`crate::host`]). `data` is handed back to it on every call and must stay valid,
+    /// and usable from any thread that calls into this context, while the context lives.
+    pub fn expose(
+        &self,
+        name: &[u8],
+        function: HostFn,
+        data: *mut std::ffi::c_void,
+    ) -> Result<(), Error> {
+        let name = utf8(name, "the name")?;
+        host::check_name(name)?;
+        let host = Box::new(HostFunction { function, data });
+        let pointer = &*host as *const HostFunction as *mut std::ffi::c_void;
+        in_context!(self, None, |tc, cause| {
+            let external = v8::External::new(tc, pointer);
+            let key = new_string(tc, name)?;
+            let Some(function) = v8::Function::builder(host::trampoline)
+                .data(external.into())
+                .build(tc)
+            else {
+                return Err(caught(tc, cause));
+            };
+            function.set_name(key);
+            let global = tc.get_current_context().global(tc);
+            if global.set(tc, key.into(), function.into()).is_none() {
+                return Err(caught(tc, cause));
+            }
+            Ok(())
+        })?;
+        self.hosts.lock().push(host);
+        Ok(())
     }
 
     /// Number of contexts alive in the process.

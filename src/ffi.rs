@@ -28,6 +28,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::context::Context;
 use crate::error::{Code, Error};
+use crate::host::{HostFn, Reply};
 use crate::text::Text;
 use crate::vm::{HeapStats, Vm, VmOptions};
 use crate::{platform, JsError};
@@ -589,6 +590,82 @@ unsafe fn script_name<'a>(
         // SAFETY: by this function's contract.
         unsafe { bytes(identifier, identifier_len, "identifier") }
     }
+}
+
+/// Makes the host function `function` callable from JavaScript as the global `name`
+/// (`name_len` bytes of UTF-8) in `context`. JavaScript's arguments reach `function` as
+/// a wire-format array; it answers through its `v8rs_reply` with `v8rs_reply_value`
+/// (a wire-format value; no reply means `undefined`) or `v8rs_reply_error` (thrown in
+/// JavaScript as an `Error`). It runs on the thread that called into the context, with
+/// the VM held: it must not call into the same VM (such calls fail with
+/// `V8RS_CODE_INVALID_STATE`).
+///
+/// Ownership: `data` is passed back to `function` on every call; it must stay valid,
+/// and usable from any thread that calls into `context`, until the context is freed.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `name` points to `name_len` readable bytes;
+/// `function` is a valid function pointer; `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_expose(
+    context: *mut v8rs_context,
+    name: *const c_char,
+    name_len: usize,
+    function: Option<unsafe extern "C" fn(*mut std::ffi::c_void, *const c_char, usize, *mut Reply)>,
+    data: *mut std::ffi::c_void,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        // SAFETY: `name` has `name_len` readable bytes (the caller's contract).
+        let name = unsafe { bytes(name, name_len, "name") }?;
+        let function: HostFn =
+            function.ok_or_else(|| Error::invalid_argument("function is NULL"))?;
+        context.expose(name, function, data)
+    })
+}
+
+/// Answers a host function's call with a wire-format value (`value_len` bytes, copied).
+///
+/// # Safety
+/// `reply` is the reply handed to the running host function (or NULL: ignored);
+/// `value` points to `value_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_reply_value(
+    reply: *mut Reply,
+    value: *const c_char,
+    value_len: usize,
+) {
+    shielded((), || {
+        // SAFETY: by this function's contract.
+        if let (Some(reply), Ok(value)) = (unsafe { reply.as_mut() }, unsafe {
+            bytes(value, value_len, "value")
+        }) {
+            reply.value = Some(value.to_vec());
+        }
+    })
+}
+
+/// Answers a host function's call with an error: JavaScript gets `Error(message)`
+/// (`message_len` bytes of UTF-8, copied).
+///
+/// # Safety
+/// As `v8rs_reply_value`.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_reply_error(
+    reply: *mut Reply,
+    message: *const c_char,
+    message_len: usize,
+) {
+    shielded((), || {
+        // SAFETY: by this function's contract.
+        if let (Some(reply), Ok(message)) = (unsafe { reply.as_mut() }, unsafe {
+            bytes(message, message_len, "message")
+        }) {
+            reply.error = Some(message.to_vec());
+        }
+    })
 }
 
 /// Reads the `n` files named by `paths` (NUL-terminated, any bytes) and runs each in

@@ -11,6 +11,7 @@
 pub mod context;
 pub mod error;
 pub mod ffi;
+pub mod host;
 mod interrupts;
 pub mod platform;
 pub mod sigint;

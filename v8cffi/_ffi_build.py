@@ -33,6 +33,8 @@ typedef enum {
 typedef struct v8rs_context v8rs_context;
 typedef struct v8rs_error v8rs_error;
 typedef struct v8rs_vm v8rs_vm;
+typedef struct v8rs_reply v8rs_reply;
+typedef void (*v8rs_host_fn)(void *data, const char *args, size_t args_len, v8rs_reply *reply);
 
 typedef struct {
   size_t initial_heap_size;
@@ -94,6 +96,14 @@ v8rs_code v8rs_call(v8rs_context *context,
                     char **value_out,
                     size_t *value_len_out,
                     v8rs_error **error_out);
+v8rs_code v8rs_context_expose(v8rs_context *context,
+                              const char *name,
+                              size_t name_len,
+                              void (*function)(void*, const char*, size_t, v8rs_reply*),
+                              void *data,
+                              v8rs_error **error_out);
+void v8rs_reply_value(v8rs_reply *reply, const char *value, size_t value_len);
+void v8rs_reply_error(v8rs_reply *reply, const char *message, size_t message_len);
 v8rs_code v8rs_load_libs(v8rs_context *context,
                          const char *const *paths,
                          size_t n,

@@ -70,6 +70,17 @@ class Scratch(threading.local):
 scratch = Scratch()
 
 
+class HostErrors(threading.local):
+    """The Python exception a host function raised on this thread, to raise again if
+    JavaScript does not catch the error it became."""
+
+    def __init__(self) -> None:
+        self.last: tuple[str, BaseException] | None = None
+
+
+host_errors = HostErrors()
+
+
 def call(fn: Callable[..., int], *args: Any) -> None:
     """Calls the fallible C function ``fn(*args, error_out)`` and raises the
     matching :class:`~v8cffi.exceptions.V8Error` when it fails."""
@@ -116,7 +127,7 @@ def raise_error(code: int, error: Any) -> NoReturn:
             name = _text(lib.v8rs_error_js_name, error, length) or ""
             if name == "SyntaxError":
                 cls = exceptions.V8JSSyntaxError
-            raise cls(
+            js_error = cls(
                 message,
                 name=name,
                 js_message=_text(lib.v8rs_error_js_message, error, length) or "",
@@ -127,6 +138,10 @@ def raise_error(code: int, error: Any) -> NoReturn:
                 source_line=_text(lib.v8rs_error_source_line, error, length),
                 stack=_text(lib.v8rs_error_stack, error, length),
             )
+            pending, host_errors.last = host_errors.last, None
+            if pending is not None and pending[0] == js_error.js_message:
+                raise pending[1] from js_error  # a host function's exception, uncaught
+            raise js_error
         if cls is exceptions.V8IOError:
             errno = int(lib.v8rs_error_os_errno(error))
             path = _text(lib.v8rs_error_path, error, length)

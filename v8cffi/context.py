@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Union
 
 from . import _native
@@ -22,6 +23,14 @@ StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 _ANONYMOUS = b"<anonymous>"
 _unpack = _native.ffi.unpack
 _AWAIT = 1  # V8RS_AWAIT_PROMISE
+
+
+_CONSOLE_LEVELS = {"log": logging.INFO, "info": logging.INFO, "warn": logging.WARNING}
+_CONSOLE_LEVELS.update({"error": logging.ERROR, "debug": logging.DEBUG})
+
+
+def _log_console(level: str, text: str) -> None:
+    logging.getLogger("v8cffi.console").log(_CONSOLE_LEVELS.get(level, logging.INFO), "%s", text)
 
 
 def _timeout_ms(timeout: float) -> int:
@@ -47,6 +56,7 @@ class Context(Managed):
         super().__init__()
         self._vm = vm
         self._used = False
+        self._hosts: list[Any] = []  # keeps exposed functions alive with the context
 
     def set_up(self) -> Context:
         """Creates the global scope. Returns ``self``."""
@@ -159,6 +169,36 @@ class Context(Managed):
             return loads(_unpack(result, out_len[0]))  # type: ignore[arg-type]  # char * -> bytes
         finally:
             _native.lib.v8rs_string_free(result)
+
+    def expose(self, name: str, function: Callable[..., Any]) -> None:
+        """Makes ``function`` callable from JavaScript as the global ``name``.
+
+        JavaScript's arguments arrive converted to Python (see :mod:`v8cffi.values`)
+        and the return value goes back converted to JavaScript. An exception becomes a
+        JavaScript ``Error("<Type>: <message>")``; if JavaScript does not catch it, the
+        original exception is raised again from the call that ran the script. The
+        function runs on the calling thread, holding the GIL, while the VM waits for
+        it: it must not call into a VM on that thread (that raises
+        ``V8LifecycleError``); hand such work to another thread.
+        """
+        from . import _host
+
+        encoded = _native.to_utf8(name, "name")
+        handle = _native.ffi.new_handle(function)
+        _native.call(
+            _native.lib.v8rs_context_expose, self._live_ptr(), encoded, len(encoded), _host.trampoline, handle
+        )
+        self._hosts.append(handle)
+
+    def expose_console(self, handler: Callable[[str, str], None] | None = None) -> None:
+        """Installs ``console.log``/``info``/``warn``/``error``/``debug``. Each call is
+        passed to ``handler(level, text)`` — by default the ``"v8cffi.console"``
+        logger (``log`` and ``info`` at INFO level, ``warn`` at WARNING, …). Values are
+        shown as JSON where they have a JSON form."""
+        from . import _host
+
+        self.expose("__v8cffi_console", handler or _log_console)
+        self.run_script(_host.CONSOLE_JS, "<v8cffi console>")
 
     def load_libs(self, scripts_paths: Iterable[StrPath]) -> None:
         """Reads each file (UTF-8) and runs it, in order, with its path as the script

@@ -227,6 +227,30 @@ static void test_threads(void) {
     v8rs_vm_free(vm);
 }
 
+/* A host function: returns the number of arguments it got, or fails on request. */
+static void count_args(void *data, const char *args, size_t args_len, v8rs_reply *reply) {
+    int *calls = data;
+    (*calls)++;
+    if (args_len >= 5 && args[0] == 'a') {
+        unsigned count = (unsigned char)args[1];
+        if (count == 1 && args_len >= 6 && args[5] == 'l') {
+            v8rs_reply_error(reply, "refused", 7);
+            return;
+        }
+        char value[9] = {'i', (char)count, 0, 0, 0, 0, 0, 0, 0};
+        v8rs_reply_value(reply, value, sizeof value);
+    }
+}
+
+static void test_host_functions(v8rs_context *ctx) {
+    int calls = 0;
+    CHECK(v8rs_context_expose(ctx, "countArgs", 9, count_args, &calls, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "countArgs(1, 2, 3)", "3");
+    RUN(ctx, "try { countArgs('x') } catch (e) { e.message }", "refused");
+    CHECK(calls == 2);
+    CHECK(v8rs_context_expose(ctx, "nothing", 7, NULL, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+}
+
 static void test_values(v8rs_context *ctx) {
     /* eval: [1, "hi"] as a wire-format value. */
     char *out = NULL;
@@ -330,6 +354,7 @@ int main(void) {
     test_errors(ctx);
     test_load_libs(ctx);
     test_values(ctx);
+    test_host_functions(ctx);
     test_misuse();
     test_threads();
     test_limits();

@@ -1,0 +1,145 @@
+"""Python functions called from JavaScript (Context.expose) and console."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from v8cffi import V8ConversionError, V8JSError, V8LifecycleError
+from v8cffi.context import Context
+from v8cffi.platform import platform
+
+
+def test_exposed_functions_get_and_return_values(ctx: Context) -> None:
+    seen: list[Any] = []
+
+    def record(*args: Any) -> Any:
+        seen.append(args)
+        return {"count": len(args), "first": args[0] if args else None}
+
+    ctx.expose("record", record)
+    assert ctx.eval("record(1, 'two', [3], {four: 4}, null)") == {"count": 5, "first": 1}
+    assert seen == [(1, "two", [3], {"four": 4}, None)]
+    assert ctx.eval("record()") == {"count": 0, "first": None}
+    assert ctx.run_script("typeof record + ' ' + record.name") == "function record"
+
+
+def test_none_result_is_null_and_the_function_can_be_kept(ctx: Context) -> None:
+    ctx.expose("nothing", lambda: None)
+    assert ctx.eval("[nothing(), typeof nothing()]") == [None, "object"]
+    ctx.run_script("var keep = nothing")
+    assert ctx.eval("keep()") is None
+
+
+def test_python_exceptions_become_js_errors(ctx: Context) -> None:
+    def boom(x: int) -> None:
+        raise ValueError(f"bad {x}")
+
+    ctx.expose("boom", boom)
+    assert ctx.eval("try { boom(1) } catch (e) { [e instanceof Error, e.message] }") == [
+        True,
+        "ValueError: bad 1",
+    ]
+    with pytest.raises(ValueError, match="bad 2") as info:
+        ctx.eval("function outer() { return boom(2) } outer()")
+    assert isinstance(info.value.__cause__, V8JSError)
+    assert "at outer" in (info.value.__cause__.stack or "")
+    # A caught one is not raised again later.
+    assert ctx.eval("try { boom(3) } catch (e) { 'handled' }") == "handled"
+    with pytest.raises(V8JSError, match="plain"):
+        ctx.eval("throw new Error('plain')")
+
+
+def test_results_that_cannot_be_converted_are_js_errors(ctx: Context) -> None:
+    ctx.expose("weird", lambda: object())
+    with pytest.raises(V8ConversionError):
+        ctx.eval("weird()")
+    assert ctx.eval("try { weird() } catch (e) { e.message.startsWith('V8ConversionError') }") is True
+
+
+def test_arguments_that_cannot_be_converted_are_js_errors(ctx: Context) -> None:
+    ctx.expose("take", lambda x: x)
+    assert ctx.eval("try { take(() => 1) } catch (e) { e.message }").startswith("cannot convert a function")
+
+
+def test_calling_back_into_the_same_vm_is_refused_cleanly(ctx: Context) -> None:
+    ctx.expose("reenter", lambda: ctx.eval("1"))
+    with pytest.raises(V8LifecycleError, match="nested"):
+        ctx.eval("reenter()")
+    assert ctx.eval("2") == 2
+
+
+def test_other_vms_are_used_from_other_threads(ctx: Context) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with platform.create_vm() as other_vm, other_vm.create_context() as other:
+        other.run_script("function square(x) { return x * x }")
+        # On this thread, any VM is off limits while the host function runs...
+        ctx.expose("square_here", lambda x: other.call("square", x))
+        with pytest.raises(V8LifecycleError):
+            ctx.eval("square_here(7)")
+        # ...but another thread may use another VM for it.
+        with ThreadPoolExecutor(1) as pool:
+            ctx.expose("square_there", lambda x: pool.submit(other.call, "square", x).result())
+            assert ctx.eval("square_there(7)") == 49
+
+
+def test_callbacks_from_many_threads_on_many_vms() -> None:
+    calls = 0
+    lock = threading.Lock()
+
+    def count(i: int) -> int:
+        nonlocal calls
+        with lock:
+            calls += 1
+        return i * 2
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with platform.create_vm() as vm, vm.create_context() as c:
+                c.expose("count", count)
+                total = c.eval("var t = 0; for (var i = 0; i < 200; i++) t += count(i); t")
+                assert total == 2 * sum(range(200))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert calls == 800
+
+
+def test_console_logs_through_logging(ctx: Context, caplog: pytest.LogCaptureFixture) -> None:
+    ctx.expose_console()
+    with caplog.at_level(logging.DEBUG, logger="v8cffi.console"):
+        ctx.run_script(
+            "console.log('hi', {a: 1}, [1, 2], undefined); console.warn('careful');"
+            "console.error('bad'); console.debug(() => 1)"
+        )
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", 'hi {"a":1} [1,2] undefined'),
+        ("WARNING", "careful"),
+        ("ERROR", "bad"),
+        ("DEBUG", "() => 1"),
+    ]
+    assert ctx.eval("typeof __v8cffi_console") == "undefined"
+
+
+def test_console_with_a_handler(ctx: Context) -> None:
+    lines: list[tuple[str, str]] = []
+    ctx.expose_console(lambda level, text: lines.append((level, text)))
+    ctx.run_script("console.info('x', 1)")
+    assert lines == [("info", "x 1")]
+
+
+def test_expose_needs_a_name(ctx: Context) -> None:
+    with pytest.raises(ValueError):
+        ctx.expose("", print)
