@@ -341,6 +341,53 @@ v8rs_code v8rs_context_expose(v8rs_context *context,
                               void *data,
                               v8rs_error **error_out);
 
+// Runs `source` (`source_len` bytes of UTF-8) as an ES module named `identifier` in
+// `context`. Each `import` calls `resolver(data, specifier, specifier_len, referrer,
+// referrer_len, reply)`, which answers with `v8rs_reply_module` (the imported module's
+// canonical name and source) or `v8rs_reply_error`; a NULL `resolver` makes every
+// import fail. Top-level `await` is settled. With `global_name` (not NULL), the module
+// namespace becomes that global and `*value_out` is `undefined`; otherwise it is the
+// namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`). Free
+// `*value_out` with `v8rs_string_free`.
+//
+// Errors: as `v8rs_eval`; an import that cannot be resolved is a JavaScript `Error`
+// naming the specifier and the importing module.
+//
+// # Safety
+// `context` is NULL or a live handle; every pointer with a length points to that
+// many readable bytes (or is NULL with length 0); `resolver` is NULL or a valid
+// function pointer; out-params are NULL or writable.
+v8rs_code v8rs_run_module(v8rs_context *context,
+                          const char *source,
+                          size_t source_len,
+                          const char *identifier,
+                          size_t identifier_len,
+                          void (*resolver)(void*,
+                                           const char*,
+                                           size_t,
+                                           const char*,
+                                           size_t,
+                                           v8rs_reply*),
+                          void *data,
+                          const char *global_name,
+                          size_t global_name_len,
+                          uint64_t timeout_ms,
+                          char **value_out,
+                          size_t *value_len_out,
+                          v8rs_error **error_out);
+
+// Answers a module resolver: the imported module's canonical `name` (modules with the
+// same name are one module) and its `source`, both UTF-8 and copied.
+//
+// # Safety
+// `reply` is the reply handed to the running resolver (or NULL: ignored); each
+// pointer points to its length in readable bytes.
+void v8rs_reply_module(v8rs_reply *reply,
+                       const char *name,
+                       size_t name_len,
+                       const char *source,
+                       size_t source_len);
+
 // Answers a host function's call with a wire-format value (`value_len` bytes, copied).
 //
 // # Safety

@@ -188,6 +188,62 @@ impl Context {
         })
     }
 
+    /// Runs UTF-8 `source` as an ES module named `name`; each `import` is resolved by
+    /// `resolver` (`(specifier, referrer) → (name, source)`; without one, any import
+    /// fails). Top-level `await` is settled. With `global_name`, the module namespace
+    /// becomes that global (so its exported functions can be called) and the result is
+    /// `undefined`; without, the namespace is the result, in the wire format.
+    pub fn run_module(
+        &self,
+        source: &[u8],
+        name: &[u8],
+        resolver: Option<&mut crate::modules::Resolver<'_>>,
+        global_name: Option<&[u8]>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, Error> {
+        let source = utf8(source, "the module source")?;
+        let name = utf8(name, "the module name")?;
+        let global_name = global_name
+            .map(|g| utf8(g, "the global name"))
+            .transpose()?;
+        let mut no_imports = |specifier: &str, _: &str| -> Result<(String, String), String> {
+            Err(format!("no resolver was given to import '{specifier}'"))
+        };
+        let resolver = match resolver {
+            Some(resolver) => resolver,
+            None => &mut no_imports,
+        };
+        in_context!(self, timeout, |tc, cause| {
+            let module =
+                crate::modules::compile(tc, source, name)?.ok_or_else(|| caught(tc, cause))?;
+            if !crate::modules::link(tc, module, name, resolver)? {
+                return Err(caught(tc, cause));
+            }
+            let Some(evaluation) = module.evaluate(tc) else {
+                return Err(caught(tc, cause));
+            };
+            settle(tc, evaluation, cause).map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))?;
+            if module.get_status() == v8::ModuleStatus::Errored {
+                let exception = module.get_exception();
+                let message = v8::Exception::create_message(tc, exception);
+                return Err(describe_exception(tc, exception, Some(message)));
+            }
+            let namespace = module.get_module_namespace();
+            match global_name {
+                Some(global_name) => {
+                    let key = new_string(tc, global_name)?;
+                    let global = tc.get_current_context().global(tc);
+                    global
+                        .set(tc, key.into(), namespace)
+                        .ok_or_else(|| caught(tc, cause))?;
+                    Ok(b"u".to_vec())
+                }
+                None => finish(tc, namespace, false, cause)
+                    .map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
+            }
+        })
+    }
+
     /// Makes `function` callable from JavaScript as the global `name` (see
     /// [`crate::host`]). `data` is handed back to it on every call and must stay valid,
     /// and usable from any thread that calls into this context, while the context lives.

@@ -626,6 +626,123 @@ pub unsafe extern "C" fn v8rs_context_expose(
     })
 }
 
+/// Runs `source` (`source_len` bytes of UTF-8) as an ES module named `identifier` in
+/// `context`. Each `import` calls `resolver(data, specifier, specifier_len, referrer,
+/// referrer_len, reply)`, which answers with `v8rs_reply_module` (the imported module's
+/// canonical name and source) or `v8rs_reply_error`; a NULL `resolver` makes every
+/// import fail. Top-level `await` is settled. With `global_name` (not NULL), the module
+/// namespace becomes that global and `*value_out` is `undefined`; otherwise it is the
+/// namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`). Free
+/// `*value_out` with `v8rs_string_free`.
+///
+/// Errors: as `v8rs_eval`; an import that cannot be resolved is a JavaScript `Error`
+/// naming the specifier and the importing module.
+///
+/// # Safety
+/// `context` is NULL or a live handle; every pointer with a length points to that
+/// many readable bytes (or is NULL with length 0); `resolver` is NULL or a valid
+/// function pointer; out-params are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_run_module(
+    context: *mut v8rs_context,
+    source: *const c_char,
+    source_len: usize,
+    identifier: *const c_char,
+    identifier_len: usize,
+    resolver: Option<
+        unsafe extern "C" fn(
+            *mut std::ffi::c_void,
+            *const c_char,
+            usize,
+            *const c_char,
+            usize,
+            *mut Reply,
+        ),
+    >,
+    data: *mut std::ffi::c_void,
+    global_name: *const c_char,
+    global_name_len: usize,
+    timeout_ms: u64,
+    value_out: *mut *mut c_char,
+    value_len_out: *mut usize,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        let value_out = non_null(value_out, "value_out")?;
+        // SAFETY: each pointer has the given number of readable bytes.
+        let source = unsafe { bytes(source, source_len, "source") }?;
+        // SAFETY: as above.
+        let identifier = unsafe { script_name(identifier, identifier_len) }?;
+        let global_name = if global_name.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            Some(unsafe { bytes(global_name, global_name_len, "global_name") }?)
+        };
+        let mut ask = |specifier: &str, referrer: &str| -> Result<(String, String), String> {
+            let resolver = resolver.ok_or("no resolver was given")?;
+            let mut reply = Reply::default();
+            // SAFETY: the embedder's resolver, with buffers valid for the call.
+            unsafe {
+                resolver(
+                    data,
+                    specifier.as_ptr() as *const c_char,
+                    specifier.len(),
+                    referrer.as_ptr() as *const c_char,
+                    referrer.len(),
+                    &mut reply,
+                )
+            };
+            if let Some(error) = reply.error {
+                return Err(String::from_utf8_lossy(&error).into_owned());
+            }
+            match (reply.name, reply.value) {
+                (Some(name), Some(source)) => Ok((
+                    String::from_utf8(name).map_err(|_| "the module name is not UTF-8")?,
+                    String::from_utf8(source).map_err(|_| "the module source is not UTF-8")?,
+                )),
+                _ => Err("the resolver gave no module".into()),
+            }
+        };
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let value = context.run_module(source, identifier, Some(&mut ask), global_name, timeout)?;
+        // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
+        unsafe { hand_out(&value, value_out, value_len_out) }
+    })
+}
+
+/// Answers a module resolver: the imported module's canonical `name` (modules with the
+/// same name are one module) and its `source`, both UTF-8 and copied.
+///
+/// # Safety
+/// `reply` is the reply handed to the running resolver (or NULL: ignored); each
+/// pointer points to its length in readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_reply_module(
+    reply: *mut Reply,
+    name: *const c_char,
+    name_len: usize,
+    source: *const c_char,
+    source_len: usize,
+) {
+    shielded((), || {
+        // SAFETY: by this function's contract.
+        let (reply, name, source) = unsafe {
+            (
+                reply.as_mut(),
+                bytes(name, name_len, "name"),
+                bytes(source, source_len, "source"),
+            )
+        };
+        if let (Some(reply), Ok(name), Ok(source)) = (reply, name, source) {
+            reply.name = Some(name.to_vec());
+            reply.value = Some(source.to_vec());
+        }
+    })
+}
+
 /// Answers a host function's call with a wire-format value (`value_len` bytes, copied).
 ///
 /// # Safety

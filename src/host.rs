@@ -37,6 +37,8 @@ unsafe impl Sync for HostFunction {}
 pub struct Reply {
     pub(crate) value: Option<Vec<u8>>,
     pub(crate) error: Option<Vec<u8>>,
+    /// The canonical name of a module, for a module resolver's reply.
+    pub(crate) name: Option<Vec<u8>>,
 }
 
 /// The V8 callback behind every host function.

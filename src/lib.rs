@@ -13,6 +13,7 @@ pub mod error;
 pub mod ffi;
 pub mod host;
 mod interrupts;
+pub mod modules;
 pub mod platform;
 pub mod sigint;
 mod stack;

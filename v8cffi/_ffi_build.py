@@ -102,6 +102,24 @@ v8rs_code v8rs_context_expose(v8rs_context *context,
                               void (*function)(void*, const char*, size_t, v8rs_reply*),
                               void *data,
                               v8rs_error **error_out);
+v8rs_code v8rs_run_module(v8rs_context *context,
+                          const char *source,
+                          size_t source_len,
+                          const char *identifier,
+                          size_t identifier_len,
+                          void (*resolver)(void*, const char*, size_t, const char*, size_t, v8rs_reply*),
+                          void *data,
+                          const char *global_name,
+                          size_t global_name_len,
+                          uint64_t timeout_ms,
+                          char **value_out,
+                          size_t *value_len_out,
+                          v8rs_error **error_out);
+void v8rs_reply_module(v8rs_reply *reply,
+                       const char *name,
+                       size_t name_len,
+                       const char *source,
+                       size_t source_len);
 void v8rs_reply_value(v8rs_reply *reply, const char *value, size_t value_len);
 void v8rs_reply_error(v8rs_reply *reply, const char *message, size_t message_len);
 v8rs_code v8rs_load_libs(v8rs_context *context,

@@ -10,9 +10,10 @@ from .values import dumps, loads
 ffi, lib = _native.ffi, _native.lib
 
 
-def _reply_error(reply: Any, exc: BaseException) -> None:
+def _reply_error(reply: Any, exc: BaseException, *, remember: bool = True) -> None:
     message = f"{type(exc).__name__}: {exc}"
-    _native.host_errors.last = (message, exc)
+    if remember:  # to raise it again if JavaScript does not catch it
+        _native.host_errors.last = (message, exc)
     encoded = message.encode("utf-8", "replace")
     lib.v8rs_reply_error(reply, encoded, len(encoded))
 
@@ -29,6 +30,26 @@ def trampoline(data: Any, args: Any, args_len: int, reply: Any) -> None:
         _reply_error(reply, exc)
         return
     lib.v8rs_reply_value(reply, packed, len(packed))
+
+
+@ffi.callback("void(void*, const char*, size_t, const char*, size_t, v8rs_reply*)")
+def resolve_module(
+    data: Any, specifier: Any, specifier_len: int, referrer: Any, referrer_len: int, reply: Any
+) -> None:
+    """Asks the Python resolver behind ``data`` for a module: it returns the source, or
+    ``(name, source)`` with a canonical name."""
+    try:
+        resolver = ffi.from_handle(data)
+        spec = _native.read_bytes(specifier, specifier_len).decode("utf-8", "surrogateescape")
+        ref = _native.read_bytes(referrer, referrer_len).decode("utf-8", "surrogateescape")
+        answer = resolver(spec, ref)
+        name, source = (spec, answer) if isinstance(answer, (str, bytes)) else answer
+        name_b = _native.to_utf8(name, "module name")
+        source_b = _native.to_utf8(source, "module source")
+    except BaseException as exc:
+        _reply_error(reply, exc)
+        return
+    lib.v8rs_reply_module(reply, name_b, len(name_b), source_b, len(source_b))
 
 
 CONSOLE_JS = """

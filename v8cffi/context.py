@@ -170,6 +170,43 @@ class Context(Managed):
         finally:
             _native.lib.v8rs_string_free(result)
 
+    def run_module(
+        self,
+        source: str | bytes,
+        identifier: str | bytes = "<module>",
+        *,
+        resolver: Callable[[str, str], str | bytes | tuple[str, str | bytes]] | None = None,
+        global_name: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Runs ``source`` as an ES module named ``identifier``.
+
+        Each ``import`` calls ``resolver(specifier, referrer)``, which returns the
+        imported module's source, or ``(name, source)`` where ``name`` is its canonical
+        name (a name is loaded once per call; errors and stacks show it). Without a
+        resolver any ``import`` fails. An import the resolver cannot answer (it raises)
+        is a JavaScript ``Error`` naming the specifier and the importing module.
+        Top-level ``await`` is settled.
+
+        With ``global_name``, the module's namespace becomes that global, so its
+        exports can be called (``ctx.call(f"{global_name}.render", data)``) and the
+        result is ``None``; without, the namespace is returned as a ``dict``, which
+        raises :class:`~v8cffi.exceptions.V8ConversionError` when it exports functions.
+        """
+        from . import _host
+
+        code = _native.to_utf8(source, "source")
+        name = _native.to_utf8(identifier, "identifier")
+        handle = _native.ffi.new_handle(resolver) if resolver is not None else _native.ffi.NULL
+        callback = _host.resolve_module if resolver is not None else _native.ffi.NULL
+        global_b = (
+            _native.to_utf8(global_name, "global_name") if global_name is not None else _native.ffi.NULL
+        )
+        global_len = len(global_b) if global_name is not None else 0
+        timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
+        args = (code, len(code), name, len(name), callback, handle, global_b, global_len, timeout_ms)
+        return self._value(_native.lib.v8rs_run_module, *args)
+
     def expose(self, name: str, function: Callable[..., Any]) -> None:
         """Makes ``function`` callable from JavaScript as the global ``name``.
 

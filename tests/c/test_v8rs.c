@@ -242,6 +242,46 @@ static void count_args(void *data, const char *args, size_t args_len, v8rs_reply
     }
 }
 
+/* A module resolver: "./answer.js" exists, anything else does not. */
+static void resolve(void *data, const char *specifier, size_t specifier_len, const char *referrer,
+                    size_t referrer_len, v8rs_reply *reply) {
+    (void)data;
+    (void)referrer;
+    (void)referrer_len;
+    if (specifier_len == 11 && memcmp(specifier, "./answer.js", 11) == 0) {
+        const char *source = "export const answer = 42;";
+        v8rs_reply_module(reply, "answer.js", 9, source, strlen(source));
+    } else {
+        v8rs_reply_error(reply, "not found", 9);
+    }
+}
+
+static void test_modules(v8rs_context *ctx) {
+    const char *main_src = "import { answer } from './answer.js'; export const doubled = answer * 2;";
+    char *out = NULL;
+    size_t len = 0;
+    CHECK(v8rs_run_module(ctx, main_src, strlen(main_src), "main.js", 7, resolve, NULL, NULL, 0, 0, &out, &len,
+                          NULL) == V8RS_CODE_OK);
+    static const char expected[] = "o\x01\0\0\0" "l\x07\0\0\0doubled" "i\x54\0\0\0\0\0\0\0";
+    CHECK(len == sizeof(expected) - 1 && memcmp(out, expected, len) == 0);
+    v8rs_string_free(out);
+
+    const char *bad_src = "import { x } from './missing.js';";
+    v8rs_error *err = NULL;
+    CHECK(v8rs_run_module(ctx, bad_src, strlen(bad_src), "bad.js", 6, resolve, NULL, NULL, 0, 0, &out, &len,
+                          &err) == V8RS_CODE_JS_ERROR);
+    size_t msg_len = 0;
+    const char *msg = v8rs_error_js_message(err, &msg_len);
+    CHECK(msg != NULL && strstr(msg, "cannot import './missing.js' from 'bad.js': not found") != NULL);
+    v8rs_error_free(err);
+
+    CHECK(v8rs_run_module(ctx, "export const v = 1;", 19, "lib.js", 6, NULL, NULL, "lib", 3, 0, &out, &len,
+                          NULL) == V8RS_CODE_OK);
+    CHECK(len == 1 && out[0] == 'u');
+    v8rs_string_free(out);
+    RUN(ctx, "lib.v", "1");
+}
+
 static void test_host_functions(v8rs_context *ctx) {
     int calls = 0;
     CHECK(v8rs_context_expose(ctx, "countArgs", 9, count_args, &calls, NULL) == V8RS_CODE_OK);
@@ -355,6 +395,7 @@ int main(void) {
     test_load_libs(ctx);
     test_values(ctx);
     test_host_functions(ctx);
+    test_modules(ctx);
     test_misuse();
     test_threads();
     test_limits();
