@@ -294,3 +294,8 @@ def test_values_from_many_threads_on_many_vms() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_microtasks_run_after_every_script(ctx: Context) -> None:
+    ctx.run_script("var r = 'pending'; Promise.resolve(1).then((v) => { r = v })")
+    assert ctx.eval("r") == 1
