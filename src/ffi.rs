@@ -754,14 +754,8 @@ pub unsafe extern "C" fn v8rs_reply_value(
     value: *const c_char,
     value_len: usize,
 ) {
-    shielded((), || {
-        // SAFETY: by this function's contract.
-        if let (Some(reply), Ok(value)) = (unsafe { reply.as_mut() }, unsafe {
-            bytes(value, value_len, "value")
-        }) {
-            reply.value = Some(value.to_vec());
-        }
-    })
+    // SAFETY: by this function's contract.
+    unsafe { answer(reply, value, value_len, |reply| &mut reply.value) }
 }
 
 /// Answers a host function's call with an error: JavaScript gets `Error(message)`
@@ -775,12 +769,25 @@ pub unsafe extern "C" fn v8rs_reply_error(
     message: *const c_char,
     message_len: usize,
 ) {
+    // SAFETY: by this function's contract.
+    unsafe { answer(reply, message, message_len, |reply| &mut reply.error) }
+}
+
+/// Stores a copy of `(ptr, len)` in the part of `reply` that `slot` picks.
+///
+/// # Safety
+/// `reply` is NULL or a live reply; `ptr` points to `len` readable bytes.
+unsafe fn answer(
+    reply: *mut Reply,
+    ptr: *const c_char,
+    len: usize,
+    slot: fn(&mut Reply) -> &mut Option<Vec<u8>>,
+) {
     shielded((), || {
         // SAFETY: by this function's contract.
-        if let (Some(reply), Ok(message)) = (unsafe { reply.as_mut() }, unsafe {
-            bytes(message, message_len, "message")
-        }) {
-            reply.error = Some(message.to_vec());
+        let (reply, data) = unsafe { (reply.as_mut(), bytes(ptr, len, "reply")) };
+        if let (Some(reply), Ok(data)) = (reply, data) {
+            *slot(reply) = Some(data.to_vec());
         }
     })
 }
