@@ -85,8 +85,12 @@ trait ArcHandle: Sized {
     /// # Safety
     /// As for [`Self::borrow`]; the handle is invalid afterwards.
     unsafe fn release(handle: *mut Self) -> Option<Arc<Self::Rust>> {
-        // SAFETY: by the caller's contract the pointer is NULL or a live `Arc`.
-        (!handle.is_null()).then(|| unsafe { Arc::from_raw(handle as *const Self::Rust) })
+        // In a forked child, V8 must not be touched, not even to free: leak instead.
+        if handle.is_null() || platform::in_forked_child() {
+            return None;
+        }
+        // SAFETY: by the caller's contract the pointer is a live `Arc`.
+        Some(unsafe { Arc::from_raw(handle as *const Self::Rust) })
     }
 }
 

@@ -20,6 +20,27 @@ enum State {
 
 static STATE: Mutex<State> = Mutex::new(State::NotSetUp);
 
+/// Set in a child process forked after set-up: V8's threads did not survive the fork,
+/// so nothing may touch V8 there (not even to free it).
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn mark_forked() {
+    FORKED.store(true, Ordering::Relaxed);
+}
+
+/// Whether this process is a child forked from the one that set V8 up.
+pub fn in_forked_child() -> bool {
+    FORKED.load(Ordering::Relaxed)
+}
+
+/// The error for any use of V8 in a forked child.
+pub(crate) fn forked_error() -> Error {
+    Error::invalid_state(
+        "this process was forked from the one that set V8 up, and V8 cannot run in a \
+         forked child: set V8 up after forking, or start processes with 'spawn'",
+    )
+}
+
 /// The initialised V8 platform; dropped (and V8 disposed) after tear-down once no VM
 /// holds it any more.
 pub struct Platform {
@@ -60,6 +81,9 @@ impl Drop for Platform {
 /// Fails with [`Code::InvalidState`] when called a second time, even after
 /// [`tear_down`]: V8 cannot be initialised twice in one process.
 pub fn set_up(flags: &str) -> Result<(), Error> {
+    if in_forked_child() {
+        return Err(forked_error());
+    }
     let mut state = STATE.lock();
     match *state {
         State::Alive(_) => return Err(Error::invalid_state("the platform is already set up")),
@@ -78,6 +102,8 @@ pub fn set_up(flags: &str) -> Result<(), Error> {
     // run JavaScript; the protected one requires them to descend from this thread.
     v8::V8::initialize_platform(v8::new_unprotected_default_platform(0, false).make_shared());
     v8::V8::initialize();
+    // SAFETY: registers a handler that only stores to an atomic.
+    unsafe { libc::pthread_atfork(None, None, Some(mark_forked)) };
     *state = State::Alive(Arc::new(Platform {
         torn_down: AtomicBool::new(false),
     }));
@@ -92,7 +118,11 @@ pub fn tear_down() -> Result<(), Error> {
         State::Alive(platform) => {
             platform.torn_down.store(true, Ordering::Release);
             drop(state);
-            drop(platform);
+            if in_forked_child() {
+                std::mem::forget(platform); // disposing V8 here would hang
+            } else {
+                drop(platform);
+            }
             Ok(())
         }
         State::NotSetUp => {
@@ -103,13 +133,16 @@ pub fn tear_down() -> Result<(), Error> {
     }
 }
 
-/// Whether the platform is set up and not torn down.
+/// Whether the platform is set up and not torn down (never in a forked child).
 pub fn is_alive() -> bool {
-    matches!(*STATE.lock(), State::Alive(_))
+    !in_forked_child() && matches!(*STATE.lock(), State::Alive(_))
 }
 
 /// A reference to the live platform, for a new VM.
 pub(crate) fn acquire() -> Result<PlatformRef, Error> {
+    if in_forked_child() {
+        return Err(forked_error());
+    }
     match &*STATE.lock() {
         State::Alive(platform) => Ok(Arc::clone(platform)),
         State::NotSetUp => Err(Error::new(

@@ -145,6 +145,9 @@ impl Vm {
     /// Fails when this VM, or the platform, can no longer run: `InvalidState` after
     /// free or tear-down, `OutOfMemory` when its heap stayed full after a stop.
     pub fn check_usable(&self) -> Result<(), Error> {
+        if platform::in_forked_child() {
+            return Err(platform::forked_error());
+        }
         if self.is_closed() {
             return Err(Error::invalid_state("the VM was freed (torn down)"));
         }
