@@ -277,6 +277,27 @@ v8rs_code v8rs_run_script(v8rs_context *context,
                           size_t *result_len_out,
                           v8rs_error **error_out);
 
+// `v8rs_run_script` for hot loops: the result goes into the caller's `buffer`
+// (`capacity` bytes) when it fits, with no allocation and no free; otherwise into a
+// new string at `*spill_out` that the caller frees with `v8rs_string_free`.
+// `*result_len_out` is the result's length either way, and `*spill_out` is NULL when
+// the result is in `buffer` (which then holds a NUL after it if there is room).
+//
+// # Safety
+// As `v8rs_run_script`; `buffer` points to `capacity` writable bytes (or is NULL with
+// 0); `result_len_out` and `spill_out` are writable.
+v8rs_code v8rs_run_script_into(v8rs_context *context,
+                               const char *script,
+                               size_t script_len,
+                               const char *identifier,
+                               size_t identifier_len,
+                               uint64_t timeout_ms,
+                               char *buffer,
+                               size_t capacity,
+                               size_t *result_len_out,
+                               char **spill_out,
+                               v8rs_error **error_out);
+
 // Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
 // value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
 // bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE` or 0.

@@ -1,5 +1,6 @@
 //! A context: one global scope inside a VM, which persists between calls.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,11 +37,27 @@ pub struct Context {
     // Field order is drop order: the handle goes before the VM it lives in, and the
     // host functions its JavaScript may call go with the VM.
     global: v8::Global<v8::Context>,
+    scripts: ScriptCache,
     vm: Arc<Vm>,
     // Boxed: JavaScript holds pointers to them, which must survive the Vec growing.
     #[allow(clippy::vec_box)]
     hosts: parking_lot::Mutex<Vec<Box<HostFunction>>>,
     freed: AtomicBool,
+}
+
+/// Compiled small scripts by (source, name), so that a script run again and again (the
+/// "render this" loop) skips making its source string and compiling it. Only touched
+/// with the VM held.
+#[derive(Default)]
+struct ScriptCache(
+    parking_lot::Mutex<HashMap<(Box<str>, Box<str>), v8::Global<v8::UnboundScript>>>,
+);
+
+impl ScriptCache {
+    /// Scripts longer than this are not kept (V8's own cache still helps them).
+    const MAX_SOURCE: usize = 1024;
+    /// When full, the cache starts over.
+    const MAX_ENTRIES: usize = 256;
 }
 
 impl Context {
@@ -53,6 +70,7 @@ impl Context {
         LIVE_CONTEXTS.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(Context {
             global,
+            scripts: ScriptCache::default(),
             vm: Arc::clone(vm),
             hosts: parking_lot::Mutex::new(Vec::new()),
             freed: AtomicBool::new(false),
@@ -124,7 +142,8 @@ impl Context {
 
     fn run_str(&self, source: &str, name: &str, timeout: Option<Duration>) -> Result<Text, Error> {
         in_context!(self, timeout, |tc, cause| {
-            let value = compile_and_run(tc, source, name)?.ok_or_else(|| caught(tc, cause))?;
+            let value =
+                run_cached(tc, &self.scripts, source, name)?.ok_or_else(|| caught(tc, cause))?;
             let Some(string) = value.to_string(tc) else {
                 return Err(caught(tc, cause));
             };
@@ -146,7 +165,8 @@ impl Context {
         let source = utf8(source, "the script")?;
         let name = utf8(name, "the script name")?;
         in_context!(self, timeout, |tc, cause| {
-            let value = compile_and_run(tc, source, name)?.ok_or_else(|| caught(tc, cause))?;
+            let value =
+                run_cached(tc, &self.scripts, source, name)?.ok_or_else(|| caught(tc, cause))?;
             finish(tc, value, await_promise, cause)
                 .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
         })
@@ -166,7 +186,7 @@ impl Context {
         let function = utf8(function, "the function name")?;
         in_context!(self, timeout, |tc, cause| {
             let (receiver, target) =
-                resolve_function(tc, function)?.ok_or_else(|| caught(tc, cause))?;
+                resolve_function(tc, &self.scripts, function)?.ok_or_else(|| caught(tc, cause))?;
             let Ok(target) = v8::Local::<v8::Function>::try_from(target) else {
                 return Err(Error::new(
                     Code::JsError,
@@ -316,6 +336,39 @@ fn new_string<'s>(
     })
 }
 
+/// [`compile_and_run`], through `cache` for small scripts.
+fn run_cached<'s>(
+    tc: &mut v8::PinScope<'s, '_>,
+    cache: &ScriptCache,
+    source: &str,
+    name: &str,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
+    if source.len() > ScriptCache::MAX_SOURCE {
+        return compile_and_run(tc, source, name);
+    }
+    let known = cache
+        .0
+        .lock()
+        .get(&(source.into(), name.into()))
+        .map(|s| v8::Local::new(tc, s));
+    let script = match known {
+        Some(unbound) => unbound.bind_to_current_context(tc),
+        None => {
+            let Some(script) = compile(tc, source, name)? else {
+                return Ok(None);
+            };
+            let unbound = v8::Global::new(tc, script.get_unbound_script(tc));
+            let mut scripts = cache.0.lock();
+            if scripts.len() >= ScriptCache::MAX_ENTRIES {
+                scripts.clear();
+            }
+            scripts.insert((source.into(), name.into()), unbound);
+            script
+        }
+    };
+    Ok(script.run(tc))
+}
+
 /// Compiles `source` under the script name `name` and runs it; `Ok(None)` when
 /// JavaScript threw (the exception waits in the scope's TryCatch).
 fn compile_and_run<'s>(
@@ -323,6 +376,15 @@ fn compile_and_run<'s>(
     source: &str,
     name: &str,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
+    Ok(compile(tc, source, name)?.and_then(|script| script.run(tc)))
+}
+
+/// Compiles `source` under the script name `name`; `Ok(None)` when it does not compile.
+fn compile<'s>(
+    tc: &mut v8::PinScope<'s, '_>,
+    source: &str,
+    name: &str,
+) -> Result<Option<v8::Local<'s, v8::Script>>, Error> {
     if source.len() > v8::String::MAX_LENGTH {
         return Err(Error::new(
             Code::OutOfMemory,
@@ -348,7 +410,7 @@ fn compile_and_run<'s>(
         false,
         None,
     );
-    Ok(v8::Script::compile(tc, code, Some(&origin)).and_then(|script| script.run(tc)))
+    Ok(v8::Script::compile(tc, code, Some(&origin)))
 }
 
 /// The receiver and value of the function expression `expr`: for a dotted name
@@ -356,6 +418,7 @@ fn compile_and_run<'s>(
 #[allow(clippy::type_complexity)]
 fn resolve_function<'s>(
     tc: &mut v8::PinScope<'s, '_>,
+    cache: &ScriptCache,
     expr: &str,
 ) -> Result<Option<(v8::Local<'s, v8::Value>, v8::Local<'s, v8::Value>)>, Error> {
     let is_name = |part: &str| {
@@ -367,7 +430,7 @@ fn resolve_function<'s>(
     };
     if let Some((object, member)) = expr.rsplit_once('.') {
         if is_name(member) && object.split('.').all(is_name) {
-            let Some(receiver) = compile_and_run(tc, object, "<call>")? else {
+            let Some(receiver) = run_cached(tc, cache, object, "<call>")? else {
                 return Ok(None);
             };
             let key = new_string(tc, member)?;
@@ -377,7 +440,7 @@ fn resolve_function<'s>(
             return Ok(target.map(|target| (receiver, target)));
         }
     }
-    let target = compile_and_run(tc, expr, "<call>")?;
+    let target = run_cached(tc, cache, expr, "<call>")?;
     Ok(target.map(|target| (v8::undefined(tc).into(), target)))
 }
 

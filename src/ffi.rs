@@ -502,6 +502,62 @@ pub unsafe extern "C" fn v8rs_run_script(
     })
 }
 
+/// `v8rs_run_script` for hot loops: the result goes into the caller's `buffer`
+/// (`capacity` bytes) when it fits, with no allocation and no free; otherwise into a
+/// new string at `*spill_out` that the caller frees with `v8rs_string_free`.
+/// `*result_len_out` is the result's length either way, and `*spill_out` is NULL when
+/// the result is in `buffer` (which then holds a NUL after it if there is room).
+///
+/// # Safety
+/// As `v8rs_run_script`; `buffer` points to `capacity` writable bytes (or is NULL with
+/// 0); `result_len_out` and `spill_out` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_run_script_into(
+    context: *mut v8rs_context,
+    script: *const c_char,
+    script_len: usize,
+    identifier: *const c_char,
+    identifier_len: usize,
+    timeout_ms: u64,
+    buffer: *mut c_char,
+    capacity: usize,
+    result_len_out: *mut usize,
+    spill_out: *mut *mut c_char,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        let result_len_out = non_null(result_len_out, "result_len_out")?;
+        let spill_out = non_null(spill_out, "spill_out")?;
+        if buffer.is_null() && capacity > 0 {
+            return Err(Error::invalid_argument("buffer is NULL with a capacity"));
+        }
+        // SAFETY: each pointer has the given number of readable bytes.
+        let script = unsafe { bytes(script, script_len, "script") }?;
+        // SAFETY: as above.
+        let identifier = unsafe { script_name(identifier, identifier_len) }?;
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let result = context.run_script_with_timeout(script, identifier, timeout)?;
+        let bytes = result.as_bytes();
+        if bytes.len() <= capacity {
+            // SAFETY: `buffer` has `capacity` writable bytes; the out-params are writable.
+            unsafe {
+                ptr::copy_nonoverlapping(bytes.as_ptr(), buffer as *mut u8, bytes.len());
+                if bytes.len() < capacity {
+                    *buffer.add(bytes.len()) = 0;
+                }
+                *spill_out = ptr::null_mut();
+                *result_len_out = bytes.len();
+            }
+            Ok(())
+        } else {
+            // SAFETY: both out-params are non-NULL and writable.
+            unsafe { hand_out(bytes, spill_out, result_len_out) }
+        }
+    })
+}
+
 /// Flag for `v8rs_eval` and `v8rs_call`: when the result is a Promise, run microtasks
 /// until it settles and return its value (a rejection is a `V8RS_CODE_JS_ERROR`).
 pub const V8RS_AWAIT_PROMISE: u32 = 1;

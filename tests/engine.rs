@@ -375,3 +375,28 @@ fn deep_recursion_on_small_stack_threads_is_a_range_error() {
         );
     }
 }
+
+#[test]
+fn repeated_scripts_keep_their_names_and_fresh_effects() {
+    let ctx = context();
+    run(&ctx, "var n = 0").unwrap();
+    for expected in 1..=3 {
+        // The same small script again and again (served from the context's cache).
+        assert_eq!(run(&ctx, "++n").unwrap(), expected.to_string());
+    }
+    for _ in 0..2 {
+        let err = ctx
+            .run_script(
+                b"\n(function fail() { throw new Error('x') })()",
+                b"again.js",
+            )
+            .unwrap_err();
+        let js = err.js_error().unwrap();
+        assert_eq!(js.script_name.as_ref().unwrap().as_bytes(), b"again.js");
+        assert_eq!(js.line, Some(2));
+    }
+    // More distinct scripts than the cache holds still all run correctly.
+    for i in 0..600 {
+        assert_eq!(run(&ctx, &format!("{i} + 1")).unwrap(), (i + 1).to_string());
+    }
+}

@@ -54,6 +54,10 @@ def _load() -> Any:
 lib: Any = _load()
 
 
+#: Bytes of the per-thread buffer that small results are written into.
+RESULT_BUFFER = 4096
+
+
 class Scratch(threading.local):
     """Out-params reused by every call on one thread (allocating them per call
     costs more than the call itself). The library writes them only during a call,
@@ -65,6 +69,10 @@ class Scratch(threading.local):
         self.length = ffi.new("size_t *")
         #: ``(string, length, error)`` in one attribute lookup, for the hot path.
         self.out = (self.string, self.length, self.error)
+        #: A result buffer that small results are written into (no malloc, no free).
+        self.buffer = ffi.new(f"char[{RESULT_BUFFER}]")
+        #: Everything ``run_script`` needs, in one attribute lookup.
+        self.run = (self.buffer, RESULT_BUFFER, self.length, self.string, self.error)
 
 
 scratch = Scratch()

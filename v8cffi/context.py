@@ -22,6 +22,8 @@ StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 _ANONYMOUS = b"<anonymous>"
 _unpack = _native.ffi.unpack
+_run_into = _native.lib.v8rs_run_script_into
+_NULL = _native.ffi.NULL
 _AWAIT = 1  # V8RS_AWAIT_PROMISE
 
 
@@ -98,21 +100,40 @@ class Context(Managed):
         :class:`~v8cffi.exceptions.V8TimeoutError`; the clock starts once the call has
         the VM. The context stays usable.
         """
-        source = script if type(script) is bytes else _native.to_utf8(script, "script")
+        if type(script) is str:
+            try:
+                source = script.encode()
+            except UnicodeEncodeError:
+                source = _native.to_utf8(script, "script")  # raises the clear error
+        else:
+            source = _native.to_utf8(script, "script")
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        ptr = self._ptr or self._live_ptr()
-        lib = _native.lib
-        out, out_len, error = _native.scratch.out
-        code = lib.v8rs_run_script(ptr, source, len(source), name, len(name), timeout_ms, out, out_len, error)
+        buffer, capacity, out_len, spill, error = _native.scratch.run
+        code = _run_into(
+            self._ptr or self._live_ptr(),
+            source,
+            len(source),
+            name,
+            len(name),
+            timeout_ms,
+            buffer,
+            capacity,
+            out_len,
+            spill,
+            error,
+        )
         if code:
             _native.raise_error(code, error[0])
-        result = out[0]
+        spilled = spill[0]
+        if spilled == _NULL:
+            data: bytes = _unpack(buffer, out_len[0])  # type: ignore[assignment]  # char[] -> bytes
+            return data.decode("utf-8")
         try:
-            data: bytes = _unpack(result, out_len[0])  # type: ignore[assignment]  # char * -> bytes
+            data = _unpack(spilled, out_len[0])  # type: ignore[assignment]
             return data.decode("utf-8")
         finally:
-            lib.v8rs_string_free(result)
+            _native.lib.v8rs_string_free(spilled)
 
     def eval(
         self,
