@@ -49,9 +49,10 @@ pub struct Context {
 /// "render this" loop) skips making its source string and compiling it. Only touched
 /// with the VM held.
 #[derive(Default)]
-struct ScriptCache(
-    parking_lot::Mutex<HashMap<(Box<str>, Box<str>), v8::Global<v8::UnboundScript>>>,
-);
+struct ScriptCache(parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::UnboundScript>>>);
+
+/// A cached script's (source, name).
+type ScriptKey = (Box<str>, Box<str>);
 
 impl ScriptCache {
     /// Scripts longer than this are not kept (V8's own cache still helps them).
