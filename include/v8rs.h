@@ -343,8 +343,9 @@ v8rs_code v8rs_call(v8rs_context *context,
 // a wire-format array; it answers through its `v8rs_reply` with `v8rs_reply_value`
 // (a wire-format value; no reply means `undefined`) or `v8rs_reply_error` (thrown in
 // JavaScript as an `Error`). It runs on the thread that called into the context, with
-// the VM held: it must not call into the same VM (such calls fail with
-// `V8RS_CODE_INVALID_STATE`).
+// the VM held. It may call back into the same VM (nested calls run inside the outer
+// call, under its timeout); calls into another VM on that thread fail with
+// `V8RS_CODE_INVALID_STATE`.
 //
 // Ownership: `data` is passed back to `function` on every call; it must stay valid,
 // and usable from any thread that calls into `context`, until the context is freed.

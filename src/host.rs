@@ -3,8 +3,9 @@
 //! A host function is a C function pointer plus an opaque `data` pointer. When
 //! JavaScript calls it, its arguments arrive as a wire-format array (see `values.rs`);
 //! it answers through a [`Reply`] with a wire-format value or an error message, which
-//! becomes a JavaScript exception. It runs on the calling thread with the VM held, so
-//! it must not call back into the same VM (that call fails with `InvalidState`).
+//! becomes a JavaScript exception. It runs on the calling thread with the VM held. It
+//! may call back into the same VM (a nested call, run inside the outer one and under
+//! its timeout), but not into another VM on that thread (`InvalidState`).
 
 use std::ffi::{c_char, c_void};
 

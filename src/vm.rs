@@ -24,8 +24,8 @@ use crate::platform::{self, PlatformRef};
 static LIVE_VMS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// Whether this thread is inside a VM right now (holds some VM's lock).
-    static IN_VM: Cell<bool> = const { Cell::new(false) };
+    /// The VM this thread is inside right now (holds the lock of) and its isolate.
+    static HELD: Cell<Option<(*const Vm, v8::UnsafeRawIsolatePtr)>> = const { Cell::new(None) };
 }
 
 /// How to create a VM (C: `v8rs_vm_options`). Zero means V8's default.
@@ -191,17 +191,34 @@ impl Vm {
 
     /// Takes the VM for one call on the current thread, blocking while another thread
     /// has it; the call is stopped after `timeout`, if given.
+    ///
+    /// A call made while this thread is already inside this VM (from a host function
+    /// that JavaScript called) is *nested*: it runs inside the outer call, under its
+    /// lock, timeout and stop state.
     pub(crate) fn enter(&self, timeout: Option<Duration>) -> Result<VmCall<'_>, Error> {
         self.check_usable()?;
+        if let Some((vm, isolate)) = HELD.with(Cell::get) {
+            if std::ptr::eq(vm, self) {
+                return Ok(VmCall {
+                    hold: Hold::Nested(isolate),
+                    vm: self,
+                    timeout,
+                    _deadline: None,
+                });
+            }
+        }
         check_not_inside_vm()?;
-        IN_VM.with(|c| c.set(true));
         let mut locker = self.isolate.lock();
+        // SAFETY: the pointer is only used by nested calls on this thread while this
+        // lock is held (see `VmCall`'s drop).
+        let isolate = unsafe { locker.as_raw_isolate_ptr() };
+        HELD.with(|c| c.set(Some((self as *const Vm, isolate))));
         crate::stack::set_limit_for_current_thread(&mut locker);
         let call = self.interrupts.begin();
         crate::sigint::call_started(&self.interrupts, call);
         let deadline = timeout.map(|t| Deadline::start(&self.interrupts, call, t));
         Ok(VmCall {
-            locker,
+            hold: Hold::Locked(locker),
             vm: self,
             timeout,
             _deadline: deadline,
@@ -221,9 +238,10 @@ impl Drop for Vm {
 }
 
 fn check_not_inside_vm() -> Result<(), Error> {
-    if IN_VM.with(Cell::get) {
+    if HELD.with(Cell::get).is_some() {
         Err(Error::invalid_state(
-            "this thread is already running JavaScript in a VM; nested calls are not supported here",
+            "this thread is running JavaScript in another VM (a host function was called \
+             from it): a thread can be inside one VM at a time; use another thread",
         ))
     } else {
         Ok(())
@@ -243,13 +261,21 @@ unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial
     current.saturating_mul(2)
 }
 
-/// The current thread's hold on a VM for one call: the `v8::Locker` (with the isolate
-/// entered) and the call's stop state. Dereferences to the isolate.
+/// The current thread's hold on a VM for one call — the `v8::Locker` (with the isolate
+/// entered), or for a nested call the isolate of the outer one — and the call's stop
+/// state. Dereferences to the isolate.
 pub(crate) struct VmCall<'a> {
-    locker: v8::Locker<'a>,
+    hold: Hold<'a>,
     vm: &'a Vm,
     timeout: Option<Duration>,
     _deadline: Option<Deadline>,
+}
+
+enum Hold<'a> {
+    /// The outermost call: it took the lock.
+    Locked(v8::Locker<'a>),
+    /// A call made from a host function inside the outermost one, on the same thread.
+    Nested(v8::UnsafeRawIsolatePtr),
 }
 
 impl<'a> VmCall<'a> {
@@ -265,20 +291,21 @@ impl<'a> VmCall<'a> {
     /// exhausted if the memory is still in use (held by globals).
     fn recover_from_out_of_memory(&mut self) {
         let data = heap_callback_data(&self.vm.interrupts);
-        let isolate: &mut v8::Isolate = &mut self.locker;
+        let vm = self.vm;
+        let isolate: &mut v8::Isolate = self;
         // Collect first, so that the limit can go back to where it was.
         isolate.low_memory_notification();
-        isolate.remove_near_heap_limit_callback(near_heap_limit, self.vm.heap_limit);
+        isolate.remove_near_heap_limit_callback(near_heap_limit, vm.heap_limit);
         isolate.add_near_heap_limit_callback(near_heap_limit, data);
         let stats = isolate.get_heap_statistics();
-        if stats.used_heap_size() > self.vm.heap_limit / 10 * 9 {
-            *self.vm.exhausted.lock() = Some(Error::new(
+        if stats.used_heap_size() > vm.heap_limit / 10 * 9 {
+            *vm.exhausted.lock() = Some(Error::new(
                 Code::OutOfMemory,
                 format!(
                     "the VM ran out of memory and its globals still hold {} MiB of its {} MiB \
                      heap: it cannot run any more; create a new VM",
                     stats.used_heap_size() >> 20,
-                    self.vm.heap_limit >> 20
+                    vm.heap_limit >> 20
                 ),
             ));
         }
@@ -323,26 +350,37 @@ impl StopCause<'_> {
 
 impl Drop for VmCall<'_> {
     fn drop(&mut self) {
+        if let Hold::Nested(_) = self.hold {
+            return; // the outer call owns the lock and the stop state
+        }
         crate::sigint::call_ended();
         if let Some(reason) = self.vm.interrupts.end() {
-            self.locker.cancel_terminate_execution();
+            self.cancel_terminate_execution();
             if reason == StopReason::OutOfMemory {
                 self.recover_from_out_of_memory();
             }
         }
-        IN_VM.with(|c| c.set(false));
+        HELD.with(|c| c.set(None));
     }
 }
 
 impl Deref for VmCall<'_> {
     type Target = v8::Isolate;
     fn deref(&self) -> &v8::Isolate {
-        &self.locker
+        match &self.hold {
+            Hold::Locked(locker) => locker,
+            // SAFETY: the outer call on this thread holds the lock while this one lives.
+            Hold::Nested(isolate) => unsafe { v8::Isolate::ref_from_raw_isolate_ptr(isolate) },
+        }
     }
 }
 
 impl DerefMut for VmCall<'_> {
     fn deref_mut(&mut self) -> &mut v8::Isolate {
-        &mut self.locker
+        match &mut self.hold {
+            Hold::Locked(locker) => locker,
+            // SAFETY: as in `deref`.
+            Hold::Nested(isolate) => unsafe { v8::Isolate::ref_from_raw_isolate_ptr_mut(isolate) },
+        }
     }
 }

@@ -236,8 +236,9 @@ class Context(Managed):
         JavaScript ``Error("<Type>: <message>")``; if JavaScript does not catch it, the
         original exception is raised again from the call that ran the script. The
         function runs on the calling thread, holding the GIL, while the VM waits for
-        it: it must not call into a VM on that thread (that raises
-        ``V8LifecycleError``); hand such work to another thread.
+        it. It may call back into this VM (any of its contexts): such nested calls run
+        inside the outer one, under its timeout. Other VMs are off limits on that
+        thread (``V8LifecycleError``); hand such work to another thread.
         """
         from . import _host
 

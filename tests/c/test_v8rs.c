@@ -283,6 +283,20 @@ static void test_modules(v8rs_context *ctx) {
     RUN(ctx, "lib.v", "1");
 }
 
+/* A host function that calls back into its own context (a nested call). */
+static void reenter(void *data, const char *args, size_t args_len, v8rs_reply *reply) {
+    (void)args;
+    (void)args_len;
+    char *out = NULL;
+    size_t len = 0;
+    if (v8rs_eval(data, "base * 2", 8, NULL, 0, 0, 0, &out, &len, NULL) == V8RS_CODE_OK) {
+        v8rs_reply_value(reply, out, len);
+        v8rs_string_free(out);
+    } else {
+        v8rs_reply_error(reply, "nested call failed", 18);
+    }
+}
+
 static void test_host_functions(v8rs_context *ctx) {
     int calls = 0;
     CHECK(v8rs_context_expose(ctx, "countArgs", 9, count_args, &calls, NULL) == V8RS_CODE_OK);
@@ -290,6 +304,8 @@ static void test_host_functions(v8rs_context *ctx) {
     RUN(ctx, "try { countArgs('x') } catch (e) { e.message }", "refused");
     CHECK(calls == 2);
     CHECK(v8rs_context_expose(ctx, "nothing", 7, NULL, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_context_expose(ctx, "reenter", 7, reenter, ctx, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "var base = 21; reenter()", "42");
 }
 
 static void test_values(v8rs_context *ctx) {

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from v8cffi import V8ConversionError, V8JSError, V8LifecycleError
+from v8cffi import V8ConversionError, V8JSError, V8LifecycleError, V8TimeoutError
 from v8cffi.context import Context
 from v8cffi.platform import platform
 
@@ -65,10 +65,27 @@ def test_arguments_that_cannot_be_converted_are_js_errors(ctx: Context) -> None:
     assert ctx.eval("try { take(() => 1) } catch (e) { e.message }").startswith("cannot convert a function")
 
 
-def test_calling_back_into_the_same_vm_is_refused_cleanly(ctx: Context) -> None:
-    ctx.expose("reenter", lambda: ctx.eval("1"))
-    with pytest.raises(V8LifecycleError, match="nested"):
-        ctx.eval("reenter()")
+def test_host_functions_may_call_back_into_their_vm(ctx: Context) -> None:
+    ctx.run_script("var base = 100")
+    ctx.expose("py_eval", lambda code: ctx.eval(code))
+    assert ctx.eval("py_eval('base + 1')") == 101
+
+    # JavaScript -> Python -> JavaScript -> ..., 40 levels deep.
+    ctx.expose("py_down", lambda n: 0 if n == 0 else 1 + ctx.call("js_down", n - 1))
+    ctx.run_script("function js_down(n) { return n === 0 ? 0 : 1 + py_down(n - 1) }")
+    assert ctx.call("js_down", 40) == 40
+
+    # Another context of the same VM, from inside.
+    with ctx._vm.create_context() as other:
+        ctx.expose("py_other", lambda: other.eval("typeof base"))
+        assert ctx.eval("py_other()") == "undefined"
+
+    # Errors cross every level; the outer timeout covers the nested calls.
+    ctx.expose("py_fail", lambda: ctx.eval("null.x"))
+    assert ctx.eval("try { py_fail() } catch (e) { e.message.includes('TypeError') }") is True
+    ctx.expose("py_spin", lambda: ctx.eval("while (true) {}"))
+    with pytest.raises(V8TimeoutError):
+        ctx.eval("py_spin()", timeout=0.1)
     assert ctx.eval("2") == 2
 
 
@@ -77,9 +94,9 @@ def test_other_vms_are_used_from_other_threads(ctx: Context) -> None:
 
     with platform.create_vm() as other_vm, other_vm.create_context() as other:
         other.run_script("function square(x) { return x * x }")
-        # On this thread, any VM is off limits while the host function runs...
+        # On this thread, other VMs are off limits while the host function runs...
         ctx.expose("square_here", lambda x: other.call("square", x))
-        with pytest.raises(V8LifecycleError):
+        with pytest.raises(V8LifecycleError, match="another VM"):
             ctx.eval("square_here(7)")
         # ...but another thread may use another VM for it.
         with ThreadPoolExecutor(1) as pool:
