@@ -24,15 +24,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Source lines longer than this (in characters) are not shown in the trace text.
-#define MAX_SOURCE_LINE_CHARS 240
-
 // Flag for `v8rs_eval` and `v8rs_call`: when the result is a Promise, run microtasks
 // until it settles and return its value (a rejection is a `V8RS_CODE_JS_ERROR`).
 #define V8RS_AWAIT_PROMISE 1
 
-// How deep arrays, objects, maps and sets may nest.
-#define MAX_DEPTH 512
+// Flag for `v8rs_eval`, `v8rs_call` and `v8rs_run_module`: the caller also reads `J`
+// (JSON text) values, so a result that JSON says exactly may come as one — much faster
+// to read with a JSON parser than tag by tag.
+#define V8RS_ACCEPT_JSON 2
 
 // Result code of every fallible operation.
 //
@@ -300,7 +299,8 @@ v8rs_code v8rs_run_script_into(v8rs_context *context,
 
 // Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
 // value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
-// bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE` or 0.
+// bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE`,
+// `V8RS_ACCEPT_JSON`, both (`|`) or 0.
 //
 // Errors: as `v8rs_run_script`, plus `V8RS_CODE_CONVERSION` for a result with no
 // wire-format equivalent (a function, a Symbol, a cycle, …).
@@ -369,8 +369,8 @@ v8rs_code v8rs_context_expose(v8rs_context *context,
 // canonical name and source) or `v8rs_reply_error`; a NULL `resolver` makes every
 // import fail. Top-level `await` is settled. With `global_name` (not NULL), the module
 // namespace becomes that global and `*value_out` is `undefined`; otherwise it is the
-// namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`). Free
-// `*value_out` with `v8rs_string_free`.
+// namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`;
+// `flags` may be `V8RS_ACCEPT_JSON`). Free `*value_out` with `v8rs_string_free`.
 //
 // Errors: as `v8rs_eval`; an import that cannot be resolved is a JavaScript `Error`
 // naming the specifier and the importing module.
@@ -394,6 +394,7 @@ v8rs_code v8rs_run_module(v8rs_context *context,
                           const char *global_name,
                           size_t global_name_len,
                           uint64_t timeout_ms,
+                          uint32_t flags,
                           char **value_out,
                           size_t *value_len_out,
                           v8rs_error **error_out);

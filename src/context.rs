@@ -153,23 +153,23 @@ impl Context {
     }
 
     /// Compiles and runs UTF-8 `source` like [`Self::run_script`], and returns the
-    /// result in the wire format of [`crate::values`]. With `await_promise`, a Promise
-    /// result is settled first (microtasks run) and its value returned, or its
-    /// rejection raised as a [`Code::JsError`].
+    /// result in the wire format of [`crate::values`]. `flags`: with
+    /// [`crate::values::AWAIT_PROMISE`], a Promise result is settled first (microtasks
+    /// run) and its value returned, or its rejection raised as a [`Code::JsError`]; with
+    /// [`crate::values::ACCEPT_JSON`], a JSON-exact result may come as JSON text.
     pub fn eval(
         &self,
         source: &[u8],
         name: &[u8],
         timeout: Option<Duration>,
-        await_promise: bool,
+        flags: u32,
     ) -> Result<Vec<u8>, Error> {
         let source = utf8(source, "the script")?;
         let name = utf8(name, "the script name")?;
         in_context!(self, timeout, |tc, cause| {
             let value =
                 run_cached(tc, &self.scripts, source, name)?.ok_or_else(|| caught(tc, cause))?;
-            finish(tc, value, await_promise, cause)
-                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+            finish(tc, value, flags, cause).map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
         })
     }
 
@@ -182,7 +182,7 @@ impl Context {
         function: &[u8],
         args: &[u8],
         timeout: Option<Duration>,
-        await_promise: bool,
+        flags: u32,
     ) -> Result<Vec<u8>, Error> {
         let function = utf8(function, "the function name")?;
         in_context!(self, timeout, |tc, cause| {
@@ -204,8 +204,7 @@ impl Context {
             let Some(value) = target.call(tc, receiver, &args) else {
                 return Err(caught(tc, cause));
             };
-            finish(tc, value, await_promise, cause)
-                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+            finish(tc, value, flags, cause).map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
         })
     }
 
@@ -213,7 +212,8 @@ impl Context {
     /// `resolver` (`(specifier, referrer) → (name, source)`; without one, any import
     /// fails). Top-level `await` is settled. With `global_name`, the module namespace
     /// becomes that global (so its exported functions can be called) and the result is
-    /// `undefined`; without, the namespace is the result, in the wire format.
+    /// `undefined`; without, the namespace is the result, in the wire format (`flags`:
+    /// [`crate::values::ACCEPT_JSON`] as for [`Self::eval`]).
     pub fn run_module(
         &self,
         source: &[u8],
@@ -221,6 +221,7 @@ impl Context {
         resolver: Option<&mut crate::modules::Resolver<'_>>,
         global_name: Option<&[u8]>,
         timeout: Option<Duration>,
+        flags: u32,
     ) -> Result<Vec<u8>, Error> {
         let source = utf8(source, "the module source")?;
         let name = utf8(name, "the module name")?;
@@ -259,7 +260,7 @@ impl Context {
                         .ok_or_else(|| caught(tc, cause))?;
                     Ok(b"u".to_vec())
                 }
-                None => finish(tc, namespace, false, cause)
+                None => finish(tc, namespace, flags & crate::values::ACCEPT_JSON, cause)
                     .map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
             }
         })
@@ -450,16 +451,21 @@ fn resolve_function<'s>(
 fn finish<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     value: v8::Local<'s, v8::Value>,
-    await_promise: bool,
+    flags: u32,
     cause: StopCause<'_>,
 ) -> Result<Vec<u8>, Option<Error>> {
-    let value = if await_promise {
+    let value = if flags & crate::values::AWAIT_PROMISE != 0 {
         settle(scope, value, cause)?
     } else {
         value
     };
     let mut out = Vec::new();
-    crate::values::write(scope, value, &mut out)?;
+    crate::values::write(
+        scope,
+        value,
+        &mut out,
+        flags & crate::values::ACCEPT_JSON != 0,
+    )?;
     Ok(out)
 }
 

@@ -562,9 +562,18 @@ pub unsafe extern "C" fn v8rs_run_script_into(
 /// until it settles and return its value (a rejection is a `V8RS_CODE_JS_ERROR`).
 pub const V8RS_AWAIT_PROMISE: u32 = 1;
 
+/// Flag for `v8rs_eval`, `v8rs_call` and `v8rs_run_module`: the caller also reads `J`
+/// (JSON text) values, so a result that JSON says exactly may come as one — much faster
+/// to read with a JSON parser than tag by tag.
+pub const V8RS_ACCEPT_JSON: u32 = 2;
+
+const _: () = assert!(V8RS_AWAIT_PROMISE == crate::values::AWAIT_PROMISE);
+const _: () = assert!(V8RS_ACCEPT_JSON == crate::values::ACCEPT_JSON);
+
 /// Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
 /// value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
-/// bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE` or 0.
+/// bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE`,
+/// `V8RS_ACCEPT_JSON`, both (`|`) or 0.
 ///
 /// Errors: as `v8rs_run_script`, plus `V8RS_CODE_CONVERSION` for a result with no
 /// wire-format equivalent (a function, a Symbol, a cycle, …).
@@ -593,7 +602,7 @@ pub unsafe extern "C" fn v8rs_eval(
         // SAFETY: as above.
         let identifier = unsafe { script_name(identifier, identifier_len) }?;
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
-        let value = context.eval(script, identifier, timeout, flags & V8RS_AWAIT_PROMISE != 0)?;
+        let value = context.eval(script, identifier, timeout, flags)?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
     })
@@ -630,7 +639,7 @@ pub unsafe extern "C" fn v8rs_call(
         // SAFETY: as above.
         let args = unsafe { bytes(args, args_len, "args") }?;
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
-        let value = context.call(function, args, timeout, flags & V8RS_AWAIT_PROMISE != 0)?;
+        let value = context.call(function, args, timeout, flags)?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
     })
@@ -693,8 +702,8 @@ pub unsafe extern "C" fn v8rs_context_expose(
 /// canonical name and source) or `v8rs_reply_error`; a NULL `resolver` makes every
 /// import fail. Top-level `await` is settled. With `global_name` (not NULL), the module
 /// namespace becomes that global and `*value_out` is `undefined`; otherwise it is the
-/// namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`). Free
-/// `*value_out` with `v8rs_string_free`.
+/// namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`;
+/// `flags` may be `V8RS_ACCEPT_JSON`). Free `*value_out` with `v8rs_string_free`.
 ///
 /// Errors: as `v8rs_eval`; an import that cannot be resolved is a JavaScript `Error`
 /// naming the specifier and the importing module.
@@ -724,6 +733,7 @@ pub unsafe extern "C" fn v8rs_run_module(
     global_name: *const c_char,
     global_name_len: usize,
     timeout_ms: u64,
+    flags: u32,
     value_out: *mut *mut c_char,
     value_len_out: *mut usize,
     error_out: *mut *mut v8rs_error,
@@ -768,7 +778,14 @@ pub unsafe extern "C" fn v8rs_run_module(
             }
         };
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
-        let value = context.run_module(source, identifier, Some(&mut ask), global_name, timeout)?;
+        let value = context.run_module(
+            source,
+            identifier,
+            Some(&mut ask),
+            global_name,
+            timeout,
+            flags,
+        )?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
     })

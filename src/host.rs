@@ -57,7 +57,7 @@ pub(crate) fn trampoline<'s>(
     let values: Vec<_> = (0..args.length()).map(|i| args.get(i)).collect();
     let array = v8::Array::new_with_elements(scope, &values);
     let mut packed = Vec::new();
-    match crate::values::write(scope, array.into(), &mut packed) {
+    match crate::values::write(scope, array.into(), &mut packed, false) {
         Ok(()) => {}
         Err(Some(error)) => return throw(scope, &error.message().to_str_lossy()),
         Err(None) => return, // a getter threw: its exception propagates

@@ -2,10 +2,11 @@
 
 mod common;
 
+use v8rs::values::{ACCEPT_JSON, AWAIT_PROMISE};
 use v8rs::Code;
 
 fn eval(ctx: &v8rs::Context, src: &str) -> Result<Vec<u8>, v8rs::Error> {
-    ctx.eval(src.as_bytes(), b"values.js", None, false)
+    ctx.eval(src.as_bytes(), b"values.js", None, 0)
 }
 
 fn latin1(s: &str) -> Vec<u8> {
@@ -70,7 +71,7 @@ fn call_round_trips_its_arguments() {
     args.push(b'S');
     args.extend_from_slice(&1u32.to_le_bytes());
     args.push(b't');
-    let out = ctx.call(b"(a, b) => [a, b]", &args, None, false).unwrap();
+    let out = ctx.call(b"(a, b) => [a, b]", &args, None, 0).unwrap();
     assert_eq!(out, args);
 }
 
@@ -85,10 +86,10 @@ fn malformed_arguments_are_invalid_arguments() {
         b"nn",
         b"o\x01\x00\x00\x00i",
     ] {
-        let err = ctx.call(b"(x) => x", args, None, false).unwrap_err();
+        let err = ctx.call(b"(x) => x", args, None, 0).unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{args:?}: {err}");
     }
-    let err = ctx.call(b"(x) => x", b"n", None, false).unwrap_err();
+    let err = ctx.call(b"(x) => x", b"n", None, 0).unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "not an array");
 }
 
@@ -109,17 +110,48 @@ fn unconvertible_results_say_where() {
 fn promises_settle_when_asked() {
     let ctx = common::context();
     let out = ctx
-        .eval(b"(async () => 6 * 7)()", b"p.js", None, true)
+        .eval(b"(async () => 6 * 7)()", b"p.js", None, AWAIT_PROMISE)
         .unwrap();
     let mut expected = vec![b'i'];
     expected.extend_from_slice(&42i64.to_le_bytes());
     assert_eq!(out, expected);
     let err = ctx
-        .eval(b"Promise.reject(new RangeError('no'))", b"p.js", None, true)
+        .eval(
+            b"Promise.reject(new RangeError('no'))",
+            b"p.js",
+            None,
+            AWAIT_PROMISE,
+        )
         .unwrap_err();
     assert_eq!(err.js_error().unwrap().name.as_bytes(), b"RangeError");
     let err = ctx
-        .eval(b"Promise.resolve(1)", b"p.js", None, false)
+        .eval(b"Promise.resolve(1)", b"p.js", None, 0)
         .unwrap_err();
     assert_eq!(err.code(), Code::Conversion);
+}
+
+#[test]
+fn json_exact_results_come_as_json_when_accepted() {
+    let ctx = common::context();
+    let src = b"({a: [1, 0.5, -0, 'x\"\\u00e9\\ud800', null, undefined, true]})";
+    let out = ctx.eval(src, b"j.js", None, ACCEPT_JSON).unwrap();
+    let expected = br#"{"a":[1,0.5,-0.0,"x\"\u00e9\ud800",null,null,true]}"#;
+    let mut framed = vec![b'J'];
+    framed.extend_from_slice(&(expected.len() as u32).to_le_bytes());
+    framed.extend_from_slice(expected);
+    assert_eq!(out, framed);
+    // Anything JSON cannot say exactly keeps the tagged form.
+    for src in [
+        "[1n]",
+        "[NaN]",
+        "[new Date(0)]",
+        "new Map()",
+        "[new Uint8Array(1)]",
+        "new Set()",
+    ] {
+        let out = ctx
+            .eval(src.as_bytes(), b"j.js", None, ACCEPT_JSON)
+            .unwrap();
+        assert_ne!(out[0], b'J', "{src}");
+    }
 }

@@ -123,6 +123,7 @@ v8rs_code v8rs_run_module(v8rs_context *context,
                           const char *global_name,
                           size_t global_name_len,
                           uint64_t timeout_ms,
+                          uint32_t flags,
                           char **value_out,
                           size_t *value_len_out,
                           v8rs_error **error_out);

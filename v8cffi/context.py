@@ -25,6 +25,7 @@ _unpack = _native.ffi.unpack
 _run_into = _native.lib.v8rs_run_script_into
 _NULL = _native.ffi.NULL
 _AWAIT = 1  # V8RS_AWAIT_PROMISE
+_JSON = 2  # V8RS_ACCEPT_JSON: results JSON says exactly come as JSON text (C json.loads)
 
 
 _CONSOLE_LEVELS = {"log": logging.INFO, "info": logging.INFO, "warn": logging.WARNING}
@@ -154,7 +155,7 @@ class Context(Managed):
         source = script if type(script) is bytes else _native.to_utf8(script, "script")
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        flags = _AWAIT if await_promise else 0
+        flags = _AWAIT | _JSON if await_promise else _JSON
         return self._value(_native.lib.v8rs_eval, source, len(source), name, len(name), timeout_ms, flags)
 
     def call(
@@ -175,7 +176,7 @@ class Context(Managed):
         name = _native.to_utf8(function, "function")
         packed = dumps(args)
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        flags = _AWAIT if await_promise else 0
+        flags = _AWAIT | _JSON if await_promise else _JSON
         return self._value(_native.lib.v8rs_call, name, len(name), packed, len(packed), timeout_ms, flags)
 
     def _value(self, fn: Any, *args: Any) -> Any:
@@ -225,7 +226,7 @@ class Context(Managed):
         )
         global_len = len(global_b) if global_name is not None else 0
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        args = (code, len(code), name, len(name), callback, handle, global_b, global_len, timeout_ms)
+        args = (code, len(code), name, len(name), callback, handle, global_b, global_len, timeout_ms, _JSON)
         return self._value(_native.lib.v8rs_run_module, *args)
 
     def expose(self, name: str, function: Callable[..., Any]) -> None:

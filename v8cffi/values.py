@@ -162,6 +162,12 @@ def loads(data: bytes) -> Any:
 def _read(view: memoryview, at: int, depth: int) -> tuple[Any, int]:
     tag = view[at]
     at += 1
+    if tag == 0x4A:  # J: a JSON text
+        (n,) = _U32.unpack_from(view, at)
+        try:
+            return json.loads(bytes(view[at + 4 : at + 4 + n])), at + 4 + n
+        except ValueError:
+            raise V8ArgumentError(f"malformed value: invalid JSON text at byte {at - 1}") from None
     if tag == 0x6C:  # l
         (n,) = _U32.unpack_from(view, at)
         return str(view[at + 4 : at + 4 + n], "latin-1"), at + 4 + n

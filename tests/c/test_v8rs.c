@@ -261,23 +261,23 @@ static void test_modules(v8rs_context *ctx) {
     const char *main_src = "import { answer } from './answer.js'; export const doubled = answer * 2;";
     char *out = NULL;
     size_t len = 0;
-    CHECK(v8rs_run_module(ctx, main_src, strlen(main_src), "main.js", 7, resolve, NULL, NULL, 0, 0, &out, &len,
-                          NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_run_module(ctx, main_src, strlen(main_src), "main.js", 7, resolve, NULL, NULL, 0, 0, 0, &out,
+                          &len, NULL) == V8RS_CODE_OK);
     static const char expected[] = "o\x01\0\0\0" "l\x07\0\0\0doubled" "i\x54\0\0\0\0\0\0\0";
     CHECK(len == sizeof(expected) - 1 && memcmp(out, expected, len) == 0);
     v8rs_string_free(out);
 
     const char *bad_src = "import { x } from './missing.js';";
     v8rs_error *err = NULL;
-    CHECK(v8rs_run_module(ctx, bad_src, strlen(bad_src), "bad.js", 6, resolve, NULL, NULL, 0, 0, &out, &len,
-                          &err) == V8RS_CODE_JS_ERROR);
+    CHECK(v8rs_run_module(ctx, bad_src, strlen(bad_src), "bad.js", 6, resolve, NULL, NULL, 0, 0, 0, &out,
+                          &len, &err) == V8RS_CODE_JS_ERROR);
     size_t msg_len = 0;
     const char *msg = v8rs_error_js_message(err, &msg_len);
     CHECK(msg != NULL && strstr(msg, "cannot import './missing.js' from 'bad.js': not found") != NULL);
     v8rs_error_free(err);
 
-    CHECK(v8rs_run_module(ctx, "export const v = 1;", 19, "lib.js", 6, NULL, NULL, "lib", 3, 0, &out, &len,
-                          NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_run_module(ctx, "export const v = 1;", 19, "lib.js", 6, NULL, NULL, "lib", 3, 0, 0, &out,
+                          &len, NULL) == V8RS_CODE_OK);
     CHECK(len == 1 && out[0] == 'u');
     v8rs_string_free(out);
     RUN(ctx, "lib.v", "1");
@@ -321,6 +321,12 @@ static void test_values(v8rs_context *ctx) {
     static const char args[] = "a\x02\0\0\0" "i\x03\0\0\0\0\0\0\0" "i\x09\0\0\0\0\0\0\0";
     CHECK(v8rs_call(ctx, "Math.max", 8, args, sizeof(args) - 1, 0, 0, &out, &len, NULL) == V8RS_CODE_OK);
     CHECK(len == 9 && out[0] == 'i' && out[1] == 9);
+    v8rs_string_free(out);
+
+    /* With V8RS_ACCEPT_JSON, a JSON-exact result comes as JSON text. */
+    CHECK(v8rs_eval(ctx, "({a: [1, 'x']})", 15, NULL, 0, 0, V8RS_ACCEPT_JSON, &out, &len, NULL) == V8RS_CODE_OK);
+    static const char json[] = "J\x0d\0\0\0{\"a\":[1,\"x\"]}";
+    CHECK(len == sizeof(json) - 1 && memcmp(out, json, len) == 0);
     v8rs_string_free(out);
 
     /* A promise, settled on request. */
