@@ -8,6 +8,7 @@
  *   target/test_v8rs
  */
 #define _DEFAULT_SOURCE /* mkdtemp */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,6 +361,55 @@ static void test_fork(v8rs_context *ctx) {
     RUN(ctx, "'parent still fine'", "parent still fine");
 }
 
+/* The bad-input corpus (the .js files in tests/corpus): each first line says the outcome. */
+static v8rs_code expected_code(const char *expect) {
+    if (strncmp(expect, "ok", 2) == 0) return V8RS_CODE_OK;
+    if (strncmp(expect, "V8TimeoutError", 14) == 0) return V8RS_CODE_TIMEOUT;
+    if (strncmp(expect, "V8MemoryError", 13) == 0) return V8RS_CODE_OUT_OF_MEMORY;
+    return V8RS_CODE_JS_ERROR; /* V8JSError, V8JSSyntaxError */
+}
+
+static void test_corpus(void) {
+    DIR *dir = opendir("tests/corpus");
+    if (dir == NULL) {
+        fprintf(stderr, "(no tests/corpus here: corpus skipped)\n");
+        return;
+    }
+    v8rs_vm_options options = {0, 64u << 20};
+    v8rs_vm *vm = NULL;
+    v8rs_context *ctx = NULL;
+    CHECK(v8rs_vm_new(&options, &vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
+    int cases = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        size_t n = strlen(entry->d_name);
+        if (n < 4 || strcmp(entry->d_name + n - 3, ".js") != 0) continue;
+        char path[512];
+        snprintf(path, sizeof path, "tests/corpus/%s", entry->d_name);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) continue;
+        char source[4096];
+        size_t len = fread(source, 1, sizeof source, f);
+        fclose(f);
+        const char *expect = strstr(source, "expect: ");
+        if (expect == NULL) continue;
+        char *out = NULL;
+        v8rs_code code = v8rs_run_script(ctx, source, len, entry->d_name, n, 2000, &out, NULL, NULL);
+        v8rs_string_free(out);
+        if (code != expected_code(expect + 8)) {
+            fprintf(stderr, "corpus %s: got code %d\n", entry->d_name, (int)code);
+        }
+        CHECK(code == expected_code(expect + 8));
+        RUN(ctx, "'alive'", "alive");
+        cases++;
+    }
+    closedir(dir);
+    CHECK(cases >= 15);
+    v8rs_context_free(ctx);
+    v8rs_vm_free(vm);
+}
+
 static void *terminate_soon(void *arg) {
     v8rs_vm *vm = arg;
     for (int i = 0; i < 500; i++) {
@@ -440,6 +490,7 @@ int main(void) {
     test_misuse();
     test_threads();
     test_limits();
+    test_corpus();
 
     v8rs_context_free(other);
     v8rs_context_free(ctx);

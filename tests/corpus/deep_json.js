@@ -1,0 +1,2 @@
+// expect: V8JSError
+JSON.parse("[".repeat(1e6))

@@ -1,0 +1,2 @@
+// expect: V8TimeoutError
+while (true) {}

@@ -1,0 +1,2 @@
+// expect: ok
+"a\u2028b\u2029c\nd".length

@@ -1,0 +1,2 @@
+// expect: ok
+"\ud800" + "\udfff".split("").reverse().join("")

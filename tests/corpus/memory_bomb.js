@@ -1,0 +1,2 @@
+// expect: V8MemoryError
+(function () { var a = []; while (true) a.push({ x: a.length }) })()

@@ -1,0 +1,2 @@
+// expect: V8JSError
+String(new Proxy({}, { get() { throw new Error("trap") } }))

@@ -1,0 +1,2 @@
+// expect: ok
+new Proxy({}, { get: () => 1, ownKeys: () => [], has: () => true }).anything

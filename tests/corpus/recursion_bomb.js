@@ -1,0 +1,2 @@
+// expect: V8JSError
+(function f() { return f() })()

@@ -1,0 +1,2 @@
+// expect: V8JSError
+var s = "x"; while (true) s += s;

@@ -1,0 +1,2 @@
+// expect: V8JSError
+Symbol("s")

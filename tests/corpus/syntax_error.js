@@ -1,0 +1,2 @@
+// expect: V8JSSyntaxError
+var = ;

@@ -1,0 +1,2 @@
+// expect: V8JSError
+({ get x() { throw new TypeError("getter") } }).x

@@ -1,0 +1,2 @@
+// expect: V8JSError
+({ toString() { throw new Error("no string for you") } })

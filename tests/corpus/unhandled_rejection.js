@@ -1,0 +1,2 @@
+// expect: V8JSError
+Promise.reject(1); undefined.x
