@@ -55,7 +55,8 @@ def same(a: Any, b: Any) -> bool:
     """Equality that tells -0.0 from 0.0 and types apart — except that an integral float
     comes back as an int (JavaScript has one number type; see docs/values.md)."""
     if isinstance(a, int) and not isinstance(a, bool) and isinstance(b, float):
-        return b.is_integer() and abs(b) <= 2**53 and math.copysign(1, b) > 0 and a == b
+        minus_zero = b == 0 and math.copysign(1, b) < 0
+        return b.is_integer() and abs(b) <= 2**53 and not minus_zero and a == b
     if isinstance(a, float) and isinstance(b, float):
         return math.copysign(1, a) == math.copysign(1, b) and a == b
     if isinstance(a, list) and isinstance(b, list):
