@@ -151,6 +151,45 @@ def parallel_timer(make: Callable[[], Engine], n: int) -> Callable[[int, int], f
     return timed
 
 
+def bundle_source() -> str:
+    """About 1 MB of JavaScript: many small functions and a data table, like a bundle."""
+    parts = [
+        f"function helper{i}(value) {{ return value * {i} + 'helper number {i}'.length; }}"
+        for i in range(12000)
+    ]
+    parts.append(
+        "var table = " + repr([{"id": i, "label": f"row {i}"} for i in range(4000)]).replace("'", '"') + ";"
+    )
+    parts.append("function render(n) { return helper11999(n) + table[n % 4000].label; }")
+    return "\n".join(parts)
+
+
+def snapshot_speedup(quick: bool) -> tuple[float, float]:
+    """ms to get a VM + context ready with the ~1 MB bundle: by running it, and from a
+    snapshot of it (best of several)."""
+    from v8cffi.platform import platform
+
+    V8rs().close()  # sets the platform up if needed
+    source = bundle_source()
+    assert len(source) > 900_000
+    blob = platform.create_snapshot([("bundle.js", source)], isolated=False)
+    runs = 3 if quick else 10
+
+    def ready(snapshot: bytes | None) -> float:
+        start = time.perf_counter()
+        vm = platform.create_vm(snapshot=snapshot).set_up()
+        ctx = vm.create_context()
+        if snapshot is None:
+            ctx.run_script(source, "bundle.js")
+        assert ctx.eval("render(5)") == f"{5 * 11999 + len('helper number 11999')}row 5"
+        took = time.perf_counter() - start
+        ctx.tear_down()
+        vm.tear_down()
+        return took * 1000
+
+    return min(ready(None) for _ in range(runs)), min(ready(blob) for _ in range(runs))
+
+
 # --- workloads in fresh processes ------------------------------------------------------
 
 MEMORY_SCRIPTS = {
@@ -282,6 +321,23 @@ def run(quick: bool, only: str | None) -> tuple[list[Row], list[str]]:
             vm_row.values[engine_type.name] = memory_per_instance(engine_type.name, n)
         rows += [vm_row, ctx_row]
 
+    if wanted("snapshot"):
+        loaded, restored = snapshot_speedup(quick)
+        rows.append(
+            Row(
+                "bundle-load", "VM + context ready with a ~1 MB bundle: run it", "ms", False, {"v8rs": loaded}
+            )
+        )
+        rows.append(
+            Row(
+                "bundle-snapshot",
+                "VM + context ready with a ~1 MB bundle: from a snapshot",
+                "ms",
+                False,
+                {"v8rs": restored},
+            )
+        )
+
     if wanted("startup"):
         row = Row("startup", "import + set-up + first result (fresh process)", "ms", False)
         for engine_type in engines:
@@ -298,6 +354,11 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Row]], bool | None]]] = [
     ("<= 2 MiB per VM + context", "memory", lambda r: r["memory"].values["v8rs"] <= 2.0),
     ("per VM below mini-racer", "memory", lambda r: _ratio_at_least(r["memory"], "mini-racer", 1)),
     ("start-up <= 50 ms", "startup", lambda r: r["startup"].values["v8rs"] <= 50),
+    (
+        "snapshot >= 10x faster than running the bundle",
+        "bundle-snapshot",
+        lambda r: r["bundle-load"].values["v8rs"] >= 10 * r["bundle-snapshot"].values["v8rs"],
+    ),
 ]
 
 
@@ -384,7 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="short runs (seconds), for smoke tests")
     parser.add_argument(
-        "--only", metavar="NAME", help="one workload: hello, add, compile, render, parallel, memory, startup"
+        "--only",
+        metavar="NAME",
+        help="one workload: hello, add, compile, render, parallel, memory, snapshot, startup",
     )
     parser.add_argument("--json", metavar="PATH", help="write the numbers as JSON")
     parser.add_argument("--plot", metavar="PATH", help="write a bar chart of the ratios (needs matplotlib)")

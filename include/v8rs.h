@@ -192,6 +192,48 @@ v8rs_code v8rs_vm_new(const v8rs_vm_options *options,
                       v8rs_vm **vm_out,
                       v8rs_error **error_out);
 
+// Creates a VM like `v8rs_vm_new` whose contexts start from `snapshot` (`snapshot_len`
+// bytes made by `v8rs_snapshot_create`, in this or another process of the same build
+// and V8 flags).
+//
+// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a snapshot that does not check out —
+// garbage, truncated, corrupted, or from another V8 version or V8 flags; otherwise as
+// `v8rs_vm_new`.
+//
+// # Safety
+// As `v8rs_vm_new`; `snapshot` points to `snapshot_len` readable bytes.
+v8rs_code v8rs_vm_new_from_snapshot(const v8rs_vm_options *options,
+                                    const char *snapshot,
+                                    size_t snapshot_len,
+                                    v8rs_vm **vm_out,
+                                    v8rs_error **error_out);
+
+// Runs the `n` scripts (`sources[i]`, `source_lens[i]` bytes, named `names[i]`,
+// `name_lens[i]` bytes) in order in a fresh context, and writes a snapshot of the heap
+// they leave to `*snapshot_out` (`*snapshot_len_out` bytes; free it with
+// `v8rs_string_free`). Start VMs from it with `v8rs_vm_new_from_snapshot`.
+//
+// A snapshot keeps globals, functions and closures. It cannot keep host functions, nor
+// `Intl` objects (formatters, collators…) that are still reachable when the scripts end —
+// V8 aborts the process on those: create them lazily, after start-up. (`v8cffi` makes
+// snapshots in a child process for that reason.)
+//
+// Errors: `V8RS_CODE_JS_ERROR` when a script throws; `V8RS_CODE_INVALID_ARGUMENT` for
+// NULL arrays or text that is not UTF-8; `V8RS_CODE_INVALID_STATE` when the platform is
+// not set up.
+//
+// # Safety
+// Each array has `n` entries, each entry pointing to its length in readable bytes;
+// out-params are NULL or writable.
+v8rs_code v8rs_snapshot_create(const char *const *names,
+                               const size_t *name_lens,
+                               const char *const *sources,
+                               const size_t *source_lens,
+                               size_t n,
+                               char **snapshot_out,
+                               size_t *snapshot_len_out,
+                               v8rs_error **error_out);
+
 // Stops the JavaScript running in `vm` right now; that call fails with
 // `V8RS_CODE_TERMINATED` and the VM stays usable. A VM with nothing running is
 // unaffected. `*stopped_out` (when not NULL) tells whether a call was running.

@@ -338,6 +338,31 @@ fn new_string<'s>(
     })
 }
 
+/// Runs `scripts` (`(name, source)`) in order for a snapshot, settling microtasks.
+pub(crate) fn run_for_snapshot(
+    scope: &mut v8::PinScope<'_, '_>,
+    scripts: &[(&[u8], &[u8])],
+) -> Result<(), Error> {
+    v8::tc_scope!(let tc, scope);
+    for (name, source) in scripts {
+        let name = utf8(name, "a script name")?;
+        let source = utf8(source, "a script")?;
+        if compile_and_run(tc, source, name)?.is_none() {
+            let exception = tc.exception();
+            let message = tc.message();
+            return Err(match exception {
+                Some(exception) => describe_exception(tc, exception, message),
+                None => Error::new(
+                    Code::Unknown,
+                    "a snapshot script failed without an exception",
+                ),
+            });
+        }
+        tc.perform_microtask_checkpoint();
+    }
+    Ok(())
+}
+
 /// [`compile_and_run`], through `cache` for small scripts.
 fn run_cached<'s>(
     tc: &mut v8::PinScope<'s, '_>,

@@ -325,6 +325,101 @@ pub unsafe extern "C" fn v8rs_vm_new(
     })
 }
 
+/// Creates a VM like `v8rs_vm_new` whose contexts start from `snapshot` (`snapshot_len`
+/// bytes made by `v8rs_snapshot_create`, in this or another process of the same build
+/// and V8 flags).
+///
+/// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a snapshot that does not check out —
+/// garbage, truncated, corrupted, or from another V8 version or V8 flags; otherwise as
+/// `v8rs_vm_new`.
+///
+/// # Safety
+/// As `v8rs_vm_new`; `snapshot` points to `snapshot_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_new_from_snapshot(
+    options: *const VmOptions,
+    snapshot: *const c_char,
+    snapshot_len: usize,
+    vm_out: *mut *mut v8rs_vm,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        let vm_out = non_null(vm_out, "vm_out")?;
+        // SAFETY: `options` is NULL or readable (the caller's contract).
+        let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
+        // SAFETY: `snapshot` has `snapshot_len` readable bytes.
+        let snapshot = unsafe { bytes(snapshot, snapshot_len, "snapshot") }?;
+        let vm = Vm::with_snapshot(options, snapshot)?;
+        // SAFETY: `vm_out` is a non-NULL, writable `v8rs_vm *` slot.
+        unsafe { *vm_out = v8rs_vm::into_handle(vm) };
+        Ok(())
+    })
+}
+
+/// Runs the `n` scripts (`sources[i]`, `source_lens[i]` bytes, named `names[i]`,
+/// `name_lens[i]` bytes) in order in a fresh context, and writes a snapshot of the heap
+/// they leave to `*snapshot_out` (`*snapshot_len_out` bytes; free it with
+/// `v8rs_string_free`). Start VMs from it with `v8rs_vm_new_from_snapshot`.
+///
+/// A snapshot keeps globals, functions and closures. It cannot keep host functions, nor
+/// `Intl` objects (formatters, collators…) that are still reachable when the scripts end —
+/// V8 aborts the process on those: create them lazily, after start-up. (`v8cffi` makes
+/// snapshots in a child process for that reason.)
+///
+/// Errors: `V8RS_CODE_JS_ERROR` when a script throws; `V8RS_CODE_INVALID_ARGUMENT` for
+/// NULL arrays or text that is not UTF-8; `V8RS_CODE_INVALID_STATE` when the platform is
+/// not set up.
+///
+/// # Safety
+/// Each array has `n` entries, each entry pointing to its length in readable bytes;
+/// out-params are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_snapshot_create(
+    names: *const *const c_char,
+    name_lens: *const usize,
+    sources: *const *const c_char,
+    source_lens: *const usize,
+    n: usize,
+    snapshot_out: *mut *mut c_char,
+    snapshot_len_out: *mut usize,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        let snapshot_out = non_null(snapshot_out, "snapshot_out")?;
+        if n > 0
+            && (names.is_null()
+                || name_lens.is_null()
+                || sources.is_null()
+                || source_lens.is_null())
+        {
+            return Err(Error::invalid_argument("a script array is NULL"));
+        }
+        let scripts = (0..n)
+            .map(|i| {
+                // SAFETY: each array has `n` entries (the caller's contract).
+                let (name, name_len, source, source_len) = unsafe {
+                    (
+                        *names.add(i),
+                        *name_lens.add(i),
+                        *sources.add(i),
+                        *source_lens.add(i),
+                    )
+                };
+                // SAFETY: each entry has its length in readable bytes.
+                Ok(unsafe {
+                    (
+                        bytes(name, name_len, "a name")?,
+                        bytes(source, source_len, "a source")?,
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let snapshot = crate::snapshot::create(&scripts)?;
+        // SAFETY: `snapshot_out` is non-NULL and writable, the length NULL or writable.
+        unsafe { hand_out(&snapshot, snapshot_out, snapshot_len_out) }
+    })
+}
+
 /// Stops the JavaScript running in `vm` right now; that call fails with
 /// `V8RS_CODE_TERMINATED` and the VM stays usable. A VM with nothing running is
 /// unaffected. `*stopped_out` (when not NULL) tells whether a call was running.

@@ -16,6 +16,7 @@ mod interrupts;
 pub mod modules;
 pub mod platform;
 pub mod sigint;
+pub mod snapshot;
 mod stack;
 pub mod text;
 pub mod values;

@@ -20,6 +20,14 @@ enum State {
 
 static STATE: Mutex<State> = Mutex::new(State::NotSetUp);
 
+/// The V8 flags the platform was set up with (snapshots record them).
+static FLAGS: Mutex<String> = Mutex::new(String::new());
+
+/// The V8 flags given to [`set_up`].
+pub fn flags() -> String {
+    FLAGS.lock().clone()
+}
+
 /// Set in a child process forked after set-up: V8's threads did not survive the fork,
 /// so nothing may touch V8 there (not even to free it).
 static FORKED: AtomicBool = AtomicBool::new(false);
@@ -94,6 +102,7 @@ pub fn set_up(flags: &str) -> Result<(), Error> {
         }
         State::NotSetUp => {}
     }
+    *FLAGS.lock() = flags.trim().to_string();
     if !flags.trim().is_empty() {
         v8::V8::set_flags_from_string(flags);
         crate::stack::note_flags(flags);

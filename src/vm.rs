@@ -94,6 +94,18 @@ impl Vm {
     /// torn down, or when called from inside a running VM; with `InvalidArgument` for
     /// impossible heap sizes.
     pub fn with_options(options: VmOptions) -> Result<Arc<Vm>, Error> {
+        Vm::create(options, None)
+    }
+
+    /// Creates a VM whose contexts start from `snapshot` (made by
+    /// [`crate::snapshot::create`]). A snapshot that does not check out — garbage,
+    /// truncated, from another V8 version or V8 flags — is `InvalidArgument`.
+    pub fn with_snapshot(options: VmOptions, snapshot: &[u8]) -> Result<Arc<Vm>, Error> {
+        let blob = crate::snapshot::open(snapshot)?;
+        Vm::create(options, Some(blob))
+    }
+
+    fn create(options: VmOptions, snapshot: Option<Vec<u8>>) -> Result<Arc<Vm>, Error> {
         let platform = platform::acquire()?;
         check_not_inside_vm()?;
         let mut params = v8::CreateParams::default();
@@ -106,6 +118,9 @@ impl Vm {
             params = params.heap_limits(options.initial_heap_size, options.max_heap_size);
         } else if options.initial_heap_size > 0 {
             params = params.heap_limits(options.initial_heap_size, 0);
+        }
+        if let Some(blob) = snapshot {
+            params = params.snapshot_blob(blob.into());
         }
         let owned = v8::Isolate::new(params);
         // SAFETY: the isolate was created on this thread just now, nothing is entered
@@ -237,7 +252,7 @@ impl Drop for Vm {
     }
 }
 
-fn check_not_inside_vm() -> Result<(), Error> {
+pub(crate) fn check_not_inside_vm() -> Result<(), Error> {
     if HELD.with(Cell::get).is_some() {
         Err(Error::invalid_state(
             "this thread is running JavaScript in another VM (a host function was called \

@@ -61,6 +61,19 @@ v8rs_code v8rs_platform_tear_down(v8rs_error **error_out);
 bool v8rs_platform_is_alive(void);
 v8rs_code v8rs_platform_watch_sigint(v8rs_error **error_out);
 v8rs_code v8rs_vm_new(const v8rs_vm_options *options, v8rs_vm **vm_out, v8rs_error **error_out);
+v8rs_code v8rs_vm_new_from_snapshot(const v8rs_vm_options *options,
+                                    const char *snapshot,
+                                    size_t snapshot_len,
+                                    v8rs_vm **vm_out,
+                                    v8rs_error **error_out);
+v8rs_code v8rs_snapshot_create(const char *const *names,
+                               const size_t *name_lens,
+                               const char *const *sources,
+                               const size_t *source_lens,
+                               size_t n,
+                               char **snapshot_out,
+                               size_t *snapshot_len_out,
+                               v8rs_error **error_out);
 v8rs_code v8rs_vm_terminate(v8rs_vm *vm, bool *stopped_out, v8rs_error **error_out);
 v8rs_code v8rs_vm_heap_stats(v8rs_vm *vm, v8rs_heap_stats *stats_out, v8rs_error **error_out);
 v8rs_code v8rs_vm_low_memory_notification(v8rs_vm *vm, v8rs_error **error_out);

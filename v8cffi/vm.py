@@ -43,9 +43,11 @@ class VM(Managed):
         *,
         max_heap_size: int | None = None,
         initial_heap_size: int | None = None,
+        snapshot: bytes | None = None,
     ) -> None:
         super().__init__()
         self._platform = platform
+        self._snapshot = bytes(snapshot) if snapshot is not None else None
         self._options = _native.ffi.new(
             "v8rs_vm_options *",
             {
@@ -59,7 +61,11 @@ class VM(Managed):
         with self._lock:
             self._check_not_set_up()
             out = _native.ffi.new("v8rs_vm **")
-            _native.call(_native.lib.v8rs_vm_new, self._options, out)
+            if self._snapshot is None:
+                _native.call(_native.lib.v8rs_vm_new, self._options, out)
+            else:
+                blob = self._snapshot
+                _native.call(_native.lib.v8rs_vm_new_from_snapshot, self._options, blob, len(blob), out)
             self._adopt(out[0], _native.lib.v8rs_vm_free)
         return self
 

@@ -410,6 +410,29 @@ static void test_corpus(void) {
     v8rs_vm_free(vm);
 }
 
+/* Snapshots: made from scripts, then VMs start from them; junk is refused. */
+static void test_snapshots(void) {
+    const char *names[] = {"lib.js"};
+    const char *sources[] = {"var lib = { twice: (x) => 2 * x }; let secret = 'kept';"};
+    size_t name_lens[] = {6};
+    size_t source_lens[] = {strlen(sources[0])};
+    char *snapshot = NULL;
+    size_t snapshot_len = 0;
+    CHECK(v8rs_snapshot_create(names, name_lens, sources, source_lens, 1, &snapshot, &snapshot_len, NULL) ==
+          V8RS_CODE_OK);
+    v8rs_vm *vm = NULL;
+    v8rs_context *ctx = NULL;
+    CHECK(v8rs_vm_new_from_snapshot(NULL, snapshot, snapshot_len, &vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "lib.twice(21) + ' ' + secret", "42 kept");
+    v8rs_context_free(ctx);
+    v8rs_vm_free(vm);
+    v8rs_vm *bad = NULL;
+    CHECK(v8rs_vm_new_from_snapshot(NULL, snapshot, snapshot_len / 2, &bad, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_vm_new_from_snapshot(NULL, "junk", 4, &bad, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    v8rs_string_free(snapshot);
+}
+
 static void *terminate_soon(void *arg) {
     v8rs_vm *vm = arg;
     for (int i = 0; i < 500; i++) {
@@ -491,6 +514,7 @@ int main(void) {
     test_threads();
     test_limits();
     test_corpus();
+    test_snapshots();
 
     v8rs_context_free(other);
     v8rs_context_free(ctx);

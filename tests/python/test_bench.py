@@ -18,6 +18,8 @@ ROWS = [
     "RSS per VM + context",
     "RSS per extra context",
     "import + set-up + first result",
+    "VM + context ready with a ~1 MB bundle: run it",
+    "VM + context ready with a ~1 MB bundle: from a snapshot",
 ]
 
 

@@ -1,0 +1,89 @@
+//! Startup snapshots: run scripts once, save the heap, and start VMs from it.
+//!
+//! A snapshot is V8's startup blob behind a header of ours — a magic string, the V8
+//! version, the V8 flags of the platform that made it, and a checksum — because V8
+//! aborts the process on a blob it cannot use. Here such a blob is an
+//! `InvalidArgument` error instead: garbage, truncated or corrupted data, a blob from
+//! another V8 version, or one made under other V8 flags.
+//!
+//! What a snapshot holds: the globals the scripts left (functions and closures
+//! included). What it cannot hold: host functions (`expose`), which belong to a
+//! context of a running VM, and work still pending (promises settle before the snapshot
+//! is taken; a timer would have nothing to run it).
+
+use crate::error::{Code, Error};
+use crate::platform;
+
+const MAGIC: &[u8; 14] = b"v8rs-snapshot\0";
+
+/// FNV-1a, 64 bits: enough to tell a damaged blob from a good one.
+fn checksum(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+fn identity() -> Vec<u8> {
+    let mut id = platform::v8_version().as_bytes().to_vec();
+    id.push(b'\n');
+    id.extend_from_slice(platform::flags().as_bytes());
+    id
+}
+
+/// Runs `scripts` — `(name, source)` pairs, in order — in a fresh context and returns
+/// the snapshot of the heap they leave.
+pub fn create(scripts: &[(&[u8], &[u8])]) -> Result<Vec<u8>, Error> {
+    let _platform = platform::acquire()?;
+    crate::vm::check_not_inside_vm()?;
+    let mut creator = v8::Isolate::snapshot_creator(None, None);
+    let outcome = {
+        v8::scope!(let scope, &mut creator);
+        let context = v8::Context::new(scope, Default::default());
+        let scope = &mut v8::ContextScope::new(scope, context);
+        let outcome = crate::context::run_for_snapshot(scope, scripts);
+        scope.set_default_context(context);
+        outcome
+    };
+    // The creator must make its blob before it goes, even after a failure.
+    let blob = creator.create_blob(v8::FunctionCodeHandling::Keep);
+    outcome?;
+    let blob = blob.ok_or_else(|| Error::new(Code::Unknown, "V8 could not make the snapshot"))?;
+    let id = identity();
+    let mut out = Vec::with_capacity(MAGIC.len() + 12 + id.len() + blob.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(id.len() as u32).to_le_bytes());
+    out.extend_from_slice(&id);
+    out.extend_from_slice(&checksum(&blob).to_le_bytes());
+    out.extend_from_slice(&blob);
+    Ok(out)
+}
+
+/// The V8 startup blob inside `snapshot`, once its header checks out.
+pub(crate) fn open(snapshot: &[u8]) -> Result<Vec<u8>, Error> {
+    let bad = |why: &str| Error::invalid_argument(format!("not a usable v8rs snapshot: {why}"));
+    let rest = snapshot
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or_else(|| bad("it does not start like one"))?;
+    let (len, rest) = rest
+        .split_at_checked(4)
+        .ok_or_else(|| bad("it is truncated"))?;
+    let len = u32::from_le_bytes(len.try_into().unwrap()) as usize;
+    let (id, rest) = rest
+        .split_at_checked(len)
+        .ok_or_else(|| bad("it is truncated"))?;
+    let (sum, blob) = rest
+        .split_at_checked(8)
+        .ok_or_else(|| bad("it is truncated"))?;
+    let expected = identity();
+    if id != expected.as_slice() {
+        return Err(bad(&format!(
+            "it was made by V8 {:?}, and this is V8 {:?} (the version and the V8 flags must match)",
+            String::from_utf8_lossy(id),
+            String::from_utf8_lossy(&expected)
+        )));
+    }
+    if u64::from_le_bytes(sum.try_into().unwrap()) != checksum(blob) || blob.is_empty() {
+        return Err(bad("its checksum does not match (truncated or corrupted)"));
+    }
+    Ok(blob.to_vec())
+}

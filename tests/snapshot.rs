@@ -1,0 +1,60 @@
+//! Startup snapshots: round trip, and blobs that must be refused.
+
+mod common;
+
+use v8rs::{Code, Context, Vm, VmOptions};
+
+const LIB: &str = "var counter = (() => { let n = 40; return () => ++n })();\n\
+                   function greet(who) { return 'hola ' + who }\n\
+                   function fmt(x) { return new Intl.NumberFormat('de-DE').format(x) }\n\
+                   var ready = false; Promise.resolve().then(() => { ready = true });";
+
+#[test]
+fn snapshot_round_trip() {
+    common::platform();
+    let blob = v8rs::snapshot::create(&[(b"lib.js", LIB.as_bytes())]).unwrap();
+    let vm = Vm::with_snapshot(VmOptions::default(), &blob).unwrap();
+    for _ in 0..2 {
+        // Every context of the VM starts from the snapshot's globals.
+        let ctx = Context::new(&vm).unwrap();
+        assert_eq!(common::run(&ctx, "greet('mundo')").unwrap(), "hola mundo");
+        assert_eq!(common::run(&ctx, "counter() + counter()").unwrap(), "83");
+        assert_eq!(common::run(&ctx, "fmt(1234.5)").unwrap(), "1.234,5");
+        assert_eq!(common::run(&ctx, "ready").unwrap(), "true");
+    }
+}
+
+#[test]
+fn a_failing_script_fails_the_snapshot() {
+    common::platform();
+    let err =
+        v8rs::snapshot::create(&[(b"ok.js", b"var a = 1"), (b"bad.js", b"\nnope()")]).unwrap_err();
+    assert_eq!(err.code(), Code::JsError);
+    let js = err.js_error().unwrap();
+    assert_eq!(
+        (js.script_name.as_ref().unwrap().as_bytes(), js.line),
+        (&b"bad.js"[..], Some(2))
+    );
+}
+
+#[test]
+fn bad_blobs_are_invalid_arguments() {
+    common::platform();
+    let blob = v8rs::snapshot::create(&[(b"lib.js", b"var x = 1")]).unwrap();
+    let mut corrupt = blob.clone();
+    let last = corrupt.len() - 100;
+    corrupt[last] ^= 0xff;
+    let mut foreign = blob.clone();
+    foreign[16] = b'9'; // the version
+    for (what, bad) in [
+        ("garbage", b"definitely not a snapshot".to_vec()),
+        ("empty", Vec::new()),
+        ("truncated", blob[..blob.len() / 2].to_vec()),
+        ("header only", blob[..30].to_vec()),
+        ("corrupt", corrupt),
+        ("foreign", foreign),
+    ] {
+        let err = Vm::with_snapshot(VmOptions::default(), &bad).err().unwrap();
+        assert_eq!(err.code(), Code::InvalidArgument, "{what}: {err}");
+    }
+}
