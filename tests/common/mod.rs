@@ -11,6 +11,7 @@ pub fn platform() {
 }
 
 /// A fresh VM with one context.
+#[allow(dead_code)] // not every test binary uses it
 pub fn context() -> Arc<Context> {
     platform();
     let vm = Vm::new().expect("vm");
