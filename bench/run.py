@@ -172,7 +172,7 @@ def snapshot_speedup(quick: bool) -> tuple[float, float]:
     V8rs().close()  # sets the platform up if needed
     source = bundle_source()
     assert len(source) > 900_000
-    blob = platform.create_snapshot([("bundle.js", source)], isolated=False)
+    blob = platform.create_snapshot([("bundle.js", source)])
     runs = 3 if quick else 10
 
     def ready(snapshot: bytes | None) -> float:

@@ -363,8 +363,9 @@ pub unsafe extern "C" fn v8rs_vm_new_from_snapshot(
 ///
 /// A snapshot keeps globals, functions and closures. It cannot keep host functions, nor
 /// `Intl` objects (formatters, collators…) that are still reachable when the scripts end —
-/// V8 aborts the process on those: create them lazily, after start-up. (`v8cffi` makes
-/// snapshots in a child process for that reason.)
+/// V8 aborts the process on those: create them lazily, after start-up. Nor can it be
+/// made while VMs are alive in the process (`V8RS_CODE_INVALID_STATE`; V8 would crash):
+/// make snapshots first, or in a separate process — as `v8cffi` does by default.
 ///
 /// Errors: `V8RS_CODE_JS_ERROR` when a script throws; `V8RS_CODE_INVALID_ARGUMENT` for
 /// NULL arrays or text that is not UTF-8; `V8RS_CODE_INVALID_STATE` when the platform is

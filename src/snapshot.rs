@@ -16,6 +16,9 @@ use crate::platform;
 
 const MAGIC: &[u8; 14] = b"v8rs-snapshot\0";
 
+/// Held for writing while a snapshot is made, for reading while a VM is created.
+pub(crate) static CREATING: parking_lot::RwLock<()> = parking_lot::RwLock::new(());
+
 /// FNV-1a, 64 bits: enough to tell a damaged blob from a good one.
 fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
@@ -35,6 +38,17 @@ fn identity() -> Vec<u8> {
 pub fn create(scripts: &[(&[u8], &[u8])]) -> Result<Vec<u8>, Error> {
     let _platform = platform::acquire()?;
     crate::vm::check_not_inside_vm()?;
+    // V8 crashes when a snapshot is made while any other isolate lives in the process
+    // (two creators at once, or a creator beside running VMs): hold VM creation off,
+    // and refuse while VMs are alive.
+    let _no_new_vms = CREATING.write();
+    if crate::Vm::live_count() > 0 {
+        return Err(Error::invalid_state(format!(
+            "a snapshot cannot be made in a process where VMs are alive ({} now): make it \
+             before creating VMs, or in a separate process (v8cffi's create_snapshot does)",
+            crate::Vm::live_count()
+        )));
+    }
     let mut creator = v8::Isolate::snapshot_creator(None, None);
     let outcome = {
         v8::scope!(let scope, &mut creator);

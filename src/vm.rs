@@ -107,6 +107,7 @@ impl Vm {
 
     fn create(options: VmOptions, snapshot: Option<Vec<u8>>) -> Result<Arc<Vm>, Error> {
         let platform = platform::acquire()?;
+        let _not_while_snapshotting = crate::snapshot::CREATING.read();
         check_not_inside_vm()?;
         let mut params = v8::CreateParams::default();
         if options.max_heap_size > 0 {

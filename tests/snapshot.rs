@@ -1,4 +1,5 @@
-//! Startup snapshots: round trip, and blobs that must be refused.
+//! Startup snapshots: round trip, and blobs that must be refused. One test function:
+//! snapshots can only be made while no VM is alive in the process.
 
 mod common;
 
@@ -10,23 +11,10 @@ const LIB: &str = "var counter = (() => { let n = 40; return () => ++n })();\n\
                    var ready = false; Promise.resolve().then(() => { ready = true });";
 
 #[test]
-fn snapshot_round_trip() {
+fn snapshots() {
     common::platform();
+    // Made first, while no VM is alive.
     let blob = v8rs::snapshot::create(&[(b"lib.js", LIB.as_bytes())]).unwrap();
-    let vm = Vm::with_snapshot(VmOptions::default(), &blob).unwrap();
-    for _ in 0..2 {
-        // Every context of the VM starts from the snapshot's globals.
-        let ctx = Context::new(&vm).unwrap();
-        assert_eq!(common::run(&ctx, "greet('mundo')").unwrap(), "hola mundo");
-        assert_eq!(common::run(&ctx, "counter() + counter()").unwrap(), "83");
-        assert_eq!(common::run(&ctx, "fmt(1234.5)").unwrap(), "1.234,5");
-        assert_eq!(common::run(&ctx, "ready").unwrap(), "true");
-    }
-}
-
-#[test]
-fn a_failing_script_fails_the_snapshot() {
-    common::platform();
     let err =
         v8rs::snapshot::create(&[(b"ok.js", b"var a = 1"), (b"bad.js", b"\nnope()")]).unwrap_err();
     assert_eq!(err.code(), Code::JsError);
@@ -35,17 +23,31 @@ fn a_failing_script_fails_the_snapshot() {
         (js.script_name.as_ref().unwrap().as_bytes(), js.line),
         (&b"bad.js"[..], Some(2))
     );
-}
 
-#[test]
-fn bad_blobs_are_invalid_arguments() {
-    common::platform();
-    let blob = v8rs::snapshot::create(&[(b"lib.js", b"var x = 1")]).unwrap();
+    // Round trip: every context of the VM starts from the snapshot's globals.
+    let vm = Vm::with_snapshot(VmOptions::default(), &blob).unwrap();
+    for _ in 0..2 {
+        let ctx = Context::new(&vm).unwrap();
+        assert_eq!(common::run(&ctx, "greet('mundo')").unwrap(), "hola mundo");
+        assert_eq!(common::run(&ctx, "counter() + counter()").unwrap(), "83");
+        assert_eq!(common::run(&ctx, "fmt(1234.5)").unwrap(), "1.234,5");
+        assert_eq!(common::run(&ctx, "ready").unwrap(), "true");
+    }
+
+    // With a VM alive, making a snapshot is refused instead of crashing V8.
+    let err = v8rs::snapshot::create(&[(b"x.js", b"1")]).unwrap_err();
+    assert_eq!(err.code(), Code::InvalidState);
+    assert!(
+        err.message().to_str_lossy().contains("VMs are alive"),
+        "{err}"
+    );
+
+    // Bad blobs are invalid arguments, never a crash.
     let mut corrupt = blob.clone();
     let last = corrupt.len() - 100;
     corrupt[last] ^= 0xff;
     let mut foreign = blob.clone();
-    foreign[16] = b'9'; // the version
+    foreign[18] = b'9'; // inside the version
     for (what, bad) in [
         ("garbage", b"definitely not a snapshot".to_vec()),
         ("empty", Vec::new()),

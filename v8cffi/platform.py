@@ -77,10 +77,11 @@ class Platform:
         the same build and V8 flags.
 
         A snapshot keeps globals, functions and closures. ``Intl`` objects still
-        reachable when the scripts end cannot be snapshotted (V8 would abort), so by
-        default the snapshot is made in a child process (``isolated=False`` makes it
-        here, faster): such a failure raises :class:`~v8cffi.exceptions.V8Error`
-        instead. A script that throws raises its :class:`~v8cffi.exceptions.V8JSError`.
+        reachable when the scripts end cannot be snapshotted (V8 would abort), and V8
+        cannot make a snapshot while VMs are alive in the process, so by default the
+        snapshot is made in a child process. ``isolated=False`` makes it here, faster,
+        but only while no VM is alive (else :class:`~v8cffi.exceptions.V8LifecycleError`).
+        A script that throws raises its :class:`~v8cffi.exceptions.V8JSError`.
         """
         from . import _snapshot
 

@@ -425,6 +425,10 @@ static void test_snapshots(void) {
     CHECK(v8rs_vm_new_from_snapshot(NULL, snapshot, snapshot_len, &vm, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
     RUN(ctx, "lib.twice(21) + ' ' + secret", "42 kept");
+    /* While a VM is alive, making a snapshot is refused (V8 would crash). */
+    char *again = NULL;
+    CHECK(v8rs_snapshot_create(names, name_lens, sources, source_lens, 1, &again, NULL, NULL) ==
+          V8RS_CODE_INVALID_STATE);
     v8rs_context_free(ctx);
     v8rs_vm_free(vm);
     v8rs_vm *bad = NULL;
@@ -496,6 +500,7 @@ int main(void) {
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_INVALID_STATE);
     CHECK(v8rs_platform_set_up("--stack-size=900", 16, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_platform_is_alive());
+    test_snapshots(); /* first: snapshots are made while no VM is alive */
 
     v8rs_context *ctx = NULL, *other = NULL;
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
@@ -514,7 +519,6 @@ int main(void) {
     test_threads();
     test_limits();
     test_corpus();
-    test_snapshots();
 
     v8rs_context_free(other);
     v8rs_context_free(ctx);

@@ -33,10 +33,24 @@ def test_round_trip(blob: bytes) -> None:
                 assert ctx.eval("settled") == "yes"
 
 
-def test_made_here_too() -> None:
-    here = platform.create_snapshot(["var made = 'here'"], isolated=False)
-    with platform.create_vm(snapshot=here) as vm, vm.create_context() as ctx:
-        assert ctx.eval("made") == "here"
+def test_made_here_while_no_vm_is_alive() -> None:
+    proc = run_python(
+        """
+        from v8cffi import V8LifecycleError
+        from v8cffi.platform import platform
+        platform.set_up()
+        here = platform.create_snapshot(["var made = 'here'"], isolated=False)
+        vm = platform.create_vm(snapshot=here).set_up()
+        print(vm.create_context().eval("made"))
+        try:
+            platform.create_snapshot(["1"], isolated=False)  # a VM is alive now
+        except V8LifecycleError as e:
+            print("refused:", "VMs are alive" in str(e))
+        print(len(platform.create_snapshot(["1"])) > 0)  # in a child process: fine
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["here", "refused: True", "True"]
 
 
 def test_a_blob_from_a_file_in_another_process(blob: bytes, tmp_path: Path) -> None:
