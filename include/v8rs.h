@@ -487,6 +487,28 @@ v8rs_code v8rs_load_libs(v8rs_context *context,
                          size_t n,
                          v8rs_error **error_out);
 
+// `v8rs_load_libs` through V8's code cache: each script's compiled code is kept after
+// its first run — in memory for this process and, when `cache_dir` (a NUL-terminated
+// path) is not NULL, in that directory — and reused the next time the same script
+// (same name, source, V8 version and flags) is loaded. A rejected entry falls back to
+// a normal compile and is replaced.
+//
+// # Safety
+// As `v8rs_load_libs`; `cache_dir` is NULL or a NUL-terminated string.
+v8rs_code v8rs_load_libs_cached(v8rs_context *context,
+                                const char *const *paths,
+                                size_t n,
+                                const char *cache_dir,
+                                v8rs_error **error_out);
+
+// Writes how the code cache has fared in this process (each out-param may be NULL).
+//
+// # Safety
+// Each out-param is NULL or writable.
+void v8rs_code_cache_stats(uint64_t *hits_out,
+                           uint64_t *misses_out,
+                           uint64_t *rejected_out);
+
 // Frees a string returned through an out-param (NULL is a no-op).
 //
 // # Safety

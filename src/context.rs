@@ -132,6 +132,35 @@ impl Context {
         Ok(())
     }
 
+    /// [`Self::load_libs`] through V8's code cache (see [`crate::code_cache`]): kept in
+    /// memory for the process and, with `cache_dir`, in that directory.
+    pub fn load_libs_cached<P: AsRef<[u8]>>(
+        &self,
+        paths: &[P],
+        cache_dir: Option<&std::path::Path>,
+    ) -> Result<(), Error> {
+        for path in paths {
+            let path = path.as_ref();
+            let bytes = read_file(path)?;
+            let source = utf8(&bytes, "the file").map_err(|e| {
+                Error::invalid_argument(format!(
+                    "{}: {}",
+                    String::from_utf8_lossy(path),
+                    e.message()
+                ))
+                .with_path(path)
+            })?;
+            let name = String::from_utf8_lossy(path);
+            in_context!(self, None, |tc, cause| {
+                if run_with_code_cache(tc, source, &name, cache_dir)?.is_none() {
+                    return Err(caught(tc, cause));
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
     fn check_usable(&self) -> Result<(), Error> {
         if self.is_closed() {
             return Err(Error::invalid_state("the context was freed (torn down)"));
@@ -361,6 +390,69 @@ pub(crate) fn run_for_snapshot(
         tc.perform_microtask_checkpoint();
     }
     Ok(())
+}
+
+/// Compiles `source` with its cached code when there is some, runs it, and caches its
+/// code after a first run; `Ok(None)` when JavaScript threw.
+fn run_with_code_cache<'s>(
+    tc: &mut v8::PinScope<'s, '_>,
+    source: &str,
+    name: &str,
+    dir: Option<&std::path::Path>,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
+    use crate::code_cache;
+    use v8::script_compiler::{CachedData, CompileOptions, NoCacheReason, Source};
+    let key = code_cache::key(name, source);
+    let code = new_string(tc, source)?;
+    let resource_name = new_string(tc, name)?;
+    let origin = v8::ScriptOrigin::new(
+        tc,
+        resource_name.into(),
+        0,
+        0,
+        false,
+        0,
+        None,
+        false,
+        false,
+        false,
+        None,
+    );
+    let cached = code_cache::lookup(key, dir);
+    let (script, produce) = match &cached {
+        Some(data) => {
+            let mut src = Source::new_with_cached_data(code, Some(&origin), CachedData::new(data));
+            let script = v8::script_compiler::compile(
+                tc,
+                &mut src,
+                CompileOptions::ConsumeCodeCache,
+                NoCacheReason::NoReason,
+            );
+            let rejected = src.get_cached_data().is_some_and(|d| d.rejected());
+            if rejected {
+                code_cache::rejected();
+                code_cache::forget(key, dir);
+            } else {
+                code_cache::hit();
+            }
+            (script, rejected)
+        }
+        None => {
+            code_cache::miss();
+            (v8::Script::compile(tc, code, Some(&origin)), true)
+        }
+    };
+    let Some(script) = script else {
+        return Ok(None);
+    };
+    let result = script.run(tc);
+    if produce && result.is_some() {
+        // After the run, the cache also holds the functions the script compiled.
+        if let Some(data) = script.get_unbound_script(tc).create_code_cache() {
+            code_cache::store(key, data.to_vec(), dir);
+        }
+    }
+    Ok(result)
 }
 
 /// [`compile_and_run`], through `cache` for small scripts.

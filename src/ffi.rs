@@ -986,22 +986,88 @@ pub unsafe extern "C" fn v8rs_load_libs(
     guarded(error_out, || {
         // SAFETY: NULL or a live handle (the caller's contract).
         let context = unsafe { v8rs_context::borrow(context) }?;
-        if paths.is_null() && n > 0 {
-            return Err(Error::invalid_argument("paths is NULL"));
-        }
-        let paths = (0..n)
-            .map(|i| {
-                // SAFETY: `paths` has `n` readable entries (the caller's contract).
-                let path = unsafe { *paths.add(i) };
-                if path.is_null() {
-                    return Err(Error::invalid_argument(format!("paths[{i}] is NULL")));
-                }
-                // SAFETY: each non-NULL entry is a NUL-terminated string.
-                Ok(unsafe { CStr::from_ptr(path) }.to_bytes())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        // SAFETY: `paths` has `n` entries, each a NUL-terminated string (the contract).
+        let paths = unsafe { c_paths(paths, n) }?;
         context.load_libs(&paths)
     })
+}
+
+/// `v8rs_load_libs` through V8's code cache: each script's compiled code is kept after
+/// its first run — in memory for this process and, when `cache_dir` (a NUL-terminated
+/// path) is not NULL, in that directory — and reused the next time the same script
+/// (same name, source, V8 version and flags) is loaded. A rejected entry falls back to
+/// a normal compile and is replaced.
+///
+/// # Safety
+/// As `v8rs_load_libs`; `cache_dir` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_load_libs_cached(
+    context: *mut v8rs_context,
+    paths: *const *const c_char,
+    n: usize,
+    cache_dir: *const c_char,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        // SAFETY: as for `v8rs_load_libs`.
+        let paths = unsafe { c_paths(paths, n) }?;
+        // SAFETY: NULL or a NUL-terminated string (the caller's contract).
+        let dir = (!cache_dir.is_null()).then(|| {
+            std::path::Path::new(std::ffi::OsStr::from_bytes(
+                unsafe { CStr::from_ptr(cache_dir) }.to_bytes(),
+            ))
+        });
+        context.load_libs_cached(&paths, dir)
+    })
+}
+
+/// Writes how the code cache has fared in this process (each out-param may be NULL).
+///
+/// # Safety
+/// Each out-param is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_code_cache_stats(
+    hits_out: *mut u64,
+    misses_out: *mut u64,
+    rejected_out: *mut u64,
+) {
+    shielded((), || {
+        let (hits, misses, rejected) = crate::code_cache::stats();
+        for (out, value) in [
+            (hits_out, hits),
+            (misses_out, misses),
+            (rejected_out, rejected),
+        ] {
+            if !out.is_null() {
+                // SAFETY: a writable `uint64_t` (the caller's contract).
+                unsafe { *out = value };
+            }
+        }
+    })
+}
+
+/// The `n` NUL-terminated paths at `paths`, as byte strings.
+///
+/// # Safety
+/// `paths` is NULL (with `n` = 0) or points to `n` pointers, each a NUL-terminated string.
+unsafe fn c_paths<'a>(paths: *const *const c_char, n: usize) -> Result<Vec<&'a [u8]>, Error> {
+    if paths.is_null() && n > 0 {
+        return Err(Error::invalid_argument("paths is NULL"));
+    }
+    (0..n)
+        .map(|i| {
+            // SAFETY: `paths` has `n` readable entries (the caller's contract).
+            let path = unsafe { *paths.add(i) };
+            if path.is_null() {
+                return Err(Error::invalid_argument(format!("paths[{i}] is NULL")));
+            }
+            // SAFETY: each non-NULL entry is a NUL-terminated string.
+            Ok(unsafe { CStr::from_ptr(path) }.to_bytes())
+        })
+        .collect()
 }
 
 /// Frees a string returned through an out-param (NULL is a no-op).

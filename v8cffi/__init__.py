@@ -46,9 +46,18 @@ __all__ = [
     "V8TerminatedError",
     "V8TimeoutError",
     "V8UnknownError",
+    "code_cache_stats",
     "live_counts",
     "platform",
 ]
+
+
+def code_cache_stats() -> dict[str, int]:
+    """How ``load_libs(..., cache=True)`` has fared in this process: ``hits``,
+    ``misses`` and ``rejected`` (entries V8 refused, recompiled and replaced)."""
+    out = [_native.ffi.new("uint64_t *") for _ in range(3)]
+    _native.lib.v8rs_code_cache_stats(*out)
+    return {"hits": int(out[0][0]), "misses": int(out[1][0]), "rejected": int(out[2][0])}
 
 
 def live_counts() -> tuple[int, int]:

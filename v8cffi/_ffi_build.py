@@ -151,6 +151,12 @@ v8rs_code v8rs_load_libs(v8rs_context *context,
                          const char *const *paths,
                          size_t n,
                          v8rs_error **error_out);
+v8rs_code v8rs_load_libs_cached(v8rs_context *context,
+                                const char *const *paths,
+                                size_t n,
+                                const char *cache_dir,
+                                v8rs_error **error_out);
+void v8rs_code_cache_stats(uint64_t *hits_out, uint64_t *misses_out, uint64_t *rejected_out);
 void v8rs_string_free(char *string);
 void v8rs_error_free(v8rs_error *error);
 v8rs_code v8rs_error_code(const v8rs_error *error);

@@ -260,11 +260,23 @@ class Context(Managed):
         self.expose("__v8cffi_console", handler or _log_console)
         self.run_script(_host.CONSOLE_JS, "<v8cffi console>")
 
-    def load_libs(self, scripts_paths: Iterable[StrPath]) -> None:
+    def load_libs(
+        self,
+        scripts_paths: Iterable[StrPath],
+        *,
+        cache: bool = False,
+        cache_dir: StrPath | None = None,
+    ) -> None:
         """Reads each file (UTF-8) and runs it, in order, with its path as the script
         name. Raises :class:`~v8cffi.exceptions.V8IOError` (an :class:`OSError`) for
         a file that cannot be read, and :class:`~v8cffi.exceptions.V8JSError` when a
         script throws.
+
+        With ``cache=True`` (or a ``cache_dir``), V8's code cache is used: each file's
+        compiled code is kept after its first run — in memory for this process, and in
+        ``cache_dir`` when given — and reused when the same file is loaded again in any
+        context (same path, contents, V8 version and flags). See
+        :func:`v8cffi.code_cache_stats`.
         """
         if isinstance(scripts_paths, (str, bytes, os.PathLike)):
             raise TypeError("scripts_paths must be a list of paths, not a single path")
@@ -275,7 +287,11 @@ class Context(Managed):
         ffi, lib = _native.ffi, _native.lib
         keep = [ffi.new("char[]", p) for p in paths]
         array = ffi.new("const char *[]", keep) if keep else ffi.NULL
-        _native.call(lib.v8rs_load_libs, self._live_ptr(), array, len(keep))
+        if cache or cache_dir is not None:
+            directory = ffi.new("char[]", os.fsencode(cache_dir)) if cache_dir is not None else ffi.NULL
+            _native.call(lib.v8rs_load_libs_cached, self._live_ptr(), array, len(keep), directory)
+        else:
+            _native.call(lib.v8rs_load_libs, self._live_ptr(), array, len(keep))
 
     def __enter__(self) -> Context:
         if not self.is_alive():

@@ -133,6 +133,14 @@ static void test_load_libs(v8rs_context *ctx) {
     CHECK(v8rs_load_libs(ctx, paths, 2, NULL) == V8RS_CODE_OK);
     RUN(ctx, "bar", "hola mundo");
 
+    /* Through the code cache: a miss, then a hit. */
+    uint64_t hits0 = 0, misses0 = 0, hits1 = 0, misses1 = 0;
+    v8rs_code_cache_stats(&hits0, &misses0, NULL);
+    CHECK(v8rs_load_libs_cached(ctx, paths, 1, NULL, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_load_libs_cached(ctx, paths, 1, dir, NULL) == V8RS_CODE_OK);
+    v8rs_code_cache_stats(&hits1, &misses1, NULL);
+    CHECK(misses1 - misses0 == 1 && hits1 - hits0 == 1);
+
     v8rs_error *err = NULL;
     const char *bad[] = {missing};
     CHECK(v8rs_load_libs(ctx, bad, 1, &err) == V8RS_CODE_IO_ERROR);
@@ -142,6 +150,15 @@ static void test_load_libs(v8rs_context *ctx) {
     v8rs_error_free(err);
     unlink(foo);
     unlink(bar);
+    DIR *cache = opendir(dir);
+    struct dirent *entry;
+    while (cache != NULL && (entry = readdir(cache)) != NULL) {
+        if (entry->d_name[0] == '.') continue;
+        char cached[512];
+        snprintf(cached, sizeof cached, "%s/%s", dir, entry->d_name);
+        unlink(cached);
+    }
+    if (cache != NULL) closedir(cache);
     rmdir(dir);
 }
 

@@ -20,6 +20,8 @@ ROWS = [
     "import + set-up + first result",
     "VM + context ready with a ~1 MB bundle: run it",
     "VM + context ready with a ~1 MB bundle: from a snapshot",
+    "load_libs of the ~1 MB bundle: compiled",
+    "load_libs of the ~1 MB bundle: code cache",
 ]
 
 
