@@ -221,6 +221,29 @@ def code_cache_speedup(quick: bool) -> tuple[float, float]:
     return cold, warm
 
 
+def pool_throughput(size: int, quick: bool) -> float:
+    """render calls per second through a VMPool of ``size`` VMs, from 4 threads."""
+    from v8cffi.pool import VMPool
+
+    V8rs().close()
+    data = render_data()
+    calls = 300 if quick else 3000
+    with VMPool(size, scripts=[RENDER_JS]) as pool:
+        pool.call("render", data)
+
+        def work() -> None:
+            for _ in range(calls // 4):
+                pool.call("render", data)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return calls / (time.perf_counter() - start)
+
+
 # --- workloads in fresh processes ------------------------------------------------------
 
 MEMORY_SCRIPTS = {
@@ -362,6 +385,18 @@ def run(quick: bool, only: str | None) -> tuple[list[Row], list[str]]:
         rows.append(Row("load-cold", f"{loading}: compiled", "ms", False, {"v8rs": cold}))
         rows.append(Row("load-cached", f"{loading}: code cache", "ms", False, {"v8rs": warm}))
 
+    if wanted("pool"):
+        for size in (1, 2):
+            rows.append(
+                Row(
+                    f"pool-{size}",
+                    f"VMPool({size}), 4 threads calling render",
+                    "ops/s",
+                    True,
+                    {"v8rs": pool_throughput(size, quick)},
+                )
+            )
+
     if wanted("startup"):
         row = Row("startup", "import + set-up + first result (fresh process)", "ms", False)
         for engine_type in engines:
@@ -476,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         metavar="NAME",
-        help="one workload: hello, add, compile, render, parallel, memory, snapshot, startup",
+        help="one workload: hello, add, compile, render, parallel, memory, snapshot, pool, startup",
     )
     parser.add_argument("--json", metavar="PATH", help="write the numbers as JSON")
     parser.add_argument("--plot", metavar="PATH", help="write a bar chart of the ratios (needs matplotlib)")

@@ -22,6 +22,8 @@ ROWS = [
     "VM + context ready with a ~1 MB bundle: from a snapshot",
     "load_libs of the ~1 MB bundle: compiled",
     "load_libs of the ~1 MB bundle: code cache",
+    "VMPool(1), 4 threads calling render",
+    "VMPool(2), 4 threads calling render",
 ]
 
 
