@@ -7,9 +7,10 @@
 //! another V8 version, or one made under other V8 flags.
 //!
 //! What a snapshot holds: the globals the scripts left (functions and closures
-//! included). What it cannot hold: host functions (`expose`), which belong to a
-//! context of a running VM, and work still pending (promises settle before the snapshot
-//! is taken; a timer would have nothing to run it).
+//! included; microtasks run first, a promise nothing can settle stays pending). What it
+//! cannot hold: host functions (`expose`), which belong to a context of a running VM,
+//! and `Intl` objects still reachable (V8 aborts the process). Nor can one be made while
+//! other isolates live in the process (V8 crashes): see [`create`].
 
 use crate::error::{Code, Error};
 use crate::platform;
