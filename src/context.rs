@@ -116,18 +116,8 @@ impl Context {
     /// path.
     pub fn load_libs<P: AsRef<[u8]>>(&self, paths: &[P]) -> Result<(), Error> {
         for path in paths {
-            let path = path.as_ref();
-            let bytes = read_file(path)?;
-            let source = utf8(&bytes, "the file").map_err(|e| {
-                Error::invalid_argument(format!(
-                    "{}: {}",
-                    String::from_utf8_lossy(path),
-                    e.message()
-                ))
-                .with_path(path)
-            })?;
-            let name = String::from_utf8_lossy(path);
-            self.run_str(source, &name, None)?;
+            let (name, source) = read_lib(path.as_ref())?;
+            self.run_str(&source, &name, None)?;
         }
         Ok(())
     }
@@ -140,19 +130,9 @@ impl Context {
         cache_dir: Option<&std::path::Path>,
     ) -> Result<(), Error> {
         for path in paths {
-            let path = path.as_ref();
-            let bytes = read_file(path)?;
-            let source = utf8(&bytes, "the file").map_err(|e| {
-                Error::invalid_argument(format!(
-                    "{}: {}",
-                    String::from_utf8_lossy(path),
-                    e.message()
-                ))
-                .with_path(path)
-            })?;
-            let name = String::from_utf8_lossy(path);
+            let (name, source) = read_lib(path.as_ref())?;
             in_context!(self, None, |tc, cause| {
-                if run_with_code_cache(tc, source, &name, cache_dir)?.is_none() {
+                if run_with_code_cache(tc, &source, &name, cache_dir)?.is_none() {
                     return Err(caught(tc, cause));
                 }
                 Ok(())
@@ -349,10 +329,20 @@ fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Error> {
     })
 }
 
-fn read_file(path: &[u8]) -> Result<Vec<u8>, Error> {
+/// The script name and UTF-8 source of the library file at `path`.
+fn read_lib(path: &[u8]) -> Result<(String, String), Error> {
     use std::os::unix::ffi::OsStrExt;
     let os_path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
-    std::fs::read(os_path).map_err(|e| Error::io(path, &e))
+    let bytes = std::fs::read(os_path).map_err(|e| Error::io(path, &e))?;
+    let name = String::from_utf8_lossy(path).into_owned();
+    let source = String::from_utf8(bytes).map_err(|e| {
+        Error::invalid_argument(format!(
+            "{name}: the file is not valid UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+        .with_path(path)
+    })?;
+    Ok((name, source))
 }
 
 fn new_string<'s>(
@@ -404,20 +394,7 @@ fn run_with_code_cache<'s>(
     use v8::script_compiler::{CachedData, CompileOptions, NoCacheReason, Source};
     let key = code_cache::key(name, source);
     let code = new_string(tc, source)?;
-    let resource_name = new_string(tc, name)?;
-    let origin = v8::ScriptOrigin::new(
-        tc,
-        resource_name.into(),
-        0,
-        0,
-        false,
-        0,
-        None,
-        false,
-        false,
-        false,
-        None,
-    );
+    let origin = script_origin(tc, name, false)?;
     let cached = code_cache::lookup(key, dir);
     let (script, produce) = match &cached {
         Some(data) => {
@@ -515,20 +492,7 @@ fn compile<'s>(
         ));
     }
     let code = new_string(tc, source)?;
-    let resource_name = new_string(tc, name)?;
-    let origin = v8::ScriptOrigin::new(
-        tc,
-        resource_name.into(),
-        0,
-        0,
-        false,
-        0,
-        None,
-        false,
-        false,
-        false,
-        None,
-    );
+    let origin = script_origin(tc, name, false)?;
     Ok(v8::Script::compile(tc, code, Some(&origin)))
 }
 
@@ -616,6 +580,28 @@ fn settle<'s>(
              could settle it: v8rs has no timers or event loop yet)",
         ))),
     }
+}
+
+/// The origin of a script (or, with `is_module`, a module) named `name`.
+pub(crate) fn script_origin<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    name: &str,
+    is_module: bool,
+) -> Result<v8::ScriptOrigin<'s>, Error> {
+    let resource_name = new_string(scope, name)?;
+    Ok(v8::ScriptOrigin::new(
+        scope,
+        resource_name.into(),
+        0,
+        0,
+        false,
+        0,
+        None,
+        false,
+        false,
+        is_module,
+        None,
+    ))
 }
 
 fn text_of(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) -> Option<Text> {

@@ -40,25 +40,7 @@ pub(crate) fn compile<'s>(
                 "the module source is larger than V8 allows",
             )
         })?;
-    let resource = v8::String::new(scope, name).ok_or_else(|| {
-        Error::new(
-            Code::OutOfMemory,
-            "the module name is larger than V8 allows",
-        )
-    })?;
-    let origin = v8::ScriptOrigin::new(
-        scope,
-        resource.into(),
-        0,
-        0,
-        false,
-        0,
-        None,
-        false,
-        false,
-        true,
-        None,
-    );
+    let origin = crate::context::script_origin(scope, name, true)?;
     let mut source = v8::script_compiler::Source::new(code, Some(&origin));
     Ok(v8::script_compiler::compile_module(scope, &mut source))
 }
