@@ -584,14 +584,11 @@ pub unsafe extern "C" fn v8rs_run_script(
     error_out: *mut *mut v8rs_error,
 ) -> Code {
     guarded(error_out, || {
-        // SAFETY: NULL or a live handle (the caller's contract).
-        let context = unsafe { v8rs_context::borrow(context) }?;
+        // SAFETY: the caller's contract, as documented on this function.
+        let (context, script, identifier) =
+            unsafe { script_call(context, script, script_len, identifier, identifier_len) }?;
         let result_out = non_null(result_out, "result_out")?;
-        // SAFETY: each pointer has the given number of readable bytes.
-        let script = unsafe { bytes(script, script_len, "script") }?;
-        // SAFETY: as above.
-        let identifier = unsafe { script_name(identifier, identifier_len) }?;
-        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let timeout = timeout(timeout_ms);
         let result = context.run_script_with_timeout(script, identifier, timeout)?;
         // SAFETY: `result_out` is non-NULL and writable, `result_len_out` NULL or writable.
         unsafe { hand_out(result.as_bytes(), result_out, result_len_out) }
@@ -622,18 +619,15 @@ pub unsafe extern "C" fn v8rs_run_script_into(
     error_out: *mut *mut v8rs_error,
 ) -> Code {
     guarded(error_out, || {
-        // SAFETY: NULL or a live handle (the caller's contract).
-        let context = unsafe { v8rs_context::borrow(context) }?;
+        // SAFETY: the caller's contract, as documented on this function.
+        let (context, script, identifier) =
+            unsafe { script_call(context, script, script_len, identifier, identifier_len) }?;
         let result_len_out = non_null(result_len_out, "result_len_out")?;
         let spill_out = non_null(spill_out, "spill_out")?;
         if buffer.is_null() && capacity > 0 {
             return Err(Error::invalid_argument("buffer is NULL with a capacity"));
         }
-        // SAFETY: each pointer has the given number of readable bytes.
-        let script = unsafe { bytes(script, script_len, "script") }?;
-        // SAFETY: as above.
-        let identifier = unsafe { script_name(identifier, identifier_len) }?;
-        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let timeout = timeout(timeout_ms);
         let result = context.run_script_with_timeout(script, identifier, timeout)?;
         let bytes = result.as_bytes();
         if bytes.len() <= capacity {
@@ -690,14 +684,11 @@ pub unsafe extern "C" fn v8rs_eval(
     error_out: *mut *mut v8rs_error,
 ) -> Code {
     guarded(error_out, || {
-        // SAFETY: NULL or a live handle (the caller's contract).
-        let context = unsafe { v8rs_context::borrow(context) }?;
+        // SAFETY: the caller's contract, as documented on this function.
+        let (context, script, identifier) =
+            unsafe { script_call(context, script, script_len, identifier, identifier_len) }?;
         let value_out = non_null(value_out, "value_out")?;
-        // SAFETY: each pointer has the given number of readable bytes.
-        let script = unsafe { bytes(script, script_len, "script") }?;
-        // SAFETY: as above.
-        let identifier = unsafe { script_name(identifier, identifier_len) }?;
-        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let timeout = timeout(timeout_ms);
         let value = context.eval(script, identifier, timeout, flags)?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
@@ -734,11 +725,38 @@ pub unsafe extern "C" fn v8rs_call(
         let function = unsafe { bytes(function, function_len, "function") }?;
         // SAFETY: as above.
         let args = unsafe { bytes(args, args_len, "args") }?;
-        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let timeout = timeout(timeout_ms);
         let value = context.call(function, args, timeout, flags)?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
     })
+}
+
+/// A timeout in milliseconds as the core takes it: 0 means none.
+fn timeout(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+/// The context, script and script name of a call that runs a script.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `script` and `identifier` point to their lengths
+/// in readable bytes (or are NULL with length 0).
+unsafe fn script_call<'a>(
+    context: *mut v8rs_context,
+    script: *const c_char,
+    script_len: usize,
+    identifier: *const c_char,
+    identifier_len: usize,
+) -> Result<(&'a Context, &'a [u8], &'a [u8]), Error> {
+    // SAFETY: by this function's contract.
+    unsafe {
+        Ok((
+            v8rs_context::borrow(context)?,
+            bytes(script, script_len, "script")?,
+            script_name(identifier, identifier_len)?,
+        ))
+    }
 }
 
 /// The script name for `(identifier, identifier_len)`: `"<anonymous>"` for NULL.
@@ -873,7 +891,7 @@ pub unsafe extern "C" fn v8rs_run_module(
                 _ => Err("the resolver gave no module".into()),
             }
         };
-        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        let timeout = timeout(timeout_ms);
         let value = context.run_module(
             source,
             identifier,
