@@ -24,6 +24,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
+#define V8RS_WEB_TIMERS (1 << 0)
+
+// `TextEncoder`, `TextDecoder` (UTF-8).
+#define V8RS_WEB_ENCODING (1 << 1)
+
+// `atob`, `btoa`.
+#define V8RS_WEB_BASE64 (1 << 2)
+
+// `structuredClone`.
+#define V8RS_WEB_STRUCTURED_CLONE (1 << 3)
+
+// `performance.now()`, `performance.timeOrigin`.
+#define V8RS_WEB_PERFORMANCE (1 << 4)
+
+// `crypto.getRandomValues`, `crypto.randomUUID`.
+#define V8RS_WEB_CRYPTO (1 << 5)
+
+// `URL`, `URLSearchParams`.
+#define V8RS_WEB_URL (1 << 6)
+
+// `Event`, `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`.
+#define V8RS_WEB_EVENTS (1 << 7)
+
+// `MessageChannel`, `MessagePort`, `MessageEvent`.
+#define V8RS_WEB_MESSAGE_CHANNEL (1 << 8)
+
+// `ReadableStream`, `WritableStream`, `TransformStream` and their companions.
+#define V8RS_WEB_STREAMS (1 << 9)
+
+// Every web API group.
+#define V8RS_WEB_ALL ((1 << 10) - 1)
+
 // Flag for `v8rs_eval` and `v8rs_call`: when the result is a Promise, run microtasks
 // until it settles and return its value (a rejection is a `V8RS_CODE_JS_ERROR`).
 #define V8RS_AWAIT_PROMISE 1
@@ -65,6 +98,15 @@ typedef enum {
 // The answer of a host function (C: `v8rs_reply`), filled by `v8rs_reply_value` or
 // `v8rs_reply_error` during the call.
 typedef struct v8rs_reply v8rs_reply;
+
+// A cancel token: once cancelled (`v8rs_cancel_token_cancel`, from any thread), the
+// call running under it stops with `V8RS_CODE_TERMINATED`, and so does every later
+// call made under it. A thread's calls run under the token it entered
+// (`v8rs_cancel_token_enter`).
+//
+// Ownership: created by `v8rs_cancel_token_new`, freed by `v8rs_cancel_token_free`
+// (a thread that entered it keeps it alive until it enters another or NULL).
+typedef struct v8rs_cancel_token v8rs_cancel_token;
 
 // A context: one JavaScript global scope inside a VM; globals persist between calls.
 //
@@ -271,8 +313,9 @@ v8rs_code v8rs_vm_low_memory_notification(v8rs_vm *vm,
 // `vm` is NULL or a handle from `v8rs_vm_new` that was not freed yet.
 void v8rs_vm_free(v8rs_vm *vm);
 
-// Creates a context (a fresh global scope) in `vm` and writes it to `*context_out`;
-// free it with `v8rs_context_free`. The context keeps the VM's isolate alive.
+// Creates a context (a fresh global scope) in `vm`, with all the web APIs
+// (`V8RS_WEB_ALL`), and writes it to `*context_out`; free it with
+// `v8rs_context_free`. The context keeps the VM's isolate alive.
 //
 // Errors: `V8RS_CODE_INVALID_ARGUMENT` for NULL pointers; `V8RS_CODE_INVALID_STATE`
 // when the VM was freed or the platform torn down.
@@ -282,6 +325,59 @@ void v8rs_vm_free(v8rs_vm *vm);
 v8rs_code v8rs_context_new(v8rs_vm *vm,
                            v8rs_context **context_out,
                            v8rs_error **error_out);
+
+// Creates a context like `v8rs_context_new`, with the web APIs of `features` (a mask
+// of `V8RS_WEB_*` bits; 0 for a bare V8 context).
+//
+// Errors: as `v8rs_context_new`; `V8RS_CODE_INVALID_ARGUMENT` for unknown bits.
+//
+// # Safety
+// As `v8rs_context_new`.
+v8rs_code v8rs_context_new_with(v8rs_vm *vm,
+                                uint32_t features,
+                                v8rs_context **context_out,
+                                v8rs_error **error_out);
+
+// Runs the context's event loop — microtasks and timers, sleeping until the next one
+// is due — until nothing is queued (`docs/event-loop.md`). Timers run only inside this
+// call and inside calls that await a promise (`V8RS_AWAIT_PROMISE`).
+//
+// Errors: `V8RS_CODE_JS_ERROR` when a timer callback throws (the other timers stay
+// queued); `V8RS_CODE_TIMEOUT` after `timeout_ms` (0: none); `V8RS_CODE_TERMINATED`.
+//
+// # Safety
+// `context` is NULL or a live handle; `error_out` is NULL or writable.
+v8rs_code v8rs_context_run_until_idle(v8rs_context *context,
+                                      uint64_t timeout_ms,
+                                      v8rs_error **error_out);
+
+// Number of timers queued in the context; 0 for NULL.
+//
+// # Safety
+// `context` is NULL or a live handle.
+size_t v8rs_context_pending_tasks(const v8rs_context *context);
+
+// Creates a cancel token, not cancelled.
+v8rs_cancel_token *v8rs_cancel_token_new(void);
+
+// Makes `token` (NULL: none) the token of the calls this thread makes from now on.
+//
+// # Safety
+// `token` is NULL or a live token.
+void v8rs_cancel_token_enter(v8rs_cancel_token *token);
+
+// Cancels `token`: stops the call running under it now, if any, and every later one.
+// Returns whether a running call was stopped; false for NULL.
+//
+// # Safety
+// `token` is NULL or a live token.
+bool v8rs_cancel_token_cancel(v8rs_cancel_token *token);
+
+// Frees a cancel token; NULL is a no-op.
+//
+// # Safety
+// `token` is NULL or a live token, not used afterwards.
+void v8rs_cancel_token_free(v8rs_cancel_token *token);
 
 // Frees a context (NULL is a no-op), from any thread. Must not be called while a
 // call on this context runs on another thread.

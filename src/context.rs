@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Code, Error, JsError};
+use crate::event_loop::{self, EventLoop};
 use crate::host::{self, HostFn, HostFunction};
 use crate::text::Text;
 use crate::vm::{StopCause, Vm};
@@ -38,6 +39,8 @@ pub struct Context {
     // host functions its JavaScript may call go with the VM.
     global: v8::Global<v8::Context>,
     scripts: ScriptCache,
+    // Boxed: the context's timer functions hold a pointer to it.
+    tasks: Box<EventLoop>,
     vm: Arc<Vm>,
     // Boxed: JavaScript holds pointers to them, which must survive the Vec growing.
     #[allow(clippy::vec_box)]
@@ -62,16 +65,28 @@ impl ScriptCache {
 }
 
 impl Context {
-    /// Creates a fresh global scope in `vm`.
+    /// Creates a fresh global scope in `vm` with all the web APIs of [`crate::web`].
     pub fn new(vm: &Arc<Vm>) -> Result<Arc<Context>, Error> {
+        Context::with_features(vm, crate::web::ALL)
+    }
+
+    /// Creates a fresh global scope in `vm` with the web APIs of `features` (a mask of
+    /// [`crate::web`] bits; 0 for a bare V8 context).
+    pub fn with_features(vm: &Arc<Vm>, features: u32) -> Result<Arc<Context>, Error> {
+        let tasks = EventLoop::new();
         let mut call = vm.enter(None)?;
         v8::scope!(let scope, &mut *call);
         let context = v8::Context::new(scope, Default::default());
         let global = v8::Global::new(scope, context);
+        {
+            let scope = &mut v8::ContextScope::new(scope, context);
+            crate::web::install(scope, &tasks, features)?;
+        }
         LIVE_CONTEXTS.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(Context {
             global,
             scripts: ScriptCache::default(),
+            tasks,
             vm: Arc::clone(vm),
             hosts: parking_lot::Mutex::new(Vec::new()),
             freed: AtomicBool::new(false),
@@ -178,7 +193,8 @@ impl Context {
         in_context!(self, timeout, |tc, cause| {
             let value =
                 run_cached(tc, &self.scripts, source, name)?.ok_or_else(|| caught(tc, cause))?;
-            finish(tc, value, flags, cause).map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+            finish(tc, value, flags, &self.tasks, cause)
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
         })
     }
 
@@ -213,7 +229,8 @@ impl Context {
             let Some(value) = target.call(tc, receiver, &args) else {
                 return Err(caught(tc, cause));
             };
-            finish(tc, value, flags, cause).map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+            finish(tc, value, flags, &self.tasks, cause)
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
         })
     }
 
@@ -253,7 +270,8 @@ impl Context {
             let Some(evaluation) = module.evaluate(tc) else {
                 return Err(caught(tc, cause));
             };
-            settle(tc, evaluation, cause).map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))?;
+            settle(tc, evaluation, &self.tasks, cause)
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))?;
             if module.get_status() == v8::ModuleStatus::Errored {
                 let exception = module.get_exception();
                 let message = v8::Exception::create_message(tc, exception);
@@ -269,8 +287,14 @@ impl Context {
                         .ok_or_else(|| caught(tc, cause))?;
                     Ok(b"u".to_vec())
                 }
-                None => finish(tc, namespace, flags & crate::values::ACCEPT_JSON, cause)
-                    .map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
+                None => finish(
+                    tc,
+                    namespace,
+                    flags & crate::values::ACCEPT_JSON,
+                    &self.tasks,
+                    cause,
+                )
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
             }
         })
     }
@@ -306,6 +330,23 @@ impl Context {
         })?;
         self.hosts.lock().push(host);
         Ok(())
+    }
+
+    /// Runs the context's event loop — microtasks and timers, sleeping until the next
+    /// timer is due — until nothing is queued. A timer callback that throws ends it
+    /// with that error (the other timers stay queued); after `timeout` it fails with
+    /// [`Code::Timeout`] (an endless `setInterval` never idles).
+    pub fn run_until_idle(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        in_context!(self, timeout, |tc, cause| {
+            event_loop::drive(tc, &self.tasks, cause, |_| false)
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))?;
+            Ok(())
+        })
+    }
+
+    /// Number of timers queued in the context (`setTimeout`, `setInterval`, tasks).
+    pub fn pending_tasks(&self) -> usize {
+        self.tasks.pending()
     }
 
     /// Number of contexts alive in the process.
@@ -533,10 +574,11 @@ fn finish<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     value: v8::Local<'s, v8::Value>,
     flags: u32,
+    tasks: &EventLoop,
     cause: StopCause<'_>,
 ) -> Result<Vec<u8>, Option<Error>> {
     let value = if flags & crate::values::AWAIT_PROMISE != 0 {
-        settle(scope, value, cause)?
+        settle(scope, value, tasks, cause)?
     } else {
         value
     };
@@ -550,22 +592,21 @@ fn finish<'s>(
     Ok(out)
 }
 
-/// The value of a settled Promise (or `value` itself when it is no Promise):
-/// microtasks run until it settles; a rejection becomes a JavaScript error.
+/// The value of a settled Promise (or `value` itself when it is no Promise): the event
+/// loop (microtasks and timers) runs until it settles; a rejection becomes a
+/// JavaScript error.
 fn settle<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     value: v8::Local<'s, v8::Value>,
+    tasks: &EventLoop,
     cause: StopCause<'_>,
 ) -> Result<v8::Local<'s, v8::Value>, Option<Error>> {
     let Ok(promise) = v8::Local::<v8::Promise>::try_from(value) else {
         return Ok(value);
     };
-    if promise.state() == v8::PromiseState::Pending {
-        scope.perform_microtask_checkpoint();
-        if scope.is_execution_terminating() {
-            return Err(Some(cause.error()));
-        }
-    }
+    event_loop::drive(scope, tasks, cause, |_| {
+        promise.state() != v8::PromiseState::Pending
+    })?;
     match promise.state() {
         v8::PromiseState::Fulfilled => Ok(promise.result(scope)),
         v8::PromiseState::Rejected => {
@@ -576,8 +617,8 @@ fn settle<'s>(
         }
         v8::PromiseState::Pending => Err(Some(Error::new(
             Code::JsError,
-            "the promise is still pending after all microtasks ran (nothing is left that \
-             could settle it: v8rs has no timers or event loop yet)",
+            "the promise is still pending and nothing is left that could settle it (no \
+             microtask or timer is queued)",
         ))),
     }
 }

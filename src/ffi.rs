@@ -26,6 +26,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::{Arc, OnceLock};
 
+use crate::cancel::CancelToken;
 use crate::context::Context;
 use crate::error::{Code, Error};
 use crate::host::{HostFn, Reply};
@@ -499,8 +500,9 @@ pub unsafe extern "C" fn v8rs_vm_free(vm: *mut v8rs_vm) {
     })
 }
 
-/// Creates a context (a fresh global scope) in `vm` and writes it to `*context_out`;
-/// free it with `v8rs_context_free`. The context keeps the VM's isolate alive.
+/// Creates a context (a fresh global scope) in `vm`, with all the web APIs
+/// (`V8RS_WEB_ALL`), and writes it to `*context_out`; free it with
+/// `v8rs_context_free`. The context keeps the VM's isolate alive.
 ///
 /// Errors: `V8RS_CODE_INVALID_ARGUMENT` for NULL pointers; `V8RS_CODE_INVALID_STATE`
 /// when the VM was freed or the platform torn down.
@@ -513,16 +515,170 @@ pub unsafe extern "C" fn v8rs_context_new(
     context_out: *mut *mut v8rs_context,
     error_out: *mut *mut v8rs_error,
 ) -> Code {
+    // SAFETY: the same contract.
+    unsafe { v8rs_context_new_with(vm, V8RS_WEB_ALL, context_out, error_out) }
+}
+
+/// `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
+pub const V8RS_WEB_TIMERS: u32 = 1 << 0;
+/// `TextEncoder`, `TextDecoder` (UTF-8).
+pub const V8RS_WEB_ENCODING: u32 = 1 << 1;
+/// `atob`, `btoa`.
+pub const V8RS_WEB_BASE64: u32 = 1 << 2;
+/// `structuredClone`.
+pub const V8RS_WEB_STRUCTURED_CLONE: u32 = 1 << 3;
+/// `performance.now()`, `performance.timeOrigin`.
+pub const V8RS_WEB_PERFORMANCE: u32 = 1 << 4;
+/// `crypto.getRandomValues`, `crypto.randomUUID`.
+pub const V8RS_WEB_CRYPTO: u32 = 1 << 5;
+/// `URL`, `URLSearchParams`.
+pub const V8RS_WEB_URL: u32 = 1 << 6;
+/// `Event`, `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`.
+pub const V8RS_WEB_EVENTS: u32 = 1 << 7;
+/// `MessageChannel`, `MessagePort`, `MessageEvent`.
+pub const V8RS_WEB_MESSAGE_CHANNEL: u32 = 1 << 8;
+/// `ReadableStream`, `WritableStream`, `TransformStream` and their companions.
+pub const V8RS_WEB_STREAMS: u32 = 1 << 9;
+/// Every web API group.
+pub const V8RS_WEB_ALL: u32 = (1 << 10) - 1;
+
+const _: () = {
+    use crate::web;
+    assert!(V8RS_WEB_TIMERS == web::TIMERS);
+    assert!(V8RS_WEB_ENCODING == web::ENCODING);
+    assert!(V8RS_WEB_BASE64 == web::BASE64);
+    assert!(V8RS_WEB_STRUCTURED_CLONE == web::STRUCTURED_CLONE);
+    assert!(V8RS_WEB_PERFORMANCE == web::PERFORMANCE);
+    assert!(V8RS_WEB_CRYPTO == web::CRYPTO);
+    assert!(V8RS_WEB_URL == web::URL);
+    assert!(V8RS_WEB_EVENTS == web::EVENTS);
+    assert!(V8RS_WEB_MESSAGE_CHANNEL == web::MESSAGE_CHANNEL);
+    assert!(V8RS_WEB_STREAMS == web::STREAMS);
+    assert!(V8RS_WEB_ALL == web::ALL);
+};
+
+/// Creates a context like `v8rs_context_new`, with the web APIs of `features` (a mask
+/// of `V8RS_WEB_*` bits; 0 for a bare V8 context).
+///
+/// Errors: as `v8rs_context_new`; `V8RS_CODE_INVALID_ARGUMENT` for unknown bits.
+///
+/// # Safety
+/// As `v8rs_context_new`.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_new_with(
+    vm: *mut v8rs_vm,
+    features: u32,
+    context_out: *mut *mut v8rs_context,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
     guarded(error_out, || {
         // SAFETY: `vm` is NULL or a live handle (the caller's contract).
         let vm = unsafe { v8rs_vm::borrow(vm) }?;
         let context_out = non_null(context_out, "context_out")?;
         // SAFETY: `vm` was borrowed from a live `Arc<Vm>`; cloning it needs a `&Arc`.
         let vm = unsafe { clone_arc(vm) };
-        let context = Context::new(&vm)?;
+        let context = Context::with_features(&vm, features)?;
         // SAFETY: `context_out` is a non-NULL, writable `v8rs_context *` slot.
         unsafe { *context_out = v8rs_context::into_handle(context) };
         Ok(())
+    })
+}
+
+/// Runs the context's event loop — microtasks and timers, sleeping until the next one
+/// is due — until nothing is queued (`docs/event-loop.md`). Timers run only inside this
+/// call and inside calls that await a promise (`V8RS_AWAIT_PROMISE`).
+///
+/// Errors: `V8RS_CODE_JS_ERROR` when a timer callback throws (the other timers stay
+/// queued); `V8RS_CODE_TIMEOUT` after `timeout_ms` (0: none); `V8RS_CODE_TERMINATED`.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_run_until_idle(
+    context: *mut v8rs_context,
+    timeout_ms: u64,
+    error_out: *mut *mut v8rs_error,
+) -> Code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { v8rs_context::borrow(context) }?;
+        context.run_until_idle(timeout(timeout_ms))
+    })
+}
+
+/// Number of timers queued in the context; 0 for NULL.
+///
+/// # Safety
+/// `context` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_pending_tasks(context: *const v8rs_context) -> usize {
+    shielded(0, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        unsafe { v8rs_context::borrow(context) }.map_or(0, |c| c.pending_tasks())
+    })
+}
+
+/// A cancel token: once cancelled (`v8rs_cancel_token_cancel`, from any thread), the
+/// call running under it stops with `V8RS_CODE_TERMINATED`, and so does every later
+/// call made under it. A thread's calls run under the token it entered
+/// (`v8rs_cancel_token_enter`).
+///
+/// Ownership: created by `v8rs_cancel_token_new`, freed by `v8rs_cancel_token_free`
+/// (a thread that entered it keeps it alive until it enters another or NULL).
+pub struct v8rs_cancel_token {
+    _private: [u8; 0],
+}
+
+impl ArcHandle for v8rs_cancel_token {
+    type Rust = CancelToken;
+}
+
+/// Creates a cancel token, not cancelled.
+#[no_mangle]
+pub extern "C" fn v8rs_cancel_token_new() -> *mut v8rs_cancel_token {
+    shielded(ptr::null_mut(), || {
+        v8rs_cancel_token::into_handle(CancelToken::new())
+    })
+}
+
+/// Makes `token` (NULL: none) the token of the calls this thread makes from now on.
+///
+/// # Safety
+/// `token` is NULL or a live token.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_cancel_token_enter(token: *mut v8rs_cancel_token) {
+    shielded((), || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let token = unsafe { v8rs_cancel_token::borrow(token) }
+            .ok()
+            // SAFETY: borrowed from a live `Arc<CancelToken>`.
+            .map(|t| unsafe { clone_arc(t) });
+        CancelToken::enter(token);
+    })
+}
+
+/// Cancels `token`: stops the call running under it now, if any, and every later one.
+/// Returns whether a running call was stopped; false for NULL.
+///
+/// # Safety
+/// `token` is NULL or a live token.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_cancel_token_cancel(token: *mut v8rs_cancel_token) -> bool {
+    shielded(false, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        unsafe { v8rs_cancel_token::borrow(token) }.is_ok_and(|t| t.cancel())
+    })
+}
+
+/// Frees a cancel token; NULL is a no-op.
+///
+/// # Safety
+/// `token` is NULL or a live token, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_cancel_token_free(token: *mut v8rs_cancel_token) {
+    shielded((), || {
+        // SAFETY: NULL or a live handle, released once (the caller's contract).
+        drop(unsafe { v8rs_cancel_token::release(token) });
     })
 }
 

@@ -28,6 +28,8 @@ pub(crate) enum StopReason {
     OutOfMemory,
     /// A SIGINT arrived for the thread running the call.
     Interrupted,
+    /// The call's [`CancelToken`](crate::cancel::CancelToken) was cancelled.
+    Cancelled,
 }
 
 #[derive(Default)]
@@ -41,6 +43,8 @@ struct CallState {
 pub(crate) struct Interrupts {
     handle: v8::IsolateHandle,
     state: Mutex<CallState>,
+    /// Wakes a call that sleeps until its next timer when it is stopped.
+    wake: Condvar,
 }
 
 impl Interrupts {
@@ -48,6 +52,7 @@ impl Interrupts {
         Interrupts {
             handle,
             state: Mutex::new(CallState::default()),
+            wake: Condvar::new(),
         }
     }
 
@@ -82,7 +87,20 @@ impl Interrupts {
         }
         state.reason.get_or_insert(reason);
         self.handle.terminate_execution();
+        self.wake.notify_all();
         true
+    }
+
+    /// Sleeps (outside JavaScript, the VM still held) until `at`, or until the running
+    /// call is stopped; returns whether it was stopped.
+    pub(crate) fn sleep_until(&self, at: Instant) -> bool {
+        let mut state = self.state.lock();
+        while state.reason.is_none() {
+            if self.wake.wait_until(&mut state, at).timed_out() {
+                break;
+            }
+        }
+        state.reason.is_some()
     }
 }
 

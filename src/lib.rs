@@ -8,9 +8,11 @@
 //! * the **C ABI** — [`ffi`] — thin `extern "C"` glue over the core (NULL checks, a
 //!   panic boundary, error out-params), described by the generated `include/v8rs.h`.
 
+pub mod cancel;
 pub mod code_cache;
 pub mod context;
 pub mod error;
+mod event_loop;
 pub mod ffi;
 pub mod host;
 mod interrupts;
@@ -22,6 +24,7 @@ mod stack;
 pub mod text;
 pub mod values;
 pub mod vm;
+pub mod web;
 
 pub use context::Context;
 pub use error::{Code, Error, JsError};

@@ -220,6 +220,7 @@ impl Vm {
                     vm: self,
                     timeout,
                     _deadline: None,
+                    _cancel: None,
                 });
             }
         }
@@ -233,11 +234,13 @@ impl Vm {
         let call = self.interrupts.begin();
         crate::sigint::call_started(&self.interrupts, call);
         let deadline = timeout.map(|t| Deadline::start(&self.interrupts, call, t));
+        let cancel = crate::cancel::Attached::to_call(&self.interrupts, call);
         Ok(VmCall {
             hold: Hold::Locked(locker),
             vm: self,
             timeout,
             _deadline: deadline,
+            _cancel: Some(cancel),
         })
     }
 
@@ -285,6 +288,7 @@ pub(crate) struct VmCall<'a> {
     vm: &'a Vm,
     timeout: Option<Duration>,
     _deadline: Option<Deadline>,
+    _cancel: Option<crate::cancel::Attached>,
 }
 
 enum Hold<'a> {
@@ -336,6 +340,12 @@ pub(crate) struct StopCause<'a> {
 }
 
 impl StopCause<'_> {
+    /// Sleeps until `at` (a timer's due time) unless the call is stopped first;
+    /// returns whether it was stopped.
+    pub(crate) fn sleep_until(&self, at: std::time::Instant) -> bool {
+        self.vm.interrupts.sleep_until(at)
+    }
+
     /// The error for a call that V8 reports as terminated.
     pub(crate) fn error(&self) -> Error {
         match self.vm.interrupts.reason() {
@@ -357,6 +367,9 @@ impl StopCause<'_> {
                 Code::Terminated,
                 "JavaScript was interrupted (SIGINT) and was stopped",
             ),
+            Some(StopReason::Cancelled) => {
+                Error::new(Code::Terminated, "the call was cancelled and was stopped")
+            }
             Some(StopReason::Terminated) | None => {
                 Error::new(Code::Terminated, "JavaScript was terminated")
             }

@@ -24,6 +24,7 @@ from .exceptions import (
 )
 from .platform import Platform, platform
 from .vm import VM
+from .web import WEB_FEATURES
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,7 @@ V8_VERSION: str = _native.c_string(_native.lib.v8rs_version())
 __all__ = [
     "V8_VERSION",
     "VM",
+    "WEB_FEATURES",
     "Context",
     "Platform",
     "V8ArgumentError",

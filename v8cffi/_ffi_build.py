@@ -30,6 +30,7 @@ typedef enum {
   V8RS_CODE_CONVERSION = 9,
 } v8rs_code;
 
+typedef struct v8rs_cancel_token v8rs_cancel_token;
 typedef struct v8rs_context v8rs_context;
 typedef struct v8rs_error v8rs_error;
 typedef struct v8rs_vm v8rs_vm;
@@ -79,6 +80,18 @@ v8rs_code v8rs_vm_heap_stats(v8rs_vm *vm, v8rs_heap_stats *stats_out, v8rs_error
 v8rs_code v8rs_vm_low_memory_notification(v8rs_vm *vm, v8rs_error **error_out);
 void v8rs_vm_free(v8rs_vm *vm);
 v8rs_code v8rs_context_new(v8rs_vm *vm, v8rs_context **context_out, v8rs_error **error_out);
+v8rs_code v8rs_context_new_with(v8rs_vm *vm,
+                                uint32_t features,
+                                v8rs_context **context_out,
+                                v8rs_error **error_out);
+v8rs_code v8rs_context_run_until_idle(v8rs_context *context,
+                                      uint64_t timeout_ms,
+                                      v8rs_error **error_out);
+size_t v8rs_context_pending_tasks(const v8rs_context *context);
+v8rs_cancel_token *v8rs_cancel_token_new(void);
+void v8rs_cancel_token_enter(v8rs_cancel_token *token);
+bool v8rs_cancel_token_cancel(v8rs_cancel_token *token);
+void v8rs_cancel_token_free(v8rs_cancel_token *token);
 void v8rs_context_free(v8rs_context *context);
 v8rs_code v8rs_run_script(v8rs_context *context,
                           const char *script,

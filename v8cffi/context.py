@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Union
 
-from . import _native
+from . import _async, _native, _streams
 from ._managed import Managed
 from .exceptions import V8LifecycleError
 from .values import dumps, loads
@@ -55,9 +55,10 @@ class Context(Managed):
 
     _what = "context"
 
-    def __init__(self, vm: VM) -> None:
+    def __init__(self, vm: VM, features: int = 0x3FF) -> None:
         super().__init__()
         self._vm = vm
+        self._features = features
         self._used = False
         self._hosts: list[Any] = []  # keeps exposed functions alive with the context
 
@@ -70,7 +71,7 @@ class Context(Managed):
 
     def _create(self) -> None:
         out = _native.ffi.new("v8rs_context **")
-        _native.call(_native.lib.v8rs_context_new, self._vm._live_ptr(), out)
+        _native.call(_native.lib.v8rs_context_new_with, self._vm._live_ptr(), self._features, out)
         self._adopt(out[0], _native.lib.v8rs_context_free)
         self._used = True
 
@@ -178,6 +179,80 @@ class Context(Managed):
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         flags = _AWAIT | _JSON if await_promise else _JSON
         return self._value(_native.lib.v8rs_call, name, len(name), packed, len(packed), timeout_ms, flags)
+
+    def run_until_idle(self, *, timeout: float | None = None) -> None:
+        """Runs the context's event loop — microtasks and timers (``setTimeout``,
+        ``setInterval``, ``MessageChannel`` messages…), sleeping until the next one is
+        due — until nothing is queued. Timers run only inside this call and inside the
+        calls that await a promise; never behind your back.
+
+        A timer callback that throws raises :class:`~v8cffi.exceptions.V8JSError` (the
+        other timers stay queued). With ``timeout`` (seconds), a loop that does not
+        idle by then (an endless ``setInterval``) raises
+        :class:`~v8cffi.exceptions.V8TimeoutError`.
+        """
+        timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
+        _native.call(_native.lib.v8rs_context_run_until_idle, self._live_ptr(), timeout_ms)
+
+    @property
+    def pending_tasks(self) -> int:
+        """Number of timers queued (0 when the context is not set up)."""
+        ptr = self._ptr
+        return 0 if ptr is None else int(_native.lib.v8rs_context_pending_tasks(ptr))
+
+    async def eval_async(
+        self,
+        script: str | bytes,
+        identifier: str | bytes = "<anonymous>",
+        *,
+        timeout: float | None = None,
+    ) -> Any:
+        """:meth:`eval` with ``await_promise=True`` for asyncio: JavaScript and its
+        timers run on an executor thread with the GIL released, so other tasks go on
+        meanwhile. Cancelling the awaiting task stops this JavaScript call (and only
+        it); the cancellation propagates once the call has ended."""
+        return await _async.run(self.eval, script, identifier, timeout=timeout, await_promise=True)
+
+    async def call_async(self, function: str, *args: Any, timeout: float | None = None) -> Any:
+        """:meth:`call` with ``await_promise=True`` for asyncio, like
+        :meth:`eval_async`."""
+        return await _async.run(self.call, function, *args, timeout=timeout, await_promise=True)
+
+    def iter_stream(self, expression: str, *, timeout: float | None = None) -> Iterator[str | bytes]:
+        """Yields the chunks (``str``, or ``bytes`` for byte chunks) of the
+        ``ReadableStream`` that the JavaScript ``expression`` gives (or of the stream a
+        promise from it resolves to), as each becomes available: the event loop runs
+        only until the next chunk. Closing the generator early cancels the stream.
+        ``timeout`` (seconds) applies to each chunk."""
+        stream_id = self.eval(_streams.open_source(self, expression), "<stream>", timeout=timeout, await_promise=True)
+        done = False
+        try:
+            while True:
+                chunk = self.call("__v8cffi_streams.read", stream_id, timeout=timeout, await_promise=True)
+                if chunk is None:
+                    done = True
+                    return
+                yield chunk
+        finally:
+            if not done and self.is_alive():
+                self.call("__v8cffi_streams.cancel", stream_id, timeout=timeout, await_promise=True)
+
+    async def aiter_stream(self, expression: str, *, timeout: float | None = None) -> AsyncIterator[str | bytes]:
+        """:meth:`iter_stream` for asyncio: each chunk is awaited like
+        :meth:`call_async`."""
+        source = _streams.open_source(self, expression)
+        stream_id = await _async.run(self.eval, source, "<stream>", timeout=timeout, await_promise=True)
+        done = False
+        try:
+            while True:
+                chunk = await self.call_async("__v8cffi_streams.read", stream_id, timeout=timeout)
+                if chunk is None:
+                    done = True
+                    return
+                yield chunk
+        finally:
+            if not done and self.is_alive():
+                await self.call_async("__v8cffi_streams.cancel", stream_id, timeout=timeout)
 
     def _value(self, fn: Any, *args: Any) -> Any:
         """Calls ``fn(context, *args, value_out, value_len_out, error_out)`` and

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import _native
 from ._managed import Managed
 from .context import Context
 from .exceptions import V8LifecycleError
+from .web import feature_mask
 
 if TYPE_CHECKING:
     from .platform import Platform
@@ -69,12 +71,16 @@ class VM(Managed):
             self._adopt(out[0], _native.lib.v8rs_vm_free)
         return self
 
-    def create_context(self) -> Context:
+    def create_context(self, *, web: bool | Iterable[str] = True) -> Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
-        It is set up on first use, by ``set_up()`` or by ``with``."""
+        It is set up on first use, by ``set_up()`` or by ``with``.
+
+        ``web``: the web APIs it gets (:mod:`v8cffi.web`) — ``True`` for all (timers,
+        ``TextEncoder``, ``URL``, streams…), ``False`` for a bare V8 context, or a
+        collection of names from :data:`~v8cffi.web.WEB_FEATURES`."""
         if not self.is_alive():
             raise V8LifecycleError("the VM is not set up (or was torn down): call vm.set_up() first")
-        return Context(self)
+        return Context(self, feature_mask(web))
 
     def terminate(self) -> bool:
         """Stops the JavaScript running in this VM right now, from any thread: that

@@ -1,0 +1,92 @@
+//! Cancelling calls from another thread: a [`CancelToken`] made current on a thread
+//! (`CancelToken::enter`) is attached to every outermost call that thread makes; once
+//! cancelled, the call running under it stops with [`Code::Terminated`](crate::Code),
+//! and so does every later call made under it, before running any JavaScript.
+//!
+//! This is what lets an asyncio task that awaits a call on an executor thread stop
+//! exactly that call when the task is cancelled, and no other call of the same VM.
+//!
+//! Lock order: a token's lock may be taken with a VM held, and then an `Interrupts`
+//! state lock; never the other way round.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+use crate::interrupts::{Interrupts, StopReason};
+
+thread_local! {
+    /// The token attached to this thread's calls.
+    static CURRENT: RefCell<Option<Arc<CancelToken>>> = const { RefCell::new(None) };
+}
+
+/// A switch that stops the calls made under it (see the module documentation).
+#[derive(Default)]
+pub struct CancelToken {
+    state: Mutex<TokenState>,
+}
+
+#[derive(Default)]
+struct TokenState {
+    cancelled: bool,
+    /// The call running under the token now: its VM's stop switch and call number.
+    running: Option<(Weak<Interrupts>, u64)>,
+}
+
+impl CancelToken {
+    /// A new token, not cancelled.
+    pub fn new() -> Arc<CancelToken> {
+        Arc::default()
+    }
+
+    /// Attaches `token` (or, with `None`, no token) to the calls this thread makes
+    /// from now on.
+    pub fn enter(token: Option<Arc<CancelToken>>) {
+        CURRENT.with(|current| *current.borrow_mut() = token);
+    }
+
+    /// Cancels the token: stops the call running under it, if any, and every later one.
+    /// Returns whether a running call was stopped.
+    pub fn cancel(&self) -> bool {
+        let mut state = self.state.lock();
+        state.cancelled = true;
+        match &state.running {
+            Some((interrupts, call)) => interrupts
+                .upgrade()
+                .is_some_and(|i| i.stop(StopReason::Cancelled, Some(*call))),
+            None => false,
+        }
+    }
+
+    /// Whether [`Self::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.state.lock().cancelled
+    }
+}
+
+/// The current thread's token, attached to the call that just began (number `call` of
+/// `interrupts`); a cancelled token stops it at once. Detached when dropped.
+pub(crate) struct Attached(Option<Arc<CancelToken>>);
+
+impl Attached {
+    pub(crate) fn to_call(interrupts: &Arc<Interrupts>, call: u64) -> Attached {
+        let token = CURRENT.with(|current| current.borrow().clone());
+        if let Some(token) = &token {
+            let mut state = token.state.lock();
+            state.running = Some((Arc::downgrade(interrupts), call));
+            if state.cancelled {
+                interrupts.stop(StopReason::Cancelled, Some(call));
+            }
+        }
+        Attached(token)
+    }
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        if let Some(token) = &self.0 {
+            token.state.lock().running = None;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+"""The web APIs a context gets (see ``docs/web-apis.md``).
+
+Every context has them all by default; :meth:`VM.create_context(web=...)
+<v8cffi.vm.VM.create_context>` takes ``False`` for a bare V8 context, or a collection of
+names from :data:`WEB_FEATURES` for just those groups::
+
+    vm.create_context(web=WEB_FEATURES - {"crypto"})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["WEB_FEATURES", "feature_mask"]
+
+#: Each group's bit in the C ABI's mask (``V8RS_WEB_*``) and what it installs.
+_BITS = {
+    "timers": 1 << 0,  # setTimeout, setInterval, clearTimeout, clearInterval, queueMicrotask
+    "encoding": 1 << 1,  # TextEncoder, TextDecoder (+ their streams with "streams")
+    "base64": 1 << 2,  # atob, btoa
+    "structured_clone": 1 << 3,  # structuredClone
+    "performance": 1 << 4,  # performance.now(), performance.timeOrigin
+    "crypto": 1 << 5,  # crypto.getRandomValues, crypto.randomUUID
+    "url": 1 << 6,  # URL, URLSearchParams
+    "events": 1 << 7,  # Event, EventTarget, AbortController, AbortSignal, DOMException
+    "message_channel": 1 << 8,  # MessageChannel, MessagePort, MessageEvent
+    "streams": 1 << 9,  # ReadableStream, WritableStream, TransformStream, …
+}
+
+#: The names of the web API groups.
+WEB_FEATURES: frozenset[str] = frozenset(_BITS)
+
+
+def feature_mask(web: bool | Iterable[str]) -> int:
+    """The ``V8RS_WEB_*`` mask for ``web``: ``True`` (all groups), ``False`` (none) or
+    group names. Raises ``ValueError`` for unknown names."""
+    if web is True:
+        return sum(_BITS.values())
+    if web is False:
+        return 0
+    if isinstance(web, (str, bytes)):
+        raise TypeError("web must be True, False or a collection of feature names, not a string")
+    names = set(web)
+    unknown = names - WEB_FEATURES
+    if unknown:
+        raise ValueError(f"unknown web features {sorted(unknown)}; known: {sorted(WEB_FEATURES)}")
+    return sum(_BITS[name] for name in names)
