@@ -30,7 +30,8 @@ if (!globalThis.__v8cffi_streams) Object.defineProperty(globalThis, '__v8cffi_st
     if (done) { this.readers.delete(id); return null; }
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
     if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    throw new TypeError('iter_stream: a chunk is neither a string nor bytes: ' + Object.prototype.toString.call(value));
+    const kind = Object.prototype.toString.call(value);
+    throw new TypeError('iter_stream: a chunk is neither a string nor bytes: ' + kind);
   },
   async cancel(id) {
     const reader = this.readers.get(id);
@@ -45,4 +46,3 @@ def open_source(ctx: Context, expression: str) -> str:
     """The script that opens the stream of ``expression``; sets the helper up first."""
     ctx.run_script(SETUP_JS, "<v8cffi streams>")
     return f"__v8cffi_streams.open(({expression}\n))"
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Union
 
 from . import _async, _native, _streams
@@ -218,13 +218,16 @@ class Context(Managed):
         :meth:`eval_async`."""
         return await _async.run(self.call, function, *args, timeout=timeout, await_promise=True)
 
-    def iter_stream(self, expression: str, *, timeout: float | None = None) -> Iterator[str | bytes]:
+    def iter_stream(
+        self, expression: str, *, timeout: float | None = None
+    ) -> Generator[str | bytes, None, None]:
         """Yields the chunks (``str``, or ``bytes`` for byte chunks) of the
         ``ReadableStream`` that the JavaScript ``expression`` gives (or of the stream a
         promise from it resolves to), as each becomes available: the event loop runs
         only until the next chunk. Closing the generator early cancels the stream.
         ``timeout`` (seconds) applies to each chunk."""
-        stream_id = self.eval(_streams.open_source(self, expression), "<stream>", timeout=timeout, await_promise=True)
+        source = _streams.open_source(self, expression)
+        stream_id = self.eval(source, "<stream>", timeout=timeout, await_promise=True)
         done = False
         try:
             while True:
@@ -237,7 +240,9 @@ class Context(Managed):
             if not done and self.is_alive():
                 self.call("__v8cffi_streams.cancel", stream_id, timeout=timeout, await_promise=True)
 
-    async def aiter_stream(self, expression: str, *, timeout: float | None = None) -> AsyncIterator[str | bytes]:
+    async def aiter_stream(
+        self, expression: str, *, timeout: float | None = None
+    ) -> AsyncGenerator[str | bytes, None]:
         """:meth:`iter_stream` for asyncio: each chunk is awaited like
         :meth:`call_async`."""
         source = _streams.open_source(self, expression)

@@ -28,8 +28,6 @@ def _size(value: int | None, name: str) -> int:
 
 
 class VM(Managed):
-    _what = "VM"
-
     """A V8 isolate (about 1 MB) with its own heap. Create it with
     :meth:`Platform.create_vm() <v8cffi.platform.Platform.create_vm>`.
 
@@ -38,6 +36,8 @@ class VM(Managed):
     thread also releases the GIL). A VM may be set up again after :meth:`tear_down`;
     its old contexts stay torn down.
     """
+
+    _what = "VM"
 
     def __init__(
         self,

@@ -510,6 +510,88 @@ static void test_limits(void) {
     v8rs_vm_free(vm);
 }
 
+/* Cancels a token after a short while, from another thread. */
+static void *cancel_later(void *token) {
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    v8rs_cancel_token_cancel(token);
+    return NULL;
+}
+
+static void test_event_loop(v8rs_vm *vm) {
+    v8rs_context *ctx = NULL, *bare = NULL;
+    v8rs_error *err = NULL;
+    CHECK(v8rs_context_new_with(vm, V8RS_WEB_ALL, &ctx, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new_with(vm, 0, &bare, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new_with(vm, 1u << 31, &ctx, &err) == V8RS_CODE_INVALID_ARGUMENT);
+    v8rs_error_free(err);
+    err = NULL;
+    RUN(bare, "typeof setTimeout + ' ' + typeof TextEncoder", "undefined undefined");
+    RUN(ctx, "typeof setTimeout + ' ' + typeof TextEncoder", "function function");
+
+    /* Timers run only inside run_until_idle, in due order, microtasks first. */
+    RUN(ctx, "var log = []; setTimeout(() => log.push('b'), 20); setTimeout(() => log.push('a'), 5);"
+             "queueMicrotask(() => log.push('m')); log.length", "0");
+    CHECK(v8rs_context_pending_tasks(ctx) == 2);
+    RUN(ctx, "log.join()", "m");
+    CHECK(v8rs_context_run_until_idle(ctx, 0, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "log.join()", "m,a,b");
+    CHECK(v8rs_context_pending_tasks(ctx) == 0);
+    CHECK(v8rs_context_pending_tasks(NULL) == 0);
+
+    /* A timer that throws ends the loop with its error; the others stay queued. */
+    RUN(ctx, "setTimeout(() => { throw new Error('tick') }, 0); setTimeout(() => log.push('c'), 1); 1", "1");
+    CHECK(v8rs_context_run_until_idle(ctx, 0, &err) == V8RS_CODE_JS_ERROR);
+    size_t len = 0;
+    const char *s = v8rs_error_js_message(err, &len);
+    CHECK(str_eq(s, len, "tick"));
+    v8rs_error_free(err);
+    err = NULL;
+    CHECK(v8rs_context_pending_tasks(ctx) == 1);
+    CHECK(v8rs_context_run_until_idle(ctx, 0, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "log.join()", "m,a,b,c");
+
+    /* An endless interval: the timeout stops the loop; the context stays usable. */
+    RUN(ctx, "var iv = setInterval(() => {}, 1); 1", "1");
+    CHECK(v8rs_context_run_until_idle(ctx, 30, &err) == V8RS_CODE_TIMEOUT);
+    v8rs_error_free(err);
+    err = NULL;
+    RUN(ctx, "clearInterval(iv); 2", "2");
+
+    /* Awaiting a promise drives the timers. */
+    char *value = NULL;
+    size_t value_len = 0;
+    const char *wait = "new Promise(r => setTimeout(() => r(7), 10))";
+    CHECK(v8rs_eval(ctx, wait, strlen(wait), NULL, 0, 0, V8RS_AWAIT_PROMISE, &value, &value_len, NULL) ==
+          V8RS_CODE_OK);
+    CHECK(value_len == 9 && value[0] == 'i' && value[1] == 7);
+    v8rs_string_free(value);
+
+    /* A cancel token stops the call waiting under it, and every later one. */
+    v8rs_cancel_token *token = v8rs_cancel_token_new();
+    CHECK(token != NULL);
+    RUN(ctx, "setTimeout(() => {}, 60000); 1", "1");
+    v8rs_cancel_token_enter(token);
+    pthread_t canceller;
+    pthread_create(&canceller, NULL, cancel_later, token);
+    CHECK(v8rs_context_run_until_idle(ctx, 0, &err) == V8RS_CODE_TERMINATED);
+    pthread_join(canceller, NULL);
+    s = v8rs_error_message(err, &len);
+    CHECK(strstr(s, "cancelled") != NULL);
+    v8rs_error_free(err);
+    err = NULL;
+    CHECK(v8rs_run_script(ctx, "1", 1, NULL, 0, 0, &value, &value_len, &err) == V8RS_CODE_TERMINATED);
+    v8rs_error_free(err);
+    err = NULL;
+    v8rs_cancel_token_enter(NULL);
+    v8rs_cancel_token_free(token);
+    v8rs_cancel_token_free(NULL);
+    CHECK(!v8rs_cancel_token_cancel(NULL));
+    RUN(ctx, "3", "3");
+    v8rs_context_free(bare);
+    v8rs_context_free(ctx);
+}
+
 int main(void) {
     CHECK(strncmp(v8rs_version(), "15.2.", 5) == 0);
     CHECK(!v8rs_platform_is_alive());
@@ -531,6 +613,7 @@ int main(void) {
     test_values(ctx);
     test_host_functions(ctx);
     test_modules(ctx);
+    test_event_loop(vm);
     test_fork(ctx);
     test_misuse();
     test_threads();
