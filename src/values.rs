@@ -85,10 +85,11 @@ pub(crate) fn write<'s>(
     accept_json: bool,
 ) -> Result<(), Option<Error>> {
     let mut seen = Vec::new();
+    // A lone string reads faster in its own form than as a JSON text.
     let mut writer = Writer {
         out,
         seen: &mut seen,
-        json: accept_json.then(Vec::new),
+        json: (accept_json && !value.is_string()).then(Vec::new),
     };
     writer.value(scope, value, &Path::Root, 0)?;
     // A value that JSON says exactly goes as JSON text: callers parse that with their
@@ -120,18 +121,25 @@ impl<'s> Writer<'_, 's> {
         }
     }
 
-    /// Appends `units` (UTF-16, or Latin-1 widened) as a JSON string.
+    /// Appends `units` (UTF-16, or Latin-1 widened) as a JSON string: UTF-8, with only
+    /// quotes, backslashes, control characters and lone surrogates escaped.
     fn j_string(&mut self, units: impl Iterator<Item = u16>) {
+        use std::io::Write;
         let Some(json) = &mut self.json else { return };
         json.push(b'"');
-        for unit in units {
-            match unit {
-                0x22 => json.extend_from_slice(b"\\\""),
-                0x5C => json.extend_from_slice(b"\\\\"),
-                0x20..=0x7E => json.push(unit as u8),
-                _ => {
-                    use std::io::Write;
-                    let _ = write!(json, "\\u{unit:04x}");
+        for c in char::decode_utf16(units) {
+            match c {
+                Ok('"') => json.extend_from_slice(b"\\\""),
+                Ok('\\') => json.extend_from_slice(b"\\\\"),
+                Ok(c) if c < ' ' => {
+                    let _ = write!(json, "\\u{:04x}", c as u32);
+                }
+                Ok(c) => {
+                    let mut buffer = [0; 4];
+                    json.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+                }
+                Err(lone) => {
+                    let _ = write!(json, "\\u{:04x}", lone.unpaired_surrogate());
                 }
             }
         }

@@ -41,3 +41,15 @@ def test_quick_benchmark_prints_every_row(tmp_path: Path) -> None:
         assert f"| {row}" in proc.stdout, row
     assert "Targets:" in proc.stdout
     assert out_json.stat().st_size > 0
+
+
+SSR = RUN.with_name("ssr.py")
+
+
+@pytest.mark.skipif(not SSR.exists(), reason="needs the source tree's bench/")
+def test_quick_ssr_benchmark_prints_every_row() -> None:
+    proc = subprocess.run([sys.executable, str(SSR), "--quick"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for row in ["one call from Python per render", "loop inside JavaScript", "first chunk", "whole page"]:
+        assert row in proc.stdout, row
+    assert "renders/s" in proc.stdout.splitlines()[2]  # v8rs always has a number
