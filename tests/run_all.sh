@@ -42,7 +42,7 @@ target/test_v8rs
 step "Python: ruff and mypy"
 ruff check .
 ruff format --check .
-mypy v8cffi tests/python tests/stress bench
+mypy v8cffi tests/python tests/stress bench examples
 
 step "Python: pip install . and pytest"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation .

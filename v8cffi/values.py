@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import re
 import struct
 from typing import Any
 
@@ -49,9 +48,10 @@ def dumps(value: Any) -> bytes:
         text = _json(value)
     except (TypeError, ValueError, RecursionError):
         text = None
-    if text is not None and not _LONG_NUMBER.search(text):
+    if text is not None:
         data = text.encode("ascii")
-        return b"J" + _U32.pack(len(data)) + data
+        if _SIXTEEN_DIGITS not in data.translate(_DIGITS_AS_ZEROS):
+            return b"J" + _U32.pack(len(data)) + data
     out = bytearray()
     _write(out, value, 0, set(), "value")
     return bytes(out)
@@ -69,8 +69,10 @@ def _not_json(value: Any) -> Any:
 _json = json.JSONEncoder(
     ensure_ascii=True, allow_nan=False, check_circular=True, separators=(",", ":"), default=_not_json
 ).encode
-# Numbers of 16 digits or more may exceed 2**53: send those tag by tag (as BigInt).
-_LONG_NUMBER = re.compile(r"\d{16}")
+# Numbers of 16 digits or more may exceed 2**53: send those tag by tag (as BigInt). Found
+# as 16 zeros after mapping every digit to "0" and the rest to " " (a regex is 4x slower).
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_SIXTEEN_DIGITS = b"0" * 16
 
 
 def _write_str(out: bytearray, s: str) -> None:
