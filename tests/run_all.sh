@@ -2,6 +2,7 @@
 # Runs every test of v8rs, in one release build shared by all layers:
 #   Rust: cargo fmt --check, clippy -D warnings, unit + integration tests (header freshness too)
 #   C:    tests/c/test_v8rs.c against include/v8rs.h and libv8rs.so
+#   Other languages: the C (make + pkg-config), LuaJIT and Ruby examples under examples/
 #   Python: ruff, mypy, then pytest against the package installed with `pip install .`
 # This is the README's test command; .ci/run calls it.
 set -euo pipefail
@@ -23,8 +24,18 @@ if [ -z "${RUSTY_V8_ARCHIVE:-}" ]; then
 fi
 echo "RUSTY_V8_ARCHIVE=${RUSTY_V8_ARCHIVE:-<download>}"
 
-step "Python test tools"
+step "Test tools: Python packages, and LuaJIT and Ruby's ffi from Debian"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
+missing=()
+command -v luajit > /dev/null || missing+=(luajit)
+ruby -e 'require "ffi"' 2> /dev/null || missing+=(ruby-ffi)
+command -v pkg-config > /dev/null || missing+=(pkg-config)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}"
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get install -y -q "${missing[@]}" > /dev/null ||
+        { $SUDO apt-get update -q > /dev/null && $SUDO apt-get install -y -q "${missing[@]}" > /dev/null; }
+fi
 
 step "Rust: format and lints"
 cargo fmt --all -- --check
@@ -38,6 +49,11 @@ cargo build --release
 cc -std=c11 -Wall -Wextra -Werror -pthread -Iinclude tests/c/test_v8rs.c \
     -Ltarget/release -lv8rs -Wl,-rpath,"$ROOT/target/release" -o target/test_v8rs
 target/test_v8rs
+
+step "Other languages: the C (make + pkg-config), LuaJIT and Ruby examples"
+make -s -C examples/c run
+luajit examples/lua/render.lua
+ruby examples/ruby/render.rb
 
 step "Python: ruff and mypy"
 ruff check .
