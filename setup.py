@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.bdist_wheel import bdist_wheel
+from setuptools.command.build_ext import build_ext
 from setuptools_rust import Binding, RustExtension
 
 HERE = Path(__file__).resolve().parent
@@ -29,9 +31,30 @@ def use_local_v8_archive() -> None:
             return
 
 
+class AbiNeutralWheel(bdist_wheel):
+    """Tags the wheel ``py3-none-<platform>``: the package loads libv8rs.so with cffi in
+    ABI mode, so one wheel serves every CPython 3 (and PyPy) on the platform."""
+
+    def get_tag(self) -> tuple[str, str, str]:
+        _, _, platform = super().get_tag()
+        return "py3", "none", platform
+
+
+class PlainLibraryName(build_ext):
+    """Installs the library as ``v8cffi/libv8rs.so``: it is a C library loaded with
+    ``dlopen``, not a CPython extension, so its name carries no Python version."""
+
+    def get_ext_fullpath(self, ext_name: str) -> str:
+        path: str = super().get_ext_fullpath(ext_name)
+        if ext_name == "v8cffi.libv8rs":
+            path = os.path.join(os.path.dirname(path), "libv8rs.so")
+        return path
+
+
 use_local_v8_archive()
 
 setup(
+    cmdclass={"bdist_wheel": AbiNeutralWheel, "build_ext": PlainLibraryName},
     rust_extensions=[
         RustExtension(
             "v8cffi.libv8rs",

@@ -4,6 +4,9 @@
 #   C:    tests/c/test_v8rs.c against include/v8rs.h and libv8rs.so
 #   Other languages: the C (make + pkg-config), LuaJIT and Ruby examples under examples/
 #   Python: ruff, mypy, then pytest against the package installed with `pip install .`
+#           (the web service and Dask recipes included)
+#   Wheel: sdist + py3-none-manylinux wheel, installed into a fresh venv without Rust
+#   Docs: the MkDocs site, warnings as errors
 # This is the README's test command; .ci/run calls it.
 set -euo pipefail
 
@@ -24,12 +27,13 @@ if [ -z "${RUSTY_V8_ARCHIVE:-}" ]; then
 fi
 echo "RUSTY_V8_ARCHIVE=${RUSTY_V8_ARCHIVE:-<download>}"
 
-step "Test tools: Python packages, and LuaJIT and Ruby's ffi from Debian"
+step "Test tools: Python packages; LuaJIT, Ruby's ffi, pkg-config and patchelf from Debian"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
 missing=()
 command -v luajit > /dev/null || missing+=(luajit)
 ruby -e 'require "ffi"' 2> /dev/null || missing+=(ruby-ffi)
 command -v pkg-config > /dev/null || missing+=(pkg-config)
+command -v patchelf > /dev/null || missing+=(patchelf)  # auditwheel repair
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
@@ -59,6 +63,12 @@ step "Python: ruff and mypy"
 ruff check .
 ruff format --check .
 mypy v8cffi tests/python tests/stress bench examples
+
+step "Docs: mkdocs build --strict"
+mkdocs build --strict --quiet --site-dir target/site
+
+step "Wheel: python -m build, auditwheel, a fresh venv without Rust runs the usage page"
+bash tests/check_wheel.sh
 
 step "Python: pip install . and pytest"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation .

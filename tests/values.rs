@@ -133,9 +133,11 @@ fn promises_settle_when_asked() {
 #[test]
 fn json_exact_results_come_as_json_when_accepted() {
     let ctx = common::context();
-    let src = b"({a: [1, 0.5, -0, 'x\"\\u00e9\\ud800', null, undefined, true]})";
+    let src = b"({a: [1, 0.5, -0, 'x\"\\u00e9\\ud800\\n', null, undefined, true]})";
     let out = ctx.eval(src, b"j.js", None, ACCEPT_JSON).unwrap();
-    let expected = br#"{"a":[1,0.5,-0.0,"x\"\u00e9\ud800",null,null,true]}"#;
+    // UTF-8 as it is; only quotes, backslashes, control characters and lone surrogates
+    // are escaped.
+    let expected = r#"{"a":[1,0.5,-0.0,"x\"é\ud800\u000a",null,null,true]}"#.as_bytes();
     let mut framed = vec![b'J'];
     framed.extend_from_slice(&(expected.len() as u32).to_le_bytes());
     framed.extend_from_slice(expected);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,3 +49,15 @@ def test_streaming_ssr_app_streams_the_shell_then_the_rest() -> None:
         for ctx in module.renderers._contexts:
             ctx._vm.tear_down()
         sys.modules.pop("streaming_ssr", None)
+
+
+@pytest.mark.skipif(not (EXAMPLES / "multiprocessing_render.py").exists(), reason="needs examples/")
+def test_multiprocessing_example_renders_on_spawned_workers() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "multiprocessing_render.py"), "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"PAGE {i}!" for i in range(20)]
