@@ -62,7 +62,7 @@ ruby examples/ruby/render.rb
 step "Python: ruff and mypy"
 ruff check .
 ruff format --check .
-mypy v8cffi tests/python tests/stress bench examples
+mypy v8cffi tests/python tests/stress bench examples docs/hooks
 
 step "Docs: mkdocs build --strict"
 mkdocs build --strict --quiet --site-dir target/site

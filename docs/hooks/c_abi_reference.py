@@ -17,7 +17,7 @@ def declarations(text: str) -> list[tuple[str, str, str]]:
     """``(name, doc, code)`` for each documented declaration of the header."""
     body = text.split('extern "C" {', 1)
     prelude, functions = (body[0], body[1]) if len(body) == 2 else (text, "")
-    found = []
+    found: list[tuple[str, str, str]] = []
     for part in (prelude, functions):
         for match in re.finditer(r"((?:^//[^\n]*\n)+)((?:(?!^//)[^\n]*\n)+?)(?=^\s*$|^//)", part, re.M):
             comment = match[1].splitlines()
