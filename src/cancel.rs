@@ -90,3 +90,28 @@ impl Drop for Attached {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_cancelled_with_no_call_running_stays_cancelled() {
+        let token = CancelToken::new();
+        assert!(!token.is_cancelled());
+        assert!(!token.cancel(), "no call was running");
+        assert!(token.is_cancelled());
+        assert!(!token.cancel());
+    }
+
+    #[test]
+    fn entering_a_token_is_per_thread() {
+        let token = CancelToken::new();
+        CancelToken::enter(Some(token.clone()));
+        let elsewhere = std::thread::spawn(|| CURRENT.with(|c| c.borrow().is_none()));
+        assert!(elsewhere.join().unwrap());
+        assert!(CURRENT.with(|c| c.borrow().is_some()));
+        CancelToken::enter(None);
+        assert_eq!(Arc::strong_count(&token), 1);
+    }
+}

@@ -102,3 +102,34 @@ pub(crate) fn open(snapshot: &[u8]) -> Result<Vec<u8>, Error> {
     }
     Ok(blob.to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_and_truncated_snapshots_are_refused_before_any_v8_call() {
+        for bad in [&b""[..], &b"not a snapshot"[..], &MAGIC[..], &MAGIC[..MAGIC.len() - 1]] {
+            let error = open(bad).unwrap_err();
+            assert_eq!(error.code(), crate::Code::InvalidArgument);
+        }
+        let mut cut = MAGIC.to_vec();
+        cut.extend_from_slice(&1000u32.to_le_bytes());
+        cut.extend_from_slice(b"short");
+        assert!(open(&cut)
+            .unwrap_err()
+            .message()
+            .to_str_lossy()
+            .contains("truncated"));
+    }
+
+    #[test]
+    fn the_checksum_sees_every_byte() {
+        let data = b"snapshot blob".to_vec();
+        for i in 0..data.len() {
+            let mut changed = data.clone();
+            changed[i] ^= 1;
+            assert_ne!(checksum(&changed), checksum(&data));
+        }
+    }
+}

@@ -100,6 +100,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "asks glibc for the thread's stack")]
     fn the_stack_of_this_thread_is_found() {
         let low = query_stack_low().expect("stack bounds");
         let marker = 0u8;

@@ -3,6 +3,7 @@
 #   Rust: cargo fmt --check, clippy -D warnings, unit + integration tests (header freshness too)
 #   C:    tests/c/test_v8rs.c against include/v8rs.h and libv8rs.so
 #   Other languages: the C (make + pkg-config), LuaJIT and Ruby examples under examples/
+#   Nightly Rust: the unit tests under Miri, and a 30 s fuzz run over the C ABI
 #   Python: ruff, mypy, then pytest against the package installed with `pip install .`
 #           (the web service and Dask recipes included)
 #   Wheel: sdist + py3-none-manylinux wheel, installed into a fresh venv without Rust
@@ -14,18 +15,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 step() { printf '\n==> %s\n' "$*"; }
 
-# The prebuilt V8 library: ../shared/rusty_v8 (or $V8RS_SHARED/rusty_v8) when present,
-# otherwise the v8 crate downloads it.
-if [ -z "${RUSTY_V8_ARCHIVE:-}" ]; then
-    for shared in "${V8RS_SHARED:-}" "$ROOT/../shared"; do
-        if [ -n "$shared" ] && [ -f "$shared/rusty_v8/librusty_v8_release_x86_64-unknown-linux-gnu.a.gz" ]; then
-            export RUSTY_V8_ARCHIVE
-            RUSTY_V8_ARCHIVE=$(cd "$shared/rusty_v8" && pwd)
-            break
-        fi
-    done
-fi
-echo "RUSTY_V8_ARCHIVE=${RUSTY_V8_ARCHIVE:-<download>}"
+# The prebuilt V8 library (../shared/rusty_v8), found by itself.
+source tests/v8_archive.sh
 
 step "Test tools: Python packages; LuaJIT, Ruby's ffi, pkg-config and patchelf from Debian"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
@@ -58,6 +49,13 @@ step "Other languages: the C (make + pkg-config), LuaJIT and Ruby examples"
 make -s -C examples/c run
 luajit examples/lua/render.lua
 ruby examples/ruby/render.rb
+
+step "Rust (nightly): unit tests under Miri, and a short fuzz run of the C ABI"
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+rustup component list --toolchain nightly --installed | grep -q '^miri' ||
+    rustup component add --toolchain nightly miri
+cargo +nightly miri test --lib
+bash tests/fuzz.sh "${V8RS_FUZZ_SECONDS:-30}"
 
 step "Python: ruff and mypy"
 ruff check .
