@@ -74,7 +74,9 @@ impl Context {
     /// [`crate::web`] bits; 0 for a bare V8 context).
     pub fn with_features(vm: &Arc<Vm>, features: u32) -> Result<Arc<Context>, Error> {
         let tasks = EventLoop::new();
-        let mut call = vm.enter(None)?;
+        // Setting the web APIs up runs JavaScript: a terminate() aimed at another call
+        // of this VM must not cut it short.
+        let mut call = vm.enter_unstoppable()?;
         v8::scope!(let scope, &mut *call);
         let context = v8::Context::new(scope, Default::default());
         let global = v8::Global::new(scope, context);

@@ -109,7 +109,12 @@ mod tests {
 
     #[test]
     fn garbage_and_truncated_snapshots_are_refused_before_any_v8_call() {
-        for bad in [&b""[..], &b"not a snapshot"[..], &MAGIC[..], &MAGIC[..MAGIC.len() - 1]] {
+        for bad in [
+            &b""[..],
+            &b"not a snapshot"[..],
+            &MAGIC[..],
+            &MAGIC[..MAGIC.len() - 1],
+        ] {
             let error = open(bad).unwrap_err();
             assert_eq!(error.code(), crate::Code::InvalidArgument);
         }

@@ -212,6 +212,17 @@ impl Vm {
     /// that JavaScript called) is *nested*: it runs inside the outer call, under its
     /// lock, timeout and stop state.
     pub(crate) fn enter(&self, timeout: Option<Duration>) -> Result<VmCall<'_>, Error> {
+        self.take(timeout, true)
+    }
+
+    /// Takes the VM like [`Self::enter`], for the library's own work that must not be cut
+    /// short (setting a new context up): `terminate()`, SIGINT and cancel tokens leave it
+    /// alone, as they find no call running.
+    pub(crate) fn enter_unstoppable(&self) -> Result<VmCall<'_>, Error> {
+        self.take(None, false)
+    }
+
+    fn take(&self, timeout: Option<Duration>, stoppable: bool) -> Result<VmCall<'_>, Error> {
         self.check_usable()?;
         if let Some((vm, isolate)) = HELD.with(Cell::get) {
             if std::ptr::eq(vm, self) {
@@ -219,6 +230,7 @@ impl Vm {
                     hold: Hold::Nested(isolate),
                     vm: self,
                     timeout,
+                    stoppable,
                     _deadline: None,
                     _cancel: None,
                 });
@@ -231,16 +243,24 @@ impl Vm {
         let isolate = unsafe { locker.as_raw_isolate_ptr() };
         HELD.with(|c| c.set(Some((self as *const Vm, isolate))));
         crate::stack::set_limit_for_current_thread(&mut locker);
-        let call = self.interrupts.begin();
-        crate::sigint::call_started(&self.interrupts, call);
-        let deadline = timeout.map(|t| Deadline::start(&self.interrupts, call, t));
-        let cancel = crate::cancel::Attached::to_call(&self.interrupts, call);
+        let (deadline, cancel) = if stoppable {
+            let call = self.interrupts.begin();
+            crate::sigint::call_started(&self.interrupts, call);
+            let deadline = timeout.map(|t| Deadline::start(&self.interrupts, call, t));
+            (
+                deadline,
+                Some(crate::cancel::Attached::to_call(&self.interrupts, call)),
+            )
+        } else {
+            (None, None)
+        };
         Ok(VmCall {
             hold: Hold::Locked(locker),
             vm: self,
             timeout,
+            stoppable,
             _deadline: deadline,
-            _cancel: Some(cancel),
+            _cancel: cancel,
         })
     }
 
@@ -287,6 +307,8 @@ pub(crate) struct VmCall<'a> {
     hold: Hold<'a>,
     vm: &'a Vm,
     timeout: Option<Duration>,
+    /// Whether stop requests reach it (see [`Vm::enter_unstoppable`]).
+    stoppable: bool,
     _deadline: Option<Deadline>,
     _cancel: Option<crate::cancel::Attached>,
 }
@@ -382,11 +404,13 @@ impl Drop for VmCall<'_> {
         if let Hold::Nested(_) = self.hold {
             return; // the outer call owns the lock and the stop state
         }
-        crate::sigint::call_ended();
-        if let Some(reason) = self.vm.interrupts.end() {
-            self.cancel_terminate_execution();
-            if reason == StopReason::OutOfMemory {
-                self.recover_from_out_of_memory();
+        if self.stoppable {
+            crate::sigint::call_ended();
+            if let Some(reason) = self.vm.interrupts.end() {
+                self.cancel_terminate_execution();
+                if reason == StopReason::OutOfMemory {
+                    self.recover_from_out_of_memory();
+                }
             }
         }
         HELD.with(|c| c.set(None));

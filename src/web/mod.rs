@@ -75,10 +75,11 @@ pub(crate) fn install(
     match installed {
         Some(()) => Ok(()),
         None => {
-            let detail = tc
-                .exception()
-                .map(|e| e.to_rust_string_lossy(tc))
-                .unwrap_or_else(|| "no exception".into());
+            let detail = match tc.exception() {
+                _ if tc.has_terminated() => "it was terminated".into(),
+                Some(exception) => exception.to_rust_string_lossy(tc),
+                None => "no exception".into(),
+            };
             Err(Error::new(
                 Code::Unknown,
                 format!("cannot install the web APIs: {detail}"),

@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
-from v8cffi import V8JSError
+from v8cffi import V8JSError, V8TerminatedError
 from v8cffi.context import Context
 from v8cffi.platform import platform
+from v8cffi.vm import VM
 
 # Enough work to take a good fraction of a second on one core.
 BUSY = "var s = 0; for (var i = 0; i < 6e7; i++) { s = (s + i) % 1000003 } s"
@@ -162,3 +163,27 @@ def test_deep_recursion_on_small_stack_threads_raises(ctx: Context, stack_kib: i
         threading.stack_size(previous)
     thread.join()
     assert outcome == ["RangeError", "alive" if stack_kib >= 128 else "RangeError"]
+
+
+def test_terminate_storm_does_not_break_context_creation(vm: VM) -> None:
+    """Setting a context's web APIs up runs JavaScript; terminate() aimed at the VM's
+    calls must not cut it short (found by tests/stress/stress.py)."""
+    stop = threading.Event()
+
+    def storm() -> None:
+        while not stop.is_set():
+            vm.terminate()
+
+    stormer = threading.Thread(target=storm)
+    stormer.start()
+    try:
+        for _ in range(100):
+            ctx = vm.create_context().set_up()  # never terminated
+            try:
+                assert ctx.eval("typeof TextEncoder") == "function"
+            except V8TerminatedError:
+                pass  # a call of the user's may be
+            ctx.tear_down()
+    finally:
+        stop.set()
+        stormer.join()

@@ -3,8 +3,8 @@
     python tests/stress/stress.py [--seconds 60] [--threads 8] [--vms 2]
 
 Each thread loops over random operations on shared VMs and contexts: run_script, eval,
-call, a timeout, VM.terminate() of a neighbour, creating and tearing down contexts, and
-now and then replacing a whole VM. Every outcome must be a result or one of the
+call, a timeout, VM.terminate() of a neighbour, timers (awaited, and run_until_idle),
+creating and tearing down contexts, and now and then replacing a whole VM. Every outcome must be a result or one of the
 documented exceptions; anything else, or a thread that stops making progress, fails the
 run. Prints one line of counts and exits non-zero on failure.
 """
@@ -71,6 +71,11 @@ def worker(
             elif op < 0.80:
                 rng.choice(slots).vm.terminate()
                 ctx.run_script("for (var i = 0; i < 1e5; i++) {}")
+            elif op < 0.84:
+                assert ctx.eval("new Promise(r => setTimeout(r, 1, 7))", await_promise=True) == 7
+            elif op < 0.88:
+                ctx.run_script("setTimeout(() => ++hits, 0)")
+                ctx.run_until_idle(timeout=0.5)
             elif op < 0.95:
                 with vm.create_context() as fresh:
                     assert fresh.eval("typeof hits") == "undefined"
