@@ -95,3 +95,31 @@ def test_many_renders_in_one_context_stay_identical(vm: VM) -> None:
         for _ in range(20):
             assert joined(list(ctx.iter_stream("ReactSSR.renderToStream(props)"))) == expected("react-stream")
         assert ctx.pending_tasks == 0
+
+
+def test_react_scheduler_yields_through_message_channel(vm: VM) -> None:
+    """React's scheduler (tests/fixtures/scheduler.js) finds no setImmediate, so it
+    schedules its work with MessageChannel, and delayed tasks with setTimeout."""
+    with vm.create_context() as ctx:
+        ctx.load_libs([FIXTURES / "scheduler.js"])
+        ctx.run_script(
+            """
+            var order = [], posted = 0;
+            const post = MessagePort.prototype.postMessage;
+            MessagePort.prototype.postMessage = function (...a) { posted++; return post.apply(this, a) };
+            const S = Scheduler;
+            S.unstable_scheduleCallback(S.unstable_LowPriority, () => order.push('low'));
+            S.unstable_scheduleCallback(S.unstable_NormalPriority, () => {
+              order.push('normal');
+              return () => order.push('continued');  // a task that yields and resumes
+            });
+            S.unstable_scheduleCallback(S.unstable_UserBlockingPriority, () => order.push('user'));
+            S.unstable_scheduleCallback(S.unstable_ImmediatePriority, () => order.push('immediate'));
+            const later = { delay: 20 };
+            S.unstable_scheduleCallback(S.unstable_NormalPriority, () => order.push('delayed'), later);
+            """
+        )
+        assert ctx.eval("[order, typeof setImmediate]") == [[], "undefined"]
+        ctx.run_until_idle()
+        assert ctx.eval("order") == ["immediate", "user", "normal", "continued", "low", "delayed"]
+        assert ctx.eval("posted") >= 1
