@@ -4,9 +4,9 @@
 
 Each thread loops over random operations on shared VMs and contexts: run_script, eval,
 call, a timeout, VM.terminate() of a neighbour, timers (awaited, and run_until_idle),
-creating and tearing down contexts, and now and then replacing a whole VM. Every outcome must be a result or one of the
-documented exceptions; anything else, or a thread that stops making progress, fails the
-run. Prints one line of counts and exits non-zero on failure.
+creating and tearing down contexts, and now and then replacing a whole VM. Every outcome
+must be a result or one of the documented exceptions; anything else, or a thread that
+stops making progress, fails the run. Prints one line of counts and exits non-zero on failure.
 """
 
 from __future__ import annotations
