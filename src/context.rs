@@ -701,11 +701,17 @@ fn describe_exception(
         js.script_name = message
             .get_script_resource_name(inner)
             .and_then(|v| text_of(inner, v));
-        js.line = message.get_line_number(inner).map(|l| l as u32);
-        js.start_column = Some(message.get_start_column() as u32);
-        js.end_column = Some(message.get_end_column() as u32);
+        // V8 says "unknown" with line 0 and column -1 (an error at the end of input, say).
+        let known = |n: usize| u32::try_from(n).ok().filter(|&n| n != u32::MAX);
+        js.line = message
+            .get_line_number(inner)
+            .and_then(known)
+            .filter(|&l| l > 0);
+        js.start_column = known(message.get_start_column());
+        js.end_column = known(message.get_end_column());
         js.source_line = message
             .get_source_line(inner)
+            .filter(|_| js.line.is_some())
             .map(|s| Text::from(s.to_rust_string_lossy(inner)));
     }
     Error::js(js)

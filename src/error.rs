@@ -85,8 +85,10 @@ impl JsError {
                     out.push_str("    ~Line too long to display.\n");
                 }
                 Some(src) => {
-                    let start = self.start_column.unwrap_or(0) as usize;
-                    let end = (self.end_column.unwrap_or(0) as usize).max(start);
+                    // The caret stays within the line, whatever columns V8 reported.
+                    let width = src.to_str_lossy().chars().count();
+                    let start = (self.start_column.unwrap_or(0) as usize).min(width);
+                    let end = (self.end_column.unwrap_or(0) as usize).clamp(start, width);
                     out.push_str("    ");
                     out.push_str(&src.to_str_lossy());
                     out.push_str("\n    ");
@@ -227,6 +229,25 @@ mod tests {
             sample().trace(),
             "app.js:3\n    x = foo + 1\n        ^^^\n\
              ReferenceError: foo is not defined\n    at app.js:3:5"
+        );
+    }
+
+    #[test]
+    fn the_caret_stays_within_the_source_line() {
+        let caret_line = |start: u32, end: u32| {
+            let js = JsError {
+                start_column: Some(start),
+                end_column: Some(end),
+                ..sample()
+            };
+            js.trace().lines().nth(2).unwrap().to_string()
+        };
+        let width = "x = foo + 1".len();
+        assert_eq!(caret_line(u32::MAX - 1, u32::MAX), " ".repeat(4 + width));
+        assert_eq!(caret_line(8, 3), " ".repeat(4 + 8));
+        assert_eq!(
+            caret_line(8, 100),
+            format!("{}{}", " ".repeat(4 + 8), "^".repeat(width - 8))
         );
     }
 
