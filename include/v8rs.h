@@ -139,7 +139,9 @@ typedef struct {
   // Initial size of the JavaScript heap, in bytes.
   size_t initial_heap_size;
   // Largest size of the JavaScript heap, in bytes. A call that needs more is
-  // stopped with [`Code::OutOfMemory`] instead of V8 aborting the process.
+  // stopped with [`Code::OutOfMemory`] instead of V8 aborting the process. The
+  // contents of `ArrayBuffer`s, which live outside the heap, are capped at the same
+  // size (an allocation past it throws a `RangeError`).
   size_t max_heap_size;
 } v8rs_vm_options;
 

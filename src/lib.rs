@@ -8,6 +8,7 @@
 //! * the **C ABI** — [`ffi`] — thin `extern "C"` glue over the core (NULL checks, a
 //!   panic boundary, error out-params), described by the generated `include/v8rs.h`.
 
+mod buffers;
 pub mod cancel;
 pub mod code_cache;
 pub mod context;

@@ -35,7 +35,9 @@ pub struct VmOptions {
     /// Initial size of the JavaScript heap, in bytes.
     pub initial_heap_size: usize,
     /// Largest size of the JavaScript heap, in bytes. A call that needs more is
-    /// stopped with [`Code::OutOfMemory`] instead of V8 aborting the process.
+    /// stopped with [`Code::OutOfMemory`] instead of V8 aborting the process. The
+    /// contents of `ArrayBuffer`s, which live outside the heap, are capped at the same
+    /// size (an allocation past it throws a `RangeError`).
     pub max_heap_size: usize,
 }
 
@@ -116,7 +118,9 @@ impl Vm {
                     "the initial heap size is larger than the maximum heap size",
                 ));
             }
-            params = params.heap_limits(options.initial_heap_size, options.max_heap_size);
+            params = params
+                .heap_limits(options.initial_heap_size, options.max_heap_size)
+                .array_buffer_allocator(crate::buffers::limited_allocator(options.max_heap_size));
         } else if options.initial_heap_size > 0 {
             params = params.heap_limits(options.initial_heap_size, 0);
         }

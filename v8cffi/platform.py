@@ -103,9 +103,11 @@ class Platform:
 
         ``max_heap_size`` (bytes) caps the VM's JavaScript heap: a call that needs
         more raises :class:`~v8cffi.exceptions.V8MemoryError` instead of V8 aborting
-        the process. ``initial_heap_size`` presizes it. Both default to V8's own.
-        ``snapshot`` (from :meth:`create_snapshot`) starts every context of the VM from
-        it; one that does not check out raises
+        the process, and ``ArrayBuffer`` contents (outside the heap) are capped at the
+        same size (past it, a JavaScript ``RangeError``). ``initial_heap_size``
+        presizes the heap. Both default to V8's own. ``snapshot`` (from
+        :meth:`create_snapshot`) starts every context of the VM from it; one that does
+        not check out raises
         :class:`~v8cffi.exceptions.V8ArgumentError` at ``set_up()``.
         """
         if not self.is_alive():

@@ -213,3 +213,26 @@ def test_ctrl_c_leaves_other_threads_running() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["main interrupted", "worker done"]
+
+
+def test_array_buffers_are_capped_at_the_heap_limit(small_vm: VM) -> None:
+    """ArrayBuffer contents live outside V8's heap; a VM with max_heap_size holds at
+    most that much in them, and garbage buffers make room again."""
+    ctx = small_vm.create_context()
+    with pytest.raises(V8JSError, match="RangeError: Array buffer allocation failed"):
+        ctx.run_script("new Uint8Array(2 ** 31)")
+    caught = ctx.eval(
+        "try { globalThis.kept = [new ArrayBuffer(40 * 2 ** 20), new ArrayBuffer(40 * 2 ** 20)]; 'held' }"
+        " catch (e) { e.name }"
+    )
+    assert caught == "RangeError"
+    total = ctx.eval(
+        "let n = 0; for (let i = 0; i < 20; i++) n += new Uint8Array(20 * 2 ** 20).fill(7).length; n"
+    )
+    assert total == 20 * 20 * MIB  # each one garbage before the next: room is made again
+    ctx.tear_down()
+
+
+def test_without_a_heap_limit_array_buffers_are_not_capped(vm: VM) -> None:
+    with vm.create_context() as ctx:
+        assert ctx.eval("new ArrayBuffer(512 * 2 ** 20).byteLength") == 512 * MIB
