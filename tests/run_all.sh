@@ -52,8 +52,9 @@ ruby examples/ruby/render.rb
 
 step "Rust (nightly): unit tests under Miri, and a short fuzz run of the C ABI"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-rustup component list --toolchain nightly --installed | grep -q '^miri' ||
-    rustup component add --toolchain nightly miri
+installed=$(rustup component list --toolchain nightly --installed)
+grep -q '^miri' <<< "$installed" && grep -q '^rust-src' <<< "$installed" ||
+    rustup component add --toolchain nightly miri rust-src
 cargo +nightly miri test --lib
 bash tests/fuzz.sh "${V8RS_FUZZ_SECONDS:-30}"
 
