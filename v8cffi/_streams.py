@@ -43,6 +43,9 @@ if (!globalThis.__v8cffi_streams) Object.defineProperty(globalThis, '__v8cffi_st
 
 
 def open_source(ctx: Context, expression: str) -> str:
-    """The script that opens the stream of ``expression``; sets the helper up first."""
-    ctx.run_script(SETUP_JS, "<v8cffi streams>")
+    """The script that opens the stream of ``expression``; sets the helper up first
+    (once per global scope: the script itself leaves an existing helper alone)."""
+    if not ctx._streams_ready:
+        ctx.run_script(SETUP_JS, "<v8cffi streams>")
+        ctx._streams_ready = True
     return f"__v8cffi_streams.open(({expression}\n))"

@@ -61,6 +61,7 @@ class Context(Managed):
         self._features = features
         self._used = False
         self._hosts: list[Any] = []  # keeps exposed functions alive with the context
+        self._streams_ready = False  # whether this global scope has the stream helper
 
     def set_up(self) -> Context:
         """Creates the global scope. Returns ``self``."""
@@ -74,6 +75,7 @@ class Context(Managed):
         _native.call(_native.lib.v8rs_context_new_with, self._vm._live_ptr(), self._features, out)
         self._adopt(out[0], _native.lib.v8rs_context_free)
         self._used = True
+        self._streams_ready = False  # a fresh global scope
 
     def _live_ptr(self) -> Any:
         """The native context, for one call; sets the context up on first use."""

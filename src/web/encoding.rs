@@ -1,7 +1,7 @@
 //! UTF-8 for `TextEncoder` and `TextDecoder` (WHATWG Encoding: lone surrogates and
 //! invalid bytes become U+FFFD, or an error when decoding is fatal).
 
-use super::{throw_type_error, uint8_array, view_bytes};
+use super::{throw_type_error, uint8_array, view_bytes, write_into_view};
 
 /// `utf8Encode(string)`: a new `Uint8Array` of its UTF-8 bytes.
 pub(super) fn encode<'s>(
@@ -41,15 +41,8 @@ pub(super) fn encode_into<'s>(
         written += c.len_utf8();
         read += c.len_utf16();
     }
-    let Some(buffer) = view.buffer(scope) else {
+    if write_into_view(scope, view.into(), &text.as_bytes()[..written]).is_none() {
         return;
-    };
-    let store = buffer.get_backing_store();
-    let start = view.byte_offset();
-    if let Some(cells) = store.get(start..start + written) {
-        for (cell, &byte) in cells.iter().zip(&text.as_bytes()[..written]) {
-            cell.set(byte);
-        }
     }
     let read = v8::Number::new(scope, read as f64).into();
     let written = v8::Number::new(scope, written as f64).into();

@@ -193,6 +193,22 @@ pub(crate) fn view_bytes(view: v8::Local<'_, v8::ArrayBufferView>) -> Vec<u8> {
     bytes
 }
 
+/// Copies `bytes` to the start of what `view` shows (at most its length).
+pub(crate) fn write_into_view(
+    scope: &mut v8::PinScope<'_, '_>,
+    view: v8::Local<'_, v8::ArrayBufferView>,
+    bytes: &[u8],
+) -> Option<()> {
+    let buffer = view.buffer(scope)?;
+    let store = buffer.get_backing_store();
+    let start = view.byte_offset();
+    let n = bytes.len().min(view.byte_length());
+    for (cell, &byte) in store.get(start..start + n)?.iter().zip(bytes) {
+        cell.set(byte);
+    }
+    Some(())
+}
+
 /// `performance.now()`: milliseconds since the context was created.
 fn now<'s>(
     _scope: &mut v8::PinScope<'s, '_>,
@@ -235,17 +251,9 @@ fn random_fill<'s>(
     if let Err(e) = os_random(&mut bytes) {
         return throw_type_error(scope, &format!("the OS gave no random bytes: {e}"));
     }
-    let Some(buffer) = view.buffer(scope) else {
-        return;
-    };
-    let store = buffer.get_backing_store();
-    let start = view.byte_offset();
-    if let Some(cells) = store.get(start..start + bytes.len()) {
-        for (cell, byte) in cells.iter().zip(bytes) {
-            cell.set(byte);
-        }
+    if write_into_view(scope, view, &bytes).is_some() {
+        rv.set(view.into());
     }
-    rv.set(view.into());
 }
 
 /// Fills `bytes` from the kernel's CSPRNG (`getrandom(2)`).
