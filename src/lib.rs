@@ -1,32 +1,20 @@
 //! v8rs: V8 for Python and any language that can call C.
 //!
-//! The crate has two layers:
+//! The crate has two layers, and imports only point down:
 //!
-//! * the **engine core** — [`platform`], [`vm`], [`context`] and [`error`] — a safe
-//!   Rust API over the `v8` crate: one process-wide platform, VMs (isolates) usable from
-//!   any thread one at a time, and contexts (global scopes) that run scripts;
-//! * the **C ABI** — [`ffi`] — thin `extern "C"` glue over the core (NULL checks, a
-//!   panic boundary, error out-params), described by the generated `include/v8rs.h`.
+//! * [`engine`] — a safe Rust API over the `v8` crate: one process-wide platform, VMs
+//!   (isolates) usable from any thread one at a time, and contexts (global scopes) that
+//!   run scripts. No C types and no raw pointers in its public signatures.
+//! * [`abi`] — every `extern "C"` export: opaque handles, a panic boundary, error
+//!   out-params, described by the generated `include/v8rs.h`.
+//!
+//! `tests/layers.rs` fails when a module of the engine reaches up (into the ABI, or into
+//! an engine module above it).
 
-mod buffers;
-pub mod cancel;
-pub mod code_cache;
-pub mod context;
-pub mod error;
-mod event_loop;
-pub mod ffi;
-pub mod host;
-mod interrupts;
-pub mod modules;
-pub mod platform;
-pub mod sigint;
-pub mod snapshot;
-mod stack;
-pub mod text;
-pub mod values;
-pub mod vm;
-pub mod web;
+pub mod abi;
+pub mod engine;
 
-pub use context::Context;
-pub use error::{Code, Error, JsError};
-pub use vm::{HeapStats, Vm, VmOptions};
+pub use engine::{
+    CallFlags, CancelToken, Code, Context, Error, HeapStats, JsError, Text, Vm, VmOptions,
+    WebFeatures,
+};

@@ -29,7 +29,7 @@ from .web import WEB_FEATURES
 __version__ = "0.1.0"
 
 #: The version of V8 inside, e.g. ``"15.2.124.1"``.
-V8_VERSION: str = _native.c_string(_native.lib.v8rs_version())
+V8_VERSION: str = _native.version()
 
 __all__ = [
     "V8_VERSION",
@@ -57,11 +57,9 @@ __all__ = [
 def code_cache_stats() -> dict[str, int]:
     """How ``load_libs(..., cache=True)`` has fared in this process: ``hits``,
     ``misses`` and ``rejected`` (entries V8 refused, recompiled and replaced)."""
-    out = [_native.ffi.new("uint64_t *") for _ in range(3)]
-    _native.lib.v8rs_code_cache_stats(*out)
-    return {"hits": int(out[0][0]), "misses": int(out[1][0]), "rejected": int(out[2][0])}
+    return _native.code_cache_stats()
 
 
 def live_counts() -> tuple[int, int]:
     """``(VMs, contexts)`` alive in the native library — for leak checks."""
-    return int(_native.lib.v8rs_live_vm_count()), int(_native.lib.v8rs_live_context_count())
+    return _native.live_counts()

@@ -20,18 +20,17 @@ class _CancelToken:
     :class:`~v8cffi.exceptions.V8TerminatedError` once :meth:`cancel` is called."""
 
     def __init__(self) -> None:
-        lib = _native.lib
-        self._ptr = _native.ffi.gc(lib.v8rs_cancel_token_new(), lib.v8rs_cancel_token_free)
+        self._ptr = _native.cancel_token_new()
 
     def enter(self) -> None:
-        _native.lib.v8rs_cancel_token_enter(self._ptr)
+        _native.cancel_token_enter(self._ptr)
 
     @staticmethod
     def leave() -> None:
-        _native.lib.v8rs_cancel_token_enter(_native.ffi.NULL)
+        _native.cancel_token_enter(None)
 
     def cancel(self) -> None:
-        _native.lib.v8rs_cancel_token_cancel(self._ptr)
+        _native.cancel_token_cancel(self._ptr)
 
 
 async def run(call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
-from ._native import ffi
 from .exceptions import V8LifecycleError
 
 _M = TypeVar("_M", bound="Managed")
@@ -15,10 +14,11 @@ _M = TypeVar("_M", bound="Managed")
 class Managed:
     """Owns at most one native handle at a time.
 
-    The handle is wrapped with ``ffi.gc``, so the native free runs when the last Python
-    reference to it goes: :meth:`tear_down` drops this object's reference (later calls
-    raise at once), while a call still running on another thread keeps the handle
-    alive until it returns. The garbage collector frees handles that were never torn
+    The handle frees itself when the last Python reference to it goes (``_native``
+    wraps every handle with ``ffi.gc``): :meth:`tear_down` drops this object's
+    reference (later calls raise at once), while a call still running on another
+    thread keeps the handle alive until it returns — and the library keeps what that
+    call uses alive too. The garbage collector frees handles that were never torn
     down, in any order.
     """
 
@@ -27,9 +27,6 @@ class Managed:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ptr: Any = None
-
-    def _adopt(self, ptr: Any, free: Callable[[Any], None]) -> None:
-        self._ptr = ffi.gc(ptr, free)
 
     def _check_not_set_up(self) -> None:
         if self._ptr is not None:

@@ -1,10 +1,14 @@
-"""The cffi glue: declarations, loading ``libv8rs.so``, and the one call wrapper.
+"""The glue: loading ``libv8rs.so``, and every call into it.
 
-This is the only module that talks to the C ABI. It uses cffi in ABI mode
-(``ffi.dlopen``): no compiler is needed, and cffi releases the GIL around every call,
-so JavaScript runs while other Python threads keep going. The declarations are parsed
-ahead of time into ``_ffi.py`` (cffi's out-of-line ABI mode, see ``_ffi_build.py``),
-which keeps pycparser and the parsing out of ``import v8cffi``.
+This is the only module that talks to the C ABI, and every fallible call goes through
+one error path (:func:`raise_error`). It uses cffi in ABI mode (``ffi.dlopen``): no
+compiler is needed, and cffi releases the GIL around every call, so JavaScript runs
+while other Python threads keep going. The declarations are generated from the C
+header into ``_ffi.py`` (see ``_ffi_build.py``).
+
+Python objects handed to the library (exposed functions, the exceptions they raise)
+go as cffi handles with a finalizer: the library drops them exactly once, and only
+then does this module let go of them.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from __future__ import annotations
 import glob
 import os
 import threading
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from . import exceptions
 from ._ffi import ffi as ffi
+from .values import dumps, loads
 
 #: Environment variable naming the library to load instead of the bundled one.
 LIBRARY_ENV = "V8CFFI_LIBRARY"
@@ -52,7 +58,9 @@ def _load() -> Any:
 
 
 lib: Any = _load()
-
+NULL = ffi.NULL
+_unpack = ffi.unpack
+_run_into = lib.v8rs_run_script_into
 
 #: Bytes of the per-thread buffer that small results are written into.
 RESULT_BUFFER = 4096
@@ -77,16 +85,34 @@ class Scratch(threading.local):
 
 scratch = Scratch()
 
+# --- Python objects lent to the library ---------------------------------------------
 
-class HostErrors(threading.local):
-    """The Python exception a host function raised on this thread, to raise again if
-    JavaScript does not catch the error it became."""
-
-    def __init__(self) -> None:
-        self.last: tuple[str, BaseException] | None = None
+#: The handles the library holds, by address, until it finalizes them.
+_lent: dict[int, Any] = {}
+_lent_lock = threading.Lock()
 
 
-host_errors = HostErrors()
+def _lend(obj: object) -> Any:
+    """A cffi handle of ``obj``, kept alive until the library's finalizer runs."""
+    handle = ffi.new_handle(obj)
+    with _lent_lock:
+        _lent[int(ffi.cast("uintptr_t", handle))] = handle
+    return handle
+
+
+@ffi.callback("void(void *)")
+def _finalize(data: Any) -> None:
+    """The library dropped a handle it was lent."""
+    with _lent_lock:
+        _lent.pop(int(ffi.cast("uintptr_t", data)), None)
+
+
+def lent_count() -> int:
+    """How many Python objects the library holds (for leak checks)."""
+    return len(_lent)
+
+
+# --- the one error path ---------------------------------------------------------------
 
 
 def call(fn: Callable[..., int], *args: Any) -> None:
@@ -99,10 +125,8 @@ def call(fn: Callable[..., int], *args: Any) -> None:
 
 
 def read_bytes(ptr: Any, length: int) -> bytes:
-    """Copies ``length`` bytes from a ``char *`` (NUL bytes included).
-
-    ``ffi.unpack`` of a ``char *`` gives ``bytes``."""
-    data: bytes = ffi.unpack(ptr, length)  # type: ignore[assignment]
+    """Copies ``length`` bytes from a ``char *`` (NUL bytes included)."""
+    data: bytes = _unpack(ptr, length)  # type: ignore[assignment]  # char * -> bytes
     return data
 
 
@@ -114,7 +138,7 @@ def c_string(ptr: Any) -> str:
 
 def _text(getter: Callable[..., Any], error: Any, length: Any) -> str | None:
     ptr = getter(error, length)
-    if ptr == ffi.NULL:
+    if ptr == NULL:
         return None
     return read_bytes(ptr, length[0]).decode("utf-8", "replace")
 
@@ -124,40 +148,53 @@ def _number(value: int) -> int | None:
 
 
 def raise_error(code: int, error: Any) -> NoReturn:
-    """Raises the exception for ``code``, built from (and freeing) ``error``."""
+    """Raises the exception for ``code``, built from (and freeing) ``error``. When the
+    error is the uncaught exception of an exposed Python function, that exception is
+    raised again (from the :class:`~v8cffi.exceptions.V8JSError`)."""
     try:
-        cls = exceptions.get_exception(code) or exceptions.V8UnknownError
-        if error == ffi.NULL:
-            raise cls(f"v8rs call failed with code {code}")
-        length = ffi.new("size_t *")
-        message = _text(lib.v8rs_error_message, error, length) or ""
-        if cls is exceptions.V8JSError:
-            name = _text(lib.v8rs_error_js_name, error, length) or ""
-            if name == "SyntaxError":
-                cls = exceptions.V8JSSyntaxError
-            js_error = cls(
-                message,
-                name=name,
-                js_message=_text(lib.v8rs_error_js_message, error, length) or "",
-                script_name=_text(lib.v8rs_error_script_name, error, length),
-                line=_number(lib.v8rs_error_line(error)),
-                start_column=_number(lib.v8rs_error_start_column(error)),
-                end_column=_number(lib.v8rs_error_end_column(error)),
-                source_line=_text(lib.v8rs_error_source_line, error, length),
-                stack=_text(lib.v8rs_error_stack, error, length),
-            )
-            pending, host_errors.last = host_errors.last, None
-            if pending is not None and pending[0] == js_error.js_message:
-                raise pending[1] from js_error  # a host function's exception, uncaught
-            raise js_error
-        if cls is exceptions.V8IOError:
-            errno = int(lib.v8rs_error_os_errno(error))
-            path = _text(lib.v8rs_error_path, error, length)
-            raise cls(errno, os.strerror(errno) if errno else message, path)
-        raise cls(message)
+        # Not bound to a name here: the exception's traceback holds this frame.
+        raise _exception(code, error)
     finally:
-        if error != ffi.NULL:
+        if error != NULL:
             lib.v8rs_error_free(error)
+
+
+def _exception(code: int, error: Any) -> BaseException:
+    """The exception for ``code``, built from ``error``."""
+    cls = exceptions.get_exception(code) or exceptions.V8UnknownError
+    if error == NULL:
+        return cls(f"v8rs call failed with code {code}")
+    length = ffi.new("size_t *")
+    message = _text(lib.v8rs_error_message, error, length) or ""
+    if issubclass(cls, exceptions.V8JSError):
+        name = _text(lib.v8rs_error_js_name, error, length) or ""
+        if name == "SyntaxError" and cls is exceptions.V8JSError:
+            cls = exceptions.V8JSSyntaxError
+        js_error = cls(
+            message,
+            name=name,
+            js_message=_text(lib.v8rs_error_js_message, error, length) or "",
+            script_name=_text(lib.v8rs_error_script_name, error, length),
+            line=_number(lib.v8rs_error_line(error)),
+            start_column=_number(lib.v8rs_error_start_column(error)),
+            end_column=_number(lib.v8rs_error_end_column(error)),
+            source_line=_text(lib.v8rs_error_source_line, error, length),
+            stack=_text(lib.v8rs_error_stack, error, length),
+        )
+        host = lib.v8rs_error_host_data(error)
+        if host == NULL:
+            return js_error
+        # An exposed function's exception that JavaScript did not catch: raised again,
+        # as `raise original from js_error` would.
+        original: BaseException = ffi.from_handle(host)
+        original.__cause__ = js_error
+        original.__suppress_context__ = True
+        return original
+    if cls is exceptions.V8IOError:
+        errno = int(lib.v8rs_error_os_errno(error))
+        path = _text(lib.v8rs_error_path, error, length)
+        return cls(errno, os.strerror(errno) if errno else message, path)
+    return cls(message)
 
 
 def to_utf8(value: str | bytes, what: str) -> bytes:
@@ -171,3 +208,264 @@ def to_utf8(value: str | bytes, what: str) -> bytes:
         return value.encode("utf-8")
     except UnicodeEncodeError as e:
         raise exceptions.V8ArgumentError(f"{what} cannot be encoded as UTF-8: {e}") from None
+
+
+# --- the platform ---------------------------------------------------------------------
+
+
+def version() -> str:
+    """The version of V8 inside."""
+    return c_string(lib.v8rs_version())
+
+
+def platform_set_up(flags: bytes) -> None:
+    """Initialises V8 with ``flags``."""
+    call(lib.v8rs_platform_set_up, flags, len(flags))
+
+
+def platform_tear_down() -> None:
+    """Releases V8 for good."""
+    call(lib.v8rs_platform_tear_down)
+
+
+def platform_is_alive() -> bool:
+    """Whether the platform is set up and not torn down."""
+    return bool(lib.v8rs_platform_is_alive())
+
+
+def watch_sigint() -> None:
+    """Makes SIGINT stop the JavaScript the calling thread runs."""
+    call(lib.v8rs_platform_watch_sigint)
+
+
+def code_cache_stats() -> dict[str, int]:
+    """``hits``, ``misses`` and ``rejected`` of the code cache in this process."""
+    out = [ffi.new("uint64_t *") for _ in range(3)]
+    lib.v8rs_code_cache_stats(*out)
+    return {"hits": int(out[0][0]), "misses": int(out[1][0]), "rejected": int(out[2][0])}
+
+
+def live_counts() -> tuple[int, int]:
+    """``(VMs, contexts)`` alive in the library."""
+    return int(lib.v8rs_live_vm_count()), int(lib.v8rs_live_context_count())
+
+
+def snapshot_create(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """A snapshot of the heap that the ``(name, source)`` scripts leave."""
+    names = [ffi.new("char[]", n) for n, _ in pairs]
+    sources = [ffi.new("char[]", s) for _, s in pairs]
+    out, out_len = ffi.new("char **"), ffi.new("size_t *")
+    call(
+        lib.v8rs_snapshot_create,
+        ffi.new("const char *[]", names) if pairs else NULL,
+        ffi.new("size_t[]", [len(n) for n, _ in pairs]) if pairs else NULL,
+        ffi.new("const char *[]", sources) if pairs else NULL,
+        ffi.new("size_t[]", [len(s) for _, s in pairs]) if pairs else NULL,
+        len(pairs),
+        out,
+        out_len,
+    )
+    try:
+        return read_bytes(out[0], out_len[0])
+    finally:
+        lib.v8rs_string_free(out[0])
+
+
+# --- VMs ------------------------------------------------------------------------------
+
+#: The fields of ``v8rs_heap_stats``, in order.
+HEAP_STATS = [field for field, _ in ffi.typeof("v8rs_heap_stats").fields]
+
+
+def vm_new(initial_heap_size: int, max_heap_size: int, snapshot: bytes | None) -> Any:
+    """A new VM handle (freed when the returned object goes)."""
+    options = ffi.new(
+        "v8rs_vm_options *", {"initial_heap_size": initial_heap_size, "max_heap_size": max_heap_size}
+    )
+    out = ffi.new("v8rs_vm **")
+    if snapshot is None:
+        call(lib.v8rs_vm_new, options, out)
+    else:
+        call(lib.v8rs_vm_new_from_snapshot, options, snapshot, len(snapshot), out)
+    return ffi.gc(out[0], lib.v8rs_vm_free)
+
+
+def vm_terminate(vm: Any) -> bool:
+    """Stops the JavaScript running in ``vm``; whether a call was stopped."""
+    stopped = ffi.new("bool *")
+    call(lib.v8rs_vm_terminate, vm, stopped)
+    return bool(stopped[0])
+
+
+def vm_heap_stats(vm: Any) -> dict[str, int]:
+    """The heap figures of ``vm``."""
+    stats = ffi.new("v8rs_heap_stats *")
+    call(lib.v8rs_vm_heap_stats, vm, stats)
+    return {name: int(getattr(stats, name)) for name in HEAP_STATS}
+
+
+def vm_low_memory_notification(vm: Any) -> None:
+    """A full, compacting collection in ``vm``."""
+    call(lib.v8rs_vm_low_memory_notification, vm)
+
+
+# --- contexts -------------------------------------------------------------------------
+
+
+def context_new(vm: Any, features: int) -> Any:
+    """A new context handle in ``vm`` (freed when the returned object goes)."""
+    out = ffi.new("v8rs_context **")
+    call(lib.v8rs_context_new_with, vm, features, out)
+    return ffi.gc(out[0], lib.v8rs_context_free)
+
+
+def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int) -> str:
+    """``String(result)`` of running ``source`` in ``context``."""
+    buffer, capacity, out_len, spill, error = scratch.run
+    code = _run_into(
+        context, source, len(source), name, len(name), timeout_ms, buffer, capacity, out_len, spill, error
+    )
+    if code:
+        raise_error(code, error[0])
+    spilled = spill[0]
+    if spilled == NULL:
+        data: bytes = _unpack(buffer, out_len[0])  # type: ignore[assignment]  # char[] -> bytes
+        return data.decode("utf-8")
+    try:
+        data = _unpack(spilled, out_len[0])  # type: ignore[assignment]
+        return data.decode("utf-8")
+    finally:
+        lib.v8rs_string_free(spilled)
+
+
+def _value(fn: Any, *args: Any) -> Any:
+    """Calls ``fn(*args, value_out, value_len_out, error_out)`` and decodes the
+    wire-format value it returns."""
+    out, out_len, error = scratch.out
+    code = fn(*args, out, out_len, error)
+    if code:
+        raise_error(code, error[0])
+    result = out[0]
+    try:
+        return loads(_unpack(result, out_len[0]))  # type: ignore[arg-type]  # char * -> bytes
+    finally:
+        lib.v8rs_string_free(result)
+
+
+_eval = lib.v8rs_eval
+_call = lib.v8rs_call
+
+
+def eval(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int) -> Any:
+    """The value of running ``source`` in ``context``."""
+    return _value(_eval, context, source, len(source), name, len(name), timeout_ms, flags)
+
+
+def call_function(context: Any, function: bytes, args: bytes, timeout_ms: int, flags: int) -> Any:
+    """The value of calling ``function`` with the wire-format array ``args``."""
+    return _value(_call, context, function, len(function), args, len(args), timeout_ms, flags)
+
+
+def run_until_idle(context: Any, timeout_ms: int) -> None:
+    """Runs the event loop of ``context`` until nothing is queued."""
+    call(lib.v8rs_context_run_until_idle, context, timeout_ms)
+
+
+def pending_tasks(context: Any) -> int:
+    """Timers queued in ``context``."""
+    return int(lib.v8rs_context_pending_tasks(context))
+
+
+def load_libs(context: Any, paths: Sequence[bytes], cache: bool, cache_dir: bytes | None) -> None:
+    """Runs the files at ``paths`` in ``context``, through the code cache with
+    ``cache``."""
+    keep = [ffi.new("char[]", p) for p in paths]
+    array = ffi.new("const char *[]", keep) if keep else NULL
+    if cache:
+        directory = ffi.new("char[]", cache_dir) if cache_dir is not None else NULL
+        call(lib.v8rs_load_libs_cached, context, array, len(keep), directory)
+    else:
+        call(lib.v8rs_load_libs, context, array, len(keep))
+
+
+def run_module(
+    context: Any,
+    source: bytes,
+    name: bytes,
+    resolver: Callable[[str, str], Any] | None,
+    global_name: bytes | None,
+    timeout_ms: int,
+    flags: int,
+) -> Any:
+    """The namespace (or, with ``global_name``, ``None``) of the module ``source``."""
+    handle = ffi.new_handle(resolver) if resolver is not None else NULL
+    callback = _resolve_module if resolver is not None else NULL
+    global_b = global_name if global_name is not None else NULL
+    global_len = len(global_name) if global_name is not None else 0
+    args = (source, len(source), name, len(name), callback, handle, global_b, global_len, timeout_ms, flags)
+    return _value(lib.v8rs_run_module, context, *args)
+
+
+def expose(context: Any, name: bytes, function: Callable[..., Any]) -> None:
+    """Makes ``function`` the global ``name`` of ``context``; the library keeps it
+    until the context is gone."""
+    call(lib.v8rs_context_expose, context, name, len(name), _trampoline, _lend(function), _finalize)
+
+
+def _reply_error(reply: Any, exc: BaseException) -> None:
+    """Answers with ``exc`` as a JavaScript ``Error``, lending ``exc`` with it so that
+    it can be raised again if JavaScript does not catch the error."""
+    message = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
+    lib.v8rs_reply_error_with_data(reply, message, len(message), _lend(exc), _finalize)
+
+
+@ffi.callback("v8rs_host_fn")
+def _trampoline(data: Any, args: Any, args_len: int, reply: Any) -> None:
+    """Calls the Python function behind ``data`` with the converted arguments and
+    answers with its converted result, or with its exception as a JavaScript Error."""
+    try:
+        function = ffi.from_handle(data)
+        result = function(*loads(read_bytes(args, args_len)))
+        packed = dumps(result)
+    except BaseException as exc:
+        _reply_error(reply, exc)
+        return
+    lib.v8rs_reply_value(reply, packed, len(packed))
+
+
+@ffi.callback("v8rs_resolver_fn")
+def _resolve_module(
+    data: Any, specifier: Any, specifier_len: int, referrer: Any, referrer_len: int, reply: Any
+) -> None:
+    """Asks the Python resolver behind ``data`` for a module: it returns the source, or
+    ``(name, source)`` with a canonical name."""
+    try:
+        resolver = ffi.from_handle(data)
+        spec = read_bytes(specifier, specifier_len).decode("utf-8", "surrogateescape")
+        ref = read_bytes(referrer, referrer_len).decode("utf-8", "surrogateescape")
+        answer = resolver(spec, ref)
+        name, source = (spec, answer) if isinstance(answer, (str, bytes)) else answer
+        name_b = to_utf8(name, "module name")
+        source_b = to_utf8(source, "module source")
+    except BaseException as exc:
+        _reply_error(reply, exc)
+        return
+    lib.v8rs_reply_module(reply, name_b, len(name_b), source_b, len(source_b))
+
+
+# --- cancel tokens --------------------------------------------------------------------
+
+
+def cancel_token_new() -> Any:
+    """A new cancel token (freed when the returned object goes)."""
+    return ffi.gc(lib.v8rs_cancel_token_new(), lib.v8rs_cancel_token_free)
+
+
+def cancel_token_enter(token: Any) -> None:
+    """Makes ``token`` (``None``: none) the token of this thread's calls."""
+    lib.v8rs_cancel_token_enter(NULL if token is None else token)
+
+
+def cancel_token_cancel(token: Any) -> bool:
+    """Cancels ``token``; whether a running call was stopped."""
+    return bool(lib.v8rs_cancel_token_cancel(token))

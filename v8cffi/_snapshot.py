@@ -26,24 +26,7 @@ def normalize(scripts: Sequence[str | bytes | tuple[str, str | bytes]]) -> list[
 
 def create_here(pairs: list[Pair]) -> bytes:
     """The snapshot, made in this process."""
-    ffi, lib = _native.ffi, _native.lib
-    names = [ffi.new("char[]", n) for n, _ in pairs]
-    sources = [ffi.new("char[]", s) for _, s in pairs]
-    out, out_len = ffi.new("char **"), ffi.new("size_t *")
-    _native.call(
-        lib.v8rs_snapshot_create,
-        ffi.new("const char *[]", names) if pairs else ffi.NULL,
-        ffi.new("size_t[]", [len(n) for n, _ in pairs]) if pairs else ffi.NULL,
-        ffi.new("const char *[]", sources) if pairs else ffi.NULL,
-        ffi.new("size_t[]", [len(s) for _, s in pairs]) if pairs else ffi.NULL,
-        len(pairs),
-        out,
-        out_len,
-    )
-    try:
-        return _native.read_bytes(out[0], out_len[0])
-    finally:
-        lib.v8rs_string_free(out[0])
+    return _native.snapshot_create(pairs)
 
 
 CHILD = """

@@ -5,11 +5,6 @@ the event loop until the stream has a chunk (the rest of the page renders meanwh
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .context import Context
-
 #: Installs ``__v8cffi_streams`` (not enumerable) unless it exists.
 SETUP_JS = r"""
 if (!globalThis.__v8cffi_streams) Object.defineProperty(globalThis, '__v8cffi_streams', { value: {
@@ -42,10 +37,7 @@ if (!globalThis.__v8cffi_streams) Object.defineProperty(globalThis, '__v8cffi_st
 """
 
 
-def open_source(ctx: Context, expression: str) -> str:
-    """The script that opens the stream of ``expression``; sets the helper up first
-    (once per global scope: the script itself leaves an existing helper alone)."""
-    if not ctx._streams_ready:
-        ctx.run_script(SETUP_JS, "<v8cffi streams>")
-        ctx._streams_ready = True
+def open_expression(expression: str) -> str:
+    """The script that opens the stream of ``expression`` (once ``SETUP_JS`` ran in the
+    global scope; it leaves an existing helper alone)."""
     return f"__v8cffi_streams.open(({expression}\n))"

@@ -8,10 +8,10 @@ import os
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Union
 
-from . import _async, _native, _streams
+from . import _async, _constants, _native, _streams
 from ._managed import Managed
 from .exceptions import V8LifecycleError
-from .values import dumps, loads
+from .values import dumps
 
 if TYPE_CHECKING:
     from .vm import VM
@@ -21,11 +21,11 @@ __all__ = ["Context"]
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 _ANONYMOUS = b"<anonymous>"
-_unpack = _native.ffi.unpack
-_run_into = _native.lib.v8rs_run_script_into
-_NULL = _native.ffi.NULL
-_AWAIT = 1  # V8RS_AWAIT_PROMISE
-_JSON = 2  # V8RS_ACCEPT_JSON: results JSON says exactly come as JSON text (C json.loads)
+_run_script = _native.run_script
+_eval = _native.eval
+_call = _native.call_function
+_AWAIT = _constants.AWAIT_PROMISE
+_JSON = _constants.ACCEPT_JSON  # results JSON says exactly come as JSON text (C json.loads)
 
 
 _CONSOLE_LEVELS = {"log": logging.INFO, "info": logging.INFO, "warn": logging.WARNING}
@@ -34,6 +34,25 @@ _CONSOLE_LEVELS.update({"error": logging.ERROR, "debug": logging.DEBUG})
 
 def _log_console(level: str, text: str) -> None:
     logging.getLogger("v8cffi.console").log(_CONSOLE_LEVELS.get(level, logging.INFO), "%s", text)
+
+
+_CONSOLE_JS = """
+globalThis.console = ((send) => {
+  const text = (value) => {
+    if (typeof value === 'string') return value;
+    try {
+      const json = JSON.stringify(value);
+      return json === undefined ? String(value) : json;
+    } catch (e) {
+      return String(value);
+    }
+  };
+  const level = (name) => (...args) => { send(name, args.map(text).join(' ')); };
+  return { log: level('log'), info: level('info'), warn: level('warn'),
+           error: level('error'), debug: level('debug') };
+})(globalThis.__v8cffi_console);
+delete globalThis.__v8cffi_console;
+"""
 
 
 def _timeout_ms(timeout: float) -> int:
@@ -60,7 +79,6 @@ class Context(Managed):
         self._vm = vm
         self._features = features
         self._used = False
-        self._hosts: list[Any] = []  # keeps exposed functions alive with the context
         self._streams_ready = False  # whether this global scope has the stream helper
 
     def set_up(self) -> Context:
@@ -71,9 +89,7 @@ class Context(Managed):
         return self
 
     def _create(self) -> None:
-        out = _native.ffi.new("v8rs_context **")
-        _native.call(_native.lib.v8rs_context_new_with, self._vm._live_ptr(), self._features, out)
-        self._adopt(out[0], _native.lib.v8rs_context_free)
+        self._ptr = _native.context_new(self._vm._live_ptr(), self._features)
         self._used = True
         self._streams_ready = False  # a fresh global scope
 
@@ -113,31 +129,7 @@ class Context(Managed):
             source = _native.to_utf8(script, "script")
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        buffer, capacity, out_len, spill, error = _native.scratch.run
-        code = _run_into(
-            self._ptr or self._live_ptr(),
-            source,
-            len(source),
-            name,
-            len(name),
-            timeout_ms,
-            buffer,
-            capacity,
-            out_len,
-            spill,
-            error,
-        )
-        if code:
-            _native.raise_error(code, error[0])
-        spilled = spill[0]
-        if spilled == _NULL:
-            data: bytes = _unpack(buffer, out_len[0])  # type: ignore[assignment]  # char[] -> bytes
-            return data.decode("utf-8")
-        try:
-            data = _unpack(spilled, out_len[0])  # type: ignore[assignment]
-            return data.decode("utf-8")
-        finally:
-            _native.lib.v8rs_string_free(spilled)
+        return _run_script(self._ptr or self._live_ptr(), source, name, timeout_ms)
 
     def eval(
         self,
@@ -159,7 +151,7 @@ class Context(Managed):
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         flags = _AWAIT | _JSON if await_promise else _JSON
-        return self._value(_native.lib.v8rs_eval, source, len(source), name, len(name), timeout_ms, flags)
+        return _eval(self._ptr or self._live_ptr(), source, name, timeout_ms, flags)
 
     def call(
         self,
@@ -180,7 +172,7 @@ class Context(Managed):
         packed = dumps(args)
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         flags = _AWAIT | _JSON if await_promise else _JSON
-        return self._value(_native.lib.v8rs_call, name, len(name), packed, len(packed), timeout_ms, flags)
+        return _call(self._ptr or self._live_ptr(), name, packed, timeout_ms, flags)
 
     def run_until_idle(self, *, timeout: float | None = None) -> None:
         """Runs the context's event loop — microtasks and timers (``setTimeout``,
@@ -194,13 +186,13 @@ class Context(Managed):
         :class:`~v8cffi.exceptions.V8TimeoutError`.
         """
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        _native.call(_native.lib.v8rs_context_run_until_idle, self._live_ptr(), timeout_ms)
+        _native.run_until_idle(self._live_ptr(), timeout_ms)
 
     @property
     def pending_tasks(self) -> int:
         """Number of timers queued (0 when the context is not set up)."""
         ptr = self._ptr
-        return 0 if ptr is None else int(_native.lib.v8rs_context_pending_tasks(ptr))
+        return 0 if ptr is None else _native.pending_tasks(ptr)
 
     async def eval_async(
         self,
@@ -228,7 +220,7 @@ class Context(Managed):
         promise from it resolves to), as each becomes available: the event loop runs
         only until the next chunk. Closing the generator early cancels the stream.
         ``timeout`` (seconds) applies to each chunk."""
-        source = _streams.open_source(self, expression)
+        source = self._stream_source(expression)
         stream_id = self.eval(source, "<stream>", timeout=timeout, await_promise=True)
         done = False
         try:
@@ -247,7 +239,7 @@ class Context(Managed):
     ) -> AsyncGenerator[str | bytes, None]:
         """:meth:`iter_stream` for asyncio: each chunk is awaited like
         :meth:`call_async`."""
-        source = _streams.open_source(self, expression)
+        source = self._stream_source(expression)
         stream_id = await _async.run(self.eval, source, "<stream>", timeout=timeout, await_promise=True)
         done = False
         try:
@@ -261,18 +253,13 @@ class Context(Managed):
             if not done and self.is_alive():
                 await self.call_async("__v8cffi_streams.cancel", stream_id, timeout=timeout)
 
-    def _value(self, fn: Any, *args: Any) -> Any:
-        """Calls ``fn(context, *args, value_out, value_len_out, error_out)`` and
-        decodes the wire-format value it returns."""
-        out, out_len, error = _native.scratch.out
-        code = fn(self._ptr or self._live_ptr(), *args, out, out_len, error)
-        if code:
-            _native.raise_error(code, error[0])
-        result = out[0]
-        try:
-            return loads(_unpack(result, out_len[0]))  # type: ignore[arg-type]  # char * -> bytes
-        finally:
-            _native.lib.v8rs_string_free(result)
+    def _stream_source(self, expression: str) -> str:
+        """The script that opens the stream of ``expression``; sets the helper up
+        first (once per global scope)."""
+        if not self._streams_ready:
+            self.run_script(_streams.SETUP_JS, "<v8cffi streams>")
+            self._streams_ready = True
+        return _streams.open_expression(expression)
 
     def run_module(
         self,
@@ -297,50 +284,36 @@ class Context(Managed):
         result is ``None``; without, the namespace is returned as a ``dict``, which
         raises :class:`~v8cffi.exceptions.V8ConversionError` when it exports functions.
         """
-        from . import _host
-
         code = _native.to_utf8(source, "source")
         name = _native.to_utf8(identifier, "identifier")
-        handle = _native.ffi.new_handle(resolver) if resolver is not None else _native.ffi.NULL
-        callback = _host.resolve_module if resolver is not None else _native.ffi.NULL
-        global_b = (
-            _native.to_utf8(global_name, "global_name") if global_name is not None else _native.ffi.NULL
-        )
-        global_len = len(global_b) if global_name is not None else 0
+        global_b = _native.to_utf8(global_name, "global_name") if global_name is not None else None
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        args = (code, len(code), name, len(name), callback, handle, global_b, global_len, timeout_ms, _JSON)
-        return self._value(_native.lib.v8rs_run_module, *args)
+        return _native.run_module(self._live_ptr(), code, name, resolver, global_b, timeout_ms, _JSON)
 
     def expose(self, name: str, function: Callable[..., Any]) -> None:
         """Makes ``function`` callable from JavaScript as the global ``name``.
 
         JavaScript's arguments arrive converted to Python (see :mod:`v8cffi.values`)
         and the return value goes back converted to JavaScript. An exception becomes a
-        JavaScript ``Error("<Type>: <message>")``; if JavaScript does not catch it, the
-        original exception is raised again from the call that ran the script. The
+        JavaScript ``Error("<Type>: <message>")``; if JavaScript does not catch it, that
+        very exception is raised again from the call that ran the script (and only
+        from that call: a later error with the same message is just a
+        :class:`~v8cffi.exceptions.V8JSError`). The
         function runs on the calling thread, holding the GIL, while the VM waits for
         it. It may call back into this VM (any of its contexts): such nested calls run
         inside the outer one, under its timeout. Other VMs are off limits on that
         thread (``V8LifecycleError``); hand such work to another thread.
         """
-        from . import _host
-
         encoded = _native.to_utf8(name, "name")
-        handle = _native.ffi.new_handle(function)
-        _native.call(
-            _native.lib.v8rs_context_expose, self._live_ptr(), encoded, len(encoded), _host.trampoline, handle
-        )
-        self._hosts.append(handle)
+        _native.expose(self._live_ptr(), encoded, function)
 
     def expose_console(self, handler: Callable[[str, str], None] | None = None) -> None:
         """Installs ``console.log``/``info``/``warn``/``error``/``debug``. Each call is
         passed to ``handler(level, text)`` — by default the ``"v8cffi.console"``
         logger (``log`` and ``info`` at INFO level, ``warn`` at WARNING, …). Values are
         shown as JSON where they have a JSON form."""
-        from . import _host
-
         self.expose("__v8cffi_console", handler or _log_console)
-        self.run_script(_host.CONSOLE_JS, "<v8cffi console>")
+        self.run_script(_CONSOLE_JS, "<v8cffi console>")
 
     def load_libs(
         self,
@@ -366,14 +339,8 @@ class Context(Managed):
         for p in paths:
             if b"\0" in p:
                 raise ValueError(f"path contains a NUL byte: {p!r}")
-        ffi, lib = _native.ffi, _native.lib
-        keep = [ffi.new("char[]", p) for p in paths]
-        array = ffi.new("const char *[]", keep) if keep else ffi.NULL
-        if cache or cache_dir is not None:
-            directory = ffi.new("char[]", os.fsencode(cache_dir)) if cache_dir is not None else ffi.NULL
-            _native.call(lib.v8rs_load_libs_cached, self._live_ptr(), array, len(keep), directory)
-        else:
-            _native.call(lib.v8rs_load_libs, self._live_ptr(), array, len(keep))
+        directory = os.fsencode(cache_dir) if cache_dir is not None else None
+        _native.load_libs(self._live_ptr(), paths, cache or cache_dir is not None, directory)
 
     def __enter__(self) -> Context:
         if not self.is_alive():

@@ -23,6 +23,8 @@ built-in where one fits, so ``except MemoryError:`` or ``except OSError:`` just 
 
 from __future__ import annotations
 
+from . import _constants as c
+
 __all__ = [
     "V8ArgumentError",
     "V8Error",
@@ -123,16 +125,16 @@ class V8UnknownError(V8Error):
 
 
 _BY_CODE: dict[int, type[V8Error] | None] = {
-    0: None,
-    1: V8JSError,
-    2: V8MemoryError,
-    3: V8ArgumentError,
-    4: V8LifecycleError,
-    5: V8IOError,
-    6: V8UnknownError,
-    7: V8TerminatedError,
-    8: V8TimeoutError,
-    9: V8ConversionError,
+    c.CODE_OK: None,
+    c.CODE_JS_ERROR: V8JSError,
+    c.CODE_OUT_OF_MEMORY: V8MemoryError,
+    c.CODE_INVALID_ARGUMENT: V8ArgumentError,
+    c.CODE_INVALID_STATE: V8LifecycleError,
+    c.CODE_IO_ERROR: V8IOError,
+    c.CODE_UNKNOWN: V8UnknownError,
+    c.CODE_TERMINATED: V8TerminatedError,
+    c.CODE_TIMEOUT: V8TimeoutError,
+    c.CODE_CONVERSION: V8ConversionError,
 }
 
 

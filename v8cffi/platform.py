@@ -43,7 +43,7 @@ class Platform:
         """
         encoded = _native.to_utf8(flags, "flags")
         with self._lock:
-            _native.call(_native.lib.v8rs_platform_set_up, encoded, len(encoded))
+            _native.platform_set_up(encoded)
             self._flags = flags
         if threading.current_thread() is threading.main_thread():
             self.watch_sigint()
@@ -55,17 +55,17 @@ class Platform:
         ends. :meth:`set_up` does this for the main thread; call it again after
         ``signal.signal(signal.SIGINT, ...)``, which replaces the native handler that
         this relies on."""
-        _native.call(_native.lib.v8rs_platform_watch_sigint)
+        _native.watch_sigint()
 
     def tear_down(self) -> Platform:
         """Releases V8 for good (it cannot be set up again). Returns ``self``."""
         with self._lock:
-            _native.call(_native.lib.v8rs_platform_tear_down)
+            _native.platform_tear_down()
         return self
 
     def is_alive(self) -> bool:
         """Whether the platform is set up and not torn down."""
-        return bool(_native.lib.v8rs_platform_is_alive())
+        return _native.platform_is_alive()
 
     def create_snapshot(
         self, scripts: Sequence[str | bytes | tuple[str, str | bytes]], *, isolated: bool = True

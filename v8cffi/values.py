@@ -24,12 +24,13 @@ import math
 import struct
 from typing import Any
 
+from . import _constants
 from .exceptions import V8ArgumentError, V8ConversionError
 
 __all__ = ["MAX_DEPTH", "dumps", "loads"]
 
-#: How deep lists, dicts and sets may nest (as in ``libv8rs``).
-MAX_DEPTH = 512
+#: How deep lists, dicts and sets may nest (``V8RS_MAX_DEPTH`` of the C ABI).
+MAX_DEPTH = _constants.MAX_DEPTH
 _SAFE = 2**53
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _U32 = struct.Struct("<I")

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = ["VM"]
 
-_HEAP_STATS = [field for field, _ in _native.ffi.typeof("v8rs_heap_stats").fields]
-
 
 def _size(value: int | None, name: str) -> int:
     if value is None:
@@ -50,25 +48,14 @@ class VM(Managed):
         super().__init__()
         self._platform = platform
         self._snapshot = bytes(snapshot) if snapshot is not None else None
-        self._options = _native.ffi.new(
-            "v8rs_vm_options *",
-            {
-                "initial_heap_size": _size(initial_heap_size, "initial_heap_size"),
-                "max_heap_size": _size(max_heap_size, "max_heap_size"),
-            },
-        )
+        self._initial_heap_size = _size(initial_heap_size, "initial_heap_size")
+        self._max_heap_size = _size(max_heap_size, "max_heap_size")
 
     def set_up(self) -> VM:
         """Creates the isolate. Returns ``self``."""
         with self._lock:
             self._check_not_set_up()
-            out = _native.ffi.new("v8rs_vm **")
-            if self._snapshot is None:
-                _native.call(_native.lib.v8rs_vm_new, self._options, out)
-            else:
-                blob = self._snapshot
-                _native.call(_native.lib.v8rs_vm_new_from_snapshot, self._options, blob, len(blob), out)
-            self._adopt(out[0], _native.lib.v8rs_vm_free)
+            self._ptr = _native.vm_new(self._initial_heap_size, self._max_heap_size, self._snapshot)
         return self
 
     def create_context(self, *, web: bool | Iterable[str] = True) -> Context:
@@ -87,9 +74,7 @@ class VM(Managed):
         call raises :class:`~v8cffi.exceptions.V8TerminatedError`, and the VM stays
         usable. Returns whether a call was running (a VM with nothing running is
         unaffected). It does not wait for the VM."""
-        stopped = _native.ffi.new("bool *")
-        self._call(_native.lib.v8rs_vm_terminate, stopped)
-        return bool(stopped[0])
+        return _native.vm_terminate(self._live_ptr())
 
     def heap_stats(self) -> dict[str, int]:
         """The VM's heap figures in bytes: ``total_heap_size``, ``used_heap_size``,
@@ -97,16 +82,11 @@ class VM(Managed):
         ``total_heap_size_executable``, ``malloced_memory``, ``peak_malloced_memory``,
         ``external_memory``, and the counts ``number_of_native_contexts`` and
         ``number_of_detached_contexts``. Waits for the VM like any call."""
-        stats = _native.ffi.new("v8rs_heap_stats *")
-        self._call(_native.lib.v8rs_vm_heap_stats, stats)
-        return {name: int(getattr(stats, name)) for name in _HEAP_STATS}
+        return _native.vm_heap_stats(self._live_ptr())
 
     def low_memory_notification(self) -> None:
         """Asks V8 to free all the memory it can (a full, compacting collection)."""
-        self._call(_native.lib.v8rs_vm_low_memory_notification)
-
-    def _call(self, fn: Any, *args: Any) -> None:
-        _native.call(fn, self._live_ptr(), *args)
+        _native.vm_low_memory_notification(self._live_ptr())
 
     def _live_ptr(self) -> Any:
         """The native VM, for one call (the local reference keeps it alive)."""

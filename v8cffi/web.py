@@ -11,20 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from . import _constants as c
+
 __all__ = ["WEB_FEATURES", "feature_mask"]
 
 #: Each group's bit in the C ABI's mask (``V8RS_WEB_*``) and what it installs.
 _BITS = {
-    "timers": 1 << 0,  # setTimeout, setInterval, clearTimeout, clearInterval, queueMicrotask
-    "encoding": 1 << 1,  # TextEncoder, TextDecoder (+ their streams with "streams")
-    "base64": 1 << 2,  # atob, btoa
-    "structured_clone": 1 << 3,  # structuredClone
-    "performance": 1 << 4,  # performance.now(), performance.timeOrigin
-    "crypto": 1 << 5,  # crypto.getRandomValues, crypto.randomUUID
-    "url": 1 << 6,  # URL, URLSearchParams
-    "events": 1 << 7,  # Event, EventTarget, AbortController, AbortSignal, DOMException
-    "message_channel": 1 << 8,  # MessageChannel, MessagePort, MessageEvent
-    "streams": 1 << 9,  # ReadableStream, WritableStream, TransformStream, …
+    "timers": c.WEB_TIMERS,  # setTimeout, setInterval, clearTimeout, clearInterval, queueMicrotask
+    "encoding": c.WEB_ENCODING,  # TextEncoder, TextDecoder (+ their streams with "streams")
+    "base64": c.WEB_BASE64,  # atob, btoa
+    "structured_clone": c.WEB_STRUCTURED_CLONE,  # structuredClone
+    "performance": c.WEB_PERFORMANCE,  # performance.now(), performance.timeOrigin
+    "crypto": c.WEB_CRYPTO,  # crypto.getRandomValues, crypto.randomUUID
+    "url": c.WEB_URL,  # URL, URLSearchParams
+    "events": c.WEB_EVENTS,  # Event, EventTarget, AbortController, AbortSignal, DOMException
+    "message_channel": c.WEB_MESSAGE_CHANNEL,  # MessageChannel, MessagePort, MessageEvent
+    "streams": c.WEB_STREAMS,  # ReadableStream, WritableStream, TransformStream, …
 }
 
 #: The names of the web API groups.
@@ -35,7 +37,7 @@ def feature_mask(web: bool | Iterable[str]) -> int:
     """The ``V8RS_WEB_*`` mask for ``web``: ``True`` (all groups), ``False`` (none) or
     group names. Raises ``ValueError`` for unknown names."""
     if web is True:
-        return sum(_BITS.values())
+        return c.WEB_ALL
     if web is False:
         return 0
     if isinstance(web, (str, bytes)):

@@ -33,24 +33,35 @@ def test_round_trip(blob: bytes) -> None:
                 assert ctx.eval("settled") == "yes"
 
 
-def test_made_here_while_no_vm_is_alive() -> None:
+def test_made_here_beside_live_vms_of_every_kind() -> None:
+    # Snapshots share V8's built-in read-only heap: VMs from different snapshots, and
+    # plain ones, live side by side whatever order they come in (V8 read the wrong
+    # globals, or crashed, before).
     proc = run_python(
         """
-        from v8cffi import V8LifecycleError
         from v8cffi.platform import platform
         platform.set_up()
-        here = platform.create_snapshot(["var made = 'here'"], isolated=False)
-        vm = platform.create_vm(snapshot=here).set_up()
-        print(vm.create_context().eval("made"))
-        try:
-            platform.create_snapshot(["1"], isolated=False)  # a VM is alive now
-        except V8LifecycleError as e:
-            print("refused:", "VMs are alive" in str(e))
-        print(len(platform.create_snapshot(["1"])) > 0)  # in a child process: fine
+        plain = platform.create_vm().set_up()
+        first = platform.create_snapshot(["var made = 'first'; function twice(x) { return 2 * x }"], isolated=False)
+        one = platform.create_vm(snapshot=first).set_up()
+        second = platform.create_snapshot(["var made = 'second'; function thrice(x) { return 3 * x }"], isolated=False)
+        third = platform.create_snapshot(["var made = 'third'"])  # in a child process
+        two = platform.create_vm(snapshot=second).set_up()
+        three = platform.create_vm(snapshot=third).set_up()
+        for vm in (one, two, three, plain):
+            ctx = vm.create_context().set_up()
+            print(ctx.eval("typeof made === 'string' ? made : 'plain'"), ctx.eval("typeof twice"), ctx.eval("typeof thrice"))
+        print(two.create_context().call("thrice", 14))
         """
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["here", "refused: True", "True"]
+    assert proc.stdout.splitlines() == [
+        "first function undefined",
+        "second undefined function",
+        "third undefined undefined",
+        "plain undefined undefined",
+        "42",
+    ]
 
 
 def test_a_blob_from_a_file_in_another_process(blob: bytes, tmp_path: Path) -> None:

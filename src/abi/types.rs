@@ -1,0 +1,203 @@
+//! The plain C types of the ABI: the result code, the option and figure structs, the
+//! flags and the callback signatures.
+
+use std::ffi::{c_char, c_void};
+
+use crate::abi::host::v8rs_reply;
+use crate::engine::{CallFlags, Code, HeapStats, VmOptions, WebFeatures};
+
+/// Result code of every fallible operation.
+///
+/// The numeric values are stable: new codes are only ever appended.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum v8rs_code {
+    /// Success.
+    Ok = 0,
+    /// JavaScript threw (a syntax error at compile time, or an exception at run time).
+    JsError = 1,
+    /// The heap reached its limit (the call was stopped; the process lives on), or a
+    /// string was too large for V8.
+    OutOfMemory = 2,
+    /// An argument was wrong: a NULL pointer, bytes that are not UTF-8, …
+    InvalidArgument = 3,
+    /// The call does not fit the lifecycle: set-up twice, used after tear-down or
+    /// free, or a parent (platform, VM) already torn down.
+    InvalidState = 4,
+    /// A file could not be read.
+    IoError = 5,
+    /// Anything else (an internal failure; a bug if you see it).
+    Unknown = 6,
+    /// The running JavaScript was stopped by a terminate request from some thread.
+    Terminated = 7,
+    /// The running JavaScript was stopped because its timeout expired.
+    Timeout = 8,
+    /// A value has no faithful equivalent on the other side (a function, a Symbol, a
+    /// cycle, …); see the wire format in `docs/values.md`.
+    Conversion = 9,
+}
+
+impl From<Code> for v8rs_code {
+    fn from(code: Code) -> v8rs_code {
+        match code {
+            Code::Ok => v8rs_code::Ok,
+            Code::JsError => v8rs_code::JsError,
+            Code::OutOfMemory => v8rs_code::OutOfMemory,
+            Code::InvalidArgument => v8rs_code::InvalidArgument,
+            Code::InvalidState => v8rs_code::InvalidState,
+            Code::IoError => v8rs_code::IoError,
+            Code::Unknown => v8rs_code::Unknown,
+            Code::Terminated => v8rs_code::Terminated,
+            Code::Timeout => v8rs_code::Timeout,
+            Code::Conversion => v8rs_code::Conversion,
+        }
+    }
+}
+
+/// How to create a VM. Zero means V8's default.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct v8rs_vm_options {
+    /// Initial size of the JavaScript heap, in bytes.
+    pub initial_heap_size: usize,
+    /// Largest size of the JavaScript heap, in bytes. A call that needs more is
+    /// stopped with `V8RS_CODE_OUT_OF_MEMORY` instead of V8 aborting the process. The
+    /// contents of `ArrayBuffer`s, which live outside the heap, are capped at the same
+    /// size (an allocation past it throws a `RangeError`), and so are the VM's
+    /// WebAssembly memories, together, by their maximum sizes.
+    pub max_heap_size: usize,
+}
+
+impl From<v8rs_vm_options> for VmOptions {
+    fn from(options: v8rs_vm_options) -> VmOptions {
+        VmOptions {
+            initial_heap_size: options.initial_heap_size,
+            max_heap_size: options.max_heap_size,
+        }
+    }
+}
+
+/// Heap figures of a VM, in bytes, named as in V8's `HeapStatistics`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct v8rs_heap_stats {
+    /// Memory V8 reserved for the heap.
+    pub total_heap_size: usize,
+    /// Part of it for executable code.
+    pub total_heap_size_executable: usize,
+    /// Memory committed to the heap.
+    pub total_physical_size: usize,
+    /// Memory still available to the heap.
+    pub total_available_size: usize,
+    /// Memory in use by JavaScript objects.
+    pub used_heap_size: usize,
+    /// The heap's limit.
+    pub heap_size_limit: usize,
+    /// Memory V8 allocated with `malloc`.
+    pub malloced_memory: usize,
+    /// Peak of `malloced_memory`.
+    pub peak_malloced_memory: usize,
+    /// Memory held outside the heap by JavaScript objects (array buffers, …).
+    pub external_memory: usize,
+    /// Number of contexts alive in the VM.
+    pub number_of_native_contexts: usize,
+    /// Contexts freed but not yet collected.
+    pub number_of_detached_contexts: usize,
+}
+
+impl From<HeapStats> for v8rs_heap_stats {
+    fn from(s: HeapStats) -> v8rs_heap_stats {
+        v8rs_heap_stats {
+            total_heap_size: s.total_heap_size,
+            total_heap_size_executable: s.total_heap_size_executable,
+            total_physical_size: s.total_physical_size,
+            total_available_size: s.total_available_size,
+            used_heap_size: s.used_heap_size,
+            heap_size_limit: s.heap_size_limit,
+            malloced_memory: s.malloced_memory,
+            peak_malloced_memory: s.peak_malloced_memory,
+            external_memory: s.external_memory,
+            number_of_native_contexts: s.number_of_native_contexts,
+            number_of_detached_contexts: s.number_of_detached_contexts,
+        }
+    }
+}
+
+/// A host function: `args` is a wire-format array of `args_len` bytes, valid during
+/// the call; it answers through `reply` (`v8rs_reply_value`, `v8rs_reply_error`,
+/// `v8rs_reply_error_with_data`). It gets the `data` it was exposed with.
+pub type v8rs_host_fn =
+    unsafe extern "C" fn(data: *mut c_void, args: *const c_char, args_len: usize, reply: *mut v8rs_reply);
+
+/// A module resolver: `specifier` imported from the module named `referrer`; it
+/// answers through `reply` (`v8rs_reply_module` or `v8rs_reply_error`).
+pub type v8rs_resolver_fn = unsafe extern "C" fn(
+    data: *mut c_void,
+    specifier: *const c_char,
+    specifier_len: usize,
+    referrer: *const c_char,
+    referrer_len: usize,
+    reply: *mut v8rs_reply,
+);
+
+/// Called exactly once, on some thread, when the library drops the `data` it was given
+/// with this finalizer; it must not call into the library.
+pub type v8rs_finalizer = unsafe extern "C" fn(data: *mut c_void);
+
+/// Flag for `v8rs_eval`, `v8rs_call`: when the result is a Promise, run the event loop
+/// until it settles and return its value (a rejection is a `V8RS_CODE_JS_ERROR`).
+pub const V8RS_AWAIT_PROMISE: u32 = 1;
+
+/// Flag for `v8rs_eval`, `v8rs_call` and `v8rs_run_module`: the caller also reads `J`
+/// (JSON text) values, so a result that JSON says exactly may come as one — much faster
+/// to read with a JSON parser than tag by tag.
+pub const V8RS_ACCEPT_JSON: u32 = 2;
+
+/// How deep arrays, objects, maps and sets may nest in a wire-format value.
+pub const V8RS_MAX_DEPTH: u32 = 512;
+
+/// `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
+pub const V8RS_WEB_TIMERS: u32 = 1;
+/// `TextEncoder`, `TextDecoder` (UTF-8).
+pub const V8RS_WEB_ENCODING: u32 = 2;
+/// `atob`, `btoa`.
+pub const V8RS_WEB_BASE64: u32 = 4;
+/// `structuredClone`.
+pub const V8RS_WEB_STRUCTURED_CLONE: u32 = 8;
+/// `performance.now()`, `performance.timeOrigin`.
+pub const V8RS_WEB_PERFORMANCE: u32 = 16;
+/// `crypto.getRandomValues`, `crypto.randomUUID`.
+pub const V8RS_WEB_CRYPTO: u32 = 32;
+/// `URL`, `URLSearchParams`.
+pub const V8RS_WEB_URL: u32 = 64;
+/// `Event`, `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`.
+pub const V8RS_WEB_EVENTS: u32 = 128;
+/// `MessageChannel`, `MessagePort`, `MessageEvent`.
+pub const V8RS_WEB_MESSAGE_CHANNEL: u32 = 256;
+/// `ReadableStream`, `WritableStream`, `TransformStream` and their companions.
+pub const V8RS_WEB_STREAMS: u32 = 512;
+/// Every web API group.
+pub const V8RS_WEB_ALL: u32 = 1023;
+
+const _: () = {
+    assert!(V8RS_WEB_TIMERS == WebFeatures::TIMERS.0);
+    assert!(V8RS_WEB_ENCODING == WebFeatures::ENCODING.0);
+    assert!(V8RS_WEB_BASE64 == WebFeatures::BASE64.0);
+    assert!(V8RS_WEB_STRUCTURED_CLONE == WebFeatures::STRUCTURED_CLONE.0);
+    assert!(V8RS_WEB_PERFORMANCE == WebFeatures::PERFORMANCE.0);
+    assert!(V8RS_WEB_CRYPTO == WebFeatures::CRYPTO.0);
+    assert!(V8RS_WEB_URL == WebFeatures::URL.0);
+    assert!(V8RS_WEB_EVENTS == WebFeatures::EVENTS.0);
+    assert!(V8RS_WEB_MESSAGE_CHANNEL == WebFeatures::MESSAGE_CHANNEL.0);
+    assert!(V8RS_WEB_STREAMS == WebFeatures::STREAMS.0);
+    assert!(V8RS_WEB_ALL == WebFeatures::ALL.0);
+    assert!(V8RS_MAX_DEPTH as usize == crate::engine::values::MAX_DEPTH);
+};
+
+/// The engine's flags for the `V8RS_AWAIT_PROMISE` / `V8RS_ACCEPT_JSON` bits.
+pub(crate) fn call_flags(flags: u32) -> CallFlags {
+    CallFlags {
+        await_promise: flags & V8RS_AWAIT_PROMISE != 0,
+        accept_json: flags & V8RS_ACCEPT_JSON != 0,
+    }
+}

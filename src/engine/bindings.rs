@@ -1,0 +1,74 @@
+//! Host functions bound into a context: exposing one as a global, and the native that
+//! JavaScript's calls to it go through.
+
+use std::sync::Arc;
+
+use crate::engine::error::Error;
+use crate::engine::host::HostFunction;
+use crate::engine::natives::{self, native};
+use crate::engine::realm::Realm;
+
+/// Makes `function` the global `name` of the current context (the context of `realm`).
+/// `Ok(false)`: JavaScript threw (a setter on the global object, say).
+pub(crate) fn expose(
+    scope: &mut v8::PinScope<'_, '_>,
+    realm: &Realm,
+    name: &str,
+    function: Arc<HostFunction>,
+) -> Result<bool, Error> {
+    let key = crate::engine::script::new_string(scope, name)?;
+    let index = u32::try_from(realm.hosts.add(function))
+        .map_err(|_| Error::invalid_argument("too many host functions in one context"))?;
+    let Some(js_function) = natives::function(scope, name, native!(call_host), Some(realm.id), Some(index))
+    else {
+        return Ok(false);
+    };
+    let global = scope.get_current_context().global(scope);
+    Ok(global.set(scope, key.into(), js_function.into()).is_some())
+}
+
+/// The native behind every host function: finds the closure through its context's id
+/// and its index, converts the arguments, calls it, and converts the answer back.
+fn call_host<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+    let Some((realm, index)) = natives::realm(scope, &args) else {
+        return;
+    };
+    let Some(host) = realm.hosts.get(index as usize) else {
+        return natives::throw_error(scope, "unknown host function");
+    };
+    drop(realm); // the closure is kept alive by `host`; the context may go meanwhile
+    let values: Vec<_> = (0..args.length()).map(|i| args.get(i)).collect();
+    let array = v8::Array::new_with_elements(scope, &values);
+    let mut packed = Vec::new();
+    match crate::engine::values::write(scope, array.into(), &mut packed, false) {
+        Ok(()) => {}
+        Err(Some(error)) => return natives::throw_error(scope, &error.message().to_str_lossy()),
+        Err(None) => return, // a getter threw: its exception propagates
+    }
+    match host(&packed) {
+        Ok(value) => match crate::engine::values::read(scope, &value) {
+            Ok(value) => rv.set(value),
+            Err(error) => natives::throw_error(
+                scope,
+                &format!("the host function returned {}", error.message()),
+            ),
+        },
+        Err(error) => {
+            let (message, payload) = error.into_parts();
+            let Some(text) = v8::String::new(scope, &message) else {
+                return;
+            };
+            let exception = v8::Exception::error(scope, text);
+            if let (Some(payload), Ok(object)) =
+                (payload, v8::Local::<v8::Object>::try_from(exception))
+            {
+                crate::engine::exception::mark_host_exception(scope, object, payload);
+            }
+            scope.throw_exception(exception);
+        }
+    }
+}

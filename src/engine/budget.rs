@@ -1,0 +1,130 @@
+//! Budgets for the memory a VM holds outside its heap: `ArrayBuffer` contents and
+//! WebAssembly memories.
+//!
+//! V8's heap limit does not count array buffer contents, so without a budget one line
+//! (`new Uint8Array(2 ** 32)`) takes gigabytes whatever `max_heap_size` says. A VM made
+//! with `max_heap_size` gets an allocator that refuses to hold more than that much in
+//! array buffers: V8 then collects garbage, retries, and finally throws a `RangeError`
+//! ("Array buffer allocation failed") that the script may catch. WebAssembly memories
+//! are not allocated through it; they draw on a budget of their own (see `wasm.rs`).
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Bytes held against one limit, and how many may be held.
+pub(crate) struct Budget {
+    used: AtomicUsize,
+    limit: usize,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes, none used.
+    pub(crate) fn new(limit: usize) -> Budget {
+        Budget {
+            used: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// How many bytes may be held in all.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// How many bytes are not held.
+    pub(crate) fn available(&self) -> usize {
+        self.limit.saturating_sub(self.used.load(Ordering::Relaxed))
+    }
+
+    /// Reserves `len` bytes; false when that would pass the limit.
+    pub(crate) fn reserve(&self, len: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(len).filter(|&total| total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `len` reserved bytes.
+    pub(crate) fn release(&self, len: usize) {
+        self.used.fetch_sub(len, Ordering::Relaxed);
+    }
+}
+
+/// An array buffer allocator that holds at most `limit` bytes at a time.
+pub(crate) fn limited_allocator(limit: usize) -> v8::UniqueRef<v8::Allocator> {
+    let budget = Arc::new(Budget::new(limit));
+    // SAFETY: the handle is an `Arc<Budget>` turned into a raw pointer, which the
+    // vtable's functions read as `&Budget` and `drop` gives back exactly once.
+    unsafe { v8::new_rust_allocator(Arc::into_raw(budget), &VTABLE) }
+}
+
+static VTABLE: v8::RustAllocatorVtable<Budget> = v8::RustAllocatorVtable {
+    allocate,
+    allocate_uninitialized,
+    free,
+    drop,
+};
+
+// The vtable's functions are called by V8: each body is behind the panic boundary,
+// and a panic there is an allocation failure (NULL), which V8 reports as a RangeError.
+
+unsafe extern "C" fn allocate(budget: &Budget, len: usize) -> *mut c_void {
+    // SAFETY: plain calloc; V8 frees the block through `free` below.
+    let body = || reserve_and(budget, len, || unsafe { libc::calloc(len.max(1), 1) });
+    crate::engine::panic::catch(body).unwrap_or(std::ptr::null_mut())
+}
+
+unsafe extern "C" fn allocate_uninitialized(budget: &Budget, len: usize) -> *mut c_void {
+    // SAFETY: plain malloc; V8 frees the block through `free` below.
+    let body = || reserve_and(budget, len, || unsafe { libc::malloc(len.max(1)) });
+    crate::engine::panic::catch(body).unwrap_or(std::ptr::null_mut())
+}
+
+/// Reserves `len` bytes of `budget` and allocates them with `alloc`; NULL (and
+/// nothing reserved) when either fails.
+fn reserve_and(budget: &Budget, len: usize, alloc: impl FnOnce() -> *mut c_void) -> *mut c_void {
+    if !budget.reserve(len) {
+        return std::ptr::null_mut();
+    }
+    let block = alloc();
+    if block.is_null() {
+        budget.release(len);
+    }
+    block
+}
+
+unsafe extern "C" fn free(budget: &Budget, data: *mut c_void, len: usize) {
+    let _ = crate::engine::panic::catch(|| {
+        if !data.is_null() {
+            budget.release(len);
+            // SAFETY: `data` came from `allocate` or `allocate_uninitialized`.
+            unsafe { libc::free(data) };
+        }
+    });
+}
+
+unsafe extern "C" fn drop(budget: *const Budget) {
+    // SAFETY: the pointer from `Arc::into_raw` in `limited_allocator`, dropped once.
+    let _ = crate::engine::panic::catch(|| std::mem::drop(unsafe { Arc::from_raw(budget) }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Budget;
+
+    #[test]
+    fn the_budget_refuses_what_would_pass_the_limit() {
+        let budget = Budget::new(100);
+        assert!(budget.reserve(60));
+        assert!(!budget.reserve(41));
+        assert!(budget.reserve(40));
+        assert!(!budget.reserve(1));
+        budget.release(60);
+        assert_eq!(budget.available(), 60);
+        assert!(budget.reserve(60));
+        assert!(!budget.reserve(usize::MAX));
+        assert_eq!(budget.limit(), 100);
+    }
+}

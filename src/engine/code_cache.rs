@@ -1,0 +1,185 @@
+//! V8's code cache for `load_libs`: the compiled code of a script, kept after its first
+//! run — in memory for the process and, when asked, in a directory — and handed back to
+//! V8 the next time the same script is loaded, so it skips most of the compile.
+//!
+//! Entries are keyed by a hash of the V8 version, the V8 flags, the script's name and
+//! its source. V8 checks an entry before using it; a rejected one (damaged, or stale)
+//! falls back to a normal compile and is replaced. The in-memory cache holds at most
+//! [`MEMORY_LIMIT`] bytes, dropping the least recently used entries first; files are
+//! written to a name of their own per writer and renamed into place, so processes and
+//! threads sharing a directory never read a half-written entry.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+/// Bytes of compiled code the in-memory cache keeps at most.
+pub const MEMORY_LIMIT: usize = 64 << 20;
+
+static MEMORY: Mutex<Lru> = Mutex::new(Lru::new(MEMORY_LIMIT));
+static HITS: AtomicU64 = AtomicU64::new(0);
+static MISSES: AtomicU64 = AtomicU64::new(0);
+static REJECTED: AtomicU64 = AtomicU64::new(0);
+static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
+
+/// Entries by key, and the order they were last used in.
+struct Lru {
+    limit: usize,
+    bytes: usize,
+    clock: u64,
+    entries: Option<HashMap<u64, (Arc<Vec<u8>>, u64)>>,
+    by_use: BTreeMap<u64, u64>,
+}
+
+impl Lru {
+    const fn new(limit: usize) -> Lru {
+        Lru {
+            limit,
+            bytes: 0,
+            clock: 0,
+            entries: None,
+            by_use: BTreeMap::new(),
+        }
+    }
+
+    fn get(&mut self, key: u64) -> Option<Arc<Vec<u8>>> {
+        self.clock += 1;
+        let clock = self.clock;
+        let (data, used) = self.entries.as_mut()?.get_mut(&key)?;
+        self.by_use.remove(used);
+        *used = clock;
+        self.by_use.insert(clock, key);
+        Some(Arc::clone(data))
+    }
+
+    fn insert(&mut self, key: u64, data: Arc<Vec<u8>>) {
+        self.remove(key);
+        if data.len() > self.limit {
+            return;
+        }
+        self.clock += 1;
+        self.bytes += data.len();
+        self.by_use.insert(self.clock, key);
+        let clock = self.clock;
+        self.entries
+            .get_or_insert_with(HashMap::new)
+            .insert(key, (data, clock));
+        while self.bytes > self.limit {
+            let Some((_, oldest)) = self.by_use.pop_first() else {
+                break;
+            };
+            self.remove(oldest);
+        }
+    }
+
+    fn remove(&mut self, key: u64) {
+        if let Some((data, used)) = self.entries.as_mut().and_then(|e| e.remove(&key)) {
+            self.bytes -= data.len();
+            self.by_use.remove(&used);
+        }
+    }
+}
+
+/// How the code cache has fared in this process: `(hits, misses, rejected)`.
+pub fn stats() -> (u64, u64, u64) {
+    (
+        HITS.load(Ordering::Relaxed),
+        MISSES.load(Ordering::Relaxed),
+        REJECTED.load(Ordering::Relaxed),
+    )
+}
+
+/// The key of `source` named `name` under this V8 and its flags.
+pub(crate) fn key(name: &str, source: &str) -> u64 {
+    let flags = crate::engine::platform::flags();
+    let parts: [&[u8]; 4] = [
+        crate::engine::platform::v8_version().as_bytes(),
+        flags.as_bytes(),
+        name.as_bytes(),
+        source.as_bytes(),
+    ];
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part.iter().chain(&[0xff]) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    hash
+}
+
+fn file(dir: &Path, key: u64) -> PathBuf {
+    dir.join(format!("{key:016x}.v8cache"))
+}
+
+/// The cached code for `key`, from memory or from `dir`.
+pub(crate) fn lookup(key: u64, dir: Option<&Path>) -> Option<Arc<Vec<u8>>> {
+    if let Some(found) = MEMORY.lock().get(key) {
+        return Some(found);
+    }
+    let data = Arc::new(std::fs::read(file(dir?, key)).ok()?);
+    MEMORY.lock().insert(key, Arc::clone(&data));
+    Some(data)
+}
+
+/// Keeps `data` for `key` in memory and, best effort, in `dir`.
+pub(crate) fn store(key: u64, data: Vec<u8>, dir: Option<&Path>) {
+    if let Some(dir) = dir {
+        let path = file(dir, key);
+        let writer = TEMP_FILES.fetch_add(1, Ordering::Relaxed);
+        let temp = path.with_extension(format!("tmp.{}.{writer}", std::process::id()));
+        if std::fs::create_dir_all(dir).is_ok() && std::fs::write(&temp, &data).is_ok() {
+            if std::fs::rename(&temp, &path).is_err() {
+                let _ = std::fs::remove_file(&temp);
+            }
+        }
+    }
+    MEMORY.lock().insert(key, Arc::new(data));
+}
+
+/// Drops `key` (its entry was rejected by V8).
+pub(crate) fn forget(key: u64, dir: Option<&Path>) {
+    MEMORY.lock().remove(key);
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_file(file(dir, key));
+    }
+}
+
+pub(crate) fn hit() {
+    HITS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn miss() {
+    MISSES.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn rejected() {
+    REJECTED.fetch_add(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cache_keeps_the_recently_used_within_its_bytes() {
+        let mut lru = Lru::new(100);
+        let data = |n: usize| Arc::new(vec![0u8; n]);
+        lru.insert(1, data(40));
+        lru.insert(2, data(40));
+        assert!(lru.get(1).is_some()); // 1 is now more recent than 2
+        lru.insert(3, data(40)); // 120 > 100: the least recently used (2) goes
+        assert!(lru.get(2).is_none());
+        assert!(lru.get(1).is_some() && lru.get(3).is_some());
+        assert_eq!(lru.bytes, 80);
+        lru.insert(4, data(101)); // larger than the whole cache: not kept
+        assert!(lru.get(4).is_none());
+        lru.insert(1, data(10)); // replacing an entry frees its bytes
+        assert_eq!(lru.bytes, 50);
+        lru.remove(3);
+        lru.remove(3);
+        assert_eq!(lru.bytes, 10);
+    }
+}

@@ -1,0 +1,455 @@
+//! A context: one global scope inside a VM, which persists between calls.
+//!
+//! Each call is a [`Session`]: the VM held for it, and turns that each open their
+//! scopes in the context's realm (see `event_loop.rs`). An outermost call runs the
+//! context's microtasks after its script, as V8's automatic policy did — but only the
+//! context's own: every context has a microtask queue of its own.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::error::{Code, Error};
+use crate::engine::event_loop::{self, Session};
+use crate::engine::exception::{caught, describe_exception, rejection};
+use crate::engine::host::HostFunction;
+use crate::engine::realm::Realm;
+use crate::engine::script::{new_string, read_lib, run_with_code_cache, utf8};
+use crate::engine::text::Text;
+use crate::engine::values::CallFlags;
+use crate::engine::vm::Vm;
+use crate::engine::web::WebFeatures;
+
+static LIVE_CONTEXTS: AtomicUsize = AtomicUsize::new(0);
+
+/// A JavaScript global scope in a [`Vm`]. Contexts of the same VM do not see each
+/// other's globals, and never run each other's microtasks or timers.
+///
+/// `Context` is `Send + Sync`; calls on it take its VM, so they are serialised with
+/// every other call on that VM. It keeps its VM alive.
+pub struct Context {
+    // Field order is drop order: the realm goes before the VM it lives in.
+    realm: Arc<Realm>,
+    vm: Arc<Vm>,
+    freed: AtomicBool,
+}
+
+/// What the first turn of a call that returns a value left.
+enum First {
+    /// The result, in the wire format.
+    Done(Vec<u8>),
+    /// A promise to settle first.
+    Pending(v8::Global<v8::Promise>),
+}
+
+/// Takes a realm out of its VM's table unless disarmed (a context that failed to set
+/// up must not stay reachable).
+struct RetireOnError<'a>(Option<&'a Realm>);
+
+impl Drop for RetireOnError<'_> {
+    fn drop(&mut self) {
+        if let Some(realm) = self.0 {
+            realm.retire();
+        }
+    }
+}
+
+impl Context {
+    /// Creates a fresh global scope in `vm` with all the web APIs of [`crate::engine::web`].
+    pub fn new(vm: &Arc<Vm>) -> Result<Arc<Context>, Error> {
+        Context::with_features(vm, WebFeatures::ALL)
+    }
+
+    /// Creates a fresh global scope in `vm` with the web APIs of `features`
+    /// ([`WebFeatures::NONE`] for a bare V8 context).
+    pub fn with_features(vm: &Arc<Vm>, features: WebFeatures) -> Result<Arc<Context>, Error> {
+        // Setting the web APIs up runs JavaScript: a terminate() aimed at another call
+        // of this VM must not cut it short.
+        let mut call = vm.enter_unstoppable()?;
+        let realm = {
+            v8::scope!(let scope, &mut *call);
+            let realm = Realm::create(scope, &vm.shared);
+            let guard = RetireOnError(Some(&realm));
+            let context = v8::Local::new(scope, &realm.context);
+            let scope = &mut v8::ContextScope::new(scope, context);
+            crate::engine::web::install(scope, &realm, features)?;
+            crate::engine::wasm::install(scope, &realm)?;
+            std::mem::forget(guard);
+            realm
+        };
+        drop(call);
+        LIVE_CONTEXTS.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(Context {
+            realm,
+            vm: Arc::clone(vm),
+            freed: AtomicBool::new(false),
+        }))
+    }
+
+    /// The VM this context lives in.
+    pub fn vm(&self) -> &Arc<Vm> {
+        &self.vm
+    }
+
+    /// Marks the context as freed by its owner: later calls fail with `InvalidState`.
+    pub fn close(&self) {
+        self.freed.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Self::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.freed.load(Ordering::Acquire)
+    }
+
+    fn check_usable(&self) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the context was freed (torn down)"));
+        }
+        self.vm
+            .check_usable()
+            .map_err(|e| Error::new(e.code(), format!("cannot use the context: {}", e.message())))
+    }
+
+    /// The VM held for one call in this context, stopped after `timeout`.
+    fn session(&self, timeout: Option<Duration>) -> Result<Session<'_>, Error> {
+        self.check_usable()?;
+        let call = self.vm.enter(timeout)?;
+        Ok(Session::new(call, &self.realm))
+    }
+
+    /// Compiles and runs UTF-8 `source` under the script name `name`, and returns
+    /// `String(result)` as UTF-8 (NUL bytes kept; lone surrogates become U+FFFD).
+    pub fn run_script(&self, source: &[u8], name: &[u8]) -> Result<Text, Error> {
+        self.run_script_with_timeout(source, name, None)
+    }
+
+    /// [`Self::run_script`], stopped with [`Code::Timeout`] once `timeout` has passed.
+    pub fn run_script_with_timeout(
+        &self,
+        source: &[u8],
+        name: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Text, Error> {
+        let source = utf8(source, "the script")?;
+        let name = utf8(name, "the script name")?;
+        let mut session = self.session(timeout)?;
+        let outermost = session.is_outermost();
+        session.turn(|tc, realm, cause| {
+            let value = realm
+                .scripts
+                .run(tc, source, name)?
+                .ok_or_else(|| caught(tc, cause))?;
+            if outermost {
+                realm.run_microtasks(tc);
+                if tc.is_execution_terminating() {
+                    return Err(cause.error());
+                }
+            }
+            let Some(string) = value.to_string(tc) else {
+                return Err(caught(tc, cause));
+            };
+            Ok(Text::from(string.to_rust_string_lossy(tc)))
+        })
+    }
+
+    /// Reads each file (UTF-8) and runs it with its path as the script name, in order.
+    /// Stops at the first failure; an unreadable file is a [`Code::IoError`] with its
+    /// path.
+    pub fn load_libs<P: AsRef<[u8]>>(&self, paths: &[P]) -> Result<(), Error> {
+        for path in paths {
+            let (name, source) = read_lib(path.as_ref())?;
+            self.run_lib(|tc| Ok(crate::engine::script::compile_and_run(tc, &source, &name)?.is_some()))?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::load_libs`] through V8's code cache (see [`crate::engine::code_cache`]):
+    /// kept in memory for the process and, with `cache_dir`, in that directory.
+    pub fn load_libs_cached<P: AsRef<[u8]>>(
+        &self,
+        paths: &[P],
+        cache_dir: Option<&std::path::Path>,
+    ) -> Result<(), Error> {
+        for path in paths {
+            let (name, source) = read_lib(path.as_ref())?;
+            self.run_lib(|tc| Ok(run_with_code_cache(tc, &source, &name, cache_dir)?.is_some()))?;
+        }
+        Ok(())
+    }
+
+    /// Runs one library with `run` (`Ok(false)`: it threw), then the microtasks.
+    fn run_lib(
+        &self,
+        run: impl FnOnce(&mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let mut session = self.session(None)?;
+        let outermost = session.is_outermost();
+        session.turn(|tc, realm, cause| {
+            if !run(tc)? {
+                return Err(caught(tc, cause));
+            }
+            if outermost {
+                realm.run_microtasks(tc);
+                if tc.is_execution_terminating() {
+                    return Err(cause.error());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Compiles and runs UTF-8 `source` like [`Self::run_script`], and returns the
+    /// result in the wire format of [`crate::engine::values`]. With
+    /// `flags.await_promise`, a Promise result is settled first (the event loop runs)
+    /// and its value returned, or its rejection raised as a [`Code::JsError`]; with
+    /// `flags.accept_json`, a JSON-exact result may come as JSON text.
+    pub fn eval(
+        &self,
+        source: &[u8],
+        name: &[u8],
+        timeout: Option<Duration>,
+        flags: CallFlags,
+    ) -> Result<Vec<u8>, Error> {
+        let source = utf8(source, "the script")?;
+        let name = utf8(name, "the script name")?;
+        let mut session = self.session(timeout)?;
+        let outermost = session.is_outermost();
+        let first = session.turn(|tc, realm, cause| {
+            let value = realm
+                .scripts
+                .run(tc, source, name)?
+                .ok_or_else(|| caught(tc, cause))?;
+            first_result(tc, realm, cause, value, flags, outermost)
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+        })?;
+        settle_and_write(&mut session, first, flags)
+    }
+
+    /// Calls the function that the expression `function` names (`"render"`,
+    /// `"lib.render"`: a dotted name is called as a method of its object) with the
+    /// arguments `args` — a wire-format array — and returns its result like
+    /// [`Self::eval`].
+    pub fn call(
+        &self,
+        function: &[u8],
+        args: &[u8],
+        timeout: Option<Duration>,
+        flags: CallFlags,
+    ) -> Result<Vec<u8>, Error> {
+        let function = utf8(function, "the function name")?;
+        let mut session = self.session(timeout)?;
+        let outermost = session.is_outermost();
+        let first = session.turn(|tc, realm, cause| {
+            let (receiver, target) = realm
+                .scripts
+                .function(tc, function)?
+                .ok_or_else(|| caught(tc, cause))?;
+            let Ok(target) = v8::Local::<v8::Function>::try_from(target) else {
+                return Err(Error::new(
+                    Code::JsError,
+                    format!("TypeError: {function} is not a function"),
+                ));
+            };
+            let args = crate::engine::values::read(tc, args)?;
+            let Ok(args) = v8::Local::<v8::Array>::try_from(args) else {
+                return Err(Error::invalid_argument("the arguments are not an array"));
+            };
+            let args: Vec<_> = (0..args.length())
+                .map(|i| args.get_index(tc, i).ok_or_else(|| caught(tc, cause)))
+                .collect::<Result<_, _>>()?;
+            let Some(value) = target.call(tc, receiver, &args) else {
+                return Err(caught(tc, cause));
+            };
+            first_result(tc, realm, cause, value, flags, outermost)
+                .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+        })?;
+        settle_and_write(&mut session, first, flags)
+    }
+
+    /// Runs UTF-8 `source` as an ES module named `name`; each `import` is resolved by
+    /// `resolver` (`(specifier, referrer) → (name, source)`; without one, any import
+    /// fails). Top-level `await` is settled. With `global_name`, the module namespace
+    /// becomes that global (so its exported functions can be called) and the result is
+    /// `undefined`; without, the namespace is the result, in the wire format
+    /// (`flags.accept_json` as for [`Self::eval`]).
+    pub fn run_module(
+        &self,
+        source: &[u8],
+        name: &[u8],
+        resolver: Option<&mut crate::engine::modules::Resolver<'_>>,
+        global_name: Option<&[u8]>,
+        timeout: Option<Duration>,
+        flags: CallFlags,
+    ) -> Result<Vec<u8>, Error> {
+        let source = utf8(source, "the module source")?;
+        let name = utf8(name, "the module name")?;
+        let global_name = global_name
+            .map(|g| utf8(g, "the global name"))
+            .transpose()?;
+        let mut no_imports = |specifier: &str, _: &str| -> Result<(String, String), String> {
+            Err(format!("no resolver was given to import '{specifier}'"))
+        };
+        let resolver = match resolver {
+            Some(resolver) => resolver,
+            None => &mut no_imports,
+        };
+        let mut session = self.session(timeout)?;
+        let (module, evaluation) = session.turn(|tc, _, cause| {
+            let module = crate::engine::modules::compile(tc, source, name)?
+                .ok_or_else(|| caught(tc, cause))?;
+            if !crate::engine::modules::link(tc, module, name, resolver)? {
+                return Err(caught(tc, cause));
+            }
+            let Some(evaluation) = module.evaluate(tc) else {
+                return Err(caught(tc, cause));
+            };
+            let evaluation = v8::Local::<v8::Promise>::try_from(evaluation)
+                .map_err(|_| Error::new(Code::Unknown, "a module evaluated to no promise"))?;
+            Ok((v8::Global::new(tc, module), v8::Global::new(tc, evaluation)))
+        })?;
+        session.drive(|scope| v8::Local::new(scope, &evaluation).state() != v8::PromiseState::Pending)?;
+        session.turn(|tc, _, cause| {
+            let module = v8::Local::new(tc, &module);
+            let evaluation = v8::Local::new(tc, &evaluation);
+            match evaluation.state() {
+                v8::PromiseState::Pending => return Err(event_loop::still_pending()),
+                v8::PromiseState::Rejected => {
+                    let reason = evaluation.result(tc);
+                    return Err(rejection(tc, reason));
+                }
+                v8::PromiseState::Fulfilled => {}
+            }
+            if module.get_status() == v8::ModuleStatus::Errored {
+                let exception = module.get_exception();
+                let message = v8::Exception::create_message(tc, exception);
+                return Err(describe_exception(tc, exception, Some(message)));
+            }
+            let namespace = module.get_module_namespace();
+            match global_name {
+                Some(global_name) => {
+                    let key = new_string(tc, global_name)?;
+                    let global = tc.get_current_context().global(tc);
+                    global
+                        .set(tc, key.into(), namespace)
+                        .ok_or_else(|| caught(tc, cause))?;
+                    Ok(b"u".to_vec())
+                }
+                None => write(tc, namespace, flags.accept_json).map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
+            }
+        })
+    }
+
+    /// Makes `function` callable from JavaScript as the global `name` (see
+    /// [`crate::engine::host`]). It is dropped with the context.
+    pub fn expose(&self, name: &[u8], function: Arc<HostFunction>) -> Result<(), Error> {
+        let name = utf8(name, "the name")?;
+        crate::engine::host::check_name(name)?;
+        let mut session = self.session(None)?;
+        session.turn(|tc, realm, cause| {
+            if !crate::engine::bindings::expose(tc, realm, name, function)? {
+                return Err(caught(tc, cause));
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs the context's event loop — microtasks, timers and the platform's tasks,
+    /// waiting (with the VM released) until the next timer is due — until nothing is
+    /// queued. A timer callback that throws ends it with that error (the other timers
+    /// stay queued); after `timeout` it fails with [`Code::Timeout`] (an endless
+    /// `setInterval` never idles).
+    pub fn run_until_idle(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        let mut session = self.session(timeout)?;
+        session.drive(|_| false)?;
+        Ok(())
+    }
+
+    /// Number of timers queued in the context (`setTimeout`, `setInterval`, tasks).
+    pub fn pending_tasks(&self) -> usize {
+        self.realm.timers.pending()
+    }
+
+    /// Number of contexts alive in the process.
+    pub fn live_count() -> usize {
+        LIVE_CONTEXTS.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // From now on its functions throw; its V8 state goes with the last reference.
+        self.realm.retire();
+        LIVE_CONTEXTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The first turn's outcome for `value`: the context's microtasks run (outermost
+/// calls), then the result is written, or — with `await_promise` and a promise still
+/// pending — kept to settle. `Err(None)`: JavaScript threw (a getter, say).
+fn first_result<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    realm: &Realm,
+    cause: crate::engine::call::StopCause<'_>,
+    value: v8::Local<'s, v8::Value>,
+    flags: CallFlags,
+    outermost: bool,
+) -> Result<First, Option<Error>> {
+    if outermost {
+        realm.run_microtasks(scope);
+        if scope.is_execution_terminating() {
+            return Err(Some(cause.error()));
+        }
+    }
+    if flags.await_promise {
+        if let Ok(promise) = v8::Local::<v8::Promise>::try_from(value) {
+            return match promise.state() {
+                v8::PromiseState::Pending => Ok(First::Pending(v8::Global::new(scope, promise))),
+                v8::PromiseState::Fulfilled => {
+                    let result = promise.result(scope);
+                    write(scope, result, flags.accept_json).map(First::Done)
+                }
+                v8::PromiseState::Rejected => {
+                    let reason = promise.result(scope);
+                    Err(Some(rejection(scope, reason)))
+                }
+            };
+        }
+    }
+    write(scope, value, flags.accept_json).map(First::Done)
+}
+
+/// The result of a call: written already, or the value of a promise settled by the
+/// event loop.
+fn settle_and_write(session: &mut Session<'_>, first: First, flags: CallFlags) -> Result<Vec<u8>, Error> {
+    let promise = match first {
+        First::Done(bytes) => return Ok(bytes),
+        First::Pending(promise) => promise,
+    };
+    session.drive(|scope| v8::Local::new(scope, &promise).state() != v8::PromiseState::Pending)?;
+    session.turn(|tc, _, cause| {
+        let promise = v8::Local::new(tc, &promise);
+        match promise.state() {
+            v8::PromiseState::Fulfilled => {
+                let result = promise.result(tc);
+                write(tc, result, flags.accept_json).map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+            }
+            v8::PromiseState::Rejected => {
+                let reason = promise.result(tc);
+                Err(rejection(tc, reason))
+            }
+            v8::PromiseState::Pending => Err(event_loop::still_pending()),
+        }
+    })
+}
+
+/// `value` in the wire format. `Err(None)`: a getter threw (the exception waits in the
+/// scope's TryCatch).
+fn write<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: v8::Local<'s, v8::Value>,
+    accept_json: bool,
+) -> Result<Vec<u8>, Option<Error>> {
+    let mut out = Vec::new();
+    crate::engine::values::write(scope, value, &mut out, accept_json)?;
+    Ok(out)
+}

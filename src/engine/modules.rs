@@ -1,0 +1,162 @@
+//! ES modules: a module graph compiled, linked and evaluated in a context, with every
+//! `import` resolved through the embedder's resolver.
+//!
+//! The resolver gets `(specifier, referrer name)` and answers with the imported
+//! module's canonical name and source. A name is compiled once per `run_module` call,
+//! so a module imported from two places is one module. V8's resolve callback takes no
+//! user data, so each link keeps its loader on a per-thread stack for the duration of
+//! the instantiation: a resolver that runs another module load (in another context of
+//! the same VM, say) pushes its own loader on top and pops it before the outer link
+//! goes on. A referrer is found by module identity (`v8::Global<v8::Module>`), with its
+//! identity hash only as a first filter.
+
+use std::cell::RefCell;
+
+use crate::engine::error::Error;
+
+/// Resolves `(specifier, referrer)` to `(canonical name, source)`.
+pub type Resolver<'r> = dyn FnMut(&str, &str) -> Result<(String, String), String> + 'r;
+
+/// The modules one link has compiled, by name and by identity.
+struct Loader {
+    resolver: *mut Resolver<'static>,
+    modules: Vec<(String, i32, v8::Global<v8::Module>)>,
+}
+
+thread_local! {
+    /// The loaders of the links in progress on this thread, innermost last.
+    static LOADERS: RefCell<Vec<Loader>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Compiles `source` as a module named `name`; `None` when it does not compile (the
+/// exception waits in the scope's TryCatch).
+pub(crate) fn compile<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    source: &str,
+    name: &str,
+) -> Result<Option<v8::Local<'s, v8::Module>>, Error> {
+    let code = crate::engine::script::new_string(scope, source)?;
+    let origin = crate::engine::script::origin(scope, name, true)?;
+    let mut source = v8::script_compiler::Source::new(code, Some(&origin));
+    Ok(v8::script_compiler::compile_module(scope, &mut source))
+}
+
+/// Pops this thread's innermost loader when dropped (also on unwinding).
+struct Pushed;
+
+impl Drop for Pushed {
+    fn drop(&mut self) {
+        LOADERS.with(|l| l.borrow_mut().pop());
+    }
+}
+
+/// Links `module` (named `name`) and everything it imports, asking `resolver` for each
+/// import. `Ok(false)`: a JavaScript exception waits in the scope's TryCatch.
+pub(crate) fn link(
+    scope: &mut v8::PinScope<'_, '_>,
+    module: v8::Local<'_, v8::Module>,
+    name: &str,
+    resolver: &mut Resolver<'_>,
+) -> Result<bool, Error> {
+    // SAFETY: only lifetimes change; the pointer is used by `resolve` during
+    // `instantiate_module` below, while `resolver` is borrowed by this frame, and the
+    // loader holding it is popped before this function returns.
+    let resolver: *mut Resolver<'static> = unsafe { std::mem::transmute(resolver) };
+    let root = (
+        name.to_string(),
+        module.get_identity_hash().get(),
+        v8::Global::new(scope, module),
+    );
+    LOADERS.with(|l| {
+        l.borrow_mut().push(Loader {
+            resolver,
+            modules: vec![root],
+        })
+    });
+    let _pop = Pushed;
+    let linked = module.instantiate_module(scope, resolve);
+    Ok(linked == Some(true))
+}
+
+/// The name of `module` among the innermost loader's modules.
+fn name_of(scope: &mut v8::PinScope<'_, '_>, module: v8::Local<'_, v8::Module>) -> Option<String> {
+    let hash = module.get_identity_hash().get();
+    LOADERS.with(|l| {
+        let loaders = l.borrow();
+        let loader = loaders.last()?;
+        loader
+            .modules
+            .iter()
+            .filter(|(_, h, _)| *h == hash)
+            .find(|(_, _, known)| v8::Local::new(scope, known) == module)
+            .map(|(name, _, _)| name.clone())
+    })
+}
+
+fn resolve<'s>(
+    context: v8::Local<'s, v8::Context>,
+    specifier: v8::Local<'s, v8::String>,
+    _attributes: v8::Local<'s, v8::FixedArray>,
+    referrer: v8::Local<'s, v8::Module>,
+) -> Option<v8::Local<'s, v8::Module>> {
+    // SAFETY: V8 calls this during `instantiate_module`, inside our scopes.
+    v8::callback_scope!(unsafe scope, context);
+    let outcome = crate::engine::panic::catch(|| resolve_in(scope, specifier, referrer));
+    match outcome {
+        Ok(Ok(module)) => Some(module),
+        Ok(Err(Some(message))) | Err(message) => {
+            let text = v8::String::new(scope, &message)?;
+            let error = v8::Exception::error(scope, text);
+            scope.throw_exception(error);
+            None
+        }
+        Ok(Err(None)) => None, // the exception is pending already
+    }
+}
+
+/// The module `specifier` names from `referrer`; `Err(Some(message))` to throw,
+/// `Err(None)` when an exception is pending.
+fn resolve_in<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    specifier: v8::Local<'s, v8::String>,
+    referrer: v8::Local<'s, v8::Module>,
+) -> Result<v8::Local<'s, v8::Module>, Option<String>> {
+    let specifier = specifier.to_rust_string_lossy(scope);
+    let referrer_name = name_of(scope, referrer).unwrap_or_default();
+    let resolver = LOADERS
+        .with(|l| l.borrow().last().map(|loader| loader.resolver))
+        .ok_or_else(|| Some("no module is being loaded".to_string()))?;
+    // SAFETY: set by `link` for the duration of the instantiation on this thread; a
+    // nested link pushes a loader of its own and pops it before returning here.
+    let answer = unsafe { (*resolver)(&specifier, &referrer_name) };
+    let (name, source) = answer
+        .map_err(|why| Some(format!("cannot import '{specifier}' from '{referrer_name}': {why}")))?;
+    let known = LOADERS.with(|l| {
+        let loaders = l.borrow();
+        let loader = loaders.last()?;
+        loader
+            .modules
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, _, module)| module.clone())
+    });
+    if let Some(module) = known {
+        return Ok(v8::Local::new(scope, module));
+    }
+    let module = match compile(scope, &source, &name) {
+        Ok(Some(module)) => module,
+        Ok(None) => return Err(None),
+        Err(error) => return Err(Some(error.message().to_string())),
+    };
+    let entry = (
+        name,
+        module.get_identity_hash().get(),
+        v8::Global::new(scope, module),
+    );
+    LOADERS.with(|l| {
+        if let Some(loader) = l.borrow_mut().last_mut() {
+            loader.modules.push(entry);
+        }
+    });
+    Ok(module)
+}

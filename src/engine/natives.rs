@@ -1,0 +1,172 @@
+//! Native functions: Rust functions that JavaScript calls (timers, the web APIs' natives,
+//! host functions).
+//!
+//! Every native is made with [`native!`], which puts its body behind the panic
+//! boundary (a panic becomes a JavaScript `Error`, never an abort). A native that needs
+//! its context's state carries the context's *id* as its data — never a pointer — and
+//! finds the realm with [`realm`], which throws when the context is gone.
+
+use std::sync::Arc;
+
+use crate::engine::realm::Realm;
+
+/// The `v8::FunctionCallback` of the native function `$f` (a
+/// `fn(&mut PinScope, FunctionCallbackArguments, ReturnValue)`), behind the panic
+/// boundary.
+macro_rules! native {
+    ($f:path) => {{
+        fn shim<'s, 'i>(
+            scope: &mut v8::PinScope<'s, 'i>,
+            args: v8::FunctionCallbackArguments<'s>,
+            rv: v8::ReturnValue<'s, v8::Value>,
+        ) {
+            $crate::engine::natives::boundary(scope, args, rv, $f)
+        }
+        <_ as v8::MapFnTo<v8::FunctionCallback>>::map_fn_to(shim)
+    }};
+}
+pub(crate) use native;
+
+/// Runs the native `body`; a panic in it becomes a JavaScript `Error`.
+pub(crate) fn boundary<'s, 'i>(
+    scope: &mut v8::PinScope<'s, 'i>,
+    args: v8::FunctionCallbackArguments<'s>,
+    rv: v8::ReturnValue<'s, v8::Value>,
+    body: fn(&mut v8::PinScope<'s, 'i>, v8::FunctionCallbackArguments<'s>, v8::ReturnValue<'s, v8::Value>),
+) {
+    let outcome = crate::engine::panic::catch(|| body(&mut *scope, args, rv));
+    if let Err(message) = outcome {
+        throw_error(scope, &format!("internal error in v8rs: {message}"));
+    }
+}
+
+/// A native function named `name`; with `realm`, its data is that realm's id (and,
+/// with `index`, a number of the native's own, such as a host function's index).
+pub(crate) fn function<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    name: &str,
+    callback: v8::FunctionCallback,
+    realm: Option<u32>,
+    index: Option<u32>,
+) -> Option<v8::Local<'s, v8::Function>> {
+    let mut builder = v8::Function::builder_raw(callback);
+    if let Some(id) = realm {
+        // Exact as a JavaScript number: both halves are 32-bit.
+        let data = (u64::from(id) << 32 | u64::from(index.unwrap_or(0))) as f64;
+        builder = builder.data(v8::Number::new(scope, data).into());
+    }
+    let function = builder.build(scope)?;
+    function.set_name(v8::String::new(scope, name)?);
+    Some(function)
+}
+
+/// The realm of the native being called, and its own number; throws (and gives `None`)
+/// when the context it belongs to was torn down.
+pub(crate) fn realm(
+    scope: &mut v8::PinScope<'_, '_>,
+    args: &v8::FunctionCallbackArguments<'_>,
+) -> Option<(Arc<Realm>, u32)> {
+    let data = args.data();
+    let found = data
+        .is_number()
+        .then(|| data.number_value(scope))
+        .flatten()
+        .and_then(|data| {
+            let data = data as u64;
+            let realm = Realm::find(scope, (data >> 32) as u32)?;
+            Some((realm, data as u32))
+        });
+    if found.is_none() {
+        throw_error(
+            scope,
+            "this function belongs to a context that was torn down, and cannot run",
+        );
+    }
+    found
+}
+
+/// Throws `Error(message)` in `scope`.
+pub(crate) fn throw_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
+    if let Some(text) = v8::String::new(scope, message) {
+        let error = v8::Exception::error(scope, text);
+        scope.throw_exception(error);
+    }
+}
+
+/// Throws a `TypeError` with `message` in the current context.
+pub(crate) fn throw_type_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
+    if let Some(message) = v8::String::new(scope, message) {
+        let error = v8::Exception::type_error(scope, message);
+        scope.throw_exception(error);
+    }
+}
+
+/// Throws a `RangeError` with `message` in the current context.
+pub(crate) fn throw_range_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
+    if let Some(message) = v8::String::new(scope, message) {
+        let error = v8::Exception::range_error(scope, message);
+        scope.throw_exception(error);
+    }
+}
+
+/// Defines `global[name] = value` like the built-ins (writable, configurable, not
+/// enumerable), unless `name` is already there.
+pub(crate) fn define_global(
+    scope: &mut v8::PinScope<'_, '_>,
+    global: v8::Local<'_, v8::Object>,
+    name: &str,
+    value: v8::Local<'_, v8::Value>,
+) -> Option<()> {
+    let key = v8::String::new(scope, name)?;
+    if global.has(scope, key.into())? {
+        return Some(());
+    }
+    global.define_own_property(scope, key.into(), value, v8::PropertyAttribute::DONT_ENUM)?;
+    Some(())
+}
+
+/// A new `Uint8Array` that owns `bytes`.
+pub(crate) fn uint8_array<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    bytes: Vec<u8>,
+) -> Option<v8::Local<'s, v8::Uint8Array>> {
+    let length = bytes.len();
+    let store = v8::ArrayBuffer::new_backing_store_from_vec(bytes).make_shared();
+    let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
+    v8::Uint8Array::new(scope, buffer, 0, length)
+}
+
+/// The bytes an `ArrayBufferView` shows (a copy).
+pub(crate) fn view_bytes(view: v8::Local<'_, v8::ArrayBufferView>) -> Vec<u8> {
+    let mut bytes = vec![0; view.byte_length()];
+    view.copy_contents(&mut bytes);
+    bytes
+}
+
+/// Copies `bytes` to the start of what `view` shows (at most its length).
+pub(crate) fn write_into_view(
+    scope: &mut v8::PinScope<'_, '_>,
+    view: v8::Local<'_, v8::ArrayBufferView>,
+    bytes: &[u8],
+) -> Option<()> {
+    let buffer = view.buffer(scope)?;
+    let store = buffer.get_backing_store();
+    let start = view.byte_offset();
+    let n = bytes.len().min(view.byte_length());
+    for (cell, &byte) in store.get(start..start + n)?.iter().zip(bytes) {
+        cell.set(byte);
+    }
+    Some(())
+}
+
+/// Compiles and runs one of the library's own scripts in the current context; its
+/// completion value.
+pub(crate) fn run_internal<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    source: &str,
+    name: &str,
+) -> Option<v8::Local<'s, v8::Value>> {
+    let code = v8::String::new(scope, source)?;
+    let origin = crate::engine::script::origin(scope, name, false).ok()?;
+    v8::Script::compile(scope, code, Some(&origin))?.run(scope)
+}

@@ -1,0 +1,118 @@
+//! A realm: what one context owns on the V8 side — its global scope, its own microtask
+//! queue, its timers, its host functions, its compiled scripts — in the VM's table of
+//! contexts, under an id.
+//!
+//! JavaScript reaches a realm's Rust state only through that id, looked up on every
+//! entry (see `natives.rs`): once the context is gone the lookup fails, and its
+//! functions throw instead of touching freed memory. Each realm has its own
+//! `v8::MicrotaskQueue` with the explicit policy, so a promise reaction queued by one
+//! context (by a call that was stopped, say) only ever runs in a later call of that
+//! context, never in another context's call, and is dropped with the context.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+
+use crate::engine::host::HostTable;
+use crate::engine::script::ScriptCache;
+use crate::engine::timers::Timers;
+use crate::engine::vm::VmShared;
+
+/// A realm's microtask queue. It is rooted through the isolate's heap, so it may only
+/// be dropped under the VM's lock: the realm hands it to the VM's graveyard.
+struct Queue(v8::MicrotaskQueueHandle);
+
+// SAFETY: the queue is only used (checkpoints, enqueues, the drop in the graveyard)
+// by the thread that holds the VM's lock.
+unsafe impl Send for Queue {}
+// SAFETY: as above; the handle itself is never mutated.
+unsafe impl Sync for Queue {}
+
+/// The V8-side state of one context (see the module documentation).
+pub(crate) struct Realm {
+    /// The realm's id in its VM's table.
+    pub(crate) id: u32,
+    pub(crate) context: v8::Global<v8::Context>,
+    queue: Option<Queue>,
+    pub(crate) timers: Timers,
+    pub(crate) hosts: HostTable,
+    pub(crate) scripts: ScriptCache,
+    /// Bytes of the VM's WebAssembly budget that this realm's memories hold.
+    pub(crate) wasm_reserved: AtomicUsize,
+    shared: Weak<VmShared>,
+}
+
+impl Realm {
+    /// Creates a fresh V8 context with a microtask queue of its own, and adds its realm
+    /// to the VM's table. The caller holds the VM's lock.
+    pub(crate) fn create(
+        scope: &mut v8::PinScope<'_, '_, ()>,
+        shared: &Arc<VmShared>,
+    ) -> Arc<Realm> {
+        let queue = v8::MicrotaskQueue::new(scope, v8::MicrotasksPolicy::Explicit);
+        let pointer = &*queue as *const v8::MicrotaskQueue as *mut v8::MicrotaskQueue;
+        let options = v8::ContextOptions {
+            microtask_queue: Some(pointer),
+            ..Default::default()
+        };
+        let context = v8::Context::new(scope, options);
+        let context = v8::Global::new(scope, context);
+        shared.insert_with(|id| {
+            Arc::new(Realm {
+                id,
+                context,
+                queue: Some(Queue(queue)),
+                timers: Timers::new(),
+                hosts: HostTable::default(),
+                scripts: ScriptCache::default(),
+                wasm_reserved: AtomicUsize::new(0),
+                shared: Arc::downgrade(shared),
+            })
+        })
+    }
+
+    /// The realm with `id` in the VM of `isolate`, while its context lives.
+    pub(crate) fn find(isolate: &v8::Isolate, id: u32) -> Option<Arc<Realm>> {
+        VmShared::of(isolate)?.get(id)?.downcast::<Realm>().ok()
+    }
+
+    /// Takes the realm out of its VM's table: from now on its functions throw.
+    pub(crate) fn retire(&self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.remove(self.id);
+        }
+    }
+
+    /// Runs the realm's microtasks (promise reactions, `queueMicrotask`). The caller
+    /// holds the VM's lock.
+    pub(crate) fn run_microtasks(&self, isolate: &mut v8::Isolate) {
+        if let Some(queue) = &self.queue {
+            queue.0.perform_checkpoint(isolate);
+        }
+    }
+
+    /// Queues `task` as a microtask of this realm.
+    pub(crate) fn enqueue_microtask(&self, isolate: &mut v8::Isolate, task: v8::Local<'_, v8::Function>) {
+        if let Some(queue) = &self.queue {
+            queue.0.enqueue_microtask(isolate, task);
+        }
+    }
+}
+
+impl Drop for Realm {
+    fn drop(&mut self) {
+        let Some(queue) = self.queue.take() else {
+            return;
+        };
+        match self.shared.upgrade() {
+            Some(shared) => {
+                if let Some(budget) = &shared.wasm_budget {
+                    budget.release(self.wasm_reserved.load(Ordering::Relaxed));
+                }
+                shared.bury(Box::new(queue));
+            }
+            // The VM dropped its table and graveyard already: the isolate may be gone,
+            // and the queue with it.
+            None => std::mem::forget(queue),
+        }
+    }
+}

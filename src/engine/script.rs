@@ -1,0 +1,229 @@
+//! Compiling and running scripts: origins, V8 strings from Rust ones, a per-context
+//! cache of small compiled scripts, V8's code cache for libraries, and the lookup of
+//! the function a call names.
+
+use std::collections::HashMap;
+
+use crate::engine::code_cache;
+use crate::engine::error::{Code, Error};
+
+/// `bytes` as UTF-8, or an `InvalidArgument` error naming `what`.
+pub(crate) fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        Error::invalid_argument(format!(
+            "{what} is not valid UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })
+}
+
+/// The script name and UTF-8 source of the library file at `path`.
+pub(crate) fn read_lib(path: &[u8]) -> Result<(String, String), Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let os_path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    let bytes = std::fs::read(os_path).map_err(|e| Error::io(path, &e))?;
+    let name = String::from_utf8_lossy(path).into_owned();
+    let source = String::from_utf8(bytes).map_err(|e| {
+        Error::invalid_argument(format!(
+            "{name}: the file is not valid UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+        .with_path(path)
+    })?;
+    Ok((name, source))
+}
+
+/// A V8 string of `s`, or `OutOfMemory` when it is longer than V8 allows.
+pub(crate) fn new_string<'s>(
+    scope: &v8::PinScope<'s, '_>,
+    s: &str,
+) -> Result<v8::Local<'s, v8::String>, Error> {
+    if s.len() > v8::String::MAX_LENGTH {
+        return Err(Error::new(
+            Code::OutOfMemory,
+            format!(
+                "a string of {} bytes is more than V8's string limit of {} bytes",
+                s.len(),
+                v8::String::MAX_LENGTH
+            ),
+        ));
+    }
+    v8::String::new_from_utf8(scope, s.as_bytes(), v8::NewStringType::Normal).ok_or_else(|| {
+        Error::new(
+            Code::OutOfMemory,
+            format!("cannot make a V8 string of {} bytes", s.len()),
+        )
+    })
+}
+
+/// The origin of a script (or, with `is_module`, a module) named `name`.
+pub(crate) fn origin<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    name: &str,
+    is_module: bool,
+) -> Result<v8::ScriptOrigin<'s>, Error> {
+    let resource_name = new_string(scope, name)?;
+    Ok(v8::ScriptOrigin::new(
+        scope,
+        resource_name.into(),
+        0,
+        0,
+        false,
+        0,
+        None,
+        false,
+        false,
+        is_module,
+        None,
+    ))
+}
+
+/// Compiles `source` under the script name `name`; `Ok(None)` when it does not compile
+/// (the exception waits in the scope's TryCatch).
+pub(crate) fn compile<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    source: &str,
+    name: &str,
+) -> Result<Option<v8::Local<'s, v8::Script>>, Error> {
+    let code = new_string(scope, source)?;
+    let origin = origin(scope, name, false)?;
+    Ok(v8::Script::compile(scope, code, Some(&origin)))
+}
+
+/// Compiles `source` under the script name `name` and runs it; `Ok(None)` when
+/// JavaScript threw (the exception waits in the scope's TryCatch).
+pub(crate) fn compile_and_run<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    source: &str,
+    name: &str,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
+    Ok(compile(scope, source, name)?.and_then(|script| script.run(scope)))
+}
+
+/// Compiled small scripts by (source, name), so that a script run again and again (the
+/// "render this" loop) skips making its source string and compiling it.
+#[derive(Default)]
+pub(crate) struct ScriptCache(parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::UnboundScript>>>);
+
+/// A cached script's (source, name).
+type ScriptKey = (Box<str>, Box<str>);
+
+impl ScriptCache {
+    /// Scripts longer than this are not kept (V8's own cache still helps them).
+    const MAX_SOURCE: usize = 1024;
+    /// When full, the cache starts over.
+    const MAX_ENTRIES: usize = 256;
+
+    /// [`compile_and_run`], through the cache for small scripts.
+    pub(crate) fn run<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+        source: &str,
+        name: &str,
+    ) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
+        if source.len() > Self::MAX_SOURCE {
+            return compile_and_run(scope, source, name);
+        }
+        let known = self
+            .0
+            .lock()
+            .get(&(source.into(), name.into()))
+            .map(|s| v8::Local::new(scope, s));
+        let script = match known {
+            Some(unbound) => unbound.bind_to_current_context(scope),
+            None => {
+                let Some(script) = compile(scope, source, name)? else {
+                    return Ok(None);
+                };
+                let unbound = v8::Global::new(scope, script.get_unbound_script(scope));
+                let mut scripts = self.0.lock();
+                if scripts.len() >= Self::MAX_ENTRIES {
+                    scripts.clear();
+                }
+                scripts.insert((source.into(), name.into()), unbound);
+                script
+            }
+        };
+        Ok(script.run(scope))
+    }
+
+    /// The receiver and value of the function expression `expr`: for a dotted name
+    /// (`a.b.c`) the receiver is `a.b`, otherwise `undefined`. `Ok(None)`: it threw.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn function<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+        expr: &str,
+    ) -> Result<Option<(v8::Local<'s, v8::Value>, v8::Local<'s, v8::Value>)>, Error> {
+        let is_name = |part: &str| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+                && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        };
+        if let Some((object, member)) = expr.rsplit_once('.') {
+            if is_name(member) && object.split('.').all(is_name) {
+                let Some(receiver) = self.run(scope, object, "<call>")? else {
+                    return Ok(None);
+                };
+                let key = new_string(scope, member)?;
+                let target = receiver
+                    .to_object(scope)
+                    .and_then(|object| object.get(scope, key.into()));
+                return Ok(target.map(|target| (receiver, target)));
+            }
+        }
+        let target = self.run(scope, expr, "<call>")?;
+        Ok(target.map(|target| (v8::undefined(scope).into(), target)))
+    }
+}
+
+/// Compiles `source` with its cached code when there is some, runs it, and caches its
+/// code after a first run; `Ok(None)` when JavaScript threw.
+pub(crate) fn run_with_code_cache<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    source: &str,
+    name: &str,
+    dir: Option<&std::path::Path>,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
+    use v8::script_compiler::{CachedData, CompileOptions, NoCacheReason, Source};
+    let key = code_cache::key(name, source);
+    let code = new_string(scope, source)?;
+    let origin = origin(scope, name, false)?;
+    let cached = code_cache::lookup(key, dir);
+    let (script, produce) = match &cached {
+        Some(data) => {
+            let mut src = Source::new_with_cached_data(code, Some(&origin), CachedData::new(data));
+            let script = v8::script_compiler::compile(
+                scope,
+                &mut src,
+                CompileOptions::ConsumeCodeCache,
+                NoCacheReason::NoReason,
+            );
+            let rejected = src.get_cached_data().is_some_and(|d| d.rejected());
+            if rejected {
+                code_cache::rejected();
+                code_cache::forget(key, dir);
+            } else {
+                code_cache::hit();
+            }
+            (script, rejected)
+        }
+        None => {
+            code_cache::miss();
+            (v8::Script::compile(scope, code, Some(&origin)), true)
+        }
+    };
+    let Some(script) = script else {
+        return Ok(None);
+    };
+    let result = script.run(scope);
+    if produce && result.is_some() {
+        // After the run, the cache also holds the functions the script compiled.
+        if let Some(data) = script.get_unbound_script(scope).create_code_cache() {
+            code_cache::store(key, data.to_vec(), dir);
+        }
+    }
+    Ok(result)
+}

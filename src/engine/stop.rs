@@ -1,0 +1,278 @@
+//! Stopping JavaScript from outside: `VM.terminate()`, per-call timeouts, SIGINT,
+//! cancel tokens and the heap limit all end a call through V8's `TerminateExecution`,
+//! and remember *why*, so the call can report the right error.
+//!
+//! Each VM has one [`Stops`], which knows the calls in flight on it: the one that holds
+//! the VM's lock and may run JavaScript (*running*), and calls that wait for a timer
+//! with the lock released (*paused*). A stop request marks its call; it terminates
+//! V8's execution only when that call is the running one, and wakes it when it is
+//! paused, so a stop never reaches another call. Everything happens under one mutex,
+//! so a stop that arrives between calls never leaks into the next one. Timeouts are
+//! served by one process-wide watchdog thread.
+//!
+//! Lock order: a VM's V8 lock may be held while taking the `Stops` mutex or the
+//! watchdog's; never the other way round (the watchdog never takes a V8 lock).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+/// Why a call was stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    /// `Vm::terminate` from some thread.
+    Terminated,
+    /// The call's timeout expired.
+    TimedOut,
+    /// The heap reached its limit.
+    OutOfMemory,
+    /// A SIGINT arrived for the thread running the call.
+    Interrupted,
+    /// The call's [`CancelToken`](crate::engine::cancel::CancelToken) was cancelled.
+    Cancelled,
+}
+
+/// The number of a call in flight on a VM.
+pub(crate) type CallId = u64;
+
+/// Which calls a stop request is for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Target {
+    /// Every call in flight.
+    All,
+    /// The running call (the one holding the lock), whichever it is.
+    Running,
+    /// One call.
+    Call(CallId),
+}
+
+#[derive(Default)]
+struct State {
+    last: CallId,
+    /// The calls in flight and why each was stopped, if it was.
+    calls: Vec<(CallId, Option<StopReason>)>,
+    running: Option<CallId>,
+    /// Bumped when a call ends, so paused calls look again at what they wait for.
+    epoch: u64,
+}
+
+impl State {
+    fn reason(&self, call: CallId) -> Option<StopReason> {
+        self.calls
+            .iter()
+            .find(|(id, _)| *id == call)
+            .and_then(|(_, reason)| *reason)
+    }
+}
+
+/// The stop switch of one VM, shared with the watchdog, cancel tokens, SIGINT and
+/// V8's heap callback.
+pub(crate) struct Stops {
+    handle: v8::IsolateHandle,
+    state: Mutex<State>,
+    /// Wakes paused calls: on a stop, and when another call ends.
+    wake: Condvar,
+}
+
+impl Stops {
+    pub(crate) fn new(handle: v8::IsolateHandle) -> Self {
+        Stops {
+            handle,
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+        }
+    }
+
+    /// Registers a call that has just taken the lock; it is the running one.
+    pub(crate) fn begin(&self) -> CallId {
+        let mut state = self.state.lock();
+        state.last += 1;
+        let id = state.last;
+        state.calls.push((id, None));
+        state.running = Some(id);
+        id
+    }
+
+    /// The call ends (it still holds the lock); returns why it was stopped, if it was.
+    /// After this no stop request can reach it; the caller cancels a termination that
+    /// may still be pending.
+    pub(crate) fn end(&self, call: CallId) -> Option<StopReason> {
+        let mut state = self.state.lock();
+        let reason = state.reason(call);
+        state.calls.retain(|(id, _)| *id != call);
+        if state.running == Some(call) {
+            state.running = None;
+        }
+        state.epoch += 1;
+        drop(state);
+        self.wake.notify_all();
+        reason
+    }
+
+    /// Why `call` is being stopped, if it is.
+    pub(crate) fn reason(&self, call: CallId) -> Option<StopReason> {
+        self.state.lock().reason(call)
+    }
+
+    /// Stops the calls of `target`. Returns whether a call was stopped.
+    pub(crate) fn stop(&self, reason: StopReason, target: Target) -> bool {
+        let mut state = self.state.lock();
+        let running = state.running;
+        let mut stopped = false;
+        let mut terminate = false;
+        for (id, why) in &mut state.calls {
+            let hit = match target {
+                Target::All => true,
+                Target::Running => running == Some(*id),
+                Target::Call(call) => call == *id,
+            };
+            if hit {
+                why.get_or_insert(reason);
+                stopped = true;
+                terminate |= running == Some(*id);
+            }
+        }
+        if terminate {
+            self.handle.terminate_execution();
+        }
+        drop(state);
+        if stopped {
+            self.wake.notify_all();
+        }
+        stopped
+    }
+
+    /// `call` is about to release the lock to wait: it is no longer the running one.
+    /// Fails, and it must not wait, when it is being stopped.
+    pub(crate) fn pause(&self, call: CallId) -> Result<u64, StopReason> {
+        let mut state = self.state.lock();
+        if let Some(reason) = state.reason(call) {
+            return Err(reason);
+        }
+        if state.running == Some(call) {
+            state.running = None;
+        }
+        Ok(state.epoch)
+    }
+
+    /// `call` has taken the lock back: it is the running one again. Fails when it was
+    /// stopped meanwhile (it must not run JavaScript then).
+    pub(crate) fn resume(&self, call: CallId) -> Result<(), StopReason> {
+        let mut state = self.state.lock();
+        state.running = Some(call);
+        match state.reason(call) {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits (outside JavaScript) until `until` (forever with `None`), until `call`
+    /// is stopped, or — with `epoch` from [`Self::pause`] — until another call has
+    /// ended since. Returns why `call` was stopped, if it was.
+    pub(crate) fn wait(
+        &self,
+        call: CallId,
+        until: Option<Instant>,
+        epoch: Option<u64>,
+    ) -> Option<StopReason> {
+        let mut state = self.state.lock();
+        loop {
+            if let Some(reason) = state.reason(call) {
+                return Some(reason);
+            }
+            if epoch.is_some_and(|seen| seen != state.epoch) {
+                return None;
+            }
+            match until {
+                Some(at) => {
+                    if self.wake.wait_until(&mut state, at).timed_out() {
+                        return state.reason(call);
+                    }
+                }
+                None => self.wake.wait(&mut state),
+            }
+        }
+    }
+}
+
+/// When (and a unique tie-breaker) → which VM and which of its calls to stop.
+type Deadlines = BTreeMap<(Instant, u64), (Weak<Stops>, CallId)>;
+
+/// Deadlines of running calls, served by one thread.
+struct Watchdog {
+    deadlines: Mutex<Deadlines>,
+    wake: Condvar,
+}
+
+static WATCHDOG: OnceLock<Watchdog> = OnceLock::new();
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
+
+fn watchdog() -> &'static Watchdog {
+    WATCHDOG.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("v8rs-watchdog".into())
+            .spawn(|| watchdog().serve())
+            .expect("cannot start the v8rs watchdog thread");
+        Watchdog {
+            deadlines: Mutex::new(BTreeMap::new()),
+            wake: Condvar::new(),
+        }
+    })
+}
+
+impl Watchdog {
+    fn serve(&self) {
+        let mut deadlines = self.deadlines.lock();
+        loop {
+            let now = Instant::now();
+            while let Some(entry) = deadlines.first_entry() {
+                if entry.key().0 > now {
+                    break;
+                }
+                let (stops, call) = entry.remove();
+                if let Some(stops) = stops.upgrade() {
+                    stops.stop(StopReason::TimedOut, Target::Call(call));
+                }
+            }
+            match deadlines.keys().next() {
+                Some(&(at, _)) => {
+                    self.wake.wait_until(&mut deadlines, at);
+                }
+                None => self.wake.wait(&mut deadlines),
+            }
+        }
+    }
+}
+
+/// A registered deadline; dropping it cancels the deadline.
+pub(crate) struct Deadline {
+    key: (Instant, u64),
+}
+
+impl Deadline {
+    /// Stops call `call` of `stops` once `timeout` has passed.
+    pub(crate) fn start(stops: &Arc<Stops>, call: CallId, timeout: Duration) -> Deadline {
+        let watchdog = watchdog();
+        let at = Instant::now() + timeout;
+        let key = (at, NEXT_KEY.fetch_add(1, Ordering::Relaxed));
+        let mut deadlines = watchdog.deadlines.lock();
+        let earliest = deadlines.keys().next().is_none_or(|first| key < *first);
+        deadlines.insert(key, (Arc::downgrade(stops), call));
+        drop(deadlines);
+        if earliest {
+            watchdog.wake.notify_one();
+        }
+        Deadline { key }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(watchdog) = WATCHDOG.get() {
+            watchdog.deadlines.lock().remove(&self.key);
+        }
+    }
+}

@@ -1,0 +1,586 @@
+//! Values across the boundary: a small tagged binary format (the *wire format*) that
+//! JavaScript values are written to and read from, so that callers get real values —
+//! numbers, strings, arrays, objects, dates, bytes, maps, sets, big integers — and
+//! not just `String(value)`.
+//!
+//! Every value starts with a one-byte tag; integers are little-endian.
+//!
+//! | tag | value | payload |
+//! | --- | --- | --- |
+//! | `u` | undefined | — |
+//! | `n` | null | — |
+//! | `t` / `f` | true / false | — |
+//! | `i` | an integral number, \|x\| ≤ 2^53, not -0 | i64 |
+//! | `d` | any other number | f64 |
+//! | `N` | BigInt | u8 sign (1: negative), u32 word count, u64 words (least significant first) |
+//! | `l` | string of Latin-1 characters | u32 length, one byte each |
+//! | `w` | other string | u32 length in UTF-16 code units, two bytes each (lone surrogates kept) |
+//! | `a` | Array | u32 length, values (holes are `u`) |
+//! | `o` | plain object | u32 count, (string key, value) pairs: own enumerable string keys |
+//! | `D` | Date | f64 milliseconds since the epoch |
+//! | `B` | ArrayBuffer, typed array, DataView (as a `Uint8Array` when read) | u32 length, bytes |
+//! | `M` | Map | u32 count, (key, value) pairs |
+//! | `S` | Set | u32 count, values |
+//! | `J` | the value of a JSON text (a fast path) | u32 length, UTF-8 JSON |
+//!
+//! A value that JSON says exactly (`undefined` counting as `null`) is *written* as one
+//! `J` — readers parse that with their fastest JSON parser; callers may send `J` too.
+//!
+//! Values with no faithful form here — functions, symbols, RegExps, Errors, Promises,
+//! WeakMaps, cyclic structures, nesting deeper than `MAX_DEPTH` (512) or than the
+//! calling thread's stack allows — fail with [`Code::Conversion`] and a message that
+//! says where, never silently (and never by overflowing the stack).
+
+use crate::engine::error::{Code, Error};
+
+/// How a call that returns a value (eval, call, run_module) treats its result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallFlags {
+    /// Settle a Promise result first (the event loop runs until it settles).
+    pub await_promise: bool,
+    /// The caller reads `J` (JSON text) values, so a JSON-exact result may be written
+    /// as one.
+    pub accept_json: bool,
+}
+
+/// How deep arrays, objects, maps and sets may nest.
+pub(crate) const MAX_DEPTH: usize = 512;
+
+/// The error for a value nested deeper than the thread's stack allows.
+fn too_deep_for_the_stack(at: &str) -> Error {
+    Error::new(
+        Code::Conversion,
+        format!(
+            "cannot convert the value at {at}: it nests too deeply for the stack of this \
+             thread"
+        ),
+    )
+}
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// Where a value sits in the result, kept on the stack and spelled out only for an
+/// error message (so converting a large value allocates no paths).
+enum Path<'p, 's> {
+    Root,
+    Index(&'p Path<'p, 's>, usize),
+    Key(&'p Path<'p, 's>, v8::Local<'s, v8::String>),
+    Entry(&'p Path<'p, 's>, &'static str, usize),
+}
+
+impl Path<'_, '_> {
+    /// The path as text, built without recursion (it may be as deep as the value).
+    fn render(&self, scope: &mut v8::PinScope<'_, '_>) -> String {
+        let mut parts = Vec::new();
+        let mut at = self;
+        loop {
+            let (part, parent) = match at {
+                Path::Root => break,
+                Path::Index(parent, i) => (format!("[{i}]"), parent),
+                Path::Key(parent, key) => (format!(".{}", key.to_rust_string_lossy(scope)), parent),
+                Path::Entry(parent, what, i) => (format!(" ({what} {i})"), parent),
+            };
+            parts.push(part);
+            at = parent;
+        }
+        let mut out = "result".to_string();
+        out.extend(parts.into_iter().rev());
+        out
+    }
+
+    fn error(&self, scope: &mut v8::PinScope<'_, '_>, what: &str) -> Option<Error> {
+        Some(Error::new(
+            Code::Conversion,
+            format!(
+                "cannot convert {what} at {}: it has no equivalent outside JavaScript",
+                self.render(scope)
+            ),
+        ))
+    }
+}
+
+/// Writes `value` in the wire format. Getters and proxy traps run; a JavaScript
+/// exception they throw is left in the scope's TryCatch and reported as `None` inside
+/// `Err(None)`.
+pub(crate) fn write<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: v8::Local<'s, v8::Value>,
+    out: &mut Vec<u8>,
+    accept_json: bool,
+) -> Result<(), Option<Error>> {
+    let mut seen = Vec::new();
+    // A lone string reads faster in its own form than as a JSON text.
+    let mut writer = Writer {
+        out,
+        seen: &mut seen,
+        json: (accept_json && !value.is_string()).then(Vec::new),
+    };
+    writer.value(scope, value, &Path::Root, 0)?;
+    // A value that JSON says exactly goes as JSON text: callers parse that with their
+    // fastest parser (Python's C `json`), many times faster than tag by tag.
+    if let Some(json) = writer.json.take() {
+        if let Ok(n) = u32::try_from(json.len()) {
+            out.clear();
+            out.push(b'J');
+            out.extend_from_slice(&n.to_le_bytes());
+            out.extend_from_slice(&json);
+        }
+    }
+    Ok(())
+}
+
+struct Writer<'a, 's> {
+    out: &'a mut Vec<u8>,
+    seen: &'a mut Vec<v8::Local<'s, v8::Object>>,
+    /// The same value as JSON text, while everything so far had an exact JSON form
+    /// (`undefined` and holes read back as `null`, like in the tagged form).
+    json: Option<Vec<u8>>,
+}
+
+impl<'s> Writer<'_, 's> {
+    /// Appends to the JSON text, if there still is one.
+    fn j(&mut self, bytes: &[u8]) {
+        if let Some(json) = &mut self.json {
+            json.extend_from_slice(bytes);
+        }
+    }
+
+    /// Appends `units` (UTF-16, or Latin-1 widened) as a JSON string: UTF-8, with only
+    /// quotes, backslashes, control characters and lone surrogates escaped.
+    fn j_string(&mut self, units: impl Iterator<Item = u16>) {
+        use std::io::Write;
+        let Some(json) = &mut self.json else { return };
+        json.push(b'"');
+        for c in char::decode_utf16(units) {
+            match c {
+                Ok('"') => json.extend_from_slice(b"\\\""),
+                Ok('\\') => json.extend_from_slice(b"\\\\"),
+                Ok(c) if c < ' ' => {
+                    let _ = write!(json, "\\u{:04x}", c as u32);
+                }
+                Ok(c) => {
+                    let mut buffer = [0; 4];
+                    json.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+                }
+                Err(lone) => {
+                    let _ = write!(json, "\\u{:04x}", lone.unpaired_surrogate());
+                }
+            }
+        }
+        json.push(b'"');
+    }
+
+    fn len(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        n: usize,
+        path: &Path<'_, 's>,
+    ) -> Result<(), Option<Error>> {
+        let n = u32::try_from(n).map_err(|_| path.error(scope, "a value longer than 2^32"))?;
+        self.out.extend_from_slice(&n.to_le_bytes());
+        Ok(())
+    }
+
+    fn string(&mut self, scope: &mut v8::PinScope<'s, '_>, s: v8::Local<'s, v8::String>) {
+        let n = s.length();
+        if s.is_onebyte() {
+            self.out.push(b'l');
+            self.out.extend_from_slice(&(n as u32).to_le_bytes());
+            let start = self.out.len();
+            self.out.resize(start + n, 0);
+            s.write_one_byte_v2(scope, 0, &mut self.out[start..], v8::WriteFlags::empty());
+            if self.json.is_some() {
+                let latin1 = self.out[start..].to_vec();
+                self.j_string(latin1.into_iter().map(u16::from));
+            }
+        } else {
+            self.out.push(b'w');
+            self.out.extend_from_slice(&(n as u32).to_le_bytes());
+            let mut units = vec![0u16; n];
+            s.write_v2(scope, 0, &mut units, v8::WriteFlags::empty());
+            self.out.reserve(2 * n);
+            for unit in &units {
+                self.out.extend_from_slice(&unit.to_le_bytes());
+            }
+            self.j_string(units.into_iter());
+        }
+    }
+
+    fn value(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        value: v8::Local<'s, v8::Value>,
+        path: &Path<'_, 's>,
+        depth: usize,
+    ) -> Result<(), Option<Error>> {
+        if value.is_undefined() {
+            self.out.push(b'u');
+            self.j(b"null");
+        } else if value.is_null() {
+            self.out.push(b'n');
+            self.j(b"null");
+        } else if value.is_boolean() {
+            let yes = value.is_true();
+            self.out.push(if yes { b't' } else { b'f' });
+            self.j(if yes { b"true" } else { b"false" });
+        } else if value.is_number() {
+            let x = value.number_value(scope).unwrap_or(f64::NAN);
+            if x.fract() == 0.0
+                && x.abs() <= MAX_SAFE_INTEGER
+                && !(x == 0.0 && x.is_sign_negative())
+            {
+                self.out.push(b'i');
+                self.out.extend_from_slice(&(x as i64).to_le_bytes());
+                self.j((x as i64).to_string().as_bytes());
+            } else {
+                self.out.push(b'd');
+                self.out.extend_from_slice(&x.to_le_bytes());
+                if x.is_finite() {
+                    // `{:?}` always has a '.' or an exponent: JSON readers make it a float.
+                    self.j(format!("{x:?}").as_bytes());
+                } else {
+                    self.json = None;
+                }
+            }
+        } else if let Ok(big) = v8::Local::<v8::BigInt>::try_from(value) {
+            self.json = None;
+            let mut words = vec![0u64; big.word_count()];
+            let (negative, words) = big.to_words_array(&mut words);
+            self.out.push(b'N');
+            self.out.push(negative as u8);
+            self.len(scope, words.len(), path)?;
+            for w in words.iter() {
+                self.out.extend_from_slice(&w.to_le_bytes());
+            }
+        } else if let Ok(s) = v8::Local::<v8::String>::try_from(value) {
+            self.string(scope, s);
+        } else if value.is_symbol() {
+            return Err(path.error(scope, "a Symbol"));
+        } else if value.is_function() {
+            return Err(path.error(scope, "a function"));
+        } else if let Ok(date) = v8::Local::<v8::Date>::try_from(value) {
+            self.json = None;
+            self.out.push(b'D');
+            self.out.extend_from_slice(&date.value_of().to_le_bytes());
+        } else if let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(value) {
+            let mut bytes = vec![0u8; view.byte_length()];
+            view.copy_contents(&mut bytes);
+            self.bytes(scope, &bytes, path)?;
+        } else if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(value) {
+            let length = buffer.byte_length();
+            let store = buffer.get_backing_store();
+            let bytes: Vec<u8> = match store.data() {
+                // SAFETY: the backing store holds `length` bytes and lives while `store` does.
+                Some(data) => {
+                    unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, length) }
+                        .to_vec()
+                }
+                None => Vec::new(),
+            };
+            self.bytes(scope, &bytes, path)?;
+        } else if value.is_reg_exp() {
+            return Err(path.error(scope, "a RegExp"));
+        } else if value.is_native_error() {
+            return Err(path.error(scope, "an Error"));
+        } else if value.is_promise() {
+            return Err(path.error(scope, "a Promise (await it instead)"));
+        } else if value.is_weak_map() || value.is_weak_set() || value.is_shared_array_buffer() {
+            return Err(path.error(scope, "a WeakMap, WeakSet or SharedArrayBuffer"));
+        } else if let Ok(object) = v8::Local::<v8::Object>::try_from(value) {
+            self.container(scope, object, path, depth)?;
+        } else {
+            return Err(path.error(scope, "this kind of value"));
+        }
+        Ok(())
+    }
+
+    fn bytes(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        bytes: &[u8],
+        path: &Path<'_, 's>,
+    ) -> Result<(), Option<Error>> {
+        self.json = None;
+        self.out.push(b'B');
+        self.len(scope, bytes.len(), path)?;
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn container(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        object: v8::Local<'s, v8::Object>,
+        path: &Path<'_, 's>,
+        depth: usize,
+    ) -> Result<(), Option<Error>> {
+        if depth >= MAX_DEPTH {
+            return Err(Some(Error::new(
+                Code::Conversion,
+                format!(
+                    "cannot convert the value at {}: it nests deeper than {MAX_DEPTH} levels",
+                    path.render(scope)
+                ),
+            )));
+        }
+        if !crate::engine::stack::has_room() {
+            return Err(Some(too_deep_for_the_stack(&path.render(scope))));
+        }
+        if self.seen.iter().any(|o| o.strict_equals(object.into())) {
+            return Err(Some(Error::new(
+                Code::Conversion,
+                format!(
+                    "cannot convert the value at {}: it contains itself (a cycle)",
+                    path.render(scope)
+                ),
+            )));
+        }
+        self.seen.push(object);
+        let result = self.container_items(scope, object, path, depth);
+        self.seen.pop();
+        result
+    }
+
+    fn container_items(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        object: v8::Local<'s, v8::Object>,
+        path: &Path<'_, 's>,
+        depth: usize,
+    ) -> Result<(), Option<Error>> {
+        if let Ok(array) = v8::Local::<v8::Array>::try_from(object) {
+            let n = array.length() as usize;
+            self.out.push(b'a');
+            self.len(scope, n, path)?;
+            self.j(b"[");
+            for i in 0..n {
+                if i > 0 {
+                    self.j(b",");
+                }
+                let item = array.get_index(scope, i as u32).ok_or(None)?;
+                self.value(scope, item, &Path::Index(path, i), depth + 1)?;
+            }
+            self.j(b"]");
+        } else if let Ok(map) = v8::Local::<v8::Map>::try_from(object) {
+            let pairs = map.as_array(scope);
+            let n = pairs.length() as usize / 2;
+            self.json = None;
+            self.out.push(b'M');
+            self.len(scope, n, path)?;
+            for i in 0..n {
+                let key = pairs.get_index(scope, (2 * i) as u32).ok_or(None)?;
+                let value = pairs.get_index(scope, (2 * i + 1) as u32).ok_or(None)?;
+                self.value(scope, key, &Path::Entry(path, "key", i), depth + 1)?;
+                self.value(scope, value, &Path::Entry(path, "value", i), depth + 1)?;
+            }
+        } else if let Ok(set) = v8::Local::<v8::Set>::try_from(object) {
+            let items = set.as_array(scope);
+            let n = items.length() as usize;
+            self.json = None;
+            self.out.push(b'S');
+            self.len(scope, n, path)?;
+            for i in 0..n {
+                let item = items.get_index(scope, i as u32).ok_or(None)?;
+                self.value(scope, item, &Path::Entry(path, "item", i), depth + 1)?;
+            }
+        } else {
+            let args = v8::GetPropertyNamesArgsBuilder::new()
+                .mode(v8::KeyCollectionMode::OwnOnly)
+                .key_conversion(v8::KeyConversionMode::ConvertToString)
+                .build();
+            let keys = object.get_own_property_names(scope, args).ok_or(None)?;
+            let n = keys.length() as usize;
+            self.out.push(b'o');
+            self.len(scope, n, path)?;
+            self.j(b"{");
+            for i in 0..n {
+                if i > 0 {
+                    self.j(b",");
+                }
+                let key = keys.get_index(scope, i as u32).ok_or(None)?;
+                let key_string = key.to_string(scope).ok_or(None)?;
+                self.string(scope, key_string);
+                self.j(b":");
+                let value = object.get(scope, key).ok_or(None)?;
+                self.value(scope, value, &Path::Key(path, key_string), depth + 1)?;
+            }
+            self.j(b"}");
+        }
+        Ok(())
+    }
+}
+
+/// Reads one value in the wire format (all of `bytes`) into a JavaScript value.
+pub(crate) fn read<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    bytes: &[u8],
+) -> Result<v8::Local<'s, v8::Value>, Error> {
+    let mut reader = Reader { bytes, at: 0 };
+    let value = reader.value(scope, 0)?;
+    if reader.at != bytes.len() {
+        return Err(reader.bad("trailing bytes after the value"));
+    }
+    Ok(value)
+}
+
+struct Reader<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn bad(&self, why: &str) -> Error {
+        Error::invalid_argument(format!("malformed value at byte {}: {why}", self.at))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], Error> {
+        if self.bytes.len() - self.at < n {
+            return Err(self.bad("it ends early"));
+        }
+        let slice = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(slice)
+    }
+
+    fn u32(&mut self) -> Result<usize, Error> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()) as usize)
+    }
+
+    fn f64(&mut self) -> Result<f64, Error> {
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+
+    fn string<'s>(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        tag: u8,
+    ) -> Result<v8::Local<'s, v8::String>, Error> {
+        let n = self.u32()?;
+        let made = match tag {
+            b'l' => v8::String::new_from_one_byte(scope, self.take(n)?, v8::NewStringType::Normal),
+            _ => {
+                let raw = self.take(
+                    n.checked_mul(2)
+                        .ok_or_else(|| self.bad("length overflows"))?,
+                )?;
+                let units: Vec<u16> = raw
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect();
+                v8::String::new_from_two_byte(scope, &units, v8::NewStringType::Normal)
+            }
+        };
+        made.ok_or_else(|| Error::new(Code::OutOfMemory, "a string is larger than V8 allows"))
+    }
+
+    fn value<'s>(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        depth: usize,
+    ) -> Result<v8::Local<'s, v8::Value>, Error> {
+        if depth > MAX_DEPTH {
+            return Err(self.bad("it nests too deeply"));
+        }
+        if !crate::engine::stack::has_room() {
+            return Err(too_deep_for_the_stack(&format!("byte {}", self.at)));
+        }
+        let tag = self.take(1)?[0];
+        Ok(match tag {
+            b'u' => v8::undefined(scope).into(),
+            b'n' => v8::null(scope).into(),
+            b't' => v8::Boolean::new(scope, true).into(),
+            b'f' => v8::Boolean::new(scope, false).into(),
+            b'i' => {
+                let n = i64::from_le_bytes(self.take(8)?.try_into().unwrap());
+                v8::Number::new(scope, n as f64).into()
+            }
+            b'd' => {
+                let x = self.f64()?;
+                v8::Number::new(scope, x).into()
+            }
+            b'N' => {
+                let negative = self.take(1)?[0] != 0;
+                let n = self.u32()?;
+                let raw = self.take(
+                    n.checked_mul(8)
+                        .ok_or_else(|| self.bad("length overflows"))?,
+                )?;
+                let words: Vec<u64> = raw
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                    .collect();
+                v8::BigInt::new_from_words(scope, negative, &words)
+                    .ok_or_else(|| {
+                        Error::new(Code::OutOfMemory, "a BigInt is larger than V8 allows")
+                    })?
+                    .into()
+            }
+            b'l' | b'w' => self.string(scope, tag)?.into(),
+            b'a' => {
+                let n = self.u32()?;
+                let mut items = Vec::with_capacity(n.min(1 << 16));
+                for _ in 0..n {
+                    items.push(self.value(scope, depth + 1)?);
+                }
+                v8::Array::new_with_elements(scope, &items).into()
+            }
+            b'o' => {
+                let n = self.u32()?;
+                let object = v8::Object::new(scope);
+                for _ in 0..n {
+                    let key_tag = self.take(1)?[0];
+                    if key_tag != b'l' && key_tag != b'w' {
+                        return Err(self.bad("an object key is not a string"));
+                    }
+                    let key = self.string(scope, key_tag)?;
+                    let value = self.value(scope, depth + 1)?;
+                    object.create_data_property(scope, key.into(), value);
+                }
+                object.into()
+            }
+            b'D' => {
+                let ms = self.f64()?;
+                v8::Date::new(scope, ms)
+                    .ok_or_else(|| self.bad("an invalid date"))?
+                    .into()
+            }
+            b'B' => {
+                let n = self.u32()?;
+                let data = self.take(n)?.to_vec();
+                let store = v8::ArrayBuffer::new_backing_store_from_vec(data).make_shared();
+                let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
+                v8::Uint8Array::new(scope, buffer, 0, n)
+                    .ok_or_else(|| self.bad("bytes too long for a Uint8Array"))?
+                    .into()
+            }
+            b'M' => {
+                let n = self.u32()?;
+                let map = v8::Map::new(scope);
+                for _ in 0..n {
+                    let key = self.value(scope, depth + 1)?;
+                    let value = self.value(scope, depth + 1)?;
+                    map.set(scope, key, value);
+                }
+                map.into()
+            }
+            b'J' => {
+                let n = self.u32()?;
+                let text = self.take(n)?;
+                let text = v8::String::new_from_utf8(scope, text, v8::NewStringType::Normal)
+                    .ok_or_else(|| {
+                        Error::new(Code::OutOfMemory, "a JSON text is larger than V8 allows")
+                    })?;
+                v8::json::parse(scope, text).ok_or_else(|| self.bad("invalid JSON text"))?
+            }
+            b'S' => {
+                let n = self.u32()?;
+                let set = v8::Set::new(scope);
+                for _ in 0..n {
+                    let item = self.value(scope, depth + 1)?;
+                    set.add(scope, item);
+                }
+                set.into()
+            }
+            other => return Err(self.bad(&format!("unknown tag {other:#04x}"))),
+        })
+    }
+}

@@ -1,0 +1,375 @@
+//! A VM: one V8 isolate, usable from any thread, one thread at a time.
+//!
+//! Calls run on the caller's thread. The isolate's `v8::Locker` serialises threads
+//! that use the same VM (a waiting thread blocks inside the call); a call that waits
+//! for a timer releases it meanwhile (see `call.rs`). Different VMs run in parallel.
+//!
+//! A running call can be stopped from any thread ([`Vm::terminate`]), by its timeout,
+//! or by the heap limit; the VM stays usable afterwards (see `stop.rs`).
+//!
+//! The state V8 reaches from its callbacks is [`VmShared`]: it lives in an isolate
+//! slot, so it lives exactly as long as the isolate. Contexts are reached from
+//! JavaScript only through the ids of its table of contexts.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+
+use crate::engine::budget::Budget;
+use crate::engine::error::{Code, Error};
+use crate::engine::platform::{self, PlatformRef};
+use crate::engine::stop::{StopReason, Stops, Target};
+
+static LIVE_VMS: AtomicUsize = AtomicUsize::new(0);
+
+/// The VM a thread is inside right now (it holds its lock, or waits in a call of it).
+#[derive(Clone, Copy)]
+pub(crate) struct Inside {
+    pub(crate) vm: *const Vm,
+    pub(crate) isolate: v8::UnsafeRawIsolatePtr,
+    /// The outermost call's number, for nested calls to share (none while a context
+    /// is being set up).
+    pub(crate) call: Option<crate::engine::stop::CallId>,
+}
+
+thread_local! {
+    /// The VM this thread is inside right now, if any.
+    pub(crate) static INSIDE: std::cell::Cell<Option<Inside>> = const { std::cell::Cell::new(None) };
+}
+
+/// Fails when this thread is inside a VM already (a host function was called from
+/// it): a thread can be inside one VM at a time.
+pub(crate) fn check_not_inside_vm() -> Result<(), Error> {
+    if INSIDE.with(std::cell::Cell::get).is_some() {
+        Err(Error::invalid_state(
+            "this thread is running JavaScript in another VM (a host function was called \
+             from it): a thread can be inside one VM at a time; use another thread",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// How to create a VM. Zero means V8's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmOptions {
+    /// Initial size of the JavaScript heap, in bytes.
+    pub initial_heap_size: usize,
+    /// Largest size of the JavaScript heap, in bytes. A call that needs more is
+    /// stopped with [`Code::OutOfMemory`] instead of V8 aborting the process. The
+    /// contents of `ArrayBuffer`s, which live outside the heap, are capped at the same
+    /// size (an allocation past it throws a `RangeError`), and so are the WebAssembly
+    /// memories of the VM, together, by their maximum sizes.
+    pub max_heap_size: usize,
+}
+
+/// Heap figures of a VM, in bytes, named as in V8's `HeapStatistics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeapStats {
+    /// Memory V8 reserved for the heap.
+    pub total_heap_size: usize,
+    /// Part of it for executable code.
+    pub total_heap_size_executable: usize,
+    /// Memory committed to the heap.
+    pub total_physical_size: usize,
+    /// Memory still available to the heap.
+    pub total_available_size: usize,
+    /// Memory in use by JavaScript objects.
+    pub used_heap_size: usize,
+    /// The heap's limit.
+    pub heap_size_limit: usize,
+    /// Memory V8 allocated with `malloc`.
+    pub malloced_memory: usize,
+    /// Peak of `malloced_memory`.
+    pub peak_malloced_memory: usize,
+    /// Memory held outside the heap by JavaScript objects (array buffers, …).
+    pub external_memory: usize,
+    /// Number of contexts alive in the VM.
+    pub number_of_native_contexts: usize,
+    /// Contexts freed but not yet collected.
+    pub number_of_detached_contexts: usize,
+}
+
+/// What V8's callbacks of one VM reach: its stop switch, its table of contexts (by
+/// id), and the V8 objects waiting to be dropped under its lock. Kept in an isolate
+/// slot, so it lives as long as the isolate.
+pub(crate) struct VmShared {
+    pub(crate) stops: Arc<Stops>,
+    /// The heap's limit in bytes.
+    pub(crate) heap_limit: usize,
+    /// Set when the heap stayed full after an out-of-memory stop.
+    pub(crate) exhausted: Mutex<Option<Error>>,
+    /// What the WebAssembly memories of the VM may reserve, with `max_heap_size`.
+    pub(crate) wasm_budget: Option<Budget>,
+    entries: Mutex<HashMap<u32, Arc<dyn Any + Send + Sync>>>,
+    last_id: AtomicU32,
+    graveyard: Mutex<Vec<Box<dyn Send>>>,
+}
+
+impl VmShared {
+    /// Adds the entry that `make` makes with its id (never 0) to the VM's table.
+    pub(crate) fn insert_with<T: Any + Send + Sync>(&self, make: impl FnOnce(u32) -> Arc<T>) -> Arc<T> {
+        let mut entries = self.entries.lock();
+        loop {
+            let id = self.last_id.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+            if id != 0 && !entries.contains_key(&id) {
+                let entry = make(id);
+                entries.insert(id, Arc::clone(&entry) as Arc<dyn Any + Send + Sync>);
+                return entry;
+            }
+        }
+    }
+
+    /// The entry with `id`, if it is still in the table.
+    pub(crate) fn get(&self, id: u32) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.entries.lock().get(&id).cloned()
+    }
+
+    /// Takes the entry with `id` out of the table.
+    pub(crate) fn remove(&self, id: u32) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.entries.lock().remove(&id)
+    }
+
+    /// Keeps `thing` (a V8 object that may only be dropped under the VM's lock) until
+    /// the next time the VM is locked.
+    pub(crate) fn bury(&self, thing: Box<dyn Send>) {
+        self.graveyard.lock().push(thing);
+    }
+
+    /// Drops what [`Self::bury`] kept; the caller holds the VM's lock.
+    pub(crate) fn drain_graveyard(&self) {
+        let buried = std::mem::take(&mut *self.graveyard.lock());
+        drop(buried);
+    }
+
+    /// The VM of the isolate that `isolate` is (every VM's isolate has one).
+    pub(crate) fn of(isolate: &v8::Isolate) -> Option<&Arc<VmShared>> {
+        isolate.get_slot::<Arc<VmShared>>()
+    }
+}
+
+/// One V8 isolate, shared between threads behind its `v8::Locker`.
+///
+/// `Vm` is `Send + Sync`: any thread may use it, calls are serialised. It is kept
+/// alive by every [`Context`](crate::engine::Context) created in it.
+pub struct Vm {
+    // Disposed first, by hand (see `Drop`), then the state its callbacks used and the
+    // platform it needs.
+    isolate: ManuallyDrop<v8::SharedIsolate>,
+    pub(crate) shared: Arc<VmShared>,
+    _platform: PlatformRef,
+    freed: AtomicBool,
+}
+
+impl Vm {
+    /// Creates a VM with V8's default heap. See [`Vm::with_options`].
+    pub fn new() -> Result<Arc<Vm>, Error> {
+        Vm::with_options(VmOptions::default())
+    }
+
+    /// Creates a VM. Fails with `InvalidState` when the platform is not set up or was
+    /// torn down, or when called from inside a running VM; with `InvalidArgument` for
+    /// impossible heap sizes.
+    pub fn with_options(options: VmOptions) -> Result<Arc<Vm>, Error> {
+        Vm::create(options, None)
+    }
+
+    /// Creates a VM whose contexts start from `snapshot` (made by
+    /// [`crate::engine::snapshot::create`]). A snapshot that does not check out —
+    /// garbage, truncated, from another V8 version or V8 flags — is `InvalidArgument`.
+    pub fn with_snapshot(options: VmOptions, snapshot: &[u8]) -> Result<Arc<Vm>, Error> {
+        let blob = crate::engine::snapshot_file::open(snapshot)?;
+        Vm::create(options, Some(blob))
+    }
+
+    fn create(options: VmOptions, snapshot: Option<Vec<u8>>) -> Result<Arc<Vm>, Error> {
+        let platform = platform::acquire()?;
+        let _not_while_snapshotting = crate::engine::snapshot_file::CREATING.read();
+        check_not_inside_vm()?;
+        let mut params = v8::CreateParams::default();
+        let limited = options.max_heap_size > 0;
+        if limited {
+            if options.initial_heap_size > options.max_heap_size {
+                return Err(Error::invalid_argument(
+                    "the initial heap size is larger than the maximum heap size",
+                ));
+            }
+            params = params
+                .heap_limits(options.initial_heap_size, options.max_heap_size)
+                .array_buffer_allocator(crate::engine::budget::limited_allocator(
+                    options.max_heap_size,
+                ));
+        } else if options.initial_heap_size > 0 {
+            // V8 requires a maximum with an initial size: keep its default one, unless
+            // the initial size is larger.
+            let max = default_heap_limit().max(options.initial_heap_size);
+            params = params.heap_limits(options.initial_heap_size, max);
+        }
+        if let Some(blob) = snapshot {
+            params = params.snapshot_blob(blob.into());
+        }
+        let owned = v8::Isolate::new(params);
+        // SAFETY: the isolate was created on this thread just now, nothing is entered
+        // on top of it, and the state attached to it later (its slot, the heap
+        // callback's data) is `Send + Sync`, so it may migrate between threads under
+        // its Locker.
+        let isolate = unsafe { owned.try_into_shared() }
+            .map_err(|e| Error::new(Code::Unknown, format!("cannot share isolate: {e:?}")))?;
+        let stops = Arc::new(Stops::new(isolate.thread_safe_handle()));
+        let shared = {
+            let mut locker = isolate.lock();
+            // Microtasks run only when v8rs runs them, per context (see realm.rs).
+            locker.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+            let shared = Arc::new(VmShared {
+                stops,
+                heap_limit: locker.get_heap_statistics().heap_size_limit(),
+                exhausted: Mutex::new(None),
+                wasm_budget: limited.then(|| Budget::new(options.max_heap_size)),
+                entries: Mutex::new(HashMap::new()),
+                last_id: AtomicU32::new(0),
+                graveyard: Mutex::new(Vec::new()),
+            });
+            locker.set_slot(Arc::clone(&shared));
+            locker.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(&shared));
+            shared
+        };
+        LIVE_VMS.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(Vm {
+            isolate: ManuallyDrop::new(isolate),
+            shared,
+            _platform: platform,
+            freed: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn isolate(&self) -> &v8::SharedIsolate {
+        &self.isolate
+    }
+
+    /// Marks the VM as freed by its owner: every later call on it, or on a context
+    /// created in it, fails with `InvalidState`. The isolate itself is disposed when
+    /// the last [`Arc`] to it goes.
+    pub fn close(&self) {
+        self.freed.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Self::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.freed.load(Ordering::Acquire)
+    }
+
+    /// Fails when this VM, or the platform, can no longer run: `InvalidState` after
+    /// free or tear-down, `OutOfMemory` when its heap stayed full after a stop.
+    pub fn check_usable(&self) -> Result<(), Error> {
+        if platform::in_forked_child() {
+            return Err(platform::forked_error());
+        }
+        if self.is_closed() {
+            return Err(Error::invalid_state("the VM was freed (torn down)"));
+        }
+        if let Some(error) = &*self.shared.exhausted.lock() {
+            return Err(error.clone());
+        }
+        self._platform.check_alive()
+    }
+
+    /// Stops the JavaScript running in this VM right now, from any thread — the call
+    /// holding the VM and the calls waiting for their timers; each fails with
+    /// [`Code::Terminated`]. Returns whether a call was stopped. A VM with nothing
+    /// running is unaffected.
+    pub fn terminate(&self) -> bool {
+        self.shared.stops.stop(StopReason::Terminated, Target::All)
+    }
+
+    /// Number of VMs alive in the process (created and not yet disposed).
+    pub fn live_count() -> usize {
+        LIVE_VMS.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here; the field is not used afterwards.
+        let isolate = unsafe { ManuallyDrop::take(&mut self.isolate) };
+        let shared = &self.shared;
+        if check_not_inside_vm().is_ok() {
+            dispose(isolate, shared);
+        } else {
+            // This thread holds another isolate, and a thread may lock one at a time:
+            // dispose of this one on a thread of its own (nothing else uses it).
+            std::thread::scope(|scope| {
+                let disposing = std::thread::Builder::new()
+                    .name("v8rs-vm-dispose".into())
+                    .spawn_scoped(scope, || dispose(isolate, shared));
+                if let Ok(disposing) = disposing {
+                    let _ = disposing.join();
+                }
+            });
+        }
+        // Counted only now that the isolate is gone (the snapshot guard relies on it).
+        LIVE_VMS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Drops what must go under the lock (contexts' queues), then the isolate.
+fn dispose(isolate: v8::SharedIsolate, shared: &VmShared) {
+    {
+        let _locker = isolate.lock();
+        let entries = std::mem::take(&mut *shared.entries.lock());
+        drop(entries);
+        shared.drain_graveyard();
+    }
+    drop(isolate);
+}
+
+/// V8's heap limit for a VM created without limits (asked of a throwaway isolate once).
+fn default_heap_limit() -> usize {
+    static LIMIT: OnceLock<usize> = OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let mut isolate = v8::Isolate::new(v8::CreateParams::default());
+        isolate.get_heap_statistics().heap_size_limit()
+    })
+}
+
+fn heap_callback_data(shared: &Arc<VmShared>) -> *mut c_void {
+    Arc::as_ptr(shared) as *mut c_void
+}
+
+/// V8 calls this when the heap nears its limit: stop the running call, and give the
+/// heap room to unwind instead of aborting the process.
+unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
+    let body = || {
+        // SAFETY: `data` is the VM's `VmShared`, kept alive by the isolate's slot as
+        // long as the isolate lives.
+        let shared = unsafe { &*(data as *const VmShared) };
+        shared.stops.stop(StopReason::OutOfMemory, Target::Running);
+    };
+    let _ = crate::engine::panic::catch(body);
+    current.saturating_mul(2)
+}
+
+/// After an out-of-memory stop: put the heap limit back, collect, and mark the VM
+/// exhausted if the memory is still in use (held by globals). The caller holds the lock.
+pub(crate) fn recover_from_out_of_memory(isolate: &mut v8::Isolate, shared: &Arc<VmShared>) {
+    // Collect first, so that the limit can go back to where it was.
+    isolate.low_memory_notification();
+    isolate.remove_near_heap_limit_callback(near_heap_limit, shared.heap_limit);
+    isolate.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(shared));
+    let stats = isolate.get_heap_statistics();
+    if stats.used_heap_size() > shared.heap_limit / 10 * 9 {
+        *shared.exhausted.lock() = Some(Error::new(
+            Code::OutOfMemory,
+            format!(
+                "the VM ran out of memory and its globals still hold {} MiB of its {} MiB \
+                 heap: it cannot run any more; create a new VM",
+                stats.used_heap_size() >> 20,
+                shared.heap_limit >> 20
+            ),
+        ));
+    }
+}

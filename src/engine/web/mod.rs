@@ -1,0 +1,192 @@
+//! The web APIs a context gets by default, so that bundles written for browsers (and
+//! for server rendering) run unmodified: timers, `TextEncoder`/`TextDecoder`,
+//! `atob`/`btoa`, `structuredClone`, `performance`, `crypto`, `URL`, events and
+//! `AbortController`, `MessageChannel`, and web streams.
+//!
+//! Each group is one bit of a [`WebFeatures`] mask (`V8RS_WEB_*` in C); a context gets
+//! the groups its creator asks for, [`WebFeatures::ALL`] by default. A context with
+//! any of them also has `self` (the global object, as in browsers, workers and Deno). The natives here (in Rust) do what needs
+//! the engine or the OS; `prelude.js` builds the classes on them, and `streams.js` (a
+//! bundled, spec-following polyfill) is loaded on first use. Nothing here reaches the
+//! file system, the network or the process; a global that already exists (from a
+//! snapshot, say) is left as it is.
+
+mod clone;
+mod encoding;
+mod url;
+
+use crate::engine::error::{Code, Error};
+use crate::engine::event_loop;
+use crate::engine::natives::{self, native};
+use crate::engine::realm::Realm;
+
+/// A set of web API groups (a bit mask).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WebFeatures(pub u32);
+
+impl WebFeatures {
+    /// No web APIs: a bare V8 context.
+    pub const NONE: WebFeatures = WebFeatures(0);
+    /// `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
+    pub const TIMERS: WebFeatures = WebFeatures(1 << 0);
+    /// `TextEncoder`, `TextDecoder` (UTF-8; `TextEncoderStream`/`TextDecoderStream`
+    /// with [`Self::STREAMS`]).
+    pub const ENCODING: WebFeatures = WebFeatures(1 << 1);
+    /// `atob`, `btoa`.
+    pub const BASE64: WebFeatures = WebFeatures(1 << 2);
+    /// `structuredClone` (V8's serializer).
+    pub const STRUCTURED_CLONE: WebFeatures = WebFeatures(1 << 3);
+    /// `performance.now()`, `performance.timeOrigin`.
+    pub const PERFORMANCE: WebFeatures = WebFeatures(1 << 4);
+    /// `crypto.getRandomValues`, `crypto.randomUUID` (OS randomness).
+    pub const CRYPTO: WebFeatures = WebFeatures(1 << 5);
+    /// `URL`, `URLSearchParams` (the `url` crate's WHATWG parser).
+    pub const URL: WebFeatures = WebFeatures(1 << 6);
+    /// `Event`, `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`.
+    pub const EVENTS: WebFeatures = WebFeatures(1 << 7);
+    /// `MessageChannel`, `MessagePort`, `MessageEvent`.
+    pub const MESSAGE_CHANNEL: WebFeatures = WebFeatures(1 << 8);
+    /// `ReadableStream`, `WritableStream`, `TransformStream` and their readers,
+    /// writers, controllers and queuing strategies.
+    pub const STREAMS: WebFeatures = WebFeatures(1 << 9);
+    /// Every group.
+    pub const ALL: WebFeatures = WebFeatures((1 << 10) - 1);
+
+    /// Whether every group of `other` is in `self`.
+    pub fn contains(self, other: WebFeatures) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+/// The classes and functions built on the natives (run once per context).
+const PRELUDE: &str = include_str!("prelude.js");
+/// web-streams-polyfill, bundled by `tests/fixtures/build/build.mjs`.
+const STREAMS_SOURCE: &str = include_str!("streams.js");
+
+/// Installs the groups of `features` (unknown bits are an error) on the global object
+/// of the current context, the context of `realm`.
+pub(crate) fn install(
+    scope: &mut v8::PinScope<'_, '_>,
+    realm: &Realm,
+    features: WebFeatures,
+) -> Result<(), Error> {
+    if features.0 & !WebFeatures::ALL.0 != 0 {
+        return Err(Error::invalid_argument(format!(
+            "unknown web feature bits {:#x} (known: {:#x})",
+            features.0 & !WebFeatures::ALL.0,
+            WebFeatures::ALL.0
+        )));
+    }
+    v8::tc_scope!(let tc, scope);
+    let installed = (|| {
+        if features != WebFeatures::NONE {
+            let global = tc.get_current_context().global(tc);
+            natives::define_global(tc, global, "self", global.into())?;
+        }
+        if features.contains(WebFeatures::TIMERS) {
+            event_loop::install_timers(tc, realm)?;
+        }
+        if features.0 & !WebFeatures::TIMERS.0 != 0 {
+            run_prelude(tc, realm, features)?;
+        }
+        Some(())
+    })();
+    match installed {
+        Some(()) => Ok(()),
+        None => {
+            let detail = match tc.exception() {
+                _ if tc.has_terminated() => "it was terminated".into(),
+                Some(exception) => exception.to_rust_string_lossy(tc),
+                None => "no exception".into(),
+            };
+            Err(Error::new(
+                Code::Unknown,
+                format!("cannot install the web APIs: {detail}"),
+            ))
+        }
+    }
+}
+
+fn run_prelude(
+    scope: &mut v8::PinScope<'_, '_>,
+    realm: &Realm,
+    features: WebFeatures,
+) -> Option<()> {
+    let natives: [(&str, v8::FunctionCallback); 12] = [
+        ("utf8Encode", native!(encoding::encode)),
+        ("utf8EncodeInto", native!(encoding::encode_into)),
+        ("utf8Decode", native!(encoding::decode)),
+        ("clone", native!(clone::structured_clone)),
+        ("now", native!(event_loop::now)),
+        ("randomFill", native!(random_fill)),
+        ("urlParse", native!(url::parse)),
+        ("urlSet", native!(url::set)),
+        ("formParse", native!(url::form_parse)),
+        ("formSerialize", native!(url::form_serialize)),
+        ("schedule", native!(event_loop::schedule_task)),
+        ("loadStreams", native!(load_streams)),
+    ];
+    let native = v8::Object::new(scope);
+    for (name, callback) in natives {
+        let function = natives::function(scope, name, callback, Some(realm.id), None)?;
+        let key = v8::String::new(scope, name)?;
+        native.set(scope, key.into(), function.into())?;
+    }
+    let key = v8::String::new(scope, "timeOrigin")?;
+    let origin = v8::Number::new(scope, realm.timers.time_origin_ms());
+    native.set(scope, key.into(), origin.into())?;
+    let install = natives::run_internal(scope, PRELUDE, "v8rs:web/prelude.js")?;
+    let install = v8::Local::<v8::Function>::try_from(install).ok()?;
+    let features = v8::Integer::new_from_unsigned(scope, features.0);
+    let receiver = v8::undefined(scope).into();
+    install.call(scope, receiver, &[native.into(), features.into()])?;
+    Some(())
+}
+
+/// `randomFill(view)`: fills an `ArrayBufferView` with bytes from the OS; returns it.
+fn random_fill<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(args.get(0)) else {
+        return natives::throw_type_error(scope, "randomFill: not an ArrayBufferView");
+    };
+    let mut bytes = vec![0u8; view.byte_length()];
+    if let Err(e) = os_random(&mut bytes) {
+        return natives::throw_type_error(scope, &format!("the OS gave no random bytes: {e}"));
+    }
+    if natives::write_into_view(scope, view, &bytes).is_some() {
+        rv.set(view.into());
+    }
+}
+
+/// Fills `bytes` from the kernel's CSPRNG (`getrandom(2)`).
+fn os_random(bytes: &mut [u8]) -> std::io::Result<()> {
+    let mut filled = 0;
+    while filled < bytes.len() {
+        let rest = &mut bytes[filled..];
+        // SAFETY: `rest` is a valid, writable buffer of `rest.len()` bytes.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        } else {
+            filled += n as usize;
+        }
+    }
+    Ok(())
+}
+
+/// `loadStreams()`: runs the bundled streams polyfill; returns its exports.
+fn load_streams<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    if let Some(exports) = natives::run_internal(scope, STREAMS_SOURCE, "v8rs:web/streams.js") {
+        rv.set(exports);
+    }
+}
