@@ -3,8 +3,8 @@
 use std::ffi::{c_char, CStr};
 use std::ptr;
 
-use v8rs::ffi::*;
-use v8rs::Code;
+use v8rs::abi::*;
+use v8rs::abi::v8rs_code as Code;
 
 fn platform() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -286,4 +286,39 @@ fn live_counters_follow_handles() {
             .unwrap()
             .starts_with("15.2."));
     }
+}
+
+#[test]
+fn freeing_handles_while_a_call_runs_on_another_thread_is_safe() {
+    // Each call holds a reference of its own: the call finishes, later calls fail.
+    static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    unsafe extern "C" fn started(_: *mut std::ffi::c_void, _: *const c_char, _: usize, _: *mut v8rs_reply) {
+        STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    let (vm, ctx) = new_context();
+    // SAFETY: a live context, a valid name and function.
+    let code = unsafe {
+        v8rs_context_expose(ctx, c"started".as_ptr(), 7, Some(started), ptr::null_mut(), None, ptr::null_mut())
+    };
+    assert_eq!(code, Code::Ok);
+    let (vm_addr, ctx_addr) = (vm as usize, ctx as usize);
+    let running = std::thread::spawn(move || {
+        let src = b"started(); let s = 0; for (let i = 0; i < 3e7; i++) s += i % 7; s > 0";
+        let (code, out, err) = run(ctx_addr as *mut v8rs_context, src, b"long.js");
+        // SAFETY: NULL or the call's error.
+        unsafe { v8rs_error_free(err) };
+        (code, out)
+    });
+    while !STARTED.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    // SAFETY: the handles are live and not used by this thread afterwards (the other
+    // thread's call, running now, holds references of its own).
+    unsafe {
+        v8rs_context_free(ctx_addr as *mut v8rs_context);
+        v8rs_vm_free(vm_addr as *mut v8rs_vm);
+    }
+    let (code, out) = running.join().unwrap();
+    assert_eq!((code, out.as_slice()), (Code::Ok, b"true".as_slice()));
+    let _ = vm;
 }

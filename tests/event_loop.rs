@@ -5,8 +5,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{context, platform, run};
-use v8rs::cancel::CancelToken;
-use v8rs::{Code, Context, Vm};
+use v8rs::engine::cancel::CancelToken;
+use v8rs::{Code, Context, Vm, WebFeatures};
 
 #[test]
 fn timers_run_in_due_order_only_inside_waiting_calls() {
@@ -111,12 +111,12 @@ fn a_cancelled_token_stops_its_call_and_later_ones_only() {
 fn web_features_install_only_what_is_asked_and_nothing_enumerable() {
     platform();
     let vm = Vm::new().unwrap();
-    let bare = Context::with_features(&vm, 0).unwrap();
+    let bare = Context::with_features(&vm, WebFeatures::NONE).unwrap();
     assert_eq!(
         run(&bare, "typeof setTimeout + typeof URL").unwrap(),
         "undefinedundefined"
     );
-    let some = Context::with_features(&vm, v8rs::web::URL | v8rs::web::TIMERS).unwrap();
+    let some = Context::with_features(&vm, WebFeatures(WebFeatures::URL.0 | WebFeatures::TIMERS.0)).unwrap();
     assert_eq!(
         run(
             &some,
@@ -127,7 +127,7 @@ fn web_features_install_only_what_is_asked_and_nothing_enumerable() {
     );
     let all = Context::new(&vm).unwrap();
     assert_eq!(run(&all, "Object.keys(globalThis).length").unwrap(), "0");
-    let error = Context::with_features(&vm, 1 << 20).err().unwrap();
+    let error = Context::with_features(&vm, WebFeatures(1 << 20)).err().unwrap();
     assert_eq!(error.code(), Code::InvalidArgument);
 }
 
@@ -139,7 +139,10 @@ fn await_drives_timers_and_reports_what_can_never_settle() {
             b"new Promise(r => setTimeout(() => r(7), 5))",
             b"wait.js",
             None,
-            v8rs::values::AWAIT_PROMISE,
+            v8rs::CallFlags {
+                await_promise: true,
+                accept_json: false,
+            },
         )
         .unwrap();
     assert_eq!(value[..2], [b'i', 7]);
@@ -148,7 +151,10 @@ fn await_drives_timers_and_reports_what_can_never_settle() {
             b"new Promise(() => {})",
             b"never.js",
             None,
-            v8rs::values::AWAIT_PROMISE,
+            v8rs::CallFlags {
+                await_promise: true,
+                accept_json: false,
+            },
         )
         .unwrap_err();
     assert_eq!(error.code(), Code::JsError);

@@ -8,7 +8,9 @@
 #           (the web service and Dask recipes included)
 #   Wheel: sdist + py3-none-manylinux wheel, installed into a fresh venv without Rust
 #   Docs: the MkDocs site, warnings as errors
-# This is the README's test command; .ci/run calls it.
+# This is the README's test command; .ci/run calls it. Everything Python it uses lives
+# in its own virtual environment, target/venv, made here: nothing installed by hand on
+# the machine (a peer engine, a plotting library) changes what it checks.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,8 +20,12 @@ step() { printf '\n==> %s\n' "$*"; }
 # The prebuilt V8 library (../shared/rusty_v8), found by itself.
 source tests/v8_archive.sh
 
-step "Test tools: Python packages; LuaJIT, Ruby's ffi, pkg-config and patchelf from Debian"
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
+step "Test tools: a virtual environment in target/venv; LuaJIT, Ruby's ffi, pkg-config and patchelf from Debian"
+VENV="$ROOT/target/venv"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+export PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV"
+hash -r
+python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 missing=()
 command -v luajit > /dev/null || missing+=(luajit)
 ruby -e 'require "ffi"' 2> /dev/null || missing+=(ruby-ffi)
@@ -69,8 +75,8 @@ mkdocs build --strict --quiet --site-dir target/site
 step "Wheel: python -m build, auditwheel, a fresh venv without Rust runs the usage page"
 bash tests/check_wheel.sh
 
-step "Python: pip install . and pytest"
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation .
+step "Python: pip install . (into target/venv) and pytest"
+python -m pip install -q --disable-pip-version-check --no-build-isolation .
 # Run from tests/python so that `import v8cffi` is the installed package, not ./v8cffi.
 cd tests/python
-python3 -m pytest -c "$ROOT/pyproject.toml" --rootdir "$ROOT" -p no:cacheprovider "$@" .
+python -m pytest -c "$ROOT/pyproject.toml" --rootdir "$ROOT" -p no:cacheprovider "$@" .

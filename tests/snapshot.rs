@@ -14,9 +14,9 @@ const LIB: &str = "var counter = (() => { let n = 40; return () => ++n })();\n\
 fn snapshots() {
     common::platform();
     // Made first, while no VM is alive.
-    let blob = v8rs::snapshot::create(&[(b"lib.js", LIB.as_bytes())]).unwrap();
+    let blob = v8rs::engine::snapshot::create(&[(b"lib.js", LIB.as_bytes())]).unwrap();
     let err =
-        v8rs::snapshot::create(&[(b"ok.js", b"var a = 1"), (b"bad.js", b"\nnope()")]).unwrap_err();
+        v8rs::engine::snapshot::create(&[(b"ok.js", b"var a = 1"), (b"bad.js", b"\nnope()")]).unwrap_err();
     assert_eq!(err.code(), Code::JsError);
     let js = err.js_error().unwrap();
     assert_eq!(
@@ -34,13 +34,18 @@ fn snapshots() {
         assert_eq!(common::run(&ctx, "ready").unwrap(), "true");
     }
 
-    // With a VM alive, making a snapshot is refused instead of crashing V8.
-    let err = v8rs::snapshot::create(&[(b"x.js", b"1")]).unwrap_err();
-    assert_eq!(err.code(), Code::InvalidState);
-    assert!(
-        err.message().to_str_lossy().contains("VMs are alive"),
-        "{err}"
-    );
+    // With VMs alive (one from a snapshot, one plain), another snapshot can be made,
+    // and VMs from every kind live side by side: all share V8's built-in read-only
+    // heap (a snapshot made from nothing once broke the others' globals).
+    let plain = Vm::new().unwrap();
+    let other = v8rs::engine::snapshot::create(&[(b"x.js", b"var other = 'yes'")]).unwrap();
+    let vm2 = Vm::with_snapshot(VmOptions::default(), &other).unwrap();
+    let ctx2 = Context::new(&vm2).unwrap();
+    assert_eq!(common::run(&ctx2, "other + typeof greet").unwrap(), "yesundefined");
+    let ctx = Context::new(&vm).unwrap();
+    assert_eq!(common::run(&ctx, "typeof other + greet('x')").unwrap(), "undefinedhola x");
+    let ctx3 = Context::new(&plain).unwrap();
+    assert_eq!(common::run(&ctx3, "typeof other + typeof greet").unwrap(), "undefinedundefined");
 
     // Bad blobs are invalid arguments, never a crash.
     let mut corrupt = blob.clone();

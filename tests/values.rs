@@ -2,11 +2,24 @@
 
 mod common;
 
-use v8rs::values::{ACCEPT_JSON, AWAIT_PROMISE};
+use v8rs::CallFlags;
+
+const NONE: CallFlags = CallFlags {
+    await_promise: false,
+    accept_json: false,
+};
+const AWAIT_PROMISE: CallFlags = CallFlags {
+    await_promise: true,
+    accept_json: false,
+};
+const ACCEPT_JSON: CallFlags = CallFlags {
+    await_promise: false,
+    accept_json: true,
+};
 use v8rs::Code;
 
 fn eval(ctx: &v8rs::Context, src: &str) -> Result<Vec<u8>, v8rs::Error> {
-    ctx.eval(src.as_bytes(), b"values.js", None, 0)
+    ctx.eval(src.as_bytes(), b"values.js", None, NONE)
 }
 
 fn latin1(s: &str) -> Vec<u8> {
@@ -71,7 +84,7 @@ fn call_round_trips_its_arguments() {
     args.push(b'S');
     args.extend_from_slice(&1u32.to_le_bytes());
     args.push(b't');
-    let out = ctx.call(b"(a, b) => [a, b]", &args, None, 0).unwrap();
+    let out = ctx.call(b"(a, b) => [a, b]", &args, None, NONE).unwrap();
     assert_eq!(out, args);
 }
 
@@ -86,10 +99,10 @@ fn malformed_arguments_are_invalid_arguments() {
         b"nn",
         b"o\x01\x00\x00\x00i",
     ] {
-        let err = ctx.call(b"(x) => x", args, None, 0).unwrap_err();
+        let err = ctx.call(b"(x) => x", args, None, NONE).unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{args:?}: {err}");
     }
-    let err = ctx.call(b"(x) => x", b"n", None, 0).unwrap_err();
+    let err = ctx.call(b"(x) => x", b"n", None, NONE).unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "not an array");
 }
 
@@ -125,7 +138,7 @@ fn promises_settle_when_asked() {
         .unwrap_err();
     assert_eq!(err.js_error().unwrap().name.as_bytes(), b"RangeError");
     let err = ctx
-        .eval(b"Promise.resolve(1)", b"p.js", None, 0)
+        .eval(b"Promise.resolve(1)", b"p.js", None, NONE)
         .unwrap_err();
     assert_eq!(err.code(), Code::Conversion);
 }

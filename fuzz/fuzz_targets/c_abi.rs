@@ -3,29 +3,37 @@
 //! The input is read as a little program: each step picks a thread (the first byte's
 //! low bit), an operation and a few argument bytes; byte strings (scripts, wire-format
 //! arguments, paths) are taken from the rest of the input. The two threads share four
-//! VM slots and four context slots; a slot is used under a read lock and freed under a
-//! write lock, which is the ABI's one rule (no free while a call on that handle runs).
-//! Every call gets a timeout and every VM a small heap limit, so random scripts end.
+//! VM slots and eight context slots, two contexts per VM; a slot is used under a read
+//! lock and freed under a write lock (a free during a call is safe in the ABI, but the
+//! handle must not be used after it). Every call gets a timeout and every VM a small
+//! heap limit, so random scripts end; some steps leave work queued (a promise reaction,
+//! a timer) in a call that times out, then tear contexts and VMs down in random order.
+//! Every call must come back within [`HANG`]: a call that does not is a hang, and the
+//! run fails.
 #![no_main]
 
 use std::ffi::c_char;
 use std::ptr;
 use std::sync::{Once, RwLock};
+use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use v8rs::ffi::*;
-use v8rs::{Code, VmOptions};
+use v8rs::abi::*;
+use v8rs::abi::{v8rs_code as Code, v8rs_vm_options as VmOptions};
 
-const SLOTS: usize = 4;
+const VMS: usize = 4;
+const CONTEXTS: usize = 2 * VMS;
+/// How long any one call may take (its timeout is 20 ms).
+const HANG: Duration = Duration::from_secs(10);
 
 struct Handles {
-    vms: [RwLock<usize>; SLOTS],
-    contexts: [RwLock<usize>; SLOTS],
+    vms: [RwLock<usize>; VMS],
+    contexts: [RwLock<usize>; CONTEXTS],
 }
 
 static HANDLES: Handles = Handles {
-    vms: [const { RwLock::new(0) }; SLOTS],
-    contexts: [const { RwLock::new(0) }; SLOTS],
+    vms: [const { RwLock::new(0) }; VMS],
+    contexts: [const { RwLock::new(0) }; CONTEXTS],
 };
 
 /// Reads operations and byte strings off the input.
@@ -79,13 +87,16 @@ enum Op<'a> {
     Call(&'a [u8], &'a [u8]),
     RunUntilIdle,
     LoadAndTerminate(&'a [u8]),
+    /// A call that times out with work queued behind it: `then` (a promise reaction
+    /// running the script), a timer, or both.
+    Leave(&'a [u8], u8),
 }
 
-/// The next step: (thread 0 or 1, slot, operation).
+/// The next step: (thread 0 or 1, context slot, operation).
 fn next<'a>(input: &mut Input<'a>) -> Option<(u8, usize, Op<'a>)> {
     let code = input.byte()?;
-    let slot = (input.byte().unwrap_or(0) as usize) % SLOTS;
-    let op = match (code >> 1) % 10 {
+    let slot = (input.byte().unwrap_or(0) as usize) % CONTEXTS;
+    let op = match (code >> 1) % 11 {
         0 => Op::NewVm,
         1 => Op::FreeVm,
         2 => Op::NewContext(input.byte().unwrap_or(0xff) as u32 * 5), // some bits unknown
@@ -94,13 +105,49 @@ fn next<'a>(input: &mut Input<'a>) -> Option<(u8, usize, Op<'a>)> {
         6 => Op::Eval(input.string(), input.byte().unwrap_or(0) as u32 & 3),
         7 => Op::Call(input.string(), input.string()),
         8 => Op::RunUntilIdle,
+        9 => Op::Leave(input.string(), input.byte().unwrap_or(0)),
         _ => Op::LoadAndTerminate(input.string()),
     };
     Some((code & 1, slot, op))
 }
 
-/// Runs one operation on the handles of `slot`.
+/// Runs `call`, failing the run when it does not come back within [`HANG`].
+fn timed<T>(what: &str, call: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let result = call();
+    let took = start.elapsed();
+    assert!(took < HANG, "{what} took {took:?}: a hang");
+    result
+}
+
+/// Runs `script` in the context at `context` (a live handle or 0).
+///
+/// # Safety
+/// `context` is 0 or a live context handle.
+unsafe fn run(context: usize, script: &[u8], error: &mut *mut v8rs_error) {
+    let (mut out, mut len) = (ptr::null_mut(), 0);
+    let name = b"fuzz.js";
+    let code = timed("v8rs_run_script", || unsafe {
+        v8rs_run_script(
+            context as *mut _,
+            script.as_ptr() as *const c_char,
+            script.len(),
+            name.as_ptr() as *const c_char,
+            name.len(),
+            20,
+            &mut out,
+            &mut len,
+            error,
+        )
+    });
+    check(code, error);
+    // SAFETY: NULL or the result the call handed out.
+    unsafe { v8rs_string_free(out) };
+}
+
+/// Runs one operation on the handles of context slot `slot` (and its VM).
 fn execute(slot: usize, op: Op<'_>) {
+    let vm_slot = slot / 2;
     let mut error = ptr::null_mut();
     let (mut out, mut len) = (ptr::null_mut(), 0);
     // SAFETY: every handle passed below is NULL or live: taken under its slot's lock,
@@ -109,7 +156,7 @@ fn execute(slot: usize, op: Op<'_>) {
     unsafe {
         match op {
             Op::NewVm => {
-                let mut vm = HANDLES.vms[slot].write().unwrap();
+                let mut vm = HANDLES.vms[vm_slot].write().unwrap();
                 if *vm == 0 {
                     let options = VmOptions {
                         initial_heap_size: 0,
@@ -122,17 +169,18 @@ fn execute(slot: usize, op: Op<'_>) {
                 }
             }
             Op::FreeVm => {
-                let mut vm = HANDLES.vms[slot].write().unwrap();
+                let mut vm = HANDLES.vms[vm_slot].write().unwrap();
                 v8rs_vm_free(*vm as *mut v8rs_vm);
                 *vm = 0;
             }
             Op::NewContext(features) => {
-                let vm = HANDLES.vms[slot].read().unwrap();
+                let vm = HANDLES.vms[vm_slot].read().unwrap();
                 let mut context = HANDLES.contexts[slot].write().unwrap();
                 if *context == 0 {
                     let mut created = ptr::null_mut();
-                    let code =
-                        v8rs_context_new_with(*vm as *mut _, features, &mut created, &mut error);
+                    let code = timed("v8rs_context_new_with", || {
+                        v8rs_context_new_with(*vm as *mut _, features, &mut created, &mut error)
+                    });
                     check(code, &mut error);
                     *context = created as usize;
                 }
@@ -144,56 +192,64 @@ fn execute(slot: usize, op: Op<'_>) {
             }
             Op::Run(script) => {
                 let context = HANDLES.contexts[slot].read().unwrap();
-                let name = b"fuzz.js";
-                let code = v8rs_run_script(
-                    *context as *mut _,
-                    script.as_ptr() as *const c_char,
-                    script.len(),
-                    name.as_ptr() as *const c_char,
-                    name.len(),
-                    20,
-                    &mut out,
-                    &mut len,
-                    &mut error,
-                );
-                check(code, &mut error);
+                run(*context, script, &mut error);
+            }
+            Op::Leave(script, how) => {
+                // Work queued in a call that is stopped: it must stay in its context.
+                let body = String::from_utf8_lossy(script);
+                let queued = match how % 3 {
+                    0 => format!("Promise.resolve().then(() => {{ {body}\n }});"),
+                    1 => format!("setTimeout(() => {{ {body}\n }}, {});", how / 3),
+                    _ => format!(
+                        "Promise.resolve().then(() => setTimeout(() => {{ {body}\n }}, 0));"
+                    ),
+                };
+                let source = format!("{queued} while (true) {{}}");
+                let context = HANDLES.contexts[slot].read().unwrap();
+                run(*context, source.as_bytes(), &mut error);
             }
             Op::Eval(script, flags) => {
                 let context = HANDLES.contexts[slot].read().unwrap();
-                let code = v8rs_eval(
-                    *context as *mut _,
-                    script.as_ptr() as *const c_char,
-                    script.len(),
-                    ptr::null(),
-                    0,
-                    20,
-                    flags,
-                    &mut out,
-                    &mut len,
-                    &mut error,
-                );
+                let code = timed("v8rs_eval", || {
+                    v8rs_eval(
+                        *context as *mut _,
+                        script.as_ptr() as *const c_char,
+                        script.len(),
+                        ptr::null(),
+                        0,
+                        20,
+                        flags,
+                        &mut out,
+                        &mut len,
+                        &mut error,
+                    )
+                });
                 check(code, &mut error);
             }
             Op::Call(function, args) => {
                 // Random bytes as wire-format arguments.
                 let context = HANDLES.contexts[slot].read().unwrap();
-                let code = v8rs_call(
-                    *context as *mut _,
-                    function.as_ptr() as *const c_char,
-                    function.len(),
-                    args.as_ptr() as *const c_char,
-                    args.len(),
-                    20,
-                    V8RS_ACCEPT_JSON,
-                    &mut out,
-                    &mut len,
-                    &mut error,
-                );
+                let code = timed("v8rs_call", || {
+                    v8rs_call(
+                        *context as *mut _,
+                        function.as_ptr() as *const c_char,
+                        function.len(),
+                        args.as_ptr() as *const c_char,
+                        args.len(),
+                        20,
+                        V8RS_ACCEPT_JSON,
+                        &mut out,
+                        &mut len,
+                        &mut error,
+                    )
+                });
                 check(code, &mut error);
             }
             Op::RunUntilIdle => {
                 let context = HANDLES.contexts[slot].read().unwrap();
-                let code = v8rs_context_run_until_idle(*context as *mut _, 20, &mut error);
+                let code = timed("v8rs_context_run_until_idle", || {
+                    v8rs_context_run_until_idle(*context as *mut _, 20, &mut error)
+                });
                 check(code, &mut error);
             }
             Op::LoadAndTerminate(path) => {
@@ -204,10 +260,12 @@ fn execute(slot: usize, op: Op<'_>) {
                 let paths = [path.as_ptr() as *const c_char];
                 {
                     let context = HANDLES.contexts[slot].read().unwrap();
-                    let code = v8rs_load_libs(*context as *mut _, paths.as_ptr(), 1, &mut error);
+                    let code = timed("v8rs_load_libs", || {
+                        v8rs_load_libs(*context as *mut _, paths.as_ptr(), 1, &mut error)
+                    });
                     check(code, &mut error);
                 }
-                let vm = HANDLES.vms[slot].read().unwrap();
+                let vm = HANDLES.vms[vm_slot].read().unwrap();
                 let mut stopped = false;
                 let code = v8rs_vm_terminate(*vm as *mut _, &mut stopped, &mut error);
                 check(code, &mut error);
@@ -237,14 +295,18 @@ fuzz_target!(|data: &[u8]| {
         scope.spawn(|| run_thread(data, 1));
         run_thread(data, 0);
     });
-    // Free everything, so that each input starts from nothing and leaks show.
-    for slot in 0..SLOTS {
-        let mut context = HANDLES.contexts[slot].write().unwrap();
-        unsafe { v8rs_context_free(*context as *mut v8rs_context) };
-        *context = 0;
+    // Free everything, VMs and contexts interleaved, so that each input starts from
+    // nothing and leaks show.
+    for slot in 0..VMS {
+        let mut first = HANDLES.contexts[2 * slot].write().unwrap();
+        unsafe { v8rs_context_free(*first as *mut v8rs_context) };
+        *first = 0;
         let mut vm = HANDLES.vms[slot].write().unwrap();
         unsafe { v8rs_vm_free(*vm as *mut v8rs_vm) };
         *vm = 0;
+        let mut second = HANDLES.contexts[2 * slot + 1].write().unwrap();
+        unsafe { v8rs_context_free(*second as *mut v8rs_context) };
+        *second = 0;
     }
     assert_eq!(v8rs_live_context_count(), 0);
     assert_eq!(v8rs_live_vm_count(), 0);

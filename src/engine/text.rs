@@ -28,7 +28,7 @@ impl Text {
     }
 
     /// Pointer to the first byte; the terminator follows the last one.
-    pub fn as_ptr(&self) -> *const u8 {
+    pub(crate) fn as_ptr(&self) -> *const u8 {
         self.0.as_ptr()
     }
 }

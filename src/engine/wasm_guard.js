@@ -27,13 +27,17 @@
       `this VM's max_heap_size (${native.available()} of ${budgetBytes} bytes)`);
   }
 
+  // Memories nothing reaches any more give their reservations back. (Only right after
+  // a collection: `deref` keeps what it returns alive until the job ends.)
+  function collect() {
+    native.collect();
+    prune();
+  }
+
   // Reserves `bytes`, collecting garbage first if they do not fit.
   function reserve(what, bytes) {
     if (bytes === 0 || native.reserve(bytes)) return;
-    prune();
-    if (native.reserve(bytes)) return;
-    native.collect();
-    prune();
+    collect();
     if (!native.reserve(bytes)) throw tooMuch(what, bytes);
   }
 
@@ -67,11 +71,9 @@
     const initial = pages(desc.initial ?? desc.minimum ?? 0, 'initial');
     const declared = desc.maximum === undefined ? Infinity : pages(desc.maximum, 'maximum');
     if (initial > budgetPages) throw tooMuch('WebAssembly.Memory', initial * PAGE);
-    prune();
     let left = Math.floor(native.available() / PAGE);
-    if (left < initial) {
-      native.collect();
-      prune();
+    if (left < Math.min(declared, budgetPages)) {
+      collect();
       left = Math.floor(native.available() / PAGE);
     }
     const maximum = Math.max(initial, Math.min(declared, left));

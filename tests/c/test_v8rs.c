@@ -315,15 +315,156 @@ static void reenter(void *data, const char *args, size_t args_len, v8rs_reply *r
     }
 }
 
+/* Finalizers that count how often they ran for their data (ints). */
+static void count_finalized(void *data) { (*(int *)data)++; }
+static void finalize_second(void *data) { ((int *)data)[1]++; }
+
+/* A host function that fails with its data attached (the "exception object"): a
+   counter of how often that data was finalized. */
+static int failures_finalized;
+static void fail_with_data(void *data, const char *args, size_t args_len, v8rs_reply *reply) {
+    (void)data;
+    (void)args;
+    (void)args_len;
+    v8rs_reply_error_with_data(reply, "KeyError: 'k'", 13, &failures_finalized, count_finalized);
+}
+
 static void test_host_functions(v8rs_context *ctx) {
     int calls = 0;
-    CHECK(v8rs_context_expose(ctx, "countArgs", 9, count_args, &calls, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_expose(ctx, "countArgs", 9, count_args, &calls, NULL, NULL) == V8RS_CODE_OK);
     RUN(ctx, "countArgs(1, 2, 3)", "3");
     RUN(ctx, "try { countArgs('x') } catch (e) { e.message }", "refused");
     CHECK(calls == 2);
-    CHECK(v8rs_context_expose(ctx, "nothing", 7, NULL, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
-    CHECK(v8rs_context_expose(ctx, "reenter", 7, reenter, ctx, NULL) == V8RS_CODE_OK);
+    int finalized = 0;
+    CHECK(v8rs_context_expose(ctx, "nothing", 7, NULL, &finalized, count_finalized, NULL) ==
+          V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(finalized == 1); /* data given to a failed expose is finalized at once */
+    CHECK(v8rs_context_expose(ctx, "reenter", 7, reenter, ctx, NULL, NULL) == V8RS_CODE_OK);
     RUN(ctx, "var base = 21; reenter()", "42");
+
+    /* The data of a host function is finalized once, when its context is gone. */
+    v8rs_vm *vm = NULL;
+    v8rs_context *own = NULL;
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &own, NULL) == V8RS_CODE_OK);
+    int state[2] = {0, 0}; /* calls (count_args), finalizations (finalize_second) */
+    CHECK(v8rs_context_expose(own, "counted", 7, count_args, state, finalize_second, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_expose(own, "fails", 5, fail_with_data, NULL, NULL, NULL) == V8RS_CODE_OK);
+    RUN(own, "counted(1)", "1");
+
+    /* An uncaught host error carries its data back; a caught one is finalized when the
+       call ends, and a later error with the same message carries nothing. */
+    char *out = NULL;
+    v8rs_error *err = NULL;
+    CHECK(v8rs_run_script(own, "fails()", 7, NULL, 0, 0, &out, NULL, &err) == V8RS_CODE_JS_ERROR);
+    CHECK(v8rs_error_host_data(err) == &failures_finalized);
+    CHECK(failures_finalized == 0);
+    v8rs_error_free(err);
+    CHECK(failures_finalized == 1);
+    RUN(own, "try { fails() } catch (e) { e.message }", "KeyError: 'k'");
+    CHECK(failures_finalized == 2);
+    err = NULL;
+    CHECK(v8rs_run_script(own, "throw new Error(\"KeyError: 'k'\")", 31, NULL, 0, 0, &out, NULL, &err) ==
+          V8RS_CODE_JS_ERROR);
+    CHECK(v8rs_error_host_data(err) == NULL);
+    v8rs_error_free(err);
+    CHECK(v8rs_error_host_data(NULL) == NULL);
+    CHECK(state[0] == 1 && state[1] == 0);
+    v8rs_context_free(own);
+    CHECK(state[1] == 1); /* finalized once, with the context */
+    v8rs_vm_free(vm);
+    CHECK(state[1] == 1);
+}
+
+/* A host function that counts its calls in a global. */
+static int isolated_calls;
+static void count_call(void *data, const char *args, size_t args_len, v8rs_reply *reply) {
+    (void)data;
+    (void)args;
+    (void)args_len;
+    (void)reply;
+    isolated_calls++;
+}
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* Work a stopped call left queued stays in its context: never run by another one,
+   dropped with its context. */
+static void test_stopped_work_stays_in_its_context(void) {
+    v8rs_vm *vm = NULL;
+    v8rs_context *a = NULL, *b = NULL;
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &a, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &b, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_expose(a, "f", 1, count_call, NULL, NULL, NULL) == V8RS_CODE_OK);
+    const char *leave = "Promise.resolve().then(() => f()); while (true) {}";
+    char *out = NULL;
+    v8rs_error *err = NULL;
+    CHECK(v8rs_run_script(a, leave, strlen(leave), NULL, 0, 100, &out, NULL, &err) == V8RS_CODE_TIMEOUT);
+    v8rs_error_free(err);
+    RUN(b, "1 + 1", "2");
+    CHECK(v8rs_context_run_until_idle(b, 0, NULL) == V8RS_CODE_OK);
+    CHECK(isolated_calls == 0);
+    RUN(a, "0", "0"); /* the context's own next call runs what it left */
+    CHECK(isolated_calls == 1);
+
+    const char *more = "Promise.resolve().then(() => { f(); setTimeout(() => f(), 0) }); while (true) {}";
+    err = NULL;
+    CHECK(v8rs_run_script(a, more, strlen(more), NULL, 0, 100, &out, NULL, &err) == V8RS_CODE_TIMEOUT);
+    v8rs_error_free(err);
+    v8rs_context_free(a); /* with work still queued */
+    RUN(b, "1 + 1", "2");
+    CHECK(v8rs_context_run_until_idle(b, 1000, NULL) == V8RS_CODE_OK);
+    CHECK(isolated_calls == 1);
+    v8rs_context_free(b);
+    v8rs_vm_free(vm);
+}
+
+struct waiter {
+    v8rs_context *ctx;
+    v8rs_code code;
+    double took_ms;
+};
+
+static void *wait_for_timer(void *arg) {
+    struct waiter *w = arg;
+    const char *src = "new Promise((resolve) => setTimeout(() => resolve(7), 400))";
+    char *out = NULL;
+    size_t len = 0;
+    double start = now_ms();
+    w->code = v8rs_eval(w->ctx, src, strlen(src), NULL, 0, 0, V8RS_AWAIT_PROMISE, &out, &len, NULL);
+    w->took_ms = now_ms() - start;
+    if (w->code == V8RS_CODE_OK) {
+        CHECK(len == 9 && out[0] == 'i' && out[1] == 7);
+        v8rs_string_free(out);
+    }
+    return NULL;
+}
+
+/* A call waiting for a timer lets the VM's other threads in meanwhile. */
+static void test_waiting_releases_the_vm(void) {
+    v8rs_vm *vm = NULL;
+    v8rs_context *a = NULL, *b = NULL;
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &a, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm, &b, NULL) == V8RS_CODE_OK);
+    struct waiter w = {a, V8RS_CODE_UNKNOWN, 0};
+    pthread_t thread;
+    pthread_create(&thread, NULL, wait_for_timer, &w);
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    double start = now_ms();
+    RUN(b, "6 * 7", "42");
+    CHECK(now_ms() - start < 250); /* not behind the 400 ms timer */
+    pthread_join(thread, NULL);
+    CHECK(w.code == V8RS_CODE_OK && w.took_ms >= 390);
+    v8rs_context_free(a);
+    v8rs_context_free(b);
+    v8rs_vm_free(vm);
 }
 
 static void test_values(v8rs_context *ctx) {
@@ -442,10 +583,28 @@ static void test_snapshots(void) {
     CHECK(v8rs_vm_new_from_snapshot(NULL, snapshot, snapshot_len, &vm, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
     RUN(ctx, "lib.twice(21) + ' ' + secret", "42 kept");
-    /* While a VM is alive, making a snapshot is refused (V8 would crash). */
+    /* With a VM alive, another snapshot can be made, and both kinds of VM live side
+       by side with plain ones. */
+    const char *other_sources[] = {"var other = 'yes';"};
+    size_t other_lens[] = {strlen(other_sources[0])};
     char *again = NULL;
-    CHECK(v8rs_snapshot_create(names, name_lens, sources, source_lens, 1, &again, NULL, NULL) ==
-          V8RS_CODE_INVALID_STATE);
+    size_t again_len = 0;
+    CHECK(v8rs_snapshot_create(names, name_lens, other_sources, other_lens, 1, &again, &again_len, NULL) ==
+          V8RS_CODE_OK);
+    v8rs_vm *vm2 = NULL, *plain = NULL;
+    v8rs_context *ctx2 = NULL, *ctx3 = NULL;
+    CHECK(v8rs_vm_new(NULL, &plain, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_vm_new_from_snapshot(NULL, again, again_len, &vm2, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(vm2, &ctx2, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_new(plain, &ctx3, NULL) == V8RS_CODE_OK);
+    RUN(ctx2, "other + typeof lib", "yesundefined");
+    RUN(ctx3, "typeof other + typeof lib", "undefinedundefined");
+    RUN(ctx, "typeof other + lib.twice(2)", "undefined4");
+    v8rs_context_free(ctx2);
+    v8rs_context_free(ctx3);
+    v8rs_vm_free(vm2);
+    v8rs_vm_free(plain);
+    v8rs_string_free(again);
     v8rs_context_free(ctx);
     v8rs_vm_free(vm);
     v8rs_vm *bad = NULL;
@@ -599,7 +758,7 @@ int main(void) {
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_INVALID_STATE);
     CHECK(v8rs_platform_set_up("--stack-size=900", 16, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_platform_is_alive());
-    test_snapshots(); /* first: snapshots are made while no VM is alive */
+    test_snapshots();
 
     v8rs_context *ctx = NULL, *other = NULL;
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
@@ -612,6 +771,8 @@ int main(void) {
     test_load_libs(ctx);
     test_values(ctx);
     test_host_functions(ctx);
+    test_stopped_work_stays_in_its_context();
+    test_waiting_releases_the_vm();
     test_modules(ctx);
     test_event_loop(vm);
     test_fork(ctx);

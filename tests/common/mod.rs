@@ -7,7 +7,7 @@ use v8rs::{Context, Vm};
 /// Sets the platform up once for this test process.
 pub fn platform() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| v8rs::platform::set_up("").expect("platform set-up"));
+    ONCE.call_once(|| v8rs::engine::platform::set_up("").expect("platform set-up"));
 }
 
 /// A fresh VM with one context.

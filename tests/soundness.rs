@@ -1,0 +1,298 @@
+//! Ownership V8 cannot outlive, in the engine: each reproducer of the soundness review
+//! as a test named after what it protects.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{platform, run};
+use v8rs::engine::HostError;
+use v8rs::{CallFlags, Code, Context, Vm, VmOptions};
+
+const AWAIT: CallFlags = CallFlags {
+    await_promise: true,
+    accept_json: false,
+};
+
+/// A host function that counts its calls.
+fn counter(calls: &Arc<AtomicUsize>) -> Arc<v8rs::engine::HostFunction> {
+    let calls = Arc::clone(calls);
+    Arc::new(move |_: &[u8]| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Ok(b"u".to_vec())
+    })
+}
+
+#[test]
+fn a_stopped_calls_microtasks_stay_in_its_context() {
+    platform();
+    let vm = Vm::new().unwrap();
+    let (a, b) = (Context::new(&vm).unwrap(), Context::new(&vm).unwrap());
+    let calls = Arc::new(AtomicUsize::new(0));
+    a.expose(b"f", counter(&calls)).unwrap();
+    let leave = b"Promise.resolve().then(() => f()); while (true) {}";
+    let stopped = a
+        .run_script_with_timeout(leave, b"leave.js", Some(Duration::from_millis(100)))
+        .unwrap_err();
+    assert_eq!(stopped.code(), Code::Timeout);
+    assert_eq!(run(&b, "1 + 1").unwrap(), "2");
+    b.run_until_idle(None).unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "a's work ran in b");
+    run(&a, "0").unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "a's own next call runs it");
+}
+
+#[test]
+fn a_context_torn_down_with_work_queued_cannot_reach_its_vm() {
+    platform();
+    let vm = Vm::new().unwrap();
+    let b = Context::new(&vm).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    for leave in [
+        "Promise.resolve().then(() => f()); while (true) {}",
+        "Promise.resolve().then(() => setTimeout(() => { f(); while (true) {} }, 0)); while (true) {}",
+        "setTimeout(() => f(), 0); queueMicrotask(() => f()); while (true) {}",
+    ] {
+        let a = Context::new(&vm).unwrap();
+        a.expose(b"f", counter(&calls)).unwrap();
+        let error = a
+            .run_script_with_timeout(leave.as_bytes(), b"leave.js", Some(Duration::from_millis(50)))
+            .unwrap_err();
+        assert_eq!(error.code(), Code::Timeout);
+        drop(a);
+        let start = Instant::now();
+        assert_eq!(run(&b, "1 + 1").unwrap(), "2");
+        b.run_until_idle(Some(Duration::from_secs(5))).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(2));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn platform_tasks_of_a_torn_down_context_never_reach_its_host_functions() {
+    // A FinalizationRegistry's cleanup is a platform task of the isolate: pumped by
+    // another context's event loop, it may run the dead context's JavaScript, whose
+    // host functions then find their context gone and throw instead of running.
+    platform();
+    let vm = Vm::new().unwrap();
+    let b = Context::new(&vm).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let a = Context::new(&vm).unwrap();
+    a.expose(b"f", counter(&calls)).unwrap();
+    run(
+        &a,
+        "globalThis.registry = new FinalizationRegistry(() => f());\n\
+         (() => { for (let i = 0; i < 100; i++) registry.register({}, i) })();",
+    )
+    .unwrap();
+    drop(a);
+    vm.low_memory_notification().unwrap();
+    b.run_until_idle(Some(Duration::from_secs(5))).unwrap();
+    vm.low_memory_notification().unwrap();
+    b.run_until_idle(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(run(&b, "1 + 1").unwrap(), "2");
+}
+
+#[test]
+fn an_initial_heap_size_needs_no_maximum() {
+    platform();
+    for initial in [1, 8 << 20, 1 << 40] {
+        let vm = Vm::with_options(VmOptions {
+            initial_heap_size: initial,
+            max_heap_size: 0,
+        })
+        .unwrap();
+        assert_eq!(run(&Context::new(&vm).unwrap(), "6 * 7").unwrap(), "42");
+    }
+}
+
+#[test]
+fn deep_values_on_a_small_thread_are_an_error_not_a_crash() {
+    platform();
+    let vm = Vm::new().unwrap();
+    let outcome = thread::Builder::new()
+        .stack_size(160 * 1024)
+        .spawn(move || {
+            let ctx = Context::new(&vm).unwrap();
+            let mut codes = Vec::new();
+            for kind in ["new Set([v])", "new Map([[1, v]])", "[v]", "({a: v})"] {
+                let src = format!(
+                    "(() => {{ let v = 1; for (let i = 0; i < 510; i++) v = {kind}; return v }})()"
+                );
+                codes.push(
+                    ctx.eval(src.as_bytes(), b"deep.js", None, CallFlags::default())
+                        .err()
+                        .map(|e| e.code()),
+                );
+            }
+            // And a deep wire-format value read into JavaScript.
+            let mut deep = Vec::new();
+            for _ in 0..511 {
+                deep.extend_from_slice(b"a\x01\0\0\0");
+            }
+            deep.push(b'n');
+            let args = [b"a\x01\0\0\0".as_slice(), &deep].concat();
+            let read = ctx.call(b"(x) => 1", &args, None, CallFlags::default());
+            (codes, read.err().map(|e| e.code()))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    for code in outcome.0 {
+        assert!(matches!(code, None | Some(Code::Conversion)), "{code:?}");
+    }
+    assert!(matches!(outcome.1, None | Some(Code::InvalidArgument | Code::Conversion)));
+}
+
+#[test]
+fn a_resolver_may_load_modules_in_another_context() {
+    platform();
+    let vm = Vm::new().unwrap();
+    let (main, other) = (Context::new(&vm).unwrap(), Context::new(&vm).unwrap());
+    let mut resolver = |specifier: &str, _: &str| -> Result<(String, String), String> {
+        assert_eq!(specifier, "./inner.js");
+        let inner = other
+            .run_module(b"export const x = 1", b"other.js", None, None, None, CallFlags::default())
+            .map_err(|e| e.to_string())?;
+        assert!(!inner.is_empty());
+        Ok(("inner.js".into(), "export const inner = 5".into()))
+    };
+    main.run_module(
+        b"import { inner } from './inner.js'; globalThis.v = inner * 2",
+        b"main.js",
+        Some(&mut resolver),
+        None,
+        None,
+        CallFlags::default(),
+    )
+    .unwrap();
+    assert_eq!(run(&main, "v").unwrap(), "10");
+}
+
+#[test]
+fn async_webassembly_settles() {
+    let ctx = common::context();
+    let empty = "new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])";
+    let src = format!("WebAssembly.instantiate({empty}).then((r) => Object.keys(r).join())");
+    let out = ctx.eval(src.as_bytes(), b"wasm.js", None, AWAIT).unwrap();
+    assert_eq!(out, b"l\x0f\0\0\0module,instance");
+}
+
+#[test]
+fn a_host_exception_payload_goes_with_its_exception_only() {
+    let ctx = common::context();
+    let payload: Arc<dyn std::any::Any + Send + Sync> = Arc::new("the KeyError");
+    let shared = Arc::clone(&payload);
+    ctx.expose(
+        b"boom",
+        Arc::new(move |_: &[u8]| {
+            Err(HostError {
+                message: "KeyError: 'k'".into(),
+                payload: Some(Arc::clone(&shared)),
+            })
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        run(&ctx, "try { boom() } catch (e) { e.message }").unwrap(),
+        "KeyError: 'k'"
+    );
+    assert_eq!(Arc::strong_count(&payload), 2, "a caught one is dropped with its call");
+    let later = run(&ctx, "throw new Error(\"KeyError: 'k'\")").unwrap_err();
+    assert!(later.host_payload().is_none());
+    let uncaught = run(&ctx, "boom()").unwrap_err();
+    let carried = uncaught.host_payload().expect("the payload");
+    assert!(Arc::ptr_eq(&carried.0, &payload));
+    let rethrown = run(&ctx, "try { boom() } catch (e) { throw e }").unwrap_err();
+    assert!(rethrown.host_payload().is_some(), "rethrown by JavaScript: still its exception");
+}
+
+#[test]
+fn a_call_waiting_for_a_timer_releases_the_vm() {
+    platform();
+    let vm = Vm::new().unwrap();
+    let waiting = Context::new(&vm).unwrap();
+    let other = Context::new(&vm).unwrap();
+    let waiter = {
+        let waiting = Arc::clone(&waiting);
+        thread::spawn(move || {
+            let src = b"new Promise((r) => setTimeout(() => r(7), 500))";
+            waiting.eval(src, b"wait.js", None, AWAIT)
+        })
+    };
+    thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    assert_eq!(run(&other, "6 * 7").unwrap(), "42");
+    assert_eq!(run(&waiting, "'meanwhile'").unwrap(), "meanwhile");
+    assert!(start.elapsed() < Duration::from_millis(300));
+    let out = waiter.join().unwrap().unwrap();
+    assert_eq!(out, [b"i".as_slice(), &7i64.to_le_bytes()].concat());
+}
+
+#[test]
+fn a_timeout_of_a_waiting_call_stops_only_that_call() {
+    platform();
+    let vm = Vm::new().unwrap();
+    let waiting = Context::new(&vm).unwrap();
+    let other = Context::new(&vm).unwrap();
+    let waiter = {
+        let waiting = Arc::clone(&waiting);
+        thread::spawn(move || {
+            let src = b"new Promise((r) => setTimeout(r, 10000))";
+            waiting.eval(src, b"wait.js", Some(Duration::from_millis(200)), AWAIT)
+        })
+    };
+    // Meanwhile another thread keeps running JavaScript in the VM.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(400) {
+        assert_eq!(run(&other, "1 + 1").unwrap(), "2");
+    }
+    let error = waiter.join().unwrap().unwrap_err();
+    assert_eq!(error.code(), Code::Timeout);
+}
+
+#[test]
+fn a_panicking_host_function_is_a_javascript_error() {
+    let ctx = common::context();
+    ctx.expose(
+        b"explode",
+        Arc::new(|_: &[u8]| -> Result<Vec<u8>, HostError> { panic!("on purpose") }),
+    )
+    .unwrap();
+    let caught = run(&ctx, "try { explode() } catch (e) { e.message }").unwrap();
+    assert!(caught.contains("internal error in v8rs: on purpose"), "{caught}");
+    assert_eq!(run(&ctx, "1 + 1").unwrap(), "2");
+}
+
+#[test]
+fn self_is_the_global_object() {
+    let ctx = common::context();
+    assert_eq!(run(&ctx, "self === globalThis").unwrap(), "true");
+}
+
+#[test]
+fn webassembly_memories_stay_within_max_heap_size() {
+    platform();
+    let vm = Vm::with_options(VmOptions {
+        initial_heap_size: 0,
+        max_heap_size: 64 << 20,
+    })
+    .unwrap();
+    let ctx = Context::new(&vm).unwrap();
+    let gigabyte = run(&ctx, "new WebAssembly.Memory({initial: 16384})").unwrap_err();
+    assert!(gigabyte.to_string().contains("RangeError"), "{gigabyte}");
+    assert_eq!(
+        run(&ctx, "new WebAssembly.Memory({initial: 1}).grow(0)").unwrap(),
+        "1"
+    );
+    let grow = "(() => { const m = new WebAssembly.Memory({initial: 1}); \
+                try { m.grow(2000); return 'grew' } catch (e) { return e.name } })()";
+    assert_eq!(run(&ctx, grow).unwrap(), "RangeError");
+    // A bare context of the same VM is bounded too.
+    let bare = Context::with_features(&vm, v8rs::WebFeatures::NONE).unwrap();
+    assert!(run(&bare, "new WebAssembly.Memory({initial: 4096})").is_err());
+}
