@@ -3,8 +3,8 @@
 use std::ffi::{c_char, CStr};
 use std::ptr;
 
-use v8rs::abi::*;
 use v8rs::abi::v8rs_code as Code;
+use v8rs::abi::*;
 
 fn platform() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -292,13 +292,26 @@ fn live_counters_follow_handles() {
 fn freeing_handles_while_a_call_runs_on_another_thread_is_safe() {
     // Each call holds a reference of its own: the call finishes, later calls fail.
     static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    unsafe extern "C" fn started(_: *mut std::ffi::c_void, _: *const c_char, _: usize, _: *mut v8rs_reply) {
+    unsafe extern "C" fn started(
+        _: *mut std::ffi::c_void,
+        _: *const c_char,
+        _: usize,
+        _: *mut v8rs_reply,
+    ) {
         STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
     }
     let (vm, ctx) = new_context();
     // SAFETY: a live context, a valid name and function.
     let code = unsafe {
-        v8rs_context_expose(ctx, c"started".as_ptr(), 7, Some(started), ptr::null_mut(), None, ptr::null_mut())
+        v8rs_context_expose(
+            ctx,
+            c"started".as_ptr(),
+            7,
+            Some(started),
+            ptr::null_mut(),
+            None,
+            ptr::null_mut(),
+        )
     };
     assert_eq!(code, Code::Ok);
     let (vm_addr, ctx_addr) = (vm as usize, ctx as usize);

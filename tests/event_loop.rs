@@ -116,7 +116,8 @@ fn web_features_install_only_what_is_asked_and_nothing_enumerable() {
         run(&bare, "typeof setTimeout + typeof URL").unwrap(),
         "undefinedundefined"
     );
-    let some = Context::with_features(&vm, WebFeatures(WebFeatures::URL.0 | WebFeatures::TIMERS.0)).unwrap();
+    let some = Context::with_features(&vm, WebFeatures(WebFeatures::URL.0 | WebFeatures::TIMERS.0))
+        .unwrap();
     assert_eq!(
         run(
             &some,
@@ -127,7 +128,9 @@ fn web_features_install_only_what_is_asked_and_nothing_enumerable() {
     );
     let all = Context::new(&vm).unwrap();
     assert_eq!(run(&all, "Object.keys(globalThis).length").unwrap(), "0");
-    let error = Context::with_features(&vm, WebFeatures(1 << 20)).err().unwrap();
+    let error = Context::with_features(&vm, WebFeatures(1 << 20))
+        .err()
+        .unwrap();
     assert_eq!(error.code(), Code::InvalidArgument);
 }
 

@@ -73,18 +73,28 @@ fn uses(code: &str) -> Vec<String> {
 fn engine_modules_only_use_the_layers_below_them() {
     let order = engine_order();
     assert!(order.len() > 10, "cannot read src/engine/mod.rs");
-    let rank: HashMap<&str, usize> = order.iter().enumerate().map(|(i, m)| (m.as_str(), i)).collect();
+    let rank: HashMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
     // Re-exports at the top of the engine (`pub use context::Context;`) are not uses.
     let re_exports = ["mod.rs"];
     let mut all = Vec::new();
     files(&root().join("engine"), None, &mut all);
     let mut upward = Vec::new();
     for (module, path) in &all {
-        if re_exports.contains(&path.file_name().unwrap().to_str().unwrap()) && path.parent() == Some(&root().join("engine")) {
+        if re_exports.contains(&path.file_name().unwrap().to_str().unwrap())
+            && path.parent() == Some(&root().join("engine"))
+        {
             continue;
         }
         let text = code(&fs::read_to_string(path).unwrap());
-        assert!(!text.contains("crate::abi"), "{} reaches into the ABI", path.display());
+        assert!(
+            !text.contains("crate::abi"),
+            "{} reaches into the ABI",
+            path.display()
+        );
         let own = *rank
             .get(module.as_str())
             .unwrap_or_else(|| panic!("{module} is not declared in src/engine/mod.rs"));
@@ -114,7 +124,12 @@ fn the_engine_has_no_c_types_and_exports_nothing() {
     files(&root().join("engine"), None, &mut all);
     for (_, path) in &all {
         let text = code(&fs::read_to_string(path).unwrap());
-        for banned in ["#[no_mangle]", "#[repr(C)]", "pub extern \"C\"", "pub unsafe extern \"C\""] {
+        for banned in [
+            "#[no_mangle]",
+            "#[repr(C)]",
+            "pub extern \"C\"",
+            "pub unsafe extern \"C\"",
+        ] {
             assert!(!text.contains(banned), "{} has {banned}", path.display());
         }
         // No raw pointers in public signatures.
@@ -155,9 +170,15 @@ fn every_export_is_in_the_abi_layer_behind_the_boundary() {
                 }
             }
             assert!(
-                ["guarded(", "shielded(", "text_view(", "js_number(", "unsafe { v8rs_"]
-                    .iter()
-                    .any(|boundary| body.contains(boundary)),
+                [
+                    "guarded(",
+                    "shielded(",
+                    "text_view(",
+                    "js_number(",
+                    "unsafe { v8rs_"
+                ]
+                .iter()
+                .any(|boundary| body.contains(boundary)),
                 "{}: an export without the panic boundary:\n{body}",
                 path.display()
             );

@@ -2,8 +2,8 @@
 
 use std::ptr;
 
-use v8rs::abi::*;
 use v8rs::abi::v8rs_code as Code;
+use v8rs::abi::*;
 
 #[test]
 fn platform_lifecycle_from_set_up_to_disposal() {

@@ -15,8 +15,8 @@ fn snapshots() {
     common::platform();
     // Made first, while no VM is alive.
     let blob = v8rs::engine::snapshot::create(&[(b"lib.js", LIB.as_bytes())]).unwrap();
-    let err =
-        v8rs::engine::snapshot::create(&[(b"ok.js", b"var a = 1"), (b"bad.js", b"\nnope()")]).unwrap_err();
+    let err = v8rs::engine::snapshot::create(&[(b"ok.js", b"var a = 1"), (b"bad.js", b"\nnope()")])
+        .unwrap_err();
     assert_eq!(err.code(), Code::JsError);
     let js = err.js_error().unwrap();
     assert_eq!(
@@ -41,11 +41,20 @@ fn snapshots() {
     let other = v8rs::engine::snapshot::create(&[(b"x.js", b"var other = 'yes'")]).unwrap();
     let vm2 = Vm::with_snapshot(VmOptions::default(), &other).unwrap();
     let ctx2 = Context::new(&vm2).unwrap();
-    assert_eq!(common::run(&ctx2, "other + typeof greet").unwrap(), "yesundefined");
+    assert_eq!(
+        common::run(&ctx2, "other + typeof greet").unwrap(),
+        "yesundefined"
+    );
     let ctx = Context::new(&vm).unwrap();
-    assert_eq!(common::run(&ctx, "typeof other + greet('x')").unwrap(), "undefinedhola x");
+    assert_eq!(
+        common::run(&ctx, "typeof other + greet('x')").unwrap(),
+        "undefinedhola x"
+    );
     let ctx3 = Context::new(&plain).unwrap();
-    assert_eq!(common::run(&ctx3, "typeof other + typeof greet").unwrap(), "undefinedundefined");
+    assert_eq!(
+        common::run(&ctx3, "typeof other + typeof greet").unwrap(),
+        "undefinedundefined"
+    );
 
     // Bad blobs are invalid arguments, never a crash.
     let mut corrupt = blob.clone();

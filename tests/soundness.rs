@@ -145,7 +145,10 @@ fn deep_values_on_a_small_thread_are_an_error_not_a_crash() {
     for code in outcome.0 {
         assert!(matches!(code, None | Some(Code::Conversion)), "{code:?}");
     }
-    assert!(matches!(outcome.1, None | Some(Code::InvalidArgument | Code::Conversion)));
+    assert!(matches!(
+        outcome.1,
+        None | Some(Code::InvalidArgument | Code::Conversion)
+    ));
 }
 
 #[test]
@@ -156,7 +159,14 @@ fn a_resolver_may_load_modules_in_another_context() {
     let mut resolver = |specifier: &str, _: &str| -> Result<(String, String), String> {
         assert_eq!(specifier, "./inner.js");
         let inner = other
-            .run_module(b"export const x = 1", b"other.js", None, None, None, CallFlags::default())
+            .run_module(
+                b"export const x = 1",
+                b"other.js",
+                None,
+                None,
+                None,
+                CallFlags::default(),
+            )
             .map_err(|e| e.to_string())?;
         assert!(!inner.is_empty());
         Ok(("inner.js".into(), "export const inner = 5".into()))
@@ -201,14 +211,21 @@ fn a_host_exception_payload_goes_with_its_exception_only() {
         run(&ctx, "try { boom() } catch (e) { e.message }").unwrap(),
         "KeyError: 'k'"
     );
-    assert_eq!(Arc::strong_count(&payload), 2, "a caught one is dropped with its call");
+    assert_eq!(
+        Arc::strong_count(&payload),
+        2,
+        "a caught one is dropped with its call"
+    );
     let later = run(&ctx, "throw new Error(\"KeyError: 'k'\")").unwrap_err();
     assert!(later.host_payload().is_none());
     let uncaught = run(&ctx, "boom()").unwrap_err();
     let carried = uncaught.host_payload().expect("the payload");
     assert!(Arc::ptr_eq(&carried.0, &payload));
     let rethrown = run(&ctx, "try { boom() } catch (e) { throw e }").unwrap_err();
-    assert!(rethrown.host_payload().is_some(), "rethrown by JavaScript: still its exception");
+    assert!(
+        rethrown.host_payload().is_some(),
+        "rethrown by JavaScript: still its exception"
+    );
 }
 
 #[test]
@@ -264,7 +281,10 @@ fn a_panicking_host_function_is_a_javascript_error() {
     )
     .unwrap();
     let caught = run(&ctx, "try { explode() } catch (e) { e.message }").unwrap();
-    assert!(caught.contains("internal error in v8rs: on purpose"), "{caught}");
+    assert!(
+        caught.contains("internal error in v8rs: on purpose"),
+        "{caught}"
+    );
     assert_eq!(run(&ctx, "1 + 1").unwrap(), "2");
 }
 

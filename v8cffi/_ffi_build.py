@@ -71,7 +71,7 @@ def generate(directory: str, header_path: str = HEADER) -> None:
     ffi = FFI()
     ffi.cdef(cdef(header))
     ffi.set_source("v8cffi._ffi", None)
-    ffi.emit_python_code(os.path.join(directory, "_ffi.py"))  # type: ignore[attr-defined]
+    ffi.emit_python_code(os.path.join(directory, "_ffi.py"))
     with open(os.path.join(directory, "_constants.py"), "w") as f:
         f.write(constants_module(header))
 

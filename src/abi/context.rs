@@ -288,6 +288,9 @@ pub unsafe extern "C" fn v8rs_call(
     })
 }
 
+/// The context (a reference of the call's own), script and script name of a call.
+type ScriptCall<'a> = (std::sync::Arc<Context>, &'a [u8], &'a [u8]);
+
 /// The context, script and script name of a call that runs a script.
 ///
 /// # Safety
@@ -299,7 +302,7 @@ unsafe fn script_call<'a>(
     script_len: usize,
     identifier: *const c_char,
     identifier_len: usize,
-) -> Result<(std::sync::Arc<Context>, &'a [u8], &'a [u8]), Error> {
+) -> Result<ScriptCall<'a>, Error> {
     // SAFETY: by this function's contract.
     unsafe {
         Ok((

@@ -41,7 +41,10 @@ fn js_part<'a>(
 ///
 /// # Safety
 /// `len_out` is NULL or writable.
-unsafe fn text_view(text: impl FnOnce() -> Option<&'static Text>, len_out: *mut usize) -> *const c_char {
+unsafe fn text_view(
+    text: impl FnOnce() -> Option<&'static Text>,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: the text lives in the error, which the caller keeps until it frees it;
     // `len_out` is NULL or writable (this function's contract).
     shielded(ptr::null(), || unsafe { view(text(), len_out) })
@@ -85,7 +88,10 @@ pub unsafe extern "C" fn v8rs_error_code(error: *const v8rs_error) -> v8rs_code 
 /// # Safety
 /// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_error_message(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_message(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(|| error_ref(error).map(Error::message), len_out) }
 }
@@ -96,7 +102,10 @@ pub unsafe extern "C" fn v8rs_error_message(error: *const v8rs_error, len_out: *
 /// # Safety
 /// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_error_js_name(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_js_name(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(|| js_part(error, |js| Some(&js.name)), len_out) }
 }
@@ -107,7 +116,10 @@ pub unsafe extern "C" fn v8rs_error_js_name(error: *const v8rs_error, len_out: *
 /// # Safety
 /// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_error_js_message(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_js_message(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(|| js_part(error, |js| Some(&js.message)), len_out) }
 }
@@ -117,7 +129,10 @@ pub unsafe extern "C" fn v8rs_error_js_message(error: *const v8rs_error, len_out
 /// # Safety
 /// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_error_script_name(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_script_name(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(|| js_part(error, |js| js.script_name.as_ref()), len_out) }
 }
@@ -127,7 +142,10 @@ pub unsafe extern "C" fn v8rs_error_script_name(error: *const v8rs_error, len_ou
 /// # Safety
 /// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_error_source_line(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_source_line(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(|| js_part(error, |js| js.source_line.as_ref()), len_out) }
 }
@@ -137,7 +155,10 @@ pub unsafe extern "C" fn v8rs_error_source_line(error: *const v8rs_error, len_ou
 /// # Safety
 /// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_error_stack(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_stack(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(|| js_part(error, |js| js.stack.as_ref()), len_out) }
 }
@@ -147,7 +168,10 @@ pub unsafe extern "C" fn v8rs_error_stack(error: *const v8rs_error, len_out: *mu
 /// # Safety
 /// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_error_path(error: *const v8rs_error, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn v8rs_error_path(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(|| error_ref(error).and_then(Error::path), len_out) }
 }
@@ -185,7 +209,9 @@ pub unsafe extern "C" fn v8rs_error_end_column(error: *const v8rs_error) -> i64 
 /// `error` is NULL or a live error from this library.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_error_os_errno(error: *const v8rs_error) -> i32 {
-    shielded(0, || error_ref(error).and_then(Error::os_errno).unwrap_or(0))
+    shielded(0, || {
+        error_ref(error).and_then(Error::os_errno).unwrap_or(0)
+    })
 }
 
 /// When this error is the uncaught exception of a host function that answered with

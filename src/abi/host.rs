@@ -154,7 +154,14 @@ pub unsafe extern "C" fn v8rs_run_module(
     identifier: *const c_char,
     identifier_len: usize,
     resolver: Option<
-        unsafe extern "C" fn(*mut c_void, *const c_char, usize, *const c_char, usize, *mut v8rs_reply),
+        unsafe extern "C" fn(
+            *mut c_void,
+            *const c_char,
+            usize,
+            *const c_char,
+            usize,
+            *mut v8rs_reply,
+        ),
     >,
     data: *mut c_void,
     global_name: *const c_char,
@@ -253,7 +260,11 @@ pub unsafe extern "C" fn v8rs_reply_module(
 /// `reply` is the reply handed to the running host function (or NULL: ignored);
 /// `value` points to `value_len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_reply_value(reply: *mut v8rs_reply, value: *const c_char, value_len: usize) {
+pub unsafe extern "C" fn v8rs_reply_value(
+    reply: *mut v8rs_reply,
+    value: *const c_char,
+    value_len: usize,
+) {
     shielded((), || {
         // SAFETY: by this function's contract.
         let (reply, value) = unsafe { (try_mut(reply), bytes(value, value_len, "value")) };
@@ -269,7 +280,11 @@ pub unsafe extern "C" fn v8rs_reply_value(reply: *mut v8rs_reply, value: *const 
 /// # Safety
 /// As `v8rs_reply_value`.
 #[no_mangle]
-pub unsafe extern "C" fn v8rs_reply_error(reply: *mut v8rs_reply, message: *const c_char, message_len: usize) {
+pub unsafe extern "C" fn v8rs_reply_error(
+    reply: *mut v8rs_reply,
+    message: *const c_char,
+    message_len: usize,
+) {
     // SAFETY: the same contract.
     unsafe { v8rs_reply_error_with_data(reply, message, message_len, std::ptr::null_mut(), None) }
 }
@@ -298,8 +313,8 @@ pub unsafe extern "C" fn v8rs_reply_error_with_data(
         let (reply, message) = unsafe { (try_mut(reply), bytes(message, message_len, "message")) };
         if let (Some(reply), Ok(message)) = (reply, message) {
             reply.error = Some(message.to_vec());
-            reply.payload = (!foreign.data.is_null() || foreign.finalizer.is_some())
-                .then(|| Arc::new(foreign));
+            reply.payload =
+                (!foreign.data.is_null() || foreign.finalizer.is_some()).then(|| Arc::new(foreign));
         }
     })
 }

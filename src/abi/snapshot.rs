@@ -39,16 +39,32 @@ pub unsafe extern "C" fn v8rs_snapshot_create(
 ) -> v8rs_code {
     guarded(error_out, || {
         let snapshot_out = non_null(snapshot_out, "snapshot_out")?;
-        if n > 0 && (names.is_null() || name_lens.is_null() || sources.is_null() || source_lens.is_null()) {
+        if n > 0
+            && (names.is_null()
+                || name_lens.is_null()
+                || sources.is_null()
+                || source_lens.is_null())
+        {
             return Err(Error::invalid_argument("a script array is NULL"));
         }
         let scripts = (0..n)
             .map(|i| {
                 // SAFETY: each array has `n` entries (the caller's contract).
-                let (name, name_len, source, source_len) =
-                    unsafe { (*names.add(i), *name_lens.add(i), *sources.add(i), *source_lens.add(i)) };
+                let (name, name_len, source, source_len) = unsafe {
+                    (
+                        *names.add(i),
+                        *name_lens.add(i),
+                        *sources.add(i),
+                        *source_lens.add(i),
+                    )
+                };
                 // SAFETY: each entry has its length in readable bytes.
-                Ok(unsafe { (bytes(name, name_len, "a name")?, bytes(source, source_len, "a source")?) })
+                Ok(unsafe {
+                    (
+                        bytes(name, name_len, "a name")?,
+                        bytes(source, source_len, "a source")?,
+                    )
+                })
             })
             .collect::<Result<Vec<_>, Error>>()?;
         let snapshot = crate::engine::snapshot::create(&scripts)?;

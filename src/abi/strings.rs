@@ -11,7 +11,11 @@ use crate::engine::{Code, Error, Text};
 ///
 /// # Safety
 /// `ptr` points to `len` readable bytes, or is NULL.
-pub(crate) unsafe fn bytes<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<&'a [u8], Error> {
+pub(crate) unsafe fn bytes<'a>(
+    ptr: *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<&'a [u8], Error> {
     if ptr.is_null() {
         return if len == 0 {
             Ok(&[])
@@ -56,7 +60,11 @@ fn into_c_string(bytes: &[u8]) -> Result<*mut c_char, Error> {
 ///
 /// # Safety
 /// `out` is non-NULL and writable; `len_out` is NULL or writable.
-pub(crate) unsafe fn hand_out(bytes: &[u8], out: *mut *mut c_char, len_out: *mut usize) -> Result<(), Error> {
+pub(crate) unsafe fn hand_out(
+    bytes: &[u8],
+    out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> Result<(), Error> {
     let buffer = into_c_string(bytes)?;
     // SAFETY: by this function's contract.
     unsafe {
@@ -89,7 +97,10 @@ pub(crate) unsafe fn view(text: Option<&Text>, len_out: *mut usize) -> *const c_
 /// # Safety
 /// `paths` is NULL (with `n` = 0) or points to `n` pointers, each NULL or a
 /// NUL-terminated string.
-pub(crate) unsafe fn c_paths<'a>(paths: *const *const c_char, n: usize) -> Result<Vec<&'a [u8]>, Error> {
+pub(crate) unsafe fn c_paths<'a>(
+    paths: *const *const c_char,
+    n: usize,
+) -> Result<Vec<&'a [u8]>, Error> {
     if paths.is_null() && n > 0 {
         return Err(Error::invalid_argument("paths is NULL"));
     }
@@ -110,7 +121,10 @@ pub(crate) unsafe fn c_paths<'a>(paths: *const *const c_char, n: usize) -> Resul
 ///
 /// # Safety
 /// `identifier` points to `identifier_len` readable bytes, or is NULL.
-pub(crate) unsafe fn script_name<'a>(identifier: *const c_char, identifier_len: usize) -> Result<&'a [u8], Error> {
+pub(crate) unsafe fn script_name<'a>(
+    identifier: *const c_char,
+    identifier_len: usize,
+) -> Result<&'a [u8], Error> {
     if identifier.is_null() && identifier_len == 0 {
         Ok(b"<anonymous>")
     } else {

@@ -126,8 +126,12 @@ impl From<HeapStats> for v8rs_heap_stats {
 /// A host function: `args` is a wire-format array of `args_len` bytes, valid during
 /// the call; it answers through `reply` (`v8rs_reply_value`, `v8rs_reply_error`,
 /// `v8rs_reply_error_with_data`). It gets the `data` it was exposed with.
-pub type v8rs_host_fn =
-    unsafe extern "C" fn(data: *mut c_void, args: *const c_char, args_len: usize, reply: *mut v8rs_reply);
+pub type v8rs_host_fn = unsafe extern "C" fn(
+    data: *mut c_void,
+    args: *const c_char,
+    args_len: usize,
+    reply: *mut v8rs_reply,
+);
 
 /// A module resolver: `specifier` imported from the module named `referrer`; it
 /// answers through `reply` (`v8rs_reply_module` or `v8rs_reply_error`).

@@ -25,12 +25,15 @@ static MISSES: AtomicU64 = AtomicU64::new(0);
 static REJECTED: AtomicU64 = AtomicU64::new(0);
 static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
 
+/// An entry's code, and when it was last used.
+type Entry = (Arc<Vec<u8>>, u64);
+
 /// Entries by key, and the order they were last used in.
 struct Lru {
     limit: usize,
     bytes: usize,
     clock: u64,
-    entries: Option<HashMap<u64, (Arc<Vec<u8>>, u64)>>,
+    entries: Option<HashMap<u64, Entry>>,
     by_use: BTreeMap<u64, u64>,
 }
 
@@ -130,10 +133,9 @@ pub(crate) fn store(key: u64, data: Vec<u8>, dir: Option<&Path>) {
         let path = file(dir, key);
         let writer = TEMP_FILES.fetch_add(1, Ordering::Relaxed);
         let temp = path.with_extension(format!("tmp.{}.{writer}", std::process::id()));
-        if std::fs::create_dir_all(dir).is_ok() && std::fs::write(&temp, &data).is_ok() {
-            if std::fs::rename(&temp, &path).is_err() {
-                let _ = std::fs::remove_file(&temp);
-            }
+        let written = std::fs::create_dir_all(dir).is_ok() && std::fs::write(&temp, &data).is_ok();
+        if written && std::fs::rename(&temp, &path).is_err() {
+            let _ = std::fs::remove_file(&temp);
         }
     }
     MEMORY.lock().insert(key, Arc::new(data));
@@ -162,6 +164,28 @@ pub(crate) fn rejected() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "writes files")]
+    fn writers_sharing_a_directory_never_leave_a_half_written_entry() {
+        let dir = std::env::temp_dir().join(format!("v8rs-code-cache-{}", std::process::id()));
+        let key = 0x1234;
+        std::thread::scope(|scope| {
+            for fill in [1u8, 2] {
+                let dir = &dir;
+                scope.spawn(move || {
+                    for _ in 0..50 {
+                        store(key, vec![fill; 100_000], Some(dir));
+                    }
+                });
+            }
+        });
+        let data = std::fs::read(file(&dir, key)).unwrap();
+        assert!(data == vec![1; 100_000] || data == vec![2; 100_000]);
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "temporary files were left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_memory_cache_keeps_the_recently_used_within_its_bytes() {

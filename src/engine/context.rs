@@ -158,7 +158,9 @@ impl Context {
     pub fn load_libs<P: AsRef<[u8]>>(&self, paths: &[P]) -> Result<(), Error> {
         for path in paths {
             let (name, source) = read_lib(path.as_ref())?;
-            self.run_lib(|tc| Ok(crate::engine::script::compile_and_run(tc, &source, &name)?.is_some()))?;
+            self.run_lib(|tc| {
+                Ok(crate::engine::script::compile_and_run(tc, &source, &name)?.is_some())
+            })?;
         }
         Ok(())
     }
@@ -307,7 +309,9 @@ impl Context {
                 .map_err(|_| Error::new(Code::Unknown, "a module evaluated to no promise"))?;
             Ok((v8::Global::new(tc, module), v8::Global::new(tc, evaluation)))
         })?;
-        session.drive(|scope| v8::Local::new(scope, &evaluation).state() != v8::PromiseState::Pending)?;
+        session.drive(|scope| {
+            v8::Local::new(scope, &evaluation).state() != v8::PromiseState::Pending
+        })?;
         session.turn(|tc, _, cause| {
             let module = v8::Local::new(tc, &module);
             let evaluation = v8::Local::new(tc, &evaluation);
@@ -334,7 +338,8 @@ impl Context {
                         .ok_or_else(|| caught(tc, cause))?;
                     Ok(b"u".to_vec())
                 }
-                None => write(tc, namespace, flags.accept_json).map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
+                None => write(tc, namespace, flags.accept_json)
+                    .map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
             }
         })
     }
@@ -420,7 +425,11 @@ fn first_result<'s>(
 
 /// The result of a call: written already, or the value of a promise settled by the
 /// event loop.
-fn settle_and_write(session: &mut Session<'_>, first: First, flags: CallFlags) -> Result<Vec<u8>, Error> {
+fn settle_and_write(
+    session: &mut Session<'_>,
+    first: First,
+    flags: CallFlags,
+) -> Result<Vec<u8>, Error> {
     let promise = match first {
         First::Done(bytes) => return Ok(bytes),
         First::Pending(promise) => promise,
@@ -431,7 +440,8 @@ fn settle_and_write(session: &mut Session<'_>, first: First, flags: CallFlags) -
         match promise.state() {
             v8::PromiseState::Fulfilled => {
                 let result = promise.result(tc);
-                write(tc, result, flags.accept_json).map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
+                write(tc, result, flags.accept_json)
+                    .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
             }
             v8::PromiseState::Rejected => {
                 let reason = promise.result(tc);

@@ -37,7 +37,11 @@ impl<'a> Session<'a> {
     /// Runs `body` with scopes open in the realm's context, under a `TryCatch`.
     pub(crate) fn turn<R>(
         &mut self,
-        body: impl FnOnce(&mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>, &Realm, StopCause<'a>) -> R,
+        body: impl FnOnce(
+            &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
+            &Realm,
+            StopCause<'a>,
+        ) -> R,
     ) -> R {
         let cause = self.call.stop_cause();
         let realm = self.realm;
@@ -107,7 +111,9 @@ fn step(
     if ran_tasks {
         return Ok(Step::Again);
     }
-    let background = tc.has_pending_background_tasks().then(|| now + BACKGROUND_POLL);
+    let background = tc
+        .has_pending_background_tasks()
+        .then(|| now + BACKGROUND_POLL);
     Ok(match (realm.timers.next_due(), background) {
         (Some(due), Some(poll)) => Step::Wait(due.min(poll)),
         (Some(due), None) => Step::Wait(due),
@@ -216,10 +222,7 @@ fn queue_microtask<'s>(
         return;
     };
     let Ok(callback) = v8::Local::<v8::Function>::try_from(args.get(0)) else {
-        return natives::throw_type_error(
-            scope,
-            "queueMicrotask: the callback is not a function",
-        );
+        return natives::throw_type_error(scope, "queueMicrotask: the callback is not a function");
     };
     realm.enqueue_microtask(scope, callback);
 }

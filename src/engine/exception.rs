@@ -131,7 +131,10 @@ pub(crate) fn describe_exception(
 }
 
 /// The error for a promise rejected with `reason`.
-pub(crate) fn rejection(scope: &mut v8::PinScope<'_, '_>, reason: v8::Local<'_, v8::Value>) -> Error {
+pub(crate) fn rejection(
+    scope: &mut v8::PinScope<'_, '_>,
+    reason: v8::Local<'_, v8::Value>,
+) -> Error {
     let message = v8::Exception::create_message(scope, reason);
     v8::tc_scope!(let tc, scope);
     describe_exception(tc, reason, Some(message))

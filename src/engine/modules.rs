@@ -129,8 +129,11 @@ fn resolve_in<'s>(
     // SAFETY: set by `link` for the duration of the instantiation on this thread; a
     // nested link pushes a loader of its own and pops it before returning here.
     let answer = unsafe { (*resolver)(&specifier, &referrer_name) };
-    let (name, source) = answer
-        .map_err(|why| Some(format!("cannot import '{specifier}' from '{referrer_name}': {why}")))?;
+    let (name, source) = answer.map_err(|why| {
+        Some(format!(
+            "cannot import '{specifier}' from '{referrer_name}': {why}"
+        ))
+    })?;
     let known = LOADERS.with(|l| {
         let loaders = l.borrow();
         let loader = loaders.last()?;

@@ -32,7 +32,11 @@ pub(crate) fn boundary<'s, 'i>(
     scope: &mut v8::PinScope<'s, 'i>,
     args: v8::FunctionCallbackArguments<'s>,
     rv: v8::ReturnValue<'s, v8::Value>,
-    body: fn(&mut v8::PinScope<'s, 'i>, v8::FunctionCallbackArguments<'s>, v8::ReturnValue<'s, v8::Value>),
+    body: fn(
+        &mut v8::PinScope<'s, 'i>,
+        v8::FunctionCallbackArguments<'s>,
+        v8::ReturnValue<'s, v8::Value>,
+    ),
 ) {
     let outcome = crate::engine::panic::catch(|| body(&mut *scope, args, rv));
     if let Err(message) = outcome {

@@ -30,7 +30,13 @@ mod tests {
     #[test]
     fn panics_become_their_message() {
         assert_eq!(catch(|| 7), Ok(7));
-        assert_eq!(catch(|| -> () { panic!("boom {}", 1) }), Err("boom 1".to_string()));
-        assert_eq!(catch(|| -> () { std::panic::panic_any(3u8) }), Err("panic".to_string()));
+        assert_eq!(
+            catch(|| -> () { panic!("boom {}", 1) }),
+            Err("boom 1".to_string())
+        );
+        assert_eq!(
+            catch(|| -> () { std::panic::panic_any(3u8) }),
+            Err("panic".to_string())
+        );
     }
 }

@@ -91,7 +91,11 @@ impl Realm {
     }
 
     /// Queues `task` as a microtask of this realm.
-    pub(crate) fn enqueue_microtask(&self, isolate: &mut v8::Isolate, task: v8::Local<'_, v8::Function>) {
+    pub(crate) fn enqueue_microtask(
+        &self,
+        isolate: &mut v8::Isolate,
+        task: v8::Local<'_, v8::Function>,
+    ) {
         if let Some(queue) = &self.queue {
             queue.0.enqueue_microtask(isolate, task);
         }

@@ -103,7 +103,9 @@ pub(crate) fn compile_and_run<'s>(
 /// Compiled small scripts by (source, name), so that a script run again and again (the
 /// "render this" loop) skips making its source string and compiling it.
 #[derive(Default)]
-pub(crate) struct ScriptCache(parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::UnboundScript>>>);
+pub(crate) struct ScriptCache(
+    parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::UnboundScript>>>,
+);
 
 /// A cached script's (source, name).
 type ScriptKey = (Box<str>, Box<str>);

@@ -60,7 +60,10 @@ fn run_scripts(scope: &mut v8::PinScope<'_, '_>, scripts: &[(&[u8], &[u8])]) -> 
             let message = tc.message();
             return Err(match exception {
                 Some(exception) => describe_exception(tc, exception, message),
-                None => Error::new(Code::Unknown, "a snapshot script failed without an exception"),
+                None => Error::new(
+                    Code::Unknown,
+                    "a snapshot script failed without an exception",
+                ),
             });
         }
         tc.perform_microtask_checkpoint();

@@ -113,7 +113,10 @@ pub(crate) struct VmShared {
 
 impl VmShared {
     /// Adds the entry that `make` makes with its id (never 0) to the VM's table.
-    pub(crate) fn insert_with<T: Any + Send + Sync>(&self, make: impl FnOnce(u32) -> Arc<T>) -> Arc<T> {
+    pub(crate) fn insert_with<T: Any + Send + Sync>(
+        &self,
+        make: impl FnOnce(u32) -> Arc<T>,
+    ) -> Arc<T> {
         let mut entries = self.entries.lock();
         loop {
             let id = self.last_id.fetch_add(1, Ordering::Relaxed).wrapping_add(1);

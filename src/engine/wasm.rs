@@ -269,7 +269,9 @@ fn clamp_section(section: &[u8], max_pages: u64) -> Result<(Vec<u8>, u64), Strin
                 initial.saturating_mul(PAGE)
             ));
         }
-        let maximum = declared.map_or(max_pages, |m| m.min(max_pages)).max(initial);
+        let maximum = declared
+            .map_or(max_pages, |m| m.min(max_pages))
+            .max(initial);
         reserved = reserved.saturating_add(maximum);
         out.push(flags | 0x01);
         push_leb(&mut out, initial);
@@ -304,7 +306,10 @@ mod tests {
             assert_eq!(at, out.len());
         }
         let mut at = 0;
-        assert_eq!(leb(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01], &mut at, 32), None);
+        assert_eq!(
+            leb(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01], &mut at, 32),
+            None
+        );
         let mut at = 0;
         assert_eq!(leb(&[0xff, 0xff, 0xff, 0xff, 0x7f], &mut at, 32), None); // > 2^32
         let mut at = 0;

@@ -40,7 +40,11 @@ def test_every_function_and_constant_of_the_header_reaches_python() -> None:
     for name, value in builder.constants(text).items():  # type: ignore[attr-defined]
         assert getattr(_constants, name) == value
         assert getattr(_native.lib, f"V8RS_{name}") == value
-    functions = {line.split("(")[0].split()[-1].lstrip("*") for line in text.splitlines() if "v8rs_" in line and "(" in line and not line.startswith(("//", " ", "typedef"))}
+    functions = {
+        line.split("(")[0].split()[-1].lstrip("*")
+        for line in text.splitlines()
+        if "v8rs_" in line and "(" in line and not line.startswith(("//", " ", "typedef"))
+    }
     assert "v8rs_run_script" in functions
     for function in functions:
         assert callable(getattr(_native.lib, function)), function

@@ -97,4 +97,4 @@ def test_no_module_writes_another_objects_private_state() -> None:
                     and not target.attr.startswith("__")
                     and not (isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"))
                 ):
-                    pytest.fail(f"v8cffi/{name}.py:{node.lineno} writes {ast.unparse(target)}")
+                    pytest.fail(f"v8cffi/{name}.py:{target.lineno} writes {ast.unparse(target)}")

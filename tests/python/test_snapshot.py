@@ -42,15 +42,20 @@ def test_made_here_beside_live_vms_of_every_kind() -> None:
         from v8cffi.platform import platform
         platform.set_up()
         plain = platform.create_vm().set_up()
-        first = platform.create_snapshot(["var made = 'first'; function twice(x) { return 2 * x }"], isolated=False)
+        first = platform.create_snapshot(
+            ["var made = 'first'; function twice(x) { return 2 * x }"], isolated=False
+        )
         one = platform.create_vm(snapshot=first).set_up()
-        second = platform.create_snapshot(["var made = 'second'; function thrice(x) { return 3 * x }"], isolated=False)
+        second = platform.create_snapshot(
+            ["var made = 'second'; function thrice(x) { return 3 * x }"], isolated=False
+        )
         third = platform.create_snapshot(["var made = 'third'"])  # in a child process
         two = platform.create_vm(snapshot=second).set_up()
         three = platform.create_vm(snapshot=third).set_up()
         for vm in (one, two, three, plain):
             ctx = vm.create_context().set_up()
-            print(ctx.eval("typeof made === 'string' ? made : 'plain'"), ctx.eval("typeof twice"), ctx.eval("typeof thrice"))
+            made = ctx.eval("typeof made === 'string' ? made : 'plain'")
+            print(made, ctx.eval("typeof twice"), ctx.eval("typeof thrice"))
         print(two.create_context().call("thrice", 14))
         """
     )

@@ -65,8 +65,8 @@ def test_a_timer_queued_by_a_torn_down_context_does_not_spin_another() -> None:
         vm = platform.create_vm().set_up()
         a, b = vm.create_context().set_up(), vm.create_context().set_up()
         try:
-            a.run_script("Promise.resolve().then(() => setTimeout(() => { while (true) {} }, 0)); while (true) {}",
-                         timeout=0.2)
+            spin = "setTimeout(() => { while (true) {} }, 0)"
+            a.run_script(f"Promise.resolve().then(() => {spin}); while (true) {{}}", timeout=0.2)
         except V8TimeoutError:
             print("stopped")
         a.tear_down()
@@ -159,10 +159,15 @@ EMPTY_WASM = "new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])"
 
 
 def test_async_webassembly_settles(ctx: Context) -> None:
-    assert ctx.eval(f"WebAssembly.compile({EMPTY_WASM}).then((m) => m instanceof WebAssembly.Module)",
-                    await_promise=True)
-    assert ctx.eval(f"WebAssembly.instantiate({EMPTY_WASM}).then((r) => Object.keys(r).join())",
-                    await_promise=True) == "module,instance"
+    assert ctx.eval(
+        f"WebAssembly.compile({EMPTY_WASM}).then((m) => m instanceof WebAssembly.Module)", await_promise=True
+    )
+    assert (
+        ctx.eval(
+            f"WebAssembly.instantiate({EMPTY_WASM}).then((r) => Object.keys(r).join())", await_promise=True
+        )
+        == "module,instance"
+    )
     ctx.run_script(f"var done = false; WebAssembly.instantiate({EMPTY_WASM}).then(() => {{ done = true }})")
     ctx.run_until_idle(timeout=5)
     assert ctx.eval("done") is True
@@ -187,7 +192,9 @@ def test_a_call_waiting_for_a_timer_does_not_block_the_vm(vm: VM) -> None:
     result: list[object] = []
 
     def wait() -> None:
-        result.append(waiting.eval("new Promise((r) => setTimeout(() => r('late'), 600))", await_promise=True))
+        result.append(
+            waiting.eval("new Promise((r) => setTimeout(() => r('late'), 600))", await_promise=True)
+        )
 
     thread = threading.Thread(target=wait)
     thread.start()
@@ -234,10 +241,13 @@ def test_webassembly_memory_is_bounded_by_max_heap_size() -> None:
         with pytest.raises(V8JSError, match="RangeError"):
             ctx.eval("new WebAssembly.Memory({initial: 16384})")  # 1 GB
         assert ctx.eval("new WebAssembly.Memory({initial: 10}).buffer.byteLength") == 10 * 65536
-        assert ctx.eval(
-            "(() => { const m = new WebAssembly.Memory({initial: 1}); "
-            "try { m.grow(2000); return 'grew' } catch (e) { return e.name } })()"
-        ) == "RangeError"
+        assert (
+            ctx.eval(
+                "(() => { const m = new WebAssembly.Memory({initial: 1}); "
+                "try { m.grow(2000); return 'grew' } catch (e) { return e.name } })()"
+            )
+            == "RangeError"
+        )
         big_module = "new Uint8Array([0,97,115,109,1,0,0,0, 5,5,1,0,0x80,0x80,0x01])"  # (memory 16384)
         with pytest.raises(V8JSError, match="more than the VM's max_heap_size"):
             ctx.eval(f"new WebAssembly.Module({big_module})")
@@ -248,10 +258,10 @@ def test_webassembly_memory_is_bounded_by_max_heap_size() -> None:
         grows = "new Uint8Array([0,97,115,109,1,0,0,0, 5,3,1,0,1, 7,5,1,1,109,2,0])"
         assert ctx.eval(
             f"(async () => {{ const {{instance}} = await WebAssembly.instantiate({grows}); "
-            "const m = instance.exports.m; try { m.grow(2000) } catch (e) { return [e.name, m.grow(10)] } })()",
+            "const m = instance.exports.m; "
+            "try { m.grow(2000) } catch (e) { return [e.name, m.grow(10)] } })()",
             await_promise=True,
         ) == ["RangeError", 1]
         for _ in range(20):  # memories nothing reaches give their reservation back
             assert ctx.eval("new WebAssembly.Memory({initial: 512, maximum: 1024}).buffer.byteLength") > 0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 512 << 10  # KiB
-
