@@ -282,6 +282,15 @@ v8rs_code v8rs_context_new_with(v8rs_vm *vm,
                                 v8rs_context **context_out,
                                 v8rs_error **error_out);
 
+// Closes a context without freeing its handle: every later call on it fails with
+// `V8RS_CODE_INVALID_STATE` (a call running meanwhile finishes). The handle must still
+// be freed with `v8rs_context_free`, which also releases what the context holds. NULL
+// is a no-op.
+//
+// # Safety
+// `context` is NULL or a live handle.
+void v8rs_context_close(v8rs_context *context);
+
 // Frees a context (NULL is a no-op), from any thread. A call running on it meanwhile
 // finishes first; its timers, microtasks and host functions go with it, and never
 // run in another context.
@@ -787,6 +796,15 @@ v8rs_code v8rs_vm_heap_stats(v8rs_vm *vm,
 // `vm` is NULL or a live handle; `error_out` is NULL or writable.
 v8rs_code v8rs_vm_low_memory_notification(v8rs_vm *vm,
                                           v8rs_error **error_out);
+
+// Closes a VM without freeing its handle: every later call on it, or on its contexts,
+// fails with `V8RS_CODE_INVALID_STATE` (a call running meanwhile finishes). The handle
+// must still be freed with `v8rs_vm_free`. For embedders whose frees come late (a
+// garbage collector). NULL is a no-op.
+//
+// # Safety
+// `vm` is NULL or a live handle.
+void v8rs_vm_close(v8rs_vm *vm);
 
 // Frees a VM (NULL is a no-op), from any thread. Its contexts stay valid handles, to
 // be freed by their owner, but calls on them fail from now on. A call running on it

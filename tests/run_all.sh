@@ -5,7 +5,8 @@
 #   Other languages: the C (make + pkg-config), LuaJIT and Ruby examples under examples/
 #   Nightly Rust: the unit tests under Miri, and a 30 s fuzz run over the C ABI
 #   Python: ruff, mypy, then pytest against the package installed with `pip install .`
-#           (the web service and Dask recipes included)
+#           (the web service and Dask recipes included), and again under PyPy against
+#           the wheel
 #   Wheel: sdist + py3-none-manylinux wheel, installed into a fresh venv without Rust
 #   Docs: the MkDocs site, warnings as errors
 # This is the README's test command; .ci/run calls it. Everything Python it uses lives
@@ -31,6 +32,7 @@ command -v luajit > /dev/null || missing+=(luajit)
 ruby -e 'require "ffi"' 2> /dev/null || missing+=(ruby-ffi)
 command -v pkg-config > /dev/null || missing+=(pkg-config)
 command -v patchelf > /dev/null || missing+=(patchelf)  # auditwheel repair
+command -v pypy3 > /dev/null || missing+=(pypy3)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
@@ -78,5 +80,13 @@ bash tests/check_wheel.sh
 step "Python: pip install . (into target/venv) and pytest"
 python -m pip install -q --disable-pip-version-check --no-build-isolation .
 # Run from tests/python so that `import v8cffi` is the installed package, not ./v8cffi.
-cd tests/python
-python -m pytest -c "$ROOT/pyproject.toml" --rootdir "$ROOT" -p no:cacheprovider "$@" .
+(cd tests/python && python -m pytest -c "$ROOT/pyproject.toml" --rootdir "$ROOT" -p no:cacheprovider "$@" .)
+
+step "PyPy: the Python tests under Debian's pypy3, against the wheel (in target/venv-pypy)"
+PYPY_VENV="$ROOT/target/venv-pypy"
+[ -x "$PYPY_VENV/bin/python" ] || pypy3 -m venv "$PYPY_VENV"
+"$PYPY_VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/requirements-pypy.txt
+"$PYPY_VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps \
+    "$ROOT"/target/wheel/wheelhouse/*.whl
+(cd tests/python && "$PYPY_VENV/bin/python" -m pytest -c "$ROOT/pyproject.toml" --rootdir "$ROOT" \
+    -p no:cacheprovider "$@" .)

@@ -7,7 +7,9 @@ A Rust library (``libv8rs.so``) runs V8; this package loads it with cffi. See
 
 from __future__ import annotations
 
-from . import _native
+import os as _os
+
+from . import _install, _native
 from .context import Context
 from .exceptions import (
     V8ArgumentError,
@@ -22,9 +24,11 @@ from .exceptions import (
     V8TimeoutError,
     V8UnknownError,
 )
-from .platform import Platform, platform
+from .platform import Platform
 from .vm import VM
 from .web import WEB_FEATURES
+
+_install.check(_os.path.dirname(_os.path.abspath(__file__)))
 
 __version__ = "0.1.0"
 
@@ -50,7 +54,6 @@ __all__ = [
     "V8UnknownError",
     "code_cache_stats",
     "live_counts",
-    "platform",
 ]
 
 

@@ -290,6 +290,11 @@ def vm_new(initial_heap_size: int, max_heap_size: int, snapshot: bytes | None) -
     return ffi.gc(out[0], lib.v8rs_vm_free)
 
 
+def vm_close(vm: Any) -> None:
+    """Makes every later call on ``vm`` (and its contexts) fail; it is freed later."""
+    lib.v8rs_vm_close(vm)
+
+
 def vm_terminate(vm: Any) -> bool:
     """Stops the JavaScript running in ``vm``; whether a call was stopped."""
     stopped = ffi.new("bool *")
@@ -317,6 +322,11 @@ def context_new(vm: Any, features: int) -> Any:
     out = ffi.new("v8rs_context **")
     call(lib.v8rs_context_new_with, vm, features, out)
     return ffi.gc(out[0], lib.v8rs_context_free)
+
+
+def context_close(context: Any) -> None:
+    """Makes every later call on ``context`` fail; it is freed later."""
+    lib.v8rs_context_close(context)
 
 
 def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int) -> str:

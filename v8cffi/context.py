@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from . import _async, _constants, _native, _streams
 from ._managed import Managed
-from .exceptions import V8LifecycleError
+from .exceptions import V8ArgumentError, V8IOError, V8LifecycleError
 from .values import dumps
 
 if TYPE_CHECKING:
@@ -68,25 +68,46 @@ class Context(Managed):
     :meth:`VM.create_context() <v8cffi.vm.VM.create_context>`.
 
     A new context is set up by :meth:`set_up`, by ``with``, or by its first
-    :meth:`run_script` / :meth:`load_libs` — whichever comes first. After
-    :meth:`tear_down` it raises on use until set up again (with a fresh scope).
+    :meth:`run_script` / :meth:`load_libs` — whichever comes first (``with`` on a
+    context that set itself up takes it as it is). After :meth:`tear_down` it raises on
+    use until set up again (with a fresh scope).
     """
 
     _what = "context"
 
-    def __init__(self, vm: VM, features: int = 0x3FF) -> None:
+    @staticmethod
+    def _close_native(ptr: Any) -> None:
+        _native.context_close(ptr)
+
+    def __init__(self, vm: VM, features: int = _constants.WEB_ALL) -> None:
         super().__init__()
         self._vm = vm
         self._features = features
         self._used = False
+        self._set_up_on_first_use = False
         self._streams_ready = False  # whether this global scope has the stream helper
 
     def set_up(self) -> Context:
-        """Creates the global scope. Returns ``self``."""
+        """Creates the global scope, by calling :meth:`__enter__` (as v8-cffi did);
+        returns what it returns (``self``)."""
+        return self.__enter__()
+
+    def __enter__(self) -> Context:
+        """Creates the global scope (its VM must be set up). Returns ``self``. A context
+        that set itself up on first use is taken as it is (``with`` then tears it down
+        at the end)."""
         with self._lock:
+            if self._ptr is not None and self._set_up_on_first_use:
+                self._set_up_on_first_use = False
+                return self
             self._check_not_set_up()
             self._create()
         return self
+
+    @property
+    def vm(self) -> VM:
+        """The VM this context lives in."""
+        return self._vm
 
     def _create(self) -> None:
         self._ptr = _native.context_new(self._vm._live_ptr(), self._features)
@@ -101,6 +122,7 @@ class Context(Managed):
                 if self._used:
                     raise V8LifecycleError("the context was torn down")
                 self._create()
+                self._set_up_on_first_use = True
                 ptr = self._ptr
         return ptr
 
@@ -335,14 +357,26 @@ class Context(Managed):
         """
         if isinstance(scripts_paths, (str, bytes, os.PathLike)):
             raise TypeError("scripts_paths must be a list of paths, not a single path")
-        paths = [os.fsencode(p) for p in scripts_paths]
+        given = list(scripts_paths)
+        paths = [os.fsencode(p) for p in given]
         for p in paths:
             if b"\0" in p:
                 raise ValueError(f"path contains a NUL byte: {p!r}")
-        directory = os.fsencode(cache_dir) if cache_dir is not None else None
-        _native.load_libs(self._live_ptr(), paths, cache or cache_dir is not None, directory)
-
-    def __enter__(self) -> Context:
-        if not self.is_alive():
-            self.set_up()
-        return self
+        ptr = self._live_ptr()  # sets the context up, or raises once torn down
+        if cache or cache_dir is not None:
+            directory = os.fsencode(cache_dir) if cache_dir is not None else None
+            _native.load_libs(ptr, paths, True, directory)
+            return
+        for path, raw in zip(given, paths):
+            # Named as the library names files: the path, invalid UTF-8 replaced.
+            name = raw.decode("utf-8", "replace")
+            try:
+                with open(raw, "rb") as f:
+                    source = f.read()
+            except OSError as e:
+                raise V8IOError(e.errno, e.strerror, os.fsdecode(raw)) from None
+            try:
+                # As v8-cffi did: run_script(source, identifier=path).
+                self.run_script(source, identifier=path if path == name else name)
+            except V8ArgumentError as e:
+                raise V8ArgumentError(f"{name}: {e}") from None

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from types import TracebackType
 
-from . import _native
+from . import _native, vm
 from .exceptions import V8LifecycleError
-from .vm import VM
 
 __all__ = ["Platform", "platform"]
 
@@ -33,18 +31,43 @@ class Platform:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._flags = ""
+        self._next_flags = ""
+        self._alive = False
+        self._dead = False
+        #: Accepted for v8-cffi's sake and ignored: V8 has had no natives blob since
+        #: version 7 (its JavaScript builtins are compiled into the library).
+        self.natives_path: str | None = None
+        #: A v8rs snapshot file (made by :meth:`create_snapshot`) that every VM of
+        #: :meth:`create_vm` starts from unless given its own ``snapshot``; ``None`` (the
+        #: default) for V8's own start-up state. v8-cffi's ``snapshot_blob.bin`` has no
+        #: equivalent: that one was V8's built-in snapshot, now inside the library.
+        self.snapshot_path: str | None = None
+
+    @property
+    def _is_dead(self) -> bool:
+        """Whether it was torn down (for good), as v8-cffi's attribute said."""
+        return self._dead
 
     def set_up(self, flags: str = "") -> Platform:
         """Initialises V8, optionally with V8 command-line ``flags`` (for example
-        ``"--stack-size=500"``). Returns ``self``.
+        ``"--stack-size=500"``), by calling :meth:`__enter__` (as v8-cffi did); returns
+        what it returns (``self``).
 
         Called on the main thread, it also makes Ctrl-C work during JavaScript (see
         :meth:`watch_sigint`).
         """
+        self._next_flags = flags
+        return self.__enter__()
+
+    def __enter__(self) -> Platform:
+        """Initialises V8 (with the flags given to :meth:`set_up`, if any). Returns
+        ``self``."""
+        flags, self._next_flags = self._next_flags, ""
         encoded = _native.to_utf8(flags, "flags")
         with self._lock:
             _native.platform_set_up(encoded)
             self._flags = flags
+            self._alive = True
         if threading.current_thread() is threading.main_thread():
             self.watch_sigint()
         return self
@@ -57,15 +80,21 @@ class Platform:
         this relies on."""
         _native.watch_sigint()
 
-    def tear_down(self) -> Platform:
-        """Releases V8 for good (it cannot be set up again). Returns ``self``."""
+    def tear_down(self) -> None:
+        """Releases V8 for good (it cannot be set up again), by calling
+        :meth:`__exit__` (as v8-cffi did)."""
+        return self.__exit__()
+
+    def __exit__(self, *_: object, **__: object) -> None:
+        """Releases V8 for good; also callable without arguments, as in v8-cffi."""
         with self._lock:
             _native.platform_tear_down()
-        return self
+            self._alive = False
+            self._dead = True
 
     def is_alive(self) -> bool:
-        """Whether the platform is set up and not torn down."""
-        return _native.platform_is_alive()
+        """Whether this platform is set up and not torn down."""
+        return self._alive and _native.platform_is_alive()
 
     def create_snapshot(
         self, scripts: Sequence[str | bytes | tuple[str, str | bytes]], *, isolated: bool = True
@@ -77,11 +106,11 @@ class Platform:
         the same build and V8 flags.
 
         A snapshot keeps globals, functions and closures. ``Intl`` objects still
-        reachable when the scripts end cannot be snapshotted (V8 would abort), and V8
-        cannot make a snapshot while VMs are alive in the process, so by default the
-        snapshot is made in a child process. ``isolated=False`` makes it here, faster,
-        but only while no VM is alive (else :class:`~v8cffi.exceptions.V8LifecycleError`).
-        A script that throws raises its :class:`~v8cffi.exceptions.V8JSError`.
+        reachable when the scripts end cannot be snapshotted (V8 would abort the
+        process), so by default the snapshot is made in a child process.
+        ``isolated=False`` makes it here, faster, when you know the scripts are clean
+        (also while VMs are alive). A script that throws raises its
+        :class:`~v8cffi.exceptions.V8JSError`.
         """
         from . import _snapshot
 
@@ -98,35 +127,28 @@ class Platform:
         max_heap_size: int | None = None,
         initial_heap_size: int | None = None,
         snapshot: bytes | None = None,
-    ) -> VM:
-        """A new :class:`~v8cffi.vm.VM` (set it up with ``set_up()`` or ``with``).
+    ) -> vm.VM:
+        """A new :class:`~v8cffi.vm.VM` (set it up with ``set_up()`` or ``with``, once the
+        platform is set up).
 
         ``max_heap_size`` (bytes) caps the VM's JavaScript heap: a call that needs
         more raises :class:`~v8cffi.exceptions.V8MemoryError` instead of V8 aborting
         the process, and ``ArrayBuffer`` contents (outside the heap) are capped at the
         same size (past it, a JavaScript ``RangeError``). ``initial_heap_size``
         presizes the heap. Both default to V8's own. ``snapshot`` (from
-        :meth:`create_snapshot`) starts every context of the VM from it; one that does
-        not check out raises
+        :meth:`create_snapshot`) starts every context of the VM from it (default: the file
+        at :attr:`snapshot_path`, if set); one that does not check out raises
         :class:`~v8cffi.exceptions.V8ArgumentError` at ``set_up()``.
         """
-        if not self.is_alive():
-            raise V8LifecycleError(
-                "the platform is not set up (or was torn down): call platform.set_up() first"
-            )
-        return VM(self, max_heap_size=max_heap_size, initial_heap_size=initial_heap_size, snapshot=snapshot)
+        if max_heap_size is None and initial_heap_size is None and snapshot is None:
+            return vm.VM(self)  # as v8-cffi called it
+        return vm.VM(
+            self, max_heap_size=max_heap_size, initial_heap_size=initial_heap_size, snapshot=snapshot
+        )
 
-    def __enter__(self) -> Platform:
-        return self.set_up()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.tear_down()
-
+#: v8-cffi's name of the class (``from v8cffi.platform import _Platform``).
+_Platform = Platform
 
 #: The process-wide platform.
 platform = Platform()

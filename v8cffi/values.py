@@ -122,7 +122,7 @@ def _write(out: bytearray, value: Any, depth: int, active: set[int], path: str) 
     elif isinstance(value, _dt.datetime):
         moment = value if value.tzinfo is not None else value.replace(tzinfo=_dt.timezone.utc)
         out += b"D"
-        out += _F64.pack((moment - _EPOCH) / _dt.timedelta(milliseconds=1))
+        out += _F64.pack(_epoch_ms(moment))
     elif isinstance(value, (list, tuple, dict, set, frozenset)):
         if depth >= MAX_DEPTH:
             raise V8ConversionError(f"cannot convert {path}: it nests deeper than {MAX_DEPTH} levels")
@@ -151,6 +151,20 @@ def _write(out: bytearray, value: Any, depth: int, active: set[int], path: str) 
         active.discard(id(value))
     else:
         raise V8ConversionError(f"cannot convert {path} of type {type(value).__name__} to JavaScript")
+
+
+def _epoch_ms(moment: _dt.datetime) -> float:
+    """Milliseconds since the epoch, from whole integers (exact on every Python)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds / 1000
+
+
+def _from_epoch_ms(ms: float) -> _dt.datetime:
+    """The datetime ``ms`` milliseconds after the epoch, to the microsecond, computed
+    from whole numbers (timedelta(milliseconds=float) rounds on PyPy)."""
+    whole = math.floor(ms)
+    micro = round((ms - whole) * 1000)
+    return _EPOCH + _dt.timedelta(milliseconds=whole, microseconds=micro)
 
 
 def loads(data: bytes) -> Any:
@@ -215,7 +229,7 @@ def _read(view: memoryview, at: int, depth: int) -> tuple[Any, int]:
         if math.isnan(ms):
             raise V8ConversionError("cannot convert an Invalid Date to a datetime")
         try:
-            return _EPOCH + _dt.timedelta(milliseconds=ms), at + 8
+            return _from_epoch_ms(ms), at + 8
         except OverflowError:
             raise V8ConversionError(f"the Date {ms} ms is outside datetime's range") from None
     if tag == 0x42:  # B

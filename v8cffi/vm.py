@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import _native
+from . import _native, context
 from ._managed import Managed
-from .context import Context
 from .exceptions import V8LifecycleError
 from .web import feature_mask
 
@@ -37,6 +36,10 @@ class VM(Managed):
 
     _what = "VM"
 
+    @staticmethod
+    def _close_native(ptr: Any) -> None:
+        _native.vm_close(ptr)
+
     def __init__(
         self,
         platform: Platform,
@@ -52,22 +55,34 @@ class VM(Managed):
         self._max_heap_size = _size(max_heap_size, "max_heap_size")
 
     def set_up(self) -> VM:
+        """Creates the isolate, by calling :meth:`__enter__` (as v8-cffi did); returns
+        what it returns (``self``)."""
+        return self.__enter__()
+
+    def __enter__(self) -> VM:
         """Creates the isolate. Returns ``self``."""
         with self._lock:
             self._check_not_set_up()
-            self._ptr = _native.vm_new(self._initial_heap_size, self._max_heap_size, self._snapshot)
+            if not self._platform.is_alive():
+                raise V8LifecycleError("the platform is not set up (or was torn down)")
+            snapshot = self._snapshot
+            if snapshot is None and self._platform.snapshot_path is not None:
+                with open(self._platform.snapshot_path, "rb") as f:
+                    snapshot = f.read()
+            self._ptr = _native.vm_new(self._initial_heap_size, self._max_heap_size, snapshot)
         return self
 
-    def create_context(self, *, web: bool | Iterable[str] = True) -> Context:
+    def create_context(self, *, web: bool | Iterable[str] = True) -> context.Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
-        It is set up on first use, by ``set_up()`` or by ``with``.
+        It is set up on first use, by ``set_up()`` or by ``with``; the VM must be set up
+        by then.
 
         ``web``: the web APIs it gets (:mod:`v8cffi.web`) — ``True`` for all (timers,
         ``TextEncoder``, ``URL``, streams…), ``False`` for a bare V8 context, or a
         collection of names from :data:`~v8cffi.web.WEB_FEATURES`."""
-        if not self.is_alive():
-            raise V8LifecycleError("the VM is not set up (or was torn down): call vm.set_up() first")
-        return Context(self, feature_mask(web))
+        if web is True:
+            return context.Context(self)
+        return context.Context(self, feature_mask(web))
 
     def terminate(self) -> bool:
         """Stops the JavaScript running in this VM right now, from any thread: that
@@ -94,6 +109,3 @@ class VM(Managed):
         if ptr is None:
             raise V8LifecycleError("the VM is not set up (or was torn down)")
         return ptr
-
-    def __enter__(self) -> VM:
-        return self.set_up()

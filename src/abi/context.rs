@@ -72,6 +72,23 @@ pub unsafe extern "C" fn v8rs_context_new_with(
     })
 }
 
+/// Closes a context without freeing its handle: every later call on it fails with
+/// `V8RS_CODE_INVALID_STATE` (a call running meanwhile finishes). The handle must still
+/// be freed with `v8rs_context_free`, which also releases what the context holds. NULL
+/// is a no-op.
+///
+/// # Safety
+/// `context` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_close(context: *mut v8rs_context) {
+    shielded((), || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        if let Ok(context) = unsafe { clone_arc(context) } {
+            context.close();
+        }
+    })
+}
+
 /// Frees a context (NULL is a no-op), from any thread. A call running on it meanwhile
 /// finishes first; its timers, microtasks and host functions go with it, and never
 /// run in another context.

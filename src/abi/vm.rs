@@ -149,6 +149,23 @@ pub unsafe extern "C" fn v8rs_vm_low_memory_notification(
     })
 }
 
+/// Closes a VM without freeing its handle: every later call on it, or on its contexts,
+/// fails with `V8RS_CODE_INVALID_STATE` (a call running meanwhile finishes). The handle
+/// must still be freed with `v8rs_vm_free`. For embedders whose frees come late (a
+/// garbage collector). NULL is a no-op.
+///
+/// # Safety
+/// `vm` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_close(vm: *mut v8rs_vm) {
+    shielded((), || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        if let Ok(vm) = unsafe { clone_arc(vm) } {
+            vm.close();
+        }
+    })
+}
+
 /// Frees a VM (NULL is a no-op), from any thread. Its contexts stay valid handles, to
 /// be freed by their owner, but calls on them fail from now on. A call running on it
 /// meanwhile (on another thread) finishes first: it holds a reference of its own.

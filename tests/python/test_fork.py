@@ -22,7 +22,7 @@ def test_a_forked_child_gets_a_clear_error_and_exits_cleanly() -> None:
         pid = os.fork()
         if pid == 0:
             outcome = [platform.is_alive()]
-            for attempt in (lambda: ctx.run_script("x"), platform.set_up, platform.create_vm):
+            for attempt in (lambda: ctx.run_script("x"), platform.set_up, platform.create_vm().set_up):
                 try:
                     attempt()
                 except V8LifecycleError as e:

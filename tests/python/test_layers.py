@@ -16,6 +16,7 @@ LAYERS = {
     "_constants": 0,
     "_ffi": 0,
     "_ffi_build": 0,
+    "_install": 0,
     "exceptions": 1,
     "values": 2,
     "web": 2,

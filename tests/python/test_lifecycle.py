@@ -15,20 +15,40 @@ def test_lifecycle_errors_are_assertion_errors() -> None:
     assert issubclass(V8LifecycleError, V8Error)
 
 
-def test_set_up_and_tear_down_return_self() -> None:
+def test_set_up_and_tear_down_go_through_enter_and_exit() -> None:
+    # As in v8-cffi: set_up() returns what __enter__ returns, tear_down() calls __exit__.
     vm = platform.create_vm()
     assert vm.set_up() is vm
     ctx = vm.create_context()
     assert ctx.set_up() is ctx
-    assert ctx.tear_down() is ctx
-    assert vm.tear_down() is vm
+    assert ctx.tear_down() is None  # type: ignore[func-returns-value]
+    assert vm.tear_down() is None  # type: ignore[func-returns-value]
+
+    calls: list[str] = []
+
+    class Traced(type(vm)):  # type: ignore[misc]
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            calls.append("enter")
+            return super().__enter__()
+
+        def __exit__(self, *_, **__):  # type: ignore[no-untyped-def]
+            calls.append("exit")
+            return super().__exit__()
+
+    traced = Traced(platform)
+    traced.set_up()
+    traced.tear_down()
+    assert calls == ["enter", "exit"]
+    with pytest.raises(V8LifecycleError):
+        traced.__exit__()  # type: ignore[no-untyped-call]  # without arguments, and checked
 
 
 def test_vm_misuse() -> None:
     vm = platform.create_vm()
     assert not vm.is_alive()
+    early = vm.create_context()  # only made; the check comes at its set-up
     with pytest.raises(V8LifecycleError, match="not set up"):
-        vm.create_context()
+        early.set_up()
     with pytest.raises(V8LifecycleError):
         vm.tear_down()
     vm.set_up()
@@ -73,9 +93,13 @@ def test_context_sets_itself_up_on_first_use() -> None:
         ctx = vm.create_context()
         assert ctx.run_script("1 + 1") == "2"
         assert ctx.is_alive()
-        with ctx:  # `with` on a set-up context keeps it and tears it down at the end
+        with ctx:  # `with` on a context that set itself up keeps it, tears it down at the end
             assert ctx.run_script("2 + 2") == "4"
         assert not ctx.is_alive()
+        ctx.set_up()
+        with pytest.raises(V8LifecycleError, match="already set up"):
+            ctx.__enter__()  # set up explicitly: entering it again is a mistake, as in v8-cffi
+        ctx.tear_down()
 
 
 def test_context_of_a_torn_down_vm_raises() -> None:
@@ -84,8 +108,9 @@ def test_context_of_a_torn_down_vm_raises() -> None:
     vm.tear_down()
     with pytest.raises(V8LifecycleError, match="VM was freed"):
         ctx.run_script("1")
-    fresh = vm.create_context if vm.is_alive() else None
-    assert fresh is None
+    fresh = vm.create_context()  # made, but it cannot be set up
+    with pytest.raises(V8LifecycleError, match="not set up"):
+        fresh.set_up()
     ctx.tear_down()
 
 
@@ -110,15 +135,16 @@ def test_platform_lifecycle_in_a_fresh_process() -> None:
             else:
                 raise SystemExit('no error for ' + fragment)
 
-        expect(platform.create_vm, 'call platform.set_up() first')
+        early = platform.create_vm()  # only made; the check comes at its set-up
+        expect(early.set_up, 'platform is not set up')
         expect(platform.tear_down, 'not set up')
         assert platform.set_up() is platform and platform.is_alive()
         expect(platform.set_up, 'already set up')
         vm = platform.create_vm().set_up()
         ctx = vm.create_context().set_up()
-        platform.tear_down()
+        assert platform.tear_down() is None and platform._is_dead
         expect(lambda: ctx.run_script('1'), 'platform was torn down')
-        expect(platform.create_vm, 'call platform.set_up() first')
+        expect(platform.create_vm().set_up, 'platform is not set up')
         expect(platform.set_up, 'cannot be set up twice')
         expect(platform.tear_down, 'already torn down')
         del ctx, vm
@@ -186,8 +212,8 @@ def test_shortcuts_in_a_fresh_process() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
-        "there is no global context: call v8cffi.shortcuts.set_up() first",
-        "shortcuts.set_up() was already called in this process",
+        "there is no global context: did you call v8cffi.shortcuts.set_up()?",
+        "shortcuts.set_up() must only be called once in an application's lifetime",
         "['1', '2', '3', '4'] 4",
         # atexit runs handlers last-in first-out: this one before the tear-down.
         "platform alive at exit: True",
@@ -199,9 +225,11 @@ def test_shortcuts_tear_down_order() -> None:
         """
         from v8cffi import shortcuts, V8LifecycleError, live_counts
         from v8cffi.platform import platform
+        import gc
         shortcuts.set_up()
         ctx = shortcuts.get_context()
         shortcuts.tear_down()
+        gc.collect()  # PyPy frees native handles only when it collects
         print(platform.is_alive(), ctx.is_alive(), live_counts())
         try:
             shortcuts.get_context()
@@ -210,4 +238,7 @@ def test_shortcuts_tear_down_order() -> None:
         """
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["False False (0, 0)", "the global context was torn down"]
+    assert proc.stdout.splitlines() == [
+        "False False (0, 0)",
+        "there is no global context: did you call v8cffi.shortcuts.set_up()?",
+    ]
