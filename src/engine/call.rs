@@ -45,7 +45,10 @@ impl CallLocals {
     }
 
     fn clear() {
-        let kept = LOCALS.with(|l| std::mem::take(&mut *l.borrow_mut()));
+        let kept = LOCALS.with(|l| {
+            let mut locals = l.borrow_mut();
+            (!locals.is_empty()).then(|| std::mem::take(&mut *locals))
+        });
         drop(kept);
     }
 }

@@ -100,12 +100,11 @@ pub(crate) fn compile_and_run<'s>(
     Ok(compile(scope, source, name)?.and_then(|script| script.run(scope)))
 }
 
-/// Compiled small scripts by (source, name), so that a script run again and again (the
-/// "render this" loop) skips making its source string and compiling it.
+/// Compiled small scripts of one context by (source, name), so that a script run again
+/// and again (the "render this" loop) skips making its source string, compiling it and
+/// binding it to the context: a compiled `v8::Script` may run any number of times.
 #[derive(Default)]
-pub(crate) struct ScriptCache(
-    parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::UnboundScript>>>,
-);
+pub(crate) struct ScriptCache(parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::Script>>>);
 
 /// A cached script's (source, name).
 type ScriptKey = (Box<str>, Box<str>);
@@ -132,17 +131,16 @@ impl ScriptCache {
             .get(&(source.into(), name.into()))
             .map(|s| v8::Local::new(scope, s));
         let script = match known {
-            Some(unbound) => unbound.bind_to_current_context(scope),
+            Some(script) => script,
             None => {
                 let Some(script) = compile(scope, source, name)? else {
                     return Ok(None);
                 };
-                let unbound = v8::Global::new(scope, script.get_unbound_script(scope));
                 let mut scripts = self.0.lock();
                 if scripts.len() >= Self::MAX_ENTRIES {
                     scripts.clear();
                 }
-                scripts.insert((source.into(), name.into()), unbound);
+                scripts.insert((source.into(), name.into()), v8::Global::new(scope, script));
                 script
             }
         };

@@ -57,6 +57,8 @@ struct State {
     running: Option<CallId>,
     /// Bumped when a call ends, so paused calls look again at what they wait for.
     epoch: u64,
+    /// How many calls wait in [`Stops::wait`].
+    waiting: usize,
 }
 
 impl State {
@@ -107,8 +109,11 @@ impl Stops {
             state.running = None;
         }
         state.epoch += 1;
+        let waiting = state.waiting > 0;
         drop(state);
-        self.wake.notify_all();
+        if waiting {
+            self.wake.notify_all();
+        }
         reason
     }
 
@@ -179,22 +184,25 @@ impl Stops {
         epoch: Option<u64>,
     ) -> Option<StopReason> {
         let mut state = self.state.lock();
-        loop {
+        state.waiting += 1;
+        let reason = loop {
             if let Some(reason) = state.reason(call) {
-                return Some(reason);
+                break Some(reason);
             }
             if epoch.is_some_and(|seen| seen != state.epoch) {
-                return None;
+                break None;
             }
             match until {
                 Some(at) => {
                     if self.wake.wait_until(&mut state, at).timed_out() {
-                        return state.reason(call);
+                        break state.reason(call);
                     }
                 }
                 None => self.wake.wait(&mut state),
             }
-        }
+        };
+        state.waiting -= 1;
+        reason
     }
 }
 

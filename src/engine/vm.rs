@@ -109,6 +109,8 @@ pub(crate) struct VmShared {
     entries: Mutex<HashMap<u32, Arc<dyn Any + Send + Sync>>>,
     last_id: AtomicU32,
     graveyard: Mutex<Vec<Box<dyn Send>>>,
+    /// Whether the graveyard may hold something (read without its lock on every call).
+    buried: AtomicBool,
 }
 
 impl VmShared {
@@ -142,12 +144,15 @@ impl VmShared {
     /// the next time the VM is locked.
     pub(crate) fn bury(&self, thing: Box<dyn Send>) {
         self.graveyard.lock().push(thing);
+        self.buried.store(true, Ordering::Release);
     }
 
     /// Drops what [`Self::bury`] kept; the caller holds the VM's lock.
     pub(crate) fn drain_graveyard(&self) {
-        let buried = std::mem::take(&mut *self.graveyard.lock());
-        drop(buried);
+        if self.buried.swap(false, Ordering::AcqRel) {
+            let buried = std::mem::take(&mut *self.graveyard.lock());
+            drop(buried);
+        }
     }
 
     /// The VM of the isolate that `isolate` is (every VM's isolate has one).
@@ -236,6 +241,7 @@ impl Vm {
                 entries: Mutex::new(HashMap::new()),
                 last_id: AtomicU32::new(0),
                 graveyard: Mutex::new(Vec::new()),
+                buried: AtomicBool::new(false),
             });
             locker.set_slot(Arc::clone(&shared));
             locker.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(&shared));
@@ -326,6 +332,7 @@ fn dispose(isolate: v8::SharedIsolate, shared: &VmShared) {
         let entries = std::mem::take(&mut *shared.entries.lock());
         drop(entries);
         shared.drain_graveyard();
+        drop(std::mem::take(&mut *shared.graveyard.lock()));
     }
     drop(isolate);
 }
