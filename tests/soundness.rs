@@ -316,3 +316,109 @@ fn webassembly_memories_stay_within_max_heap_size() {
     let bare = Context::with_features(&vm, v8rs::WebFeatures::NONE).unwrap();
     assert!(run(&bare, "new WebAssembly.Memory({initial: 4096})").is_err());
 }
+
+#[test]
+fn scripts_that_tamper_with_the_guard_stay_within_max_heap_size() {
+    platform();
+    const BUDGET: u64 = 64 << 20;
+    let fixture = include_str!("fixtures/wasm_attacks.js");
+    let names = {
+        let ctx = common::context();
+        run(&ctx, fixture).unwrap();
+        run(&ctx, "Object.keys(attacks).join()").unwrap()
+    };
+    for name in names.split(',') {
+        let vm = Vm::with_options(VmOptions {
+            initial_heap_size: 0,
+            max_heap_size: BUDGET as usize,
+        })
+        .unwrap();
+        let ctx = Context::new(&vm).unwrap();
+        run(&ctx, fixture).unwrap();
+        let start = format!(
+            "Promise.resolve().then(() => attacks.{name}()).then(\
+             (v) => {{ globalThis.result = String(v) }}, \
+             (e) => {{ globalThis.result = 'failed: ' + e }})"
+        );
+        run(&ctx, &start).unwrap();
+        ctx.run_until_idle(None).unwrap();
+        let held = run(&ctx, "result").unwrap();
+        let held: u64 = held.parse().unwrap_or_else(|_| panic!("{name}: {held}"));
+        assert!(held <= BUDGET, "{name}: {held} bytes of {BUDGET}");
+        assert!(held >= 300 * 65536, "{name}: got only {held} bytes");
+    }
+}
+
+#[test]
+fn a_cached_script_with_top_level_declarations_runs_again() {
+    let ctx = common::context();
+    for source in ["const q = 1; q", "let r = 2; r", "class K {}; 3"] {
+        assert!(!run(&ctx, source).unwrap().is_empty());
+        for _ in 0..3 {
+            let again = run(&ctx, source).unwrap_err();
+            assert!(again.to_string().contains("SyntaxError"), "{again}");
+        }
+    }
+    assert_eq!(run(&ctx, "q + r").unwrap(), "3");
+}
+
+#[test]
+fn a_token_shared_by_two_threads_stops_the_call_still_running() {
+    use v8rs::engine::cancel::CancelToken;
+    platform();
+    let token = CancelToken::new();
+    let spinning = Arc::new(std::sync::Barrier::new(2));
+    let long = {
+        let (token, spinning) = (token.clone(), spinning.clone());
+        thread::spawn(move || {
+            CancelToken::enter(Some(token));
+            let ctx = Context::new(&Vm::new().unwrap()).unwrap();
+            ctx.expose(
+                b"started",
+                Arc::new(move |_: &[u8]| {
+                    spinning.wait();
+                    Ok(b"u".to_vec())
+                }),
+            )
+            .unwrap();
+            let started = Instant::now();
+            let stopped = ctx
+                .run_script_with_timeout(
+                    b"started(); while (true) {}",
+                    b"spin.js",
+                    Some(Duration::from_secs(20)),
+                )
+                .unwrap_err();
+            (stopped.code(), started.elapsed())
+        })
+    };
+    spinning.wait();
+    // Another thread's short call under the same token, while the first one spins.
+    CancelToken::enter(Some(token.clone()));
+    assert_eq!(run(&common::context(), "1").unwrap(), "1");
+    CancelToken::enter(None);
+    assert!(token.cancel(), "the spinning call was found");
+    let (code, took) = long.join().unwrap();
+    assert_eq!(code, Code::Terminated);
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[test]
+fn a_torn_down_contexts_webassembly_reservation_comes_back_after_a_collection() {
+    platform();
+    let vm = Vm::with_options(VmOptions {
+        initial_heap_size: 0,
+        max_heap_size: 64 << 20,
+    })
+    .unwrap();
+    // Each context takes three quarters of the budget and is dropped holding it.
+    for round in 0..8 {
+        let ctx = Context::new(&vm).unwrap();
+        let out = run(
+            &ctx,
+            "globalThis.m = new WebAssembly.Memory({initial: 768}); \
+             new Uint8Array(m.buffer).fill(1); m.buffer.byteLength",
+        );
+        assert_eq!(out.unwrap(), (768 * 65536).to_string(), "round {round}");
+    }
+}

@@ -89,7 +89,7 @@ scratch = Scratch()
 
 #: The handles the library holds, by address, until it finalizes them.
 _lent: dict[int, Any] = {}
-_lent_lock = threading.Lock()
+_lent_lock = threading.RLock()  # re-entrant: a collection inside the lock may finalize
 
 
 def _lend(obj: object) -> Any:
@@ -104,7 +104,10 @@ def _lend(obj: object) -> Any:
 def _finalize(data: Any) -> None:
     """The library dropped a handle it was lent."""
     with _lent_lock:
-        _lent.pop(int(ffi.cast("uintptr_t", data)), None)
+        handle = _lent.pop(int(ffi.cast("uintptr_t", data)), None)
+    # Dropped outside the lock: freeing the object can free others the library holds
+    # (a closure over another context), whose finalizers come back here.
+    del handle
 
 
 def lent_count() -> int:
@@ -425,8 +428,16 @@ def expose(context: Any, name: bytes, function: Callable[..., Any]) -> None:
 def _reply_error(reply: Any, exc: BaseException) -> None:
     """Answers with ``exc`` as a JavaScript ``Error``, lending ``exc`` with it so that
     it can be raised again if JavaScript does not catch the error."""
-    message = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
+    message = f"{type(exc).__name__}: {_describe(exc)}".encode("utf-8", "replace")
     lib.v8rs_reply_error_with_data(reply, message, len(message), _lend(exc), _finalize)
+
+
+def _describe(exc: BaseException) -> str:
+    """``str(exc)``, or a note saying it failed (a callback must answer either way)."""
+    try:
+        return str(exc)
+    except BaseException as inner:  # anything __str__ raises
+        return f"<str() of the exception raised {type(inner).__name__}>"
 
 
 @ffi.callback("v8rs_host_fn")

@@ -10,22 +10,37 @@ Python → JavaScript: ``None`` → ``null``; ``bool``; ``int`` → number, or B
 2**53; ``float``; ``str``; ``bytes``-like → ``Uint8Array``; ``list``/``tuple`` → Array;
 ``dict`` → object (``int``, ``float``, ``bool`` and ``None`` keys become strings, as in
 JSON); ``datetime`` → ``Date`` (naive ones taken as UTC);
-``set``/``frozenset`` → ``Set``.
+``set``/``frozenset`` → ``Set``; ``uuid.UUID`` → its string; an ``enum.Enum`` → its
+value.
 
 Anything else, cycles, and nesting deeper than :data:`MAX_DEPTH` raise
 :class:`~v8cffi.exceptions.V8ConversionError` (also a :class:`TypeError`).
+
+Values that JSON says exactly travel as JSON text, encoded and decoded with orjson where
+it is installed (a default dependency on CPython) and with the standard library's
+``json`` otherwise (PyPy): the same values either way — what orjson refuses or could
+round (ints past 2**53, lone surrogates, keys that are not str, NaN) takes the exact
+path.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import json
 import math
 import struct
+import uuid
 from typing import Any
 
 from . import _constants
 from .exceptions import V8ArgumentError, V8ConversionError
+
+_orjson: Any
+try:
+    import orjson as _orjson
+except ImportError:  # PyPy, or a platform without its wheels
+    _orjson = None
 
 __all__ = ["MAX_DEPTH", "dumps", "loads"]
 
@@ -42,9 +57,23 @@ def dumps(value: Any) -> bytes:
     """``value`` in the wire format.
 
     Values that JSON represents exactly (``dict``/``list``/``tuple``/``str``/``bool``/
-    ``None``, finite floats, ints up to 2**53) travel as JSON text, which the C
-    encoders on both sides handle much faster; everything else is written tag by tag.
+    ``None``, finite floats, ints up to 2**53) travel as JSON text, which the encoders
+    on both sides handle much faster; everything else is written tag by tag.
     """
+    if _orjson is not None:
+        try:
+            data: bytes = _orjson_dumps(value, default=_not_json, option=_ORJSON_OPTIONS)
+        except (TypeError, _orjson.JSONEncodeError):
+            pass  # not exact in JSON, or not for orjson: the paths below decide
+        else:
+            # orjson writes NaN and infinities as null: only then look closer.
+            if b"null" not in data:
+                return b"J" + _U32.pack(len(data)) + data
+    return _dumps_without_orjson(value)
+
+
+def _dumps_without_orjson(value: Any) -> bytes:
+    """:func:`dumps` with the standard library's JSON encoder."""
     try:
         text = _json(value)
     except (TypeError, ValueError, RecursionError):
@@ -63,7 +92,27 @@ class _NotJson(TypeError):
 
 
 def _not_json(value: Any) -> Any:
+    """The JSON form of the values JSON encoders do not know, as the exact path writes
+    them (a UUID as its string, an Enum as its value); anything else is not JSON."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum) and not isinstance(value, (int, str, float)):
+        return value.value
     raise _NotJson
+
+
+if _orjson is not None:
+    _orjson_dumps = _orjson.dumps
+    _orjson_loads = _orjson.loads
+    # Ints past 2**53 raise (the exact path sends BigInts); datetimes, dataclasses and
+    # subclasses go to `default` (which refuses them), so orjson converts exactly what
+    # the standard library's encoder would.
+    _ORJSON_OPTIONS = (
+        _orjson.OPT_STRICT_INTEGER
+        | _orjson.OPT_PASSTHROUGH_DATETIME
+        | _orjson.OPT_PASSTHROUGH_DATACLASS
+        | _orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
 
 
 # ASCII-only output keeps lone surrogates (as \udXXX escapes); no NaN or Infinity.
@@ -119,6 +168,10 @@ def _write(out: bytearray, value: Any, depth: int, active: set[int], path: str) 
         out += b"B"
         out += _U32.pack(len(data))
         out += data
+    elif isinstance(value, uuid.UUID):
+        _write_str(out, str(value))
+    elif isinstance(value, enum.Enum) and not isinstance(value, (int, str, float)):
+        _write(out, value.value, depth, active, path)
     elif isinstance(value, _dt.datetime):
         moment = value if value.tzinfo is not None else value.replace(tzinfo=_dt.timezone.utc)
         out += b"D"
@@ -153,6 +206,20 @@ def _write(out: bytearray, value: Any, depth: int, active: set[int], path: str) 
         raise V8ConversionError(f"cannot convert {path} of type {type(value).__name__} to JavaScript")
 
 
+def _json_text(text: bytes, at: int) -> Any:
+    """The value of a JSON text (with orjson when it has it: it refuses lone
+    surrogates, which the standard library's decoder keeps)."""
+    if _orjson is not None:
+        try:
+            return _orjson_loads(text)
+        except _orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise V8ArgumentError(f"malformed value: invalid JSON text at byte {at}") from None
+
+
 def _epoch_ms(moment: _dt.datetime) -> float:
     """Milliseconds since the epoch, from whole integers (exact on every Python)."""
     delta = moment - _EPOCH
@@ -181,10 +248,7 @@ def _read(view: memoryview, at: int, depth: int) -> tuple[Any, int]:
     at += 1
     if tag == 0x4A:  # J: a JSON text
         (n,) = _U32.unpack_from(view, at)
-        try:
-            return json.loads(bytes(view[at + 4 : at + 4 + n])), at + 4 + n
-        except ValueError:
-            raise V8ArgumentError(f"malformed value: invalid JSON text at byte {at - 1}") from None
+        return _json_text(bytes(view[at + 4 : at + 4 + n]), at - 1), at + 4 + n
     if tag == 0x6C:  # l
         (n,) = _U32.unpack_from(view, at)
         return str(view[at + 4 : at + 4 + n], "latin-1"), at + 4 + n

@@ -73,9 +73,10 @@ pub unsafe extern "C" fn v8rs_context_new_with(
 }
 
 /// Closes a context without freeing its handle: every later call on it fails with
-/// `V8RS_CODE_INVALID_STATE` (a call running meanwhile finishes). The handle must still
-/// be freed with `v8rs_context_free`, which also releases what the context holds. NULL
-/// is a no-op.
+/// `V8RS_CODE_INVALID_STATE` (a call running meanwhile finishes), and what the context
+/// holds in V8 — its globals, queued work, exposed functions (their finalizers run) —
+/// is released now, or when the calls running on other threads end. The handle must
+/// still be freed with `v8rs_context_free`. NULL is a no-op.
 ///
 /// # Safety
 /// `context` is NULL or a live handle.

@@ -28,9 +28,19 @@ thread_local! {
 pub(crate) struct CallLocals;
 
 impl CallLocals {
-    /// Keeps `value` until the outermost call on this thread ends.
+    /// How many values a call keeps at most: past that, the oldest goes (a script that
+    /// catches host exceptions in a loop must not pile them up outside the heap limit).
+    pub(crate) const MAX_KEPT: usize = 1024;
+
+    /// Keeps `value` until the outermost call on this thread ends (or, once
+    /// [`Self::MAX_KEPT`] newer values are kept, until then).
     pub(crate) fn keep(value: Box<dyn Any>) {
-        LOCALS.with(|l| l.borrow_mut().push(value));
+        let oldest = LOCALS.with(|l| {
+            let mut locals = l.borrow_mut();
+            locals.push(value);
+            (locals.len() > Self::MAX_KEPT).then(|| locals.remove(0))
+        });
+        drop(oldest); // outside the borrow: dropping may run an embedder's finalizer
     }
 
     /// Takes out the first kept value of type `T` that `pick` accepts.
@@ -40,7 +50,7 @@ impl CallLocals {
             let at = locals
                 .iter()
                 .position(|v| v.downcast_ref::<T>().is_some_and(&pick))?;
-            locals.swap_remove(at).downcast().ok()
+            locals.remove(at).downcast().ok()
         })
     }
 
@@ -95,9 +105,12 @@ impl Vm {
         let stops = &self.shared.stops;
         let (call, deadline, cancel) = if stoppable {
             let call = stops.begin();
+            // Until the `VmCall` exists to end it, a panic ends the call here.
+            let begun = EndOnUnwind(stops, call);
             crate::engine::sigint::call_started(stops, call);
-            let deadline = timeout.map(|t| Deadline::start(stops, call, t));
+            let deadline = timeout.and_then(|t| Deadline::start(stops, call, t));
             let cancel = crate::engine::cancel::Attached::to_call(stops, call);
+            std::mem::forget(begun);
             (Some(call), deadline, Some(cancel))
         } else {
             (None, None, None)
@@ -244,6 +257,16 @@ impl StopCause<'_> {
                 Error::new(Code::Terminated, "JavaScript was terminated")
             }
         }
+    }
+}
+
+/// Ends call `.1` of `.0` when dropped: what a panic while a call is being set up does.
+struct EndOnUnwind<'a>(&'a crate::engine::stop::Stops, CallId);
+
+impl Drop for EndOnUnwind<'_> {
+    fn drop(&mut self) {
+        crate::engine::sigint::call_ended();
+        self.0.end(self.1);
     }
 }
 

@@ -30,8 +30,9 @@ pub struct CancelToken {
 #[derive(Default)]
 struct TokenState {
     cancelled: bool,
-    /// The call running under the token now: its VM's stop switch and call number.
-    running: Option<(Weak<Stops>, CallId)>,
+    /// The calls running under the token now (one per thread that entered it): each
+    /// one's VM's stop switch and call number.
+    running: Vec<(Weak<Stops>, CallId)>,
 }
 
 impl CancelToken {
@@ -46,17 +47,18 @@ impl CancelToken {
         CURRENT.with(|current| *current.borrow_mut() = token);
     }
 
-    /// Cancels the token: stops the call running under it, if any, and every later one.
+    /// Cancels the token: stops the calls running under it, if any, and every later one.
     /// Returns whether a running call was stopped.
     pub fn cancel(&self) -> bool {
         let mut state = self.state.lock();
         state.cancelled = true;
-        match &state.running {
-            Some((stops, call)) => stops
-                .upgrade()
-                .is_some_and(|s| s.stop(StopReason::Cancelled, Target::Call(*call))),
-            None => false,
+        let mut stopped = false;
+        for (stops, call) in &state.running {
+            if let Some(stops) = stops.upgrade() {
+                stopped |= stops.stop(StopReason::Cancelled, Target::Call(*call));
+            }
         }
+        stopped
     }
 
     /// Whether [`Self::cancel`] was called.
@@ -67,26 +69,29 @@ impl CancelToken {
 
 /// The current thread's token, attached to the call that just began (number `call` of
 /// `stops`); a cancelled token stops it at once. Detached when dropped.
-pub(crate) struct Attached(Option<Arc<CancelToken>>);
+pub(crate) struct Attached(Option<(Arc<CancelToken>, Weak<Stops>, CallId)>);
 
 impl Attached {
     pub(crate) fn to_call(stops: &Arc<Stops>, call: CallId) -> Attached {
         let token = CURRENT.with(|current| current.borrow().clone());
         if let Some(token) = &token {
             let mut state = token.state.lock();
-            state.running = Some((Arc::downgrade(stops), call));
+            state.running.push((Arc::downgrade(stops), call));
             if state.cancelled {
                 stops.stop(StopReason::Cancelled, Target::Call(call));
             }
         }
-        Attached(token)
+        Attached(token.map(|token| (token, Arc::downgrade(stops), call)))
     }
 }
 
 impl Drop for Attached {
     fn drop(&mut self) {
-        if let Some(token) = &self.0 {
-            token.state.lock().running = None;
+        if let Some((token, stops, call)) = &self.0 {
+            let mut state = token.state.lock();
+            state
+                .running
+                .retain(|(s, c)| !(c == call && Weak::ptr_eq(s, stops)));
         }
     }
 }

@@ -2,8 +2,9 @@
 //! run — in memory for the process and, when asked, in a directory — and handed back to
 //! V8 the next time the same script is loaded, so it skips most of the compile.
 //!
-//! Entries are keyed by a hash of the V8 version, the V8 flags, the script's name and
-//! its source. V8 checks an entry before using it; a rejected one (damaged, or stale)
+//! Entries are keyed by the SHA-256 of the V8 version, the V8 flags, the script's name
+//! and its source (a weaker hash would let a crafted library collide with another and
+//! run its code: V8 checks only the source's length and the flags). V8 checks an entry before using it; a rejected one (damaged, or stale)
 //! falls back to a normal compile and is replaced. The in-memory cache holds at most
 //! [`MEMORY_LIMIT`] bytes, dropping the least recently used entries first; files are
 //! written to a name of their own per writer and renamed into place, so processes and
@@ -28,13 +29,17 @@ static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
 /// An entry's code, and when it was last used.
 type Entry = (Arc<Vec<u8>>, u64);
 
+/// What an entry is found by: a SHA-256 digest (see the module documentation).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Key([u8; 32]);
+
 /// Entries by key, and the order they were last used in.
 struct Lru {
     limit: usize,
     bytes: usize,
     clock: u64,
-    entries: Option<HashMap<u64, Entry>>,
-    by_use: BTreeMap<u64, u64>,
+    entries: Option<HashMap<Key, Entry>>,
+    by_use: BTreeMap<u64, Key>,
 }
 
 impl Lru {
@@ -48,7 +53,7 @@ impl Lru {
         }
     }
 
-    fn get(&mut self, key: u64) -> Option<Arc<Vec<u8>>> {
+    fn get(&mut self, key: Key) -> Option<Arc<Vec<u8>>> {
         self.clock += 1;
         let clock = self.clock;
         let (data, used) = self.entries.as_mut()?.get_mut(&key)?;
@@ -58,7 +63,7 @@ impl Lru {
         Some(Arc::clone(data))
     }
 
-    fn insert(&mut self, key: u64, data: Arc<Vec<u8>>) {
+    fn insert(&mut self, key: Key, data: Arc<Vec<u8>>) {
         self.remove(key);
         if data.len() > self.limit {
             return;
@@ -78,7 +83,7 @@ impl Lru {
         }
     }
 
-    fn remove(&mut self, key: u64) {
+    fn remove(&mut self, key: Key) {
         if let Some((data, used)) = self.entries.as_mut().and_then(|e| e.remove(&key)) {
             self.bytes -= data.len();
             self.by_use.remove(&used);
@@ -96,7 +101,8 @@ pub fn stats() -> (u64, u64, u64) {
 }
 
 /// The key of `source` named `name` under this V8 and its flags.
-pub(crate) fn key(name: &str, source: &str) -> u64 {
+pub(crate) fn key(name: &str, source: &str) -> Key {
+    use sha2::Digest;
     let flags = crate::engine::platform::flags();
     let parts: [&[u8]; 4] = [
         crate::engine::platform::v8_version().as_bytes(),
@@ -104,21 +110,22 @@ pub(crate) fn key(name: &str, source: &str) -> u64 {
         name.as_bytes(),
         source.as_bytes(),
     ];
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = sha2::Sha256::new();
     for part in parts {
-        for &b in part.iter().chain(&[0xff]) {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
+        // Each part after its length, so that no two lists of parts hash alike.
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
     }
-    hash
+    Key(hash.finalize().into())
 }
 
-fn file(dir: &Path, key: u64) -> PathBuf {
-    dir.join(format!("{key:016x}.v8cache"))
+fn file(dir: &Path, key: Key) -> PathBuf {
+    let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("{hex}.v8cache"))
 }
 
 /// The cached code for `key`, from memory or from `dir`.
-pub(crate) fn lookup(key: u64, dir: Option<&Path>) -> Option<Arc<Vec<u8>>> {
+pub(crate) fn lookup(key: Key, dir: Option<&Path>) -> Option<Arc<Vec<u8>>> {
     if let Some(found) = MEMORY.lock().get(key) {
         return Some(found);
     }
@@ -128,7 +135,7 @@ pub(crate) fn lookup(key: u64, dir: Option<&Path>) -> Option<Arc<Vec<u8>>> {
 }
 
 /// Keeps `data` for `key` in memory and, best effort, in `dir`.
-pub(crate) fn store(key: u64, data: Vec<u8>, dir: Option<&Path>) {
+pub(crate) fn store(key: Key, data: Vec<u8>, dir: Option<&Path>) {
     if let Some(dir) = dir {
         let path = file(dir, key);
         let writer = TEMP_FILES.fetch_add(1, Ordering::Relaxed);
@@ -142,7 +149,7 @@ pub(crate) fn store(key: u64, data: Vec<u8>, dir: Option<&Path>) {
 }
 
 /// Drops `key` (its entry was rejected by V8).
-pub(crate) fn forget(key: u64, dir: Option<&Path>) {
+pub(crate) fn forget(key: Key, dir: Option<&Path>) {
     MEMORY.lock().remove(key);
     if let Some(dir) = dir {
         let _ = std::fs::remove_file(file(dir, key));
@@ -169,7 +176,7 @@ mod tests {
     #[cfg_attr(miri, ignore = "writes files")]
     fn writers_sharing_a_directory_never_leave_a_half_written_entry() {
         let dir = std::env::temp_dir().join(format!("v8rs-code-cache-{}", std::process::id()));
-        let key = 0x1234;
+        let key = Key([0x12; 32]);
         std::thread::scope(|scope| {
             for fill in [1u8, 2] {
                 let dir = &dir;
@@ -191,19 +198,20 @@ mod tests {
     fn the_memory_cache_keeps_the_recently_used_within_its_bytes() {
         let mut lru = Lru::new(100);
         let data = |n: usize| Arc::new(vec![0u8; n]);
-        lru.insert(1, data(40));
-        lru.insert(2, data(40));
-        assert!(lru.get(1).is_some()); // 1 is now more recent than 2
-        lru.insert(3, data(40)); // 120 > 100: the least recently used (2) goes
-        assert!(lru.get(2).is_none());
-        assert!(lru.get(1).is_some() && lru.get(3).is_some());
+        let k = |n: u8| Key([n; 32]);
+        lru.insert(k(1), data(40));
+        lru.insert(k(2), data(40));
+        assert!(lru.get(k(1)).is_some()); // 1 is now more recent than 2
+        lru.insert(k(3), data(40)); // 120 > 100: the least recently used (2) goes
+        assert!(lru.get(k(2)).is_none());
+        assert!(lru.get(k(1)).is_some() && lru.get(k(3)).is_some());
         assert_eq!(lru.bytes, 80);
-        lru.insert(4, data(101)); // larger than the whole cache: not kept
-        assert!(lru.get(4).is_none());
-        lru.insert(1, data(10)); // replacing an entry frees its bytes
+        lru.insert(k(4), data(101)); // larger than the whole cache: not kept
+        assert!(lru.get(k(4)).is_none());
+        lru.insert(k(1), data(10)); // replacing an entry frees its bytes
         assert_eq!(lru.bytes, 50);
-        lru.remove(3);
-        lru.remove(3);
+        lru.remove(k(3));
+        lru.remove(k(3));
         assert_eq!(lru.bytes, 10);
     }
 }

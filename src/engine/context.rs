@@ -29,7 +29,9 @@ static LIVE_CONTEXTS: AtomicUsize = AtomicUsize::new(0);
 /// every other call on that VM. It keeps its VM alive.
 pub struct Context {
     // Field order is drop order: the realm goes before the VM it lives in.
-    realm: Arc<Realm>,
+    /// The context's V8 state; `None` once closed (a call in flight keeps its own
+    /// reference until it ends).
+    realm: parking_lot::RwLock<Option<Arc<Realm>>>,
     vm: Arc<Vm>,
     freed: AtomicBool,
 }
@@ -70,7 +72,7 @@ impl Context {
             v8::scope!(let scope, &mut *call);
             let realm = Realm::create(scope, &vm.shared);
             let guard = RetireOnError(Some(&realm));
-            let context = v8::Local::new(scope, &realm.context);
+            let context = v8::Local::new(scope, realm.context());
             let scope = &mut v8::ContextScope::new(scope, context);
             crate::engine::web::install(scope, &realm, features)?;
             crate::engine::wasm::install(scope, &realm)?;
@@ -80,7 +82,7 @@ impl Context {
         drop(call);
         LIVE_CONTEXTS.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(Context {
-            realm,
+            realm: parking_lot::RwLock::new(Some(realm)),
             vm: Arc::clone(vm),
             freed: AtomicBool::new(false),
         }))
@@ -92,8 +94,15 @@ impl Context {
     }
 
     /// Marks the context as freed by its owner: later calls fail with `InvalidState`.
+    /// Its V8 state (globals, queued work, host functions, WebAssembly reservations)
+    /// goes now, or when the calls in flight on other threads end — not when the last
+    /// handle does (a garbage-collected host, such as PyPy, may keep that a while).
     pub fn close(&self) {
         self.freed.store(true, Ordering::Release);
+        let realm = self.realm.write().take();
+        if let Some(realm) = realm {
+            realm.retire();
+        }
     }
 
     /// Whether [`Self::close`] was called.
@@ -114,7 +123,12 @@ impl Context {
     fn session(&self, timeout: Option<Duration>) -> Result<Session<'_>, Error> {
         self.check_usable()?;
         let call = self.vm.enter(timeout)?;
-        Ok(Session::new(call, &self.realm))
+        let realm = self
+            .realm
+            .read()
+            .clone()
+            .ok_or_else(|| Error::invalid_state("the context was freed (torn down)"))?;
+        Ok(Session::new(call, realm))
     }
 
     /// Compiles and runs UTF-8 `source` under the script name `name`, and returns
@@ -371,7 +385,7 @@ impl Context {
 
     /// Number of timers queued in the context (`setTimeout`, `setInterval`, tasks).
     pub fn pending_tasks(&self) -> usize {
-        self.realm.timers.pending()
+        self.realm.read().as_ref().map_or(0, |r| r.timers.pending())
     }
 
     /// Number of contexts alive in the process.
@@ -383,7 +397,9 @@ impl Context {
 impl Drop for Context {
     fn drop(&mut self) {
         // From now on its functions throw; its V8 state goes with the last reference.
-        self.realm.retire();
+        if let Some(realm) = self.realm.get_mut().take() {
+            realm.retire();
+        }
         LIVE_CONTEXTS.fetch_sub(1, Ordering::Relaxed);
     }
 }

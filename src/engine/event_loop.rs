@@ -11,6 +11,7 @@
 //! background (a WebAssembly compile) counts as not idle. A timer callback that throws
 //! ends the call that ran it with that exception; the other timers stay queued.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::call::{StopCause, VmCall};
@@ -26,11 +27,11 @@ const BACKGROUND_POLL: Duration = Duration::from_millis(1);
 /// One call into a context: the VM held for it, and the realm it runs in.
 pub(crate) struct Session<'a> {
     call: VmCall<'a>,
-    realm: &'a Realm,
+    realm: Arc<Realm>,
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn new(call: VmCall<'a>, realm: &'a Realm) -> Session<'a> {
+    pub(crate) fn new(call: VmCall<'a>, realm: Arc<Realm>) -> Session<'a> {
         Session { call, realm }
     }
 
@@ -44,9 +45,9 @@ impl<'a> Session<'a> {
         ) -> R,
     ) -> R {
         let cause = self.call.stop_cause();
-        let realm = self.realm;
+        let realm = &*self.realm;
         v8::scope!(let scope, &mut *self.call);
-        let context = v8::Local::new(scope, &realm.context);
+        let context = v8::Local::new(scope, realm.context());
         let scope = &mut v8::ContextScope::new(scope, context);
         v8::tc_scope!(let tc, scope);
         body(tc, realm, cause)

@@ -55,9 +55,9 @@ pub(crate) fn function<'s>(
 ) -> Option<v8::Local<'s, v8::Function>> {
     let mut builder = v8::Function::builder_raw(callback);
     if let Some(id) = realm {
-        // Exact as a JavaScript number: both halves are 32-bit.
-        let data = (u64::from(id) << 32 | u64::from(index.unwrap_or(0))) as f64;
-        builder = builder.data(v8::Number::new(scope, data).into());
+        // A BigInt: both halves exact (a Number keeps only 53 bits).
+        let data = u64::from(id) << 32 | u64::from(index.unwrap_or(0));
+        builder = builder.data(v8::BigInt::new_from_u64(scope, data).into());
     }
     let function = builder.build(scope)?;
     function.set_name(v8::String::new(scope, name)?);
@@ -71,12 +71,10 @@ pub(crate) fn realm(
     args: &v8::FunctionCallbackArguments<'_>,
 ) -> Option<(Arc<Realm>, u32)> {
     let data = args.data();
-    let found = data
-        .is_number()
-        .then(|| data.number_value(scope))
-        .flatten()
+    let found = v8::Local::<v8::BigInt>::try_from(data)
+        .ok()
         .and_then(|data| {
-            let data = data as u64;
+            let (data, _lossless) = data.u64_value();
             let realm = Realm::find(scope, (data >> 32) as u32)?;
             Some((realm, data as u32))
         });

@@ -31,7 +31,8 @@ unsafe impl Sync for Queue {}
 pub(crate) struct Realm {
     /// The realm's id in its VM's table.
     pub(crate) id: u32,
-    pub(crate) context: v8::Global<v8::Context>,
+    /// The context (`None` only while the realm is dropped: see `Drop`).
+    context: Option<v8::Global<v8::Context>>,
     queue: Option<Queue>,
     pub(crate) timers: Timers,
     pub(crate) hosts: HostTable,
@@ -59,7 +60,7 @@ impl Realm {
         shared.insert_with(|id| {
             Arc::new(Realm {
                 id,
-                context,
+                context: Some(context),
                 queue: Some(Queue(queue)),
                 timers: Timers::new(),
                 hosts: HostTable::default(),
@@ -68,6 +69,14 @@ impl Realm {
                 shared: Arc::downgrade(shared),
             })
         })
+    }
+
+    /// The realm's V8 context.
+    pub(crate) fn context(&self) -> &v8::Global<v8::Context> {
+        // Some from `create` until `drop`.
+        self.context
+            .as_ref()
+            .expect("a realm has its context until it is dropped")
     }
 
     /// The realm with `id` in the VM of `isolate`, while its context lives.
@@ -107,10 +116,16 @@ impl Drop for Realm {
         let Some(queue) = self.queue.take() else {
             return;
         };
+        // The context first: its handle is reset (or queued to be, at the next lock)
+        // before the reservation below can go back.
+        drop(self.context.take());
         match self.shared.upgrade() {
             Some(shared) => {
-                if let Some(budget) = &shared.wasm_budget {
-                    budget.release(self.wasm_reserved.load(Ordering::Relaxed));
+                let reserved = self.wasm_reserved.load(Ordering::Relaxed);
+                if reserved > 0 {
+                    // Its memories die with the next collection, not now: the bytes go
+                    // back after one (see `wasm.rs`).
+                    shared.defer_wasm_release(reserved);
                 }
                 shared.bury(Box::new(queue));
             }

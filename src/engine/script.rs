@@ -101,10 +101,14 @@ pub(crate) fn compile_and_run<'s>(
 }
 
 /// Compiled small scripts of one context by (source, name), so that a script run again
-/// and again (the "render this" loop) skips making its source string, compiling it and
-/// binding it to the context: a compiled `v8::Script` may run any number of times.
+/// and again (the "render this" loop) skips making its source string and compiling it.
+/// What is kept is the *unbound* script, bound again for each run: V8 does not allow a
+/// bound script to run twice once its first run declared top-level `let`, `const` or
+/// `class` (a `CHECK` failure, which ends the process).
 #[derive(Default)]
-pub(crate) struct ScriptCache(parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::Script>>>);
+pub(crate) struct ScriptCache(
+    parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::UnboundScript>>>,
+);
 
 /// A cached script's (source, name).
 type ScriptKey = (Box<str>, Box<str>);
@@ -131,7 +135,7 @@ impl ScriptCache {
             .get(&(source.into(), name.into()))
             .map(|s| v8::Local::new(scope, s));
         let script = match known {
-            Some(script) => script,
+            Some(unbound) => unbound.bind_to_current_context(scope),
             None => {
                 let Some(script) = compile(scope, source, name)? else {
                     return Ok(None);
@@ -140,7 +144,11 @@ impl ScriptCache {
                 if scripts.len() >= Self::MAX_ENTRIES {
                     scripts.clear();
                 }
-                scripts.insert((source.into(), name.into()), v8::Global::new(scope, script));
+                let unbound = script.get_unbound_script(scope);
+                scripts.insert(
+                    (source.into(), name.into()),
+                    v8::Global::new(scope, unbound),
+                );
                 script
             }
         };

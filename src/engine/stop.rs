@@ -261,10 +261,11 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
-    /// Stops call `call` of `stops` once `timeout` has passed.
-    pub(crate) fn start(stops: &Arc<Stops>, call: CallId, timeout: Duration) -> Deadline {
+    /// Stops call `call` of `stops` once `timeout` has passed (`None`: a timeout so long
+    /// that no clock reaches it).
+    pub(crate) fn start(stops: &Arc<Stops>, call: CallId, timeout: Duration) -> Option<Deadline> {
+        let at = Instant::now().checked_add(timeout)?;
         let watchdog = watchdog();
-        let at = Instant::now() + timeout;
         let key = (at, NEXT_KEY.fetch_add(1, Ordering::Relaxed));
         let mut deadlines = watchdog.deadlines.lock();
         let earliest = deadlines.keys().next().is_none_or(|first| key < *first);
@@ -273,7 +274,7 @@ impl Deadline {
         if earliest {
             watchdog.wake.notify_one();
         }
-        Deadline { key }
+        Some(Deadline { key })
     }
 }
 

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
 
@@ -106,6 +106,8 @@ pub(crate) struct VmShared {
     pub(crate) exhausted: Mutex<Option<Error>>,
     /// What the WebAssembly memories of the VM may reserve, with `max_heap_size`.
     pub(crate) wasm_budget: Option<Budget>,
+    /// Reserved bytes of torn-down contexts, given back after the next collection.
+    pub(crate) wasm_deferred: AtomicUsize,
     entries: Mutex<HashMap<u32, Arc<dyn Any + Send + Sync>>>,
     last_id: AtomicU32,
     graveyard: Mutex<Vec<Box<dyn Send>>>,
@@ -147,6 +149,17 @@ impl VmShared {
         self.buried.store(true, Ordering::Release);
     }
 
+    /// Holds the WebAssembly reservation (`bytes`) of a torn-down context until its
+    /// memories can be gone (see [`DeferredWasm`]).
+    pub(crate) fn defer_wasm_release(self: &Arc<Self>, bytes: usize) {
+        self.bury(Box::new(DeferredWasm::new(self, bytes)));
+    }
+
+    /// The deferred reservations that may go back after the next collection.
+    pub(crate) fn take_deferred_wasm(&self) -> usize {
+        self.wasm_deferred.swap(0, Ordering::AcqRel)
+    }
+
     /// Drops what [`Self::bury`] kept; the caller holds the VM's lock.
     pub(crate) fn drain_graveyard(&self) {
         if self.buried.swap(false, Ordering::AcqRel) {
@@ -158,6 +171,45 @@ impl VmShared {
     /// The VM of the isolate that `isolate` is (every VM's isolate has one).
     pub(crate) fn of(isolate: &v8::Isolate) -> Option<&Arc<VmShared>> {
         isolate.get_slot::<Arc<VmShared>>()
+    }
+}
+
+/// The reservation of a torn-down context, waiting in its VM's graveyard for the
+/// context's handle to be reset, then for a collection (in `wasm.rs`'s `collect`).
+///
+/// The graveyard is emptied under the VM's lock; a handle dropped while another thread
+/// held the lock is reset at the next locking. So the reservation stays buried for two
+/// emptyings: the second one comes after a new locking, when the handle is reset.
+struct DeferredWasm {
+    shared: Weak<VmShared>,
+    bytes: usize,
+    emptyings_left: u8,
+}
+
+impl DeferredWasm {
+    fn new(shared: &Arc<VmShared>, bytes: usize) -> DeferredWasm {
+        DeferredWasm {
+            shared: Arc::downgrade(shared),
+            bytes,
+            emptyings_left: 1,
+        }
+    }
+}
+
+impl Drop for DeferredWasm {
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        if self.emptyings_left > 0 {
+            shared.bury(Box::new(DeferredWasm {
+                shared: Weak::clone(&self.shared),
+                bytes: self.bytes,
+                emptyings_left: self.emptyings_left - 1,
+            }));
+        } else {
+            shared.wasm_deferred.fetch_add(self.bytes, Ordering::AcqRel);
+        }
     }
 }
 
@@ -238,6 +290,7 @@ impl Vm {
                 heap_limit: locker.get_heap_statistics().heap_size_limit(),
                 exhausted: Mutex::new(None),
                 wasm_budget: limited.then(|| Budget::new(options.max_heap_size)),
+                wasm_deferred: AtomicUsize::new(0),
                 entries: Mutex::new(HashMap::new()),
                 last_id: AtomicU32::new(0),
                 graveyard: Mutex::new(Vec::new()),

@@ -16,7 +16,8 @@
 //!   give theirs back), then throws a `RangeError`.
 //!
 //! So the memories of a VM can never hold more than `max_heap_size` together, however
-//! they grow. A context's reservations go back to the budget with the context.
+//! they grow. A torn-down context's reservations go back to the budget after the next
+//! collection (when its memories are gone too).
 
 use std::sync::atomic::Ordering;
 
@@ -136,28 +137,49 @@ fn available<'s>(
     rv.set_double(left as f64);
 }
 
-/// `collect()`: a full garbage collection, so memories nothing reaches can be pruned.
+/// `collect()`: a full garbage collection, so memories nothing reaches can be pruned;
+/// the reservations of contexts torn down before it go back.
 fn collect<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     _args: v8::FunctionCallbackArguments<'s>,
     _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
+    let shared = VmShared::of(scope).cloned();
+    // Taken before the collection: what it then frees includes their memories.
+    let deferred = shared.as_ref().map_or(0, |s| s.take_deferred_wasm());
     scope.low_memory_notification();
+    if deferred > 0 {
+        // A torn-down context's objects take a second collection to go (measured:
+        // its memories are still mapped after one).
+        scope.low_memory_notification();
+    }
+    if let Some(budget) = shared.as_ref().and_then(|s| s.wasm_budget.as_ref()) {
+        budget.release(deferred);
+    }
 }
 
-/// `clamp(bytes, maxPages)`: `[module bytes with every memory's maximum at most
-/// maxPages, the sum of those maxima in bytes]`; throws a `RangeError` for a memory
-/// whose initial size is larger, or whose limits it cannot read.
+/// `clamp(source, maxPages)`: `[a copy of the module bytes with every memory's maximum
+/// at most maxPages, the sum of those maxima in bytes]`; `[source, 0]` when `source` is
+/// not bytes (an `ArrayBuffer`, `SharedArrayBuffer` or view — checked here, where
+/// scripts cannot fake it), so V8 throws its own `TypeError`. Throws a `RangeError` for a
+/// memory whose initial size is larger, or whose limits it cannot read.
 fn clamp<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: v8::FunctionCallbackArguments<'s>,
     mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-    let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(args.get(0)) else {
-        return natives::throw_type_error(scope, "WebAssembly: the module bytes are not a view");
-    };
+    let source = args.get(0);
     let max_pages = args.get(1).number_value(scope).unwrap_or(0.0).max(0.0) as u64;
-    let bytes = natives::view_bytes(view);
+    let bytes = if let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(source) {
+        natives::view_bytes(view)
+    } else if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(source) {
+        store_bytes(&buffer.get_backing_store(), buffer.byte_length())
+    } else if let Ok(buffer) = v8::Local::<v8::SharedArrayBuffer>::try_from(source) {
+        store_bytes(&buffer.get_backing_store(), buffer.byte_length())
+    } else {
+        let zero = v8::Number::new(scope, 0.0);
+        return rv.set(v8::Array::new_with_elements(scope, &[source, zero.into()]).into());
+    };
     match clamp_memories(&bytes, max_pages) {
         Ok((clamped, pages)) => {
             let Some(array) = natives::uint8_array(scope, clamped) else {
@@ -168,6 +190,15 @@ fn clamp<'s>(
         }
         Err(why) => natives::throw_range_error(scope, &format!("WebAssembly.Module: {why}")),
     }
+}
+
+/// A copy of the first `length` bytes of `store` (none when it is detached).
+fn store_bytes(store: &v8::SharedRef<v8::BackingStore>, length: usize) -> Vec<u8> {
+    let length = length.min(store.byte_length());
+    if length == 0 {
+        return Vec::new();
+    }
+    store[..length].iter().map(std::cell::Cell::get).collect()
 }
 
 /// Reads an unsigned LEB128 number of at most `bits` bits at `*at`.

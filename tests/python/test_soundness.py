@@ -4,6 +4,7 @@ regression fails the test instead of ending the suite."""
 
 from __future__ import annotations
 
+import gc
 import resource
 import threading
 import time
@@ -265,3 +266,91 @@ def test_webassembly_memory_is_bounded_by_max_heap_size() -> None:
         for _ in range(20):  # memories nothing reaches give their reservation back
             assert ctx.eval("new WebAssembly.Memory({initial: 512, maximum: 1024}).buffer.byteLength") > 0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 512 << 10  # KiB
+
+
+def _rss_mib() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() >> 20
+
+
+def test_torn_down_contexts_give_their_webassembly_memory_back_before_others_take_it() -> None:
+    # Each context fills 62.5 MiB of a 64 MiB budget and is torn down holding it: the
+    # next one gets its reservation only once those pages are gone.
+    vm = platform.create_vm(max_heap_size=64 << 20).set_up()
+    fill = "globalThis.m = new WebAssembly.Memory({initial: 1000}); new Uint8Array(m.buffer).fill(1); 0"
+    start = _rss_mib()
+    peak = 0
+    for _ in range(6):
+        ctx = vm.create_context().set_up()
+        ctx.expose("rss", _rss_mib)
+        ctx.run_script(fill)
+        peak = max(peak, ctx.eval("rss()") - start)
+        ctx.tear_down()
+        del ctx
+    vm.tear_down()
+    assert peak < 100, f"{peak} MiB resident for a 64 MiB budget"
+
+
+def test_a_context_freed_from_inside_another_contexts_finalizer_does_not_deadlock() -> None:
+    # Freeing `outer` frees its exposed closure, which holds the last reference to
+    # `inner`, whose exposed function the library then finalizes too.
+    proc = run_python(
+        """
+        import gc
+        from v8cffi.platform import platform
+        platform.set_up()
+        vm = platform.create_vm().set_up()
+
+        def make():
+            inner = vm.create_context().set_up()
+            inner.expose("g", lambda: 1)
+            return lambda: inner
+
+        outer = vm.create_context().set_up()
+        outer.expose("f", make())
+        outer.tear_down()
+        del outer
+        gc.collect()
+        print("done")
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"
+
+
+def test_a_host_exception_whose_str_fails_is_still_an_error(ctx: Context) -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    def fail() -> None:
+        raise Unprintable()
+
+    ctx.expose("fail", fail)
+    assert ctx.eval("try { fail(); 'returned' } catch (e) { e.message }") == (
+        "Unprintable: <str() of the exception raised RuntimeError>"
+    )
+    with pytest.raises(Unprintable):
+        ctx.eval("fail()")
+
+
+def test_host_exceptions_caught_in_a_loop_do_not_pile_up(ctx: Context) -> None:
+    from v8cffi import _native
+
+    def boom() -> None:
+        raise KeyError("k")
+
+    ctx.expose("boom", boom)
+    ctx.expose("held", _native.lent_count)
+    gc.collect()  # earlier tests' objects go now, not during the count
+    before = _native.lent_count()
+    most = ctx.eval(
+        "let most = 0; "
+        "for (let i = 0; i < 5000; i++) { try { boom() } catch {} most = Math.max(most, held()) } most"
+    )
+    assert most - before <= 1024 + 1
+    assert _native.lent_count() == before
+    with pytest.raises(KeyError):  # the newest still goes with its exception
+        ctx.eval(
+            "let last; for (let i = 0; i < 2000; i++) { try { boom() } catch (e) { last = e } } throw last"
+        )
