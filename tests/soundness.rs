@@ -360,6 +360,11 @@ fn a_cached_script_with_top_level_declarations_runs_again() {
         }
     }
     assert_eq!(run(&ctx, "q + r").unwrap(), "3");
+    // Scripts without such declarations run again and again from the cache.
+    for n in 1..=5 {
+        let counted = run(&ctx, "globalThis.n = (globalThis.n || 0) + 1").unwrap();
+        assert_eq!(counted, n.to_string());
+    }
 }
 
 #[test]

@@ -100,18 +100,32 @@ pub(crate) fn compile_and_run<'s>(
     Ok(compile(scope, source, name)?.and_then(|script| script.run(scope)))
 }
 
-/// Compiled small scripts of one context by (source, name), so that a script run again
+/// Compiled small scripts of one context by name and source, so that a script run again
 /// and again (the "render this" loop) skips making its source string and compiling it.
-/// What is kept is the *unbound* script, bound again for each run: V8 does not allow a
-/// bound script to run twice once its first run declared top-level `let`, `const` or
-/// `class` (a `CHECK` failure, which ends the process).
+///
+/// A script that may declare top-level `let`, `const`, `class` or `using` is kept
+/// *unbound* and bound again for each run: V8 does not allow a bound script to run
+/// twice once its first run declared a top-level lexical binding (a `CHECK` failure,
+/// which ends the process). Any other script is kept bound, which saves the binding.
 #[derive(Default)]
-pub(crate) struct ScriptCache(
-    parking_lot::Mutex<HashMap<ScriptKey, v8::Global<v8::UnboundScript>>>,
-);
+pub(crate) struct ScriptCache(parking_lot::Mutex<Scripts>);
 
-/// A cached script's (source, name).
-type ScriptKey = (Box<str>, Box<str>);
+/// Cached scripts by name, then by source (looked up without copying either).
+type Scripts = HashMap<Box<str>, HashMap<Box<str>, Cached>>;
+
+/// A cached script (see [`ScriptCache`]).
+enum Cached {
+    Bound(v8::Global<v8::Script>),
+    Unbound(v8::Global<v8::UnboundScript>),
+}
+
+/// Whether `source` may declare a top-level lexical binding: it has one of the words
+/// anywhere (a false positive only costs the binding per run).
+fn may_declare_lexically(source: &str) -> bool {
+    ["let", "const", "class", "using"]
+        .iter()
+        .any(|word| source.contains(word))
+}
 
 impl ScriptCache {
     /// Scripts longer than this are not kept (V8's own cache still helps them).
@@ -129,26 +143,40 @@ impl ScriptCache {
         if source.len() > Self::MAX_SOURCE {
             return compile_and_run(scope, source, name);
         }
-        let known = self
-            .0
-            .lock()
-            .get(&(source.into(), name.into()))
-            .map(|s| v8::Local::new(scope, s));
+        let known = {
+            let scripts = self.0.lock();
+            match scripts
+                .get(name)
+                .and_then(|by_source| by_source.get(source))
+            {
+                Some(Cached::Bound(script)) => Some(v8::Local::new(scope, script)),
+                Some(Cached::Unbound(unbound)) => {
+                    let unbound = v8::Local::new(scope, unbound);
+                    drop(scripts);
+                    Some(unbound.bind_to_current_context(scope))
+                }
+                None => None,
+            }
+        };
         let script = match known {
-            Some(unbound) => unbound.bind_to_current_context(scope),
+            Some(script) => script,
             None => {
                 let Some(script) = compile(scope, source, name)? else {
                     return Ok(None);
                 };
+                let cached = if may_declare_lexically(source) {
+                    Cached::Unbound(v8::Global::new(scope, script.get_unbound_script(scope)))
+                } else {
+                    Cached::Bound(v8::Global::new(scope, script))
+                };
                 let mut scripts = self.0.lock();
-                if scripts.len() >= Self::MAX_ENTRIES {
+                if scripts.values().map(HashMap::len).sum::<usize>() >= Self::MAX_ENTRIES {
                     scripts.clear();
                 }
-                let unbound = script.get_unbound_script(scope);
-                scripts.insert(
-                    (source.into(), name.into()),
-                    v8::Global::new(scope, unbound),
-                );
+                scripts
+                    .entry(name.into())
+                    .or_default()
+                    .insert(source.into(), cached);
                 script
             }
         };
