@@ -22,6 +22,22 @@ function render(data) {
 """
 
 
+#: A flat dict of 40 keys (strings and numbers), the argument of the call rows.
+FLAT_JS = """
+function renderFlat(d) {
+  var s = '<dl>';
+  for (var k in d) s += '<dt>' + k + '</dt><dd>' + d[k] + '</dd>';
+  return s + '</dl>';
+}
+function same(x) { return x }
+"""
+
+
+def flat_data() -> dict[str, Any]:
+    """A dict of 40 keys, numbers and short strings."""
+    return {f"key{i}": (i if i % 3 else f"value {i}") for i in range(40)}
+
+
 def render_data() -> dict[str, Any]:
     """About 1 KB of JSON: a page title, a user and 12 items."""
     return {
@@ -37,6 +53,10 @@ class Engine:
     """One JavaScript context of some library."""
 
     name = ""
+
+    def call(self, function: str, arg: Any) -> Any:
+        """``function(arg)`` with ``arg`` converted to JavaScript and the result back."""
+        raise NotImplementedError
 
     def run(self, code: str) -> Any:
         """Runs ``code`` and returns its result."""
@@ -70,6 +90,9 @@ class V8rs(Engine):
     def render(self, data: dict[str, Any]) -> str:
         return str(self.ctx.call("render", data))
 
+    def call(self, function: str, arg: Any) -> Any:
+        return self.ctx.call(function, arg)
+
     def close(self) -> None:
         self.ctx.tear_down()
         self.vm.tear_down()
@@ -89,6 +112,9 @@ class MiniRacer(Engine):
     def render(self, data: dict[str, Any]) -> str:
         return str(self.ctx.call("render", data))
 
+    def call(self, function: str, arg: Any) -> Any:
+        return self.ctx.call(function, arg)
+
     def close(self) -> None:
         close = getattr(self.ctx, "close", None)
         if close is not None:
@@ -103,6 +129,7 @@ class Jsrun(Engine):
 
         self.rt = jsrun.Runtime()
         self._render: Callable[[dict[str, Any]], Any] | None = None
+        self._functions: dict[str, Callable[[Any], Any]] = {}
 
     def run(self, code: str) -> Any:
         return self.rt.eval(code)
@@ -111,6 +138,12 @@ class Jsrun(Engine):
         if self._render is None:
             self._render = self.rt.eval("render")
         return str(self._render(data))
+
+    def call(self, function: str, arg: Any) -> Any:
+        found = self._functions.get(function)
+        if found is None:
+            found = self._functions[function] = self.rt.eval(function)
+        return found(arg)
 
     def close(self) -> None:
         close = getattr(self.rt, "close", None)

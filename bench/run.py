@@ -21,10 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from engines import PEER_MODULES, RENDER_JS, Engine, Jsrun, MiniRacer, V8rs, render_data
+from engines import FLAT_JS, PEER_MODULES, RENDER_JS, Engine, Jsrun, MiniRacer, V8rs, flat_data, render_data
 
 ENGINES: list[type[Engine]] = [V8rs, MiniRacer, Jsrun]
 FIB = "function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) }"
@@ -244,6 +245,165 @@ def pool_throughput(size: int, quick: bool) -> float:
         return calls / (time.perf_counter() - start)
 
 
+def bench_flat_render(engine: Engine, seconds: float) -> float:
+    engine.run(FLAT_JS)
+    data = flat_data()
+    assert "<dt>key39</dt>" in engine.call("renderFlat", data)
+    return rate(lambda: engine.call("renderFlat", data), seconds)
+
+
+def bench_flat_both_ways(engine: Engine, seconds: float) -> float:
+    engine.run(FLAT_JS)
+    data = flat_data()
+    assert engine.call("same", data) == data
+    return rate(lambda: engine.call("same", data), seconds)
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    """Median ms of ``fn()`` over ``runs`` calls (after one to warm up)."""
+    fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def start_costs(quick: bool) -> dict[str, float]:
+    """Median ms of a VM + context + first result, and of a context in a live VM, with
+    every web API and bare."""
+    from v8cffi.platform import platform
+
+    V8rs().close()
+    runs = 11 if quick else 41
+
+    def vm_and_context(web: bool) -> None:
+        vm = platform.create_vm().set_up()
+        ctx = vm.create_context(web=web).set_up()
+        assert ctx.eval("1 + 1") == 2
+        ctx.tear_down()
+        vm.tear_down()
+
+    live = platform.create_vm().set_up()
+
+    def context(web: bool) -> None:
+        ctx = live.create_context(web=web).set_up()
+        assert ctx.eval("1 + 1") == 2
+        ctx.tear_down()
+
+    costs: dict[str, float] = {}
+    for _ in range(2):  # alternate, so a noisy moment hits both kinds alike
+        for web in (True, False):
+            kind = "web" if web else "bare"
+            for key, fn in ((f"vm-{kind}", vm_and_context), (f"context-{kind}", context)):
+                took = median_ms(lambda: fn(web), runs)  # noqa: B023 - called at once
+                costs[key] = min(costs.get(key, float("inf")), took)
+    live.tear_down()
+    return costs
+
+
+def react_page(quick: bool) -> tuple[float, float]:
+    """Median ms from nothing to the React page rendered: a VM + context that loads
+    tests/fixtures/react.js, and one from a snapshot of it warmed up by renders."""
+    from v8cffi import Snapshot
+    from v8cffi.platform import platform
+
+    V8rs().close()
+    fixtures = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+    source = (fixtures / "react.js").read_text()
+    props = json.loads((fixtures / "expected" / "props.json").read_text())
+    expected = (fixtures / "expected" / "react.html").read_text()
+    warmup = f"for (let i = 0; i < 20; i++) ReactSSR.renderToString({json.dumps(props)})"
+    snapshot = Snapshot(platform.create_snapshot([("react.js", source)], warmup=[warmup]))
+
+    def page(from_snapshot: bool) -> None:
+        vm = platform.create_vm(snapshot=snapshot if from_snapshot else None).set_up()
+        ctx = vm.create_context().set_up()
+        if not from_snapshot:
+            ctx.run_script(source, "react.js")
+        assert ctx.call("ReactSSR.renderToString", props) == expected
+        ctx.tear_down()
+        vm.tear_down()
+
+    runs = 7 if quick else 31
+    return median_ms(lambda: page(False), runs), median_ms(lambda: page(True), runs)
+
+
+def babel_path(fetch: bool) -> Path | None:
+    """@babel/standalone's babel.min.js, fetched once with npm into target/ (``None``
+    without npm or network, or when not there and not to ``fetch``)."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1] / "target" / "bench-fixtures"
+    path = root / "package" / "babel.min.js"
+    if path.exists():
+        return path
+    if not fetch or shutil.which("npm") is None:
+        return None
+    root.mkdir(parents=True, exist_ok=True)
+    packed = subprocess.run(
+        ["npm", "pack", "--silent", "@babel/standalone@7.28.5"], cwd=root, capture_output=True, text=True
+    )
+    if packed.returncode != 0:
+        return None
+    import tarfile
+
+    with tarfile.open(root / packed.stdout.strip().splitlines()[-1]) as tar:
+        tar.extractall(root, filter="data")
+    return path if path.exists() else None
+
+
+def babel_speedup(quick: bool) -> tuple[float, float] | None:
+    """Median ms of load_libs(babel.min.js) + a first JSX transform in a fresh VM:
+    compiled, and from the code cache (made after the first transform)."""
+    import tempfile
+
+    from v8cffi.platform import platform
+
+    babel = babel_path(fetch=not quick)  # --quick runs offline: only a copy already there
+    if babel is None:
+        return None
+    V8rs().close()
+    code = "const App = () => <ul>{[1, 2].map((i) => <li key={i}>{i}</li>)}</ul>; export default App;"
+    transform = "(c) => Babel.transform(c, {presets: ['react', 'env']}).code"
+    with tempfile.TemporaryDirectory() as cache:
+
+        def load(cached: bool) -> None:
+            vm = platform.create_vm().set_up()
+            ctx = vm.create_context().set_up()
+            if cached:
+                ctx.load_libs([babel], cache_dir=cache)
+            else:
+                ctx.load_libs([babel])
+            assert "React.createElement" in ctx.call(transform, code)
+            ctx.tear_down()
+            vm.tear_down()
+
+        load(True)  # makes the entry, and again after the transform
+        runs = 3 if quick else 9
+        return median_ms(lambda: load(False), runs), median_ms(lambda: load(True), runs)
+
+
+PARALLEL_CHILD = """
+import sys
+sys.path.insert(0, {bench!r})
+import run
+print(run.parallel_here({engine!r}, {n}, {rounds}))
+"""
+
+
+def parallel_here(engine: str, n: int, rounds: int) -> float:
+    """The 2-thread speed-up of ``engine`` (run in a process of its own)."""
+    make = next(e for e in ENGINES if e.name == engine)
+    timed = parallel_timer(make, n)
+    serial = parallel = float("inf")
+    for _ in range(rounds):
+        serial = min(serial, timed(2, 1))
+        parallel = min(parallel, timed(1, 2))
+    return serial / parallel
+
+
 # --- workloads in fresh processes ------------------------------------------------------
 
 MEMORY_SCRIPTS = {
@@ -337,6 +497,8 @@ def run(quick: bool, only: str | None) -> tuple[list[Row], list[str]]:
         ("add", "1 + 1", "ops/s", True, bench_add),
         ("compile", "10 KB script, compiled and run once", "ops/s", True, bench_compile),
         ("render", "render(~1 KB dict) -> str", "ops/s", True, bench_render),
+        ("flat-render", "render(40-key dict) -> str", "ops/s", True, bench_flat_render),
+        ("flat-both", "40-key dict there and back", "ops/s", True, bench_flat_both_ways),
     ]
     for name, title, unit, higher, fn in per_engine:
         if not wanted(name):
@@ -352,18 +514,42 @@ def run(quick: bool, only: str | None) -> tuple[list[Row], list[str]]:
 
     if wanted("parallel"):
         # Speed-up: two fib(n) one after the other on one thread, over one fib(n) on
-        # each of two threads with an engine each (2.0 is perfect on two cores). The
-        # engines take turns in every round, so a noisy neighbour hits all alike; the
-        # best round counts.
+        # each of two threads with an engine each (2.0 is perfect on two cores). Each
+        # engine in a process of its own: an idle jsrun Runtime keeps a core busy, which
+        # would slow the others down. The best of several rounds counts.
         row = Row("parallel", "CPU-bound JS, 2 threads x 2 VMs: speed-up", "x", True)
-        timers = {e.name: parallel_timer(e, 31 if quick else 36) for e in engines}
-        best: dict[str, tuple[float, float]] = {name: (float("inf"), float("inf")) for name in timers}
-        for _ in range(2 if quick else 5):
-            for name, timed in timers.items():
-                serial, parallel = best[name]
-                best[name] = (min(serial, timed(2, 1)), min(parallel, timed(1, 2)))
-        row.values = {name: serial / parallel for name, (serial, parallel) in best.items()}
+        bench = str(Path(__file__).resolve().parent)
+        for engine_type in engines:
+            code = PARALLEL_CHILD.format(
+                bench=bench, engine=engine_type.name, n=31 if quick else 36, rounds=2 if quick else 5
+            )
+            row.values[engine_type.name] = in_fresh_process(code)
         rows.append(row)
+
+    if wanted("start"):
+        costs = start_costs(quick)
+        for key, title in (
+            ("vm-web", "new VM + context with every web API + first result"),
+            ("vm-bare", "new VM + bare context + first result"),
+            ("context-web", "new context with every web API in a live VM"),
+            ("context-bare", "new bare context in a live VM"),
+        ):
+            rows.append(Row(key, title, "ms", False, {"v8rs": costs[key]}))
+
+    if wanted("react"):
+        loaded, warm = react_page(quick)
+        page = "React page from nothing (VM + context + render)"
+        rows.append(Row("react-load", f"{page}: load the bundle", "ms", False, {"v8rs": loaded}))
+        rows.append(Row("react-snapshot", f"{page}: from a warm snapshot", "ms", False, {"v8rs": warm}))
+
+    if wanted("babel"):
+        babel = babel_speedup(quick)
+        if babel is None:
+            missing.append("babel (@babel/standalone not fetched: npm, network, or --quick)")
+        else:
+            first = "Babel load + first transform"
+            rows.append(Row("babel-cold", f"{first}: compiled", "ms", False, {"v8rs": babel[0]}))
+            rows.append(Row("babel-cached", f"{first}: code cache", "ms", False, {"v8rs": babel[1]}))
 
     if wanted("memory"):
         n = 10 if quick else 100
@@ -405,7 +591,43 @@ def run(quick: bool, only: str | None) -> tuple[list[Row], list[str]]:
     return rows, missing
 
 
+def _v8rs(rows: dict[str, Row], name: str) -> float:
+    return rows[name].values["v8rs"]
+
+
 TARGETS: list[tuple[str, str, Callable[[dict[str, Row]], bool | None]]] = [
+    (
+        "VM + web context <= 1.3x a bare one",
+        "vm-web",
+        lambda r: _v8rs(r, "vm-web") <= 1.3 * _v8rs(r, "vm-bare"),
+    ),
+    (
+        "web context in a live VM <= 1.3x a bare one",
+        "context-web",
+        lambda r: _v8rs(r, "context-web") <= 1.3 * _v8rs(r, "context-bare"),
+    ),
+    (
+        "React page from a warm snapshot >= 10x faster than loading",
+        "react-snapshot",
+        lambda r: _v8rs(r, "react-load") >= 10 * _v8rs(r, "react-snapshot"),
+    ),
+    (
+        "Babel from the code cache >= 3x faster",
+        "babel-cached",
+        lambda r: _v8rs(r, "babel-cold") >= 3 * _v8rs(r, "babel-cached"),
+    ),
+    ("render(40-key dict) >= 100k/s", "flat-render", lambda r: _v8rs(r, "flat-render") >= 100_000),
+    (
+        "render(40-key dict) >= 10x jsrun",
+        "flat-render",
+        lambda r: _ratio_at_least(r["flat-render"], "jsrun", 10),
+    ),
+    ("40-key dict both ways >= 50k/s", "flat-both", lambda r: _v8rs(r, "flat-both") >= 50_000),
+    (
+        "VMPool(2) >= 1.6x VMPool(1) from 4 threads",
+        "pool-2",
+        lambda r: _v8rs(r, "pool-2") >= 1.6 * _v8rs(r, "pool-1"),
+    ),
     ("hello >= 300k ops/s", "hello", lambda r: r["hello"].values["v8rs"] >= 300_000),
     ("hello >= 10x mini-racer", "hello", lambda r: _ratio_at_least(r["hello"], "mini-racer", 10)),
     ("render >= 5x mini-racer", "render", lambda r: _ratio_at_least(r["render"], "mini-racer", 5)),
@@ -511,7 +733,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         metavar="NAME",
-        help="one workload: hello, add, compile, render, parallel, memory, snapshot, pool, startup",
+        help="one workload: hello, add, compile, render, flat-render, flat-both, parallel, start, react, "
+        "babel, memory, snapshot, pool, startup",
     )
     parser.add_argument("--json", metavar="PATH", help="write the numbers as JSON")
     parser.add_argument("--plot", metavar="PATH", help="write a bar chart of the ratios (needs matplotlib)")

@@ -135,6 +135,15 @@ typedef struct v8rs_error v8rs_error;
 // Ownership: borrowed; valid only during the call it was handed to.
 typedef struct v8rs_reply v8rs_reply;
 
+// A snapshot file opened once (its header checked), to start any number of VMs from
+// with `v8rs_vm_new_with_snapshot`.
+//
+// Thread safety: immutable; usable from any thread, by several at once.
+//
+// Ownership: created by `v8rs_snapshot_open`, freed by `v8rs_snapshot_free`; VMs made
+// from it keep what they need, so it may be freed while they live.
+typedef struct v8rs_snapshot v8rs_snapshot;
+
 // A VM: one V8 isolate (about 1 MB), with its own heap.
 //
 // Thread safety: a `v8rs_vm` may be used from any thread, and from several threads at
@@ -411,6 +420,42 @@ v8rs_code v8rs_call(v8rs_context *context,
                     char **value_out,
                     size_t *value_len_out,
                     v8rs_error **error_out);
+
+// `v8rs_eval` for hot loops: the value goes into the caller's `buffer` when it fits,
+// or into `*spill_out` otherwise, as for `v8rs_run_script_into`.
+//
+// # Safety
+// As `v8rs_eval` and `v8rs_run_script_into`.
+v8rs_code v8rs_eval_into(v8rs_context *context,
+                         const char *script,
+                         size_t script_len,
+                         const char *identifier,
+                         size_t identifier_len,
+                         uint64_t timeout_ms,
+                         uint32_t flags,
+                         char *buffer,
+                         size_t capacity,
+                         size_t *value_len_out,
+                         char **spill_out,
+                         v8rs_error **error_out);
+
+// `v8rs_call` for hot loops: the value goes into the caller's `buffer` when it fits,
+// or into `*spill_out` otherwise, as for `v8rs_run_script_into`.
+//
+// # Safety
+// As `v8rs_call` and `v8rs_run_script_into`.
+v8rs_code v8rs_call_into(v8rs_context *context,
+                         const char *function,
+                         size_t function_len,
+                         const char *args,
+                         size_t args_len,
+                         uint64_t timeout_ms,
+                         uint32_t flags,
+                         char *buffer,
+                         size_t capacity,
+                         size_t *value_len_out,
+                         char **spill_out,
+                         v8rs_error **error_out);
 
 // Reads the `n` files named by `paths` (NUL-terminated, any bytes) and runs each in
 // `context`, in order, with its path as the script name. Stops at the first failure.
@@ -713,15 +758,14 @@ size_t v8rs_live_vm_count(void);
 size_t v8rs_live_context_count(void);
 
 // Runs the `n` scripts (`sources[i]`, `source_lens[i]` bytes, named `names[i]`,
-// `name_lens[i]` bytes) in order in a fresh context, and writes a snapshot of the heap
-// they leave to `*snapshot_out` (`*snapshot_len_out` bytes; free it with
-// `v8rs_string_free`). Start VMs from it with `v8rs_vm_new_from_snapshot`.
+// `name_lens[i]` bytes) in order in a fresh context with every web API, and writes a
+// snapshot of the heap they leave to `*snapshot_out` (`*snapshot_len_out` bytes; free
+// it with `v8rs_string_free`). Open it with `v8rs_snapshot_open` to start VMs from it.
 //
 // A snapshot keeps globals, functions and closures. It cannot keep host functions, nor
 // `Intl` objects (formatters, collators…) that are still reachable when the scripts end —
-// V8 aborts the process on those: create them lazily, after start-up. Nor can it be
-// made while VMs are alive in the process (`V8RS_CODE_INVALID_STATE`; V8 would crash):
-// make snapshots first, or in a separate process — as `v8cffi` does by default.
+// V8 aborts the process on those: create them lazily, after start-up, or make the
+// snapshot in a separate process, as `v8cffi` does by default.
 //
 // Errors: `V8RS_CODE_JS_ERROR` when a script throws; `V8RS_CODE_INVALID_ARGUMENT` for
 // NULL arrays or text that is not UTF-8; `V8RS_CODE_INVALID_STATE` when the platform is
@@ -738,6 +782,45 @@ v8rs_code v8rs_snapshot_create(const char *const *names,
                                char **snapshot_out,
                                size_t *snapshot_len_out,
                                v8rs_error **error_out);
+
+// `v8rs_snapshot_create`, where the last `warmup` of the `n` scripts only warm the
+// snapshot up: they run in a throwaway copy of the context, so that the functions they
+// call are compiled, and the snapshot keeps that code but none of their changes (VMs
+// from it run those functions at once, without compiling them first).
+//
+// Errors: as `v8rs_snapshot_create`; `V8RS_CODE_INVALID_ARGUMENT` when `warmup > n`.
+//
+// # Safety
+// As `v8rs_snapshot_create`.
+v8rs_code v8rs_snapshot_create_warm(const char *const *names,
+                                    const size_t *name_lens,
+                                    const char *const *sources,
+                                    const size_t *source_lens,
+                                    size_t n,
+                                    size_t warmup,
+                                    char **snapshot_out,
+                                    size_t *snapshot_len_out,
+                                    v8rs_error **error_out);
+
+// Checks the snapshot file `snapshot` (`snapshot_len` bytes, copied) and writes a
+// handle to it to `*snapshot_out`.
+//
+// Errors: `V8RS_CODE_INVALID_ARGUMENT` for NULL arguments, and for a snapshot that does
+// not check out — garbage, truncated, corrupted, made by an older v8rs, or by another
+// V8 version or V8 flags.
+//
+// # Safety
+// `snapshot` points to `snapshot_len` readable bytes; out-params are NULL or writable.
+v8rs_code v8rs_snapshot_open(const char *snapshot,
+                             size_t snapshot_len,
+                             v8rs_snapshot **snapshot_out,
+                             v8rs_error **error_out);
+
+// Frees a snapshot handle. NULL is a no-op.
+//
+// # Safety
+// `snapshot` is NULL or a live handle, not used afterwards.
+void v8rs_snapshot_free(v8rs_snapshot *snapshot);
 
 // Creates a VM and writes it to `*vm_out`; free it with `v8rs_vm_free`. `options`
 // may be NULL for V8's defaults; with `max_heap_size` set, a call that fills the heap
@@ -766,6 +849,20 @@ v8rs_code v8rs_vm_new(const v8rs_vm_options *options,
 v8rs_code v8rs_vm_new_from_snapshot(const v8rs_vm_options *options,
                                     const char *snapshot,
                                     size_t snapshot_len,
+                                    v8rs_vm **vm_out,
+                                    v8rs_error **error_out);
+
+// Creates a VM whose contexts start from the opened `snapshot` (see
+// `v8rs_snapshot_open`) and writes it to `*vm_out`: the snapshot is checked once, when
+// opened, and shared by every VM made from it.
+//
+// Errors: `V8RS_CODE_INVALID_ARGUMENT` when `snapshot` is NULL; otherwise as
+// `v8rs_vm_new`.
+//
+// # Safety
+// As `v8rs_vm_new`; `snapshot` is NULL or a live handle.
+v8rs_code v8rs_vm_new_with_snapshot(const v8rs_vm_options *options,
+                                    const v8rs_snapshot *snapshot,
                                     v8rs_vm **vm_out,
                                     v8rs_error **error_out);
 

@@ -74,3 +74,45 @@ fn snapshots() {
         assert_eq!(err.code(), Code::InvalidArgument, "{what}: {err}");
     }
 }
+
+#[test]
+fn snapshots_hold_the_web_apis_and_warm_ups_leave_only_their_code() {
+    common::platform();
+    // The scripts may use the web APIs while the snapshot is made.
+    let app = "var encoded = new TextEncoder().encode('héllo').length;\n\
+               var url = new URL('https://example.com/a?b=1').searchParams.get('b');\n\
+               function render(items) { return items.map((i) => `<li>${i}</li>`).join('') }\n\
+               var renders = 0;\n\
+               function page(n) { renders++; return render(Array.from({ length: n }, (_, i) => i)) }";
+    let warmup = "for (let i = 0; i < 50; i++) page(10); globalThis.fromWarmup = true;";
+    let scripts: [(&[u8], &[u8]); 1] = [(b"app.js", app.as_bytes())];
+    let cold = v8rs::engine::snapshot::create(&scripts).unwrap();
+    let warm = v8rs::engine::snapshot::create_warm(&scripts, &[(b"warmup.js", warmup.as_bytes())])
+        .unwrap();
+    // The warm one holds the bytecode the warm-up compiled.
+    assert!(warm.len() > cold.len(), "{} <= {}", warm.len(), cold.len());
+    let snapshot = std::sync::Arc::new(v8rs::engine::snapshot::Snapshot::open(&warm).unwrap());
+    for _ in 0..3 {
+        let vm = Vm::from_snapshot(VmOptions::default(), &snapshot).unwrap();
+        let ctx = Context::new(&vm).unwrap();
+        assert_eq!(
+            common::run(&ctx, "[encoded, url, renders, typeof fromWarmup].join()").unwrap(),
+            "6,1,0,undefined"
+        );
+        assert_eq!(
+            common::run(&ctx, "page(2)").unwrap(),
+            "<li>0</li><li>1</li>"
+        );
+        // The web APIs work in contexts of the snapshot's VMs, with their own state.
+        assert_eq!(
+            common::run(
+                &ctx,
+                "typeof structuredClone + typeof setTimeout + (performance.timeOrigin > 0)"
+            )
+            .unwrap(),
+            "functionfunctiontrue"
+        );
+    }
+    let err = v8rs::engine::snapshot::create_warm(&scripts, &[(b"bad.js", b"nope()")]).unwrap_err();
+    assert_eq!(err.code(), Code::JsError);
+}

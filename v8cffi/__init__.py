@@ -10,6 +10,7 @@ from __future__ import annotations
 import os as _os
 
 from . import _install, _native
+from ._snapshot import Snapshot
 from .context import Context
 from .exceptions import (
     V8ArgumentError,
@@ -41,6 +42,7 @@ __all__ = [
     "WEB_FEATURES",
     "Context",
     "Platform",
+    "Snapshot",
     "V8ArgumentError",
     "V8ConversionError",
     "V8Error",

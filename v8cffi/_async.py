@@ -4,7 +4,6 @@ the awaiting task cancels exactly that call through a native cancel token."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,6 +36,8 @@ async def run(call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """``call(*args, **kwargs)`` on the running loop's default executor. When the
     awaiting task is cancelled, the JavaScript call is stopped and waited for before
     the cancellation propagates (so the VM is free again)."""
+    import asyncio  # here: importing it costs more than importing this package
+
     loop = asyncio.get_running_loop()
     token = _CancelToken()
 

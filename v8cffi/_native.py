@@ -13,7 +13,6 @@ then does this module let go of them.
 
 from __future__ import annotations
 
-import glob
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -35,7 +34,11 @@ def candidate_paths() -> list[str]:
     override = os.environ.get(LIBRARY_ENV)
     if override:
         return [override]
-    bundled = sorted(glob.glob(os.path.join(_here, "libv8rs*.so")))
+    bundled = sorted(
+        os.path.join(_here, name)
+        for name in os.listdir(_here)
+        if name.startswith("libv8rs") and name.endswith(".so")
+    )
     checkout = os.path.join(os.path.dirname(_here), "target", "release", "libv8rs.so")
     return [*bundled, checkout]
 
@@ -62,8 +65,8 @@ NULL = ffi.NULL
 _unpack = ffi.unpack
 _run_into = lib.v8rs_run_script_into
 
-#: Bytes of the per-thread buffer that small results are written into.
-RESULT_BUFFER = 4096
+#: Bytes of the per-thread buffer that results are written into when they fit.
+RESULT_BUFFER = 1 << 16
 
 
 class Scratch(threading.local):
@@ -253,18 +256,20 @@ def live_counts() -> tuple[int, int]:
     return int(lib.v8rs_live_vm_count()), int(lib.v8rs_live_context_count())
 
 
-def snapshot_create(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
-    """A snapshot of the heap that the ``(name, source)`` scripts leave."""
+def snapshot_create(pairs: Sequence[tuple[bytes, bytes]], warmup: int = 0) -> bytes:
+    """A snapshot of the heap that the ``(name, source)`` scripts leave; the last
+    ``warmup`` of them only warm it up (their code is kept, their changes are not)."""
     names = [ffi.new("char[]", n) for n, _ in pairs]
     sources = [ffi.new("char[]", s) for _, s in pairs]
     out, out_len = ffi.new("char **"), ffi.new("size_t *")
     call(
-        lib.v8rs_snapshot_create,
+        lib.v8rs_snapshot_create_warm,
         ffi.new("const char *[]", names) if pairs else NULL,
         ffi.new("size_t[]", [len(n) for n, _ in pairs]) if pairs else NULL,
         ffi.new("const char *[]", sources) if pairs else NULL,
         ffi.new("size_t[]", [len(s) for _, s in pairs]) if pairs else NULL,
         len(pairs),
+        warmup,
         out,
         out_len,
     )
@@ -274,14 +279,22 @@ def snapshot_create(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
         lib.v8rs_string_free(out[0])
 
 
+def snapshot_open(data: bytes) -> Any:
+    """A handle of the snapshot file ``data``, checked (freed when the object goes)."""
+    out = ffi.new("v8rs_snapshot **")
+    call(lib.v8rs_snapshot_open, data, len(data), out)
+    return ffi.gc(out[0], lib.v8rs_snapshot_free)
+
+
 # --- VMs ------------------------------------------------------------------------------
 
 #: The fields of ``v8rs_heap_stats``, in order.
 HEAP_STATS = [field for field, _ in ffi.typeof("v8rs_heap_stats").fields]
 
 
-def vm_new(initial_heap_size: int, max_heap_size: int, snapshot: bytes | None) -> Any:
-    """A new VM handle (freed when the returned object goes)."""
+def vm_new(initial_heap_size: int, max_heap_size: int, snapshot: Any | None) -> Any:
+    """A new VM handle (freed when the returned object goes), from the opened snapshot
+    handle ``snapshot`` (:func:`snapshot_open`) when given."""
     options = ffi.new(
         "v8rs_vm_options *", {"initial_heap_size": initial_heap_size, "max_heap_size": max_heap_size}
     )
@@ -289,7 +302,7 @@ def vm_new(initial_heap_size: int, max_heap_size: int, snapshot: bytes | None) -
     if snapshot is None:
         call(lib.v8rs_vm_new, options, out)
     else:
-        call(lib.v8rs_vm_new_from_snapshot, options, snapshot, len(snapshot), out)
+        call(lib.v8rs_vm_new_with_snapshot, options, snapshot, out)
     return ffi.gc(out[0], lib.v8rs_vm_free)
 
 
@@ -365,18 +378,40 @@ def _value(fn: Any, *args: Any) -> Any:
         lib.v8rs_string_free(result)
 
 
-_eval = lib.v8rs_eval
-_call = lib.v8rs_call
+_eval_into = lib.v8rs_eval_into
+_call_into = lib.v8rs_call_into
 
 
 def eval(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int) -> Any:
     """The value of running ``source`` in ``context``."""
-    return _value(_eval, context, source, len(source), name, len(name), timeout_ms, flags)
+    buffer, capacity, out_len, spill, error = scratch.run
+    n, m = len(source), len(name)
+    code = _eval_into(context, source, n, name, m, timeout_ms, flags, buffer, capacity, out_len, spill, error)
+    if code:
+        raise_error(code, error[0])
+    return _delivered(buffer, out_len[0], spill[0])
 
 
 def call_function(context: Any, function: bytes, args: bytes, timeout_ms: int, flags: int) -> Any:
     """The value of calling ``function`` with the wire-format array ``args``."""
-    return _value(_call, context, function, len(function), args, len(args), timeout_ms, flags)
+    buffer, capacity, out_len, spill, error = scratch.run
+    n, m = len(function), len(args)
+    out = (buffer, capacity, out_len, spill, error)
+    code = _call_into(context, function, n, args, m, timeout_ms, flags, *out)
+    if code:
+        raise_error(code, error[0])
+    return _delivered(buffer, out_len[0], spill[0])
+
+
+def _delivered(buffer: Any, length: int, spilled: Any) -> Any:
+    """The wire-format value an ``_into`` call left in ``buffer`` (or, when it did not
+    fit, at ``spilled``, which is freed here)."""
+    if spilled == NULL:
+        return loads(_unpack(buffer, length))  # type: ignore[arg-type]  # char[] -> bytes
+    try:
+        return loads(_unpack(spilled, length))  # type: ignore[arg-type]
+    finally:
+        lib.v8rs_string_free(spilled)
 
 
 def run_until_idle(context: Any, timeout_ms: int) -> None:

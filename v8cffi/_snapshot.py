@@ -1,32 +1,114 @@
-"""Making snapshots, here or in a child process that may crash without harm."""
+"""Snapshots: making them (here, or in a child process that may crash without harm)
+and opening them once for every VM that starts from them."""
 
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any, Union
 
 from . import _native, exceptions
 
+__all__ = ["Snapshot"]
+
 Pair = tuple[bytes, bytes]
+StrPath = Union[str, "os.PathLike[str]"]
 
 
-def normalize(scripts: Sequence[str | bytes | tuple[str, str | bytes]]) -> list[Pair]:
-    """``(name, source)`` as UTF-8 bytes; bare sources are named ``<snapshot N>``."""
+class Snapshot:
+    """A snapshot file's bytes (made by
+    :meth:`Platform.create_snapshot() <v8cffi.platform.Platform.create_snapshot>`),
+    checked once: every VM made with ``create_vm(snapshot=...)`` from it starts without
+    checking or copying it again. Bytes given to ``create_vm`` are opened this way too
+    (the last few, by identity), as is the file at ``platform.snapshot_path``.
+
+    A snapshot that does not check out (garbage, truncated, corrupted, from another
+    v8rs, V8 version or V8 flags) raises :class:`~v8cffi.exceptions.V8ArgumentError`.
+    """
+
+    __slots__ = ("_data", "_handle")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = bytes(data)
+        self._handle = _native.snapshot_open(self._data)
+
+    @classmethod
+    def load(cls, path: StrPath) -> Snapshot:
+        """The snapshot in the file at ``path``."""
+        with open(path, "rb") as f:
+            return cls(f.read())
+
+    def __bytes__(self) -> bytes:
+        return self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"<Snapshot of {len(self._data)} bytes>"
+
+
+#: Recently opened snapshots: bytes objects by identity (each kept alive with its
+#: snapshot, so its id is not reused), files by (path, mtime, size).
+_OPENED: OrderedDict[Any, tuple[object, Snapshot]] = OrderedDict()
+_OPENED_MAX = 8
+_opened_lock = threading.Lock()
+
+
+def _remember(key: Any, keep: object, make: Any) -> Snapshot:
+    with _opened_lock:
+        found = _OPENED.get(key)
+        if found is not None:
+            _OPENED.move_to_end(key)
+            return found[1]
+    snapshot: Snapshot = make()
+    with _opened_lock:
+        _OPENED[key] = (keep, snapshot)
+        while len(_OPENED) > _OPENED_MAX:
+            _OPENED.popitem(last=False)
+    return snapshot
+
+
+def opened(snapshot: bytes | Snapshot) -> Snapshot:
+    """``snapshot`` opened (once for the same bytes object)."""
+    if isinstance(snapshot, Snapshot):
+        return snapshot
+    data = snapshot if type(snapshot) is bytes else bytes(snapshot)
+    return _remember(("bytes", id(data)), data, lambda: Snapshot(data))
+
+
+def handle(snapshot: Snapshot) -> Any:
+    """The library's handle of ``snapshot``."""
+    return snapshot._handle
+
+
+def opened_file(path: StrPath) -> Snapshot:
+    """The snapshot in the file at ``path`` (read again only when the file changes)."""
+    stat = os.stat(path)
+    key = ("file", os.fspath(path), stat.st_mtime_ns, stat.st_size)
+    return _remember(key, None, lambda: Snapshot.load(path))
+
+
+def normalize(scripts: Sequence[str | bytes | tuple[str, str | bytes]], what: str = "snapshot") -> list[Pair]:
+    """``(name, source)`` as UTF-8 bytes; bare sources are named ``<snapshot N>`` (or
+    with another ``what``)."""
     pairs = []
     for i, script in enumerate(scripts):
         if isinstance(script, tuple):
             name, source = script
         else:
-            name, source = f"<snapshot {i}>", script
+            name, source = f"<{what} {i}>", script
         pairs.append((_native.to_utf8(name, "name"), _native.to_utf8(source, "script")))
     return pairs
 
 
-def create_here(pairs: list[Pair]) -> bytes:
-    """The snapshot, made in this process."""
-    return _native.snapshot_create(pairs)
+def create_here(pairs: list[Pair], warmup: int = 0) -> bytes:
+    """The snapshot, made in this process (the last ``warmup`` pairs warm it up)."""
+    return _native.snapshot_create(pairs, warmup)
 
 
 CHILD = """
@@ -40,7 +122,7 @@ def utf8(text):
     return text.encode("utf-8", "surrogatepass")
 pairs = [(utf8(n), utf8(s)) for n, s in request["scripts"]]
 try:
-    blob = _snapshot.create_here(pairs)
+    blob = _snapshot.create_here(pairs, request["warmup"])
 except V8Error as e:
     fields = {k: getattr(e, k, None) for k in ("name", "js_message", "script_name", "line", "start_column",
                                                "end_column", "source_line", "stack")}
@@ -54,16 +136,19 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
-def create_in_child(pairs: list[Pair], flags: str) -> bytes:
+def create_in_child(pairs: list[Pair], flags: str, warmup: int = 0) -> bytes:
     """The snapshot, made in a child process with the same V8 flags."""
     request = json.dumps(
         {
             "flags": flags,
+            "warmup": warmup,
             "scripts": [
                 (n.decode("utf-8", "surrogatepass"), s.decode("utf-8", "surrogatepass")) for n, s in pairs
             ],
         }
     )
+    import subprocess  # here: a snapshot made in this process needs none
+
     proc = subprocess.run(
         [sys.executable, "-c", CHILD], input=request.encode("utf-8", "surrogatepass"), capture_output=True
     )

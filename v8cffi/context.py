@@ -24,6 +24,8 @@ _ANONYMOUS = b"<anonymous>"
 _run_script = _native.run_script
 _eval = _native.eval
 _call = _native.call_function
+#: Function names already encoded for ``call`` (a hot loop calls the same few).
+_NAMES: dict[str, bytes] = {}
 _AWAIT = _constants.AWAIT_PROMISE
 _JSON = _constants.ACCEPT_JSON  # results JSON says exactly come as JSON text (C json.loads)
 
@@ -190,7 +192,13 @@ class Context(Managed):
         >>> ctx.call("Math.max", 1, 5, 3)  # doctest: +SKIP
         5
         """
-        name = _native.to_utf8(function, "function")
+        name = _NAMES.get(function) if type(function) is str else None
+        if name is None:
+            name = _native.to_utf8(function, "function")
+            if type(function) is str:
+                if len(_NAMES) >= 1024:
+                    _NAMES.clear()
+                _NAMES[function] = name
         packed = dumps(args)
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         flags = _AWAIT | _JSON if await_promise else _JSON

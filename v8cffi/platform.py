@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from . import _native, vm
+from ._snapshot import Snapshot
 from .exceptions import V8LifecycleError
 
 __all__ = ["Platform", "platform"]
@@ -97,13 +98,21 @@ class Platform:
         return self._alive and _native.platform_is_alive()
 
     def create_snapshot(
-        self, scripts: Sequence[str | bytes | tuple[str, str | bytes]], *, isolated: bool = True
+        self,
+        scripts: Sequence[str | bytes | tuple[str, str | bytes]],
+        *,
+        warmup: Sequence[str | bytes | tuple[str, str | bytes]] = (),
+        isolated: bool = True,
     ) -> bytes:
         """Runs ``scripts`` (sources, or ``(name, source)`` pairs) in order in a fresh
-        context and returns a snapshot of the heap they leave: VMs made with
-        ``create_vm(snapshot=...)`` start every context with those globals, without
-        running the scripts again. Save it to a file to reuse it in other processes of
-        the same build and V8 flags.
+        context with every web API and returns a snapshot of the heap they leave: VMs
+        made with ``create_vm(snapshot=...)`` start every context with those globals,
+        without running the scripts again. Save it to a file to reuse it in other
+        processes of the same build and V8 flags.
+
+        ``warmup`` scripts run after them in a throwaway copy of the context, only to
+        compile what they call (a render, say): the snapshot keeps that compiled code,
+        and none of their changes, so VMs from it run those functions at once.
 
         A snapshot keeps globals, functions and closures. ``Intl`` objects still
         reachable when the scripts end cannot be snapshotted (V8 would abort the
@@ -114,19 +123,19 @@ class Platform:
         """
         from . import _snapshot
 
-        pairs = _snapshot.normalize(scripts)
+        pairs = _snapshot.normalize(scripts) + _snapshot.normalize(warmup, "warmup")
         if not self.is_alive():
             raise V8LifecycleError("the platform is not set up: call platform.set_up() first")
         if isolated:
-            return _snapshot.create_in_child(pairs, self._flags)
-        return _snapshot.create_here(pairs)
+            return _snapshot.create_in_child(pairs, self._flags, len(warmup))
+        return _snapshot.create_here(pairs, len(warmup))
 
     def create_vm(
         self,
         *,
         max_heap_size: int | None = None,
         initial_heap_size: int | None = None,
-        snapshot: bytes | None = None,
+        snapshot: bytes | Snapshot | None = None,
     ) -> vm.VM:
         """A new :class:`~v8cffi.vm.VM` (set it up with ``set_up()`` or ``with``, once the
         platform is set up).
@@ -136,9 +145,10 @@ class Platform:
         the process, and ``ArrayBuffer`` contents (outside the heap) are capped at the
         same size (past it, a JavaScript ``RangeError``). ``initial_heap_size``
         presizes the heap. Both default to V8's own. ``snapshot`` (from
-        :meth:`create_snapshot`) starts every context of the VM from it (default: the file
-        at :attr:`snapshot_path`, if set); one that does not check out raises
-        :class:`~v8cffi.exceptions.V8ArgumentError` at ``set_up()``.
+        :meth:`create_snapshot`, as bytes or a :class:`~v8cffi.Snapshot`) starts every
+        context of the VM from it (default: the file at :attr:`snapshot_path`, if set);
+        one that does not check out raises :class:`~v8cffi.exceptions.V8ArgumentError`
+        at ``set_up()``.
         """
         if max_heap_size is None and initial_heap_size is None and snapshot is None:
             return vm.VM(self)  # as v8-cffi called it

@@ -27,20 +27,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import importlib.util
 import json
 import math
 import struct
-import uuid
+import sys
 from typing import Any
 
 from . import _constants
 from .exceptions import V8ArgumentError, V8ConversionError
 
-_orjson: Any
-try:
-    import orjson as _orjson
-except ImportError:  # PyPy, or a platform without its wheels
-    _orjson = None
+#: orjson, once imported (see :func:`_use_orjson`); ``None`` before, and for good
+#: where it is not installed (PyPy, a platform without its wheels).
+_orjson: Any = None
+#: Importing orjson costs more than importing this package (it imports uuid,
+#: dataclasses, inspect…): a short script that converts a few values goes without;
+#: after this many conversions, the hot path takes it.
+_ORJSON_AFTER = 64
+_until_orjson = _ORJSON_AFTER if importlib.util.find_spec("orjson") is not None else -1
 
 __all__ = ["MAX_DEPTH", "dumps", "loads"]
 
@@ -60,6 +64,8 @@ def dumps(value: Any) -> bytes:
     ``None``, finite floats, ints up to 2**53) travel as JSON text, which the encoders
     on both sides handle much faster; everything else is written tag by tag.
     """
+    if _orjson is None and _until_orjson >= 0:
+        _count_towards_orjson()
     if _orjson is not None:
         try:
             data: bytes = _orjson_dumps(value, default=_not_json, option=_ORJSON_OPTIONS)
@@ -91,28 +97,56 @@ class _NotJson(TypeError):
     pass
 
 
+def _is_uuid(value: Any) -> bool:
+    """Whether ``value`` is a ``uuid.UUID`` (without importing ``uuid``, which costs
+    more than importing this package: a UUID exists only once ``uuid`` is imported)."""
+    module = sys.modules.get("uuid")
+    return module is not None and isinstance(value, module.UUID)
+
+
 def _not_json(value: Any) -> Any:
     """The JSON form of the values JSON encoders do not know, as the exact path writes
     them (a UUID as its string, an Enum as its value); anything else is not JSON."""
-    if isinstance(value, uuid.UUID):
+    if _is_uuid(value):
         return str(value)
     if isinstance(value, enum.Enum) and not isinstance(value, (int, str, float)):
         return value.value
     raise _NotJson
 
 
-if _orjson is not None:
-    _orjson_dumps = _orjson.dumps
-    _orjson_loads = _orjson.loads
+_orjson_dumps: Any = None
+_orjson_loads: Any = None
+_ORJSON_OPTIONS = 0
+
+
+def _count_towards_orjson() -> None:
+    """One more conversion: the one that reaches :data:`_ORJSON_AFTER` imports orjson."""
+    global _until_orjson
+    _until_orjson -= 1
+    if _until_orjson <= 0:
+        _use_orjson()
+
+
+def _use_orjson() -> None:
+    """Makes orjson the JSON path (when it is installed)."""
+    global _orjson, _orjson_dumps, _orjson_loads, _ORJSON_OPTIONS, _until_orjson
+    try:
+        import orjson
+    except ImportError:
+        _until_orjson = -1
+        return
+    _orjson_dumps = orjson.dumps
+    _orjson_loads = orjson.loads
     # Ints past 2**53 raise (the exact path sends BigInts); datetimes, dataclasses and
     # subclasses go to `default` (which refuses them), so orjson converts exactly what
     # the standard library's encoder would.
     _ORJSON_OPTIONS = (
-        _orjson.OPT_STRICT_INTEGER
-        | _orjson.OPT_PASSTHROUGH_DATETIME
-        | _orjson.OPT_PASSTHROUGH_DATACLASS
-        | _orjson.OPT_PASSTHROUGH_SUBCLASS
+        orjson.OPT_STRICT_INTEGER
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
     )
+    _orjson = orjson
 
 
 # ASCII-only output keeps lone surrogates (as \udXXX escapes); no NaN or Infinity.
@@ -168,7 +202,7 @@ def _write(out: bytearray, value: Any, depth: int, active: set[int], path: str) 
         out += b"B"
         out += _U32.pack(len(data))
         out += data
-    elif isinstance(value, uuid.UUID):
+    elif _is_uuid(value):
         _write_str(out, str(value))
     elif isinstance(value, enum.Enum) and not isinstance(value, (int, str, float)):
         _write(out, value.value, depth, active, path)
@@ -206,16 +240,18 @@ def _write(out: bytearray, value: Any, depth: int, active: set[int], path: str) 
         raise V8ConversionError(f"cannot convert {path} of type {type(value).__name__} to JavaScript")
 
 
-def _json_text(text: bytes, at: int) -> Any:
+def _json_text(text: bytes | memoryview, at: int) -> Any:
     """The value of a JSON text (with orjson when it has it: it refuses lone
     surrogates, which the standard library's decoder keeps)."""
+    if _orjson is None and _until_orjson >= 0:
+        _count_towards_orjson()
     if _orjson is not None:
         try:
             return _orjson_loads(text)
         except _orjson.JSONDecodeError:
             pass
     try:
-        return json.loads(text)
+        return json.loads(bytes(text) if isinstance(text, memoryview) else text)
     except ValueError:
         raise V8ArgumentError(f"malformed value: invalid JSON text at byte {at}") from None
 
@@ -236,6 +272,8 @@ def _from_epoch_ms(ms: float) -> _dt.datetime:
 
 def loads(data: bytes) -> Any:
     """The Python value of one wire-format value (all of ``data``)."""
+    if data and data[0] == 0x4A and len(data) >= 5 and _U32.unpack_from(data, 1)[0] == len(data) - 5:
+        return _json_text(memoryview(data)[5:], 0)  # the usual result: no copy
     view = memoryview(data)
     value, end = _read(view, 0, 0)
     if end != len(view):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import _native, context
+from . import _native, _snapshot, context
 from ._managed import Managed
 from .exceptions import V8LifecycleError
 from .web import feature_mask
@@ -46,11 +46,11 @@ class VM(Managed):
         *,
         max_heap_size: int | None = None,
         initial_heap_size: int | None = None,
-        snapshot: bytes | None = None,
+        snapshot: bytes | _snapshot.Snapshot | None = None,
     ) -> None:
         super().__init__()
         self._platform = platform
-        self._snapshot = bytes(snapshot) if snapshot is not None else None
+        self._snapshot = snapshot
         self._initial_heap_size = _size(initial_heap_size, "initial_heap_size")
         self._max_heap_size = _size(max_heap_size, "max_heap_size")
 
@@ -65,11 +65,13 @@ class VM(Managed):
             self._check_not_set_up()
             if not self._platform.is_alive():
                 raise V8LifecycleError("the platform is not set up (or was torn down)")
-            snapshot = self._snapshot
-            if snapshot is None and self._platform.snapshot_path is not None:
-                with open(self._platform.snapshot_path, "rb") as f:
-                    snapshot = f.read()
-            self._ptr = _native.vm_new(self._initial_heap_size, self._max_heap_size, snapshot)
+            snapshot = None
+            if self._snapshot is not None:
+                snapshot = _snapshot.opened(self._snapshot)
+            elif self._platform.snapshot_path is not None:
+                snapshot = _snapshot.opened_file(self._platform.snapshot_path)
+            handle = _snapshot.handle(snapshot) if snapshot is not None else None
+            self._ptr = _native.vm_new(self._initial_heap_size, self._max_heap_size, handle)
         return self
 
     def create_context(self, *, web: bool | Iterable[str] = True) -> context.Context:

@@ -1,12 +1,11 @@
 //! `v8rs_context`: one global scope in a VM, and the calls that run JavaScript in it.
 
 use std::ffi::{c_char, CStr};
-use std::ptr;
 
 use crate::abi::boundary::{guarded, shielded};
 use crate::abi::error::v8rs_error;
 use crate::abi::handle::{arc_into_handle, clone_arc, free_arc, Castable, OwnershipArc};
-use crate::abi::strings::{bytes, c_paths, hand_out, non_null, script_name, timeout};
+use crate::abi::strings::{bytes, c_paths, hand_out, non_null, script_name, timeout, ResultBuffer};
 use crate::abi::types::{call_flags, v8rs_code, V8RS_WEB_ALL};
 use crate::abi::vm::v8rs_vm;
 use crate::engine::{Context, Error, WebFeatures};
@@ -211,28 +210,16 @@ pub unsafe extern "C" fn v8rs_run_script_into(
         // SAFETY: the caller's contract, as documented on this function.
         let (context, script, identifier) =
             unsafe { script_call(context, script, script_len, identifier, identifier_len) }?;
-        let result_len_out = non_null(result_len_out, "result_len_out")?;
-        let spill_out = non_null(spill_out, "spill_out")?;
-        if buffer.is_null() && capacity > 0 {
-            return Err(Error::invalid_argument("buffer is NULL with a capacity"));
-        }
+        let into = ResultBuffer {
+            buffer,
+            capacity,
+            len_out: result_len_out,
+            spill_out,
+        };
+        into.check()?;
         let result = context.run_script_with_timeout(script, identifier, timeout(timeout_ms))?;
-        let bytes = result.as_bytes();
-        if bytes.len() <= capacity {
-            // SAFETY: `buffer` has `capacity` writable bytes; the out-params are writable.
-            unsafe {
-                ptr::copy_nonoverlapping(bytes.as_ptr(), buffer as *mut u8, bytes.len());
-                if bytes.len() < capacity {
-                    *buffer.add(bytes.len()) = 0;
-                }
-                *spill_out = ptr::null_mut();
-                *result_len_out = bytes.len();
-            }
-            Ok(())
-        } else {
-            // SAFETY: both out-params are non-NULL and writable.
-            unsafe { hand_out(bytes, spill_out, result_len_out) }
-        }
+        // SAFETY: the caller's contract for `buffer` and the out-params.
+        unsafe { into.deliver(result.as_bytes()) }
     })
 }
 
@@ -303,6 +290,83 @@ pub unsafe extern "C" fn v8rs_call(
         let value = context.call(function, args, timeout(timeout_ms), call_flags(flags))?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
+    })
+}
+
+/// `v8rs_eval` for hot loops: the value goes into the caller's `buffer` when it fits,
+/// or into `*spill_out` otherwise, as for `v8rs_run_script_into`.
+///
+/// # Safety
+/// As `v8rs_eval` and `v8rs_run_script_into`.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_eval_into(
+    context: *mut v8rs_context,
+    script: *const c_char,
+    script_len: usize,
+    identifier: *const c_char,
+    identifier_len: usize,
+    timeout_ms: u64,
+    flags: u32,
+    buffer: *mut c_char,
+    capacity: usize,
+    value_len_out: *mut usize,
+    spill_out: *mut *mut c_char,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    guarded(error_out, || {
+        // SAFETY: the caller's contract, as documented on this function.
+        let (context, script, identifier) =
+            unsafe { script_call(context, script, script_len, identifier, identifier_len) }?;
+        let into = ResultBuffer {
+            buffer,
+            capacity,
+            len_out: value_len_out,
+            spill_out,
+        };
+        into.check()?;
+        let value = context.eval(script, identifier, timeout(timeout_ms), call_flags(flags))?;
+        // SAFETY: the caller's contract for `buffer` and the out-params.
+        unsafe { into.deliver(&value) }
+    })
+}
+
+/// `v8rs_call` for hot loops: the value goes into the caller's `buffer` when it fits,
+/// or into `*spill_out` otherwise, as for `v8rs_run_script_into`.
+///
+/// # Safety
+/// As `v8rs_call` and `v8rs_run_script_into`.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_call_into(
+    context: *mut v8rs_context,
+    function: *const c_char,
+    function_len: usize,
+    args: *const c_char,
+    args_len: usize,
+    timeout_ms: u64,
+    flags: u32,
+    buffer: *mut c_char,
+    capacity: usize,
+    value_len_out: *mut usize,
+    spill_out: *mut *mut c_char,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { clone_arc(context) }?;
+        let into = ResultBuffer {
+            buffer,
+            capacity,
+            len_out: value_len_out,
+            spill_out,
+        };
+        into.check()?;
+        // SAFETY: each pointer has the given number of readable bytes.
+        let function = unsafe { bytes(function, function_len, "function") }?;
+        // SAFETY: as above.
+        let args = unsafe { bytes(args, args_len, "args") }?;
+        let value = context.call(function, args, timeout(timeout_ms), call_flags(flags))?;
+        // SAFETY: the caller's contract for `buffer` and the out-params.
+        unsafe { into.deliver(&value) }
     })
 }
 

@@ -76,6 +76,51 @@ pub(crate) unsafe fn hand_out(
     Ok(())
 }
 
+/// A caller's buffer for results (see `v8rs_run_script_into`): `capacity` bytes at
+/// `buffer`, the result's length at `len_out`, a spilled copy at `spill_out`.
+pub(crate) struct ResultBuffer {
+    pub(crate) buffer: *mut c_char,
+    pub(crate) capacity: usize,
+    pub(crate) len_out: *mut usize,
+    pub(crate) spill_out: *mut *mut c_char,
+}
+
+impl ResultBuffer {
+    /// Checks the out-params before the call runs.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        non_null(self.len_out, "result_len_out")?;
+        non_null(self.spill_out, "spill_out")?;
+        if self.buffer.is_null() && self.capacity > 0 {
+            return Err(Error::invalid_argument("buffer is NULL with a capacity"));
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` into the buffer when they fit (NUL after them when there is
+    /// room; `*spill_out` NULL), or else hands out a copy at `*spill_out`.
+    ///
+    /// # Safety
+    /// As the `_into` exports: `buffer` has `capacity` writable bytes, the out-params
+    /// are writable (checked non-NULL by [`Self::check`]).
+    pub(crate) unsafe fn deliver(&self, bytes: &[u8]) -> Result<(), Error> {
+        if bytes.len() <= self.capacity {
+            // SAFETY: by this function's contract.
+            unsafe {
+                ptr::copy_nonoverlapping(bytes.as_ptr(), self.buffer as *mut u8, bytes.len());
+                if bytes.len() < self.capacity {
+                    *self.buffer.add(bytes.len()) = 0;
+                }
+                *self.spill_out = ptr::null_mut();
+                *self.len_out = bytes.len();
+            }
+            Ok(())
+        } else {
+            // SAFETY: both out-params are non-NULL and writable.
+            unsafe { hand_out(bytes, self.spill_out, self.len_out) }
+        }
+    }
+}
+
 /// Returns a borrowed `(pointer, length)` view of `text`, or NULL when absent.
 ///
 /// # Safety

@@ -5,6 +5,7 @@ use std::ffi::c_char;
 use crate::abi::boundary::{guarded, shielded};
 use crate::abi::error::v8rs_error;
 use crate::abi::handle::{arc_into_handle, clone_arc, free_arc, Castable, OwnershipArc};
+use crate::abi::snapshot::v8rs_snapshot;
 use crate::abi::strings::{bytes, non_null};
 use crate::abi::types::{v8rs_code, v8rs_heap_stats, v8rs_vm_options};
 use crate::engine::Vm;
@@ -80,6 +81,35 @@ pub unsafe extern "C" fn v8rs_vm_new_from_snapshot(
         // SAFETY: `snapshot` has `snapshot_len` readable bytes.
         let snapshot = unsafe { bytes(snapshot, snapshot_len, "snapshot") }?;
         let vm = Vm::with_snapshot(options.into(), snapshot)?;
+        // SAFETY: `vm_out` is a non-NULL, writable `v8rs_vm *` slot.
+        unsafe { *vm_out = arc_into_handle(vm) };
+        Ok(())
+    })
+}
+
+/// Creates a VM whose contexts start from the opened `snapshot` (see
+/// `v8rs_snapshot_open`) and writes it to `*vm_out`: the snapshot is checked once, when
+/// opened, and shared by every VM made from it.
+///
+/// Errors: `V8RS_CODE_INVALID_ARGUMENT` when `snapshot` is NULL; otherwise as
+/// `v8rs_vm_new`.
+///
+/// # Safety
+/// As `v8rs_vm_new`; `snapshot` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_new_with_snapshot(
+    options: *const v8rs_vm_options,
+    snapshot: *const v8rs_snapshot,
+    vm_out: *mut *mut v8rs_vm,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    guarded(error_out, || {
+        let vm_out = non_null(vm_out, "vm_out")?;
+        // SAFETY: `options` is NULL or readable (the caller's contract).
+        let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
+        // SAFETY: `snapshot` is NULL or a live handle (the caller's contract).
+        let snapshot = unsafe { clone_arc(snapshot) }?;
+        let vm = Vm::from_snapshot(options.into(), &snapshot)?;
         // SAFETY: `vm_out` is a non-NULL, writable `v8rs_vm *` slot.
         unsafe { *vm_out = arc_into_handle(vm) };
         Ok(())

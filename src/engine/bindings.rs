@@ -19,9 +19,7 @@ pub(crate) fn expose(
     let key = crate::engine::script::new_string(scope, name)?;
     let index = u32::try_from(realm.hosts.add(function))
         .map_err(|_| Error::invalid_argument("too many host functions in one context"))?;
-    let Some(js_function) =
-        natives::function(scope, name, native!(call_host), Some(realm.id), Some(index))
-    else {
+    let Some(js_function) = natives::function(scope, name, native!(call_host), Some(index)) else {
         return Ok(false);
     };
     let global = scope.get_current_context().global(scope);

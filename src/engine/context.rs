@@ -64,18 +64,28 @@ impl Context {
 
     /// Creates a fresh global scope in `vm` with the web APIs of `features`
     /// ([`WebFeatures::NONE`] for a bare V8 context).
+    ///
+    /// A context with every web API is deserialized from the VM's startup snapshot when
+    /// it has one (see `startup.rs`); a VM made from a user's snapshot gives contexts
+    /// what its default context holds — every web API — whatever `features` says.
     pub fn with_features(vm: &Arc<Vm>, features: WebFeatures) -> Result<Arc<Context>, Error> {
+        let snapshot = vm.shared.snapshot;
+        let (from, baked) = match snapshot.web_index {
+            Some(index) if features == WebFeatures::ALL => (Some(index), WebFeatures::ALL.0),
+            _ => (None, snapshot.default_web),
+        };
         // Setting the web APIs up runs JavaScript: a terminate() aimed at another call
         // of this VM must not cut it short.
         let mut call = vm.enter_unstoppable()?;
         let realm = {
             v8::scope!(let scope, &mut *call);
-            let realm = Realm::create(scope, &vm.shared);
+            let realm = Realm::create(scope, &vm.shared, from)
+                .ok_or_else(|| Error::new(Code::Unknown, "V8 could not make the context"))?;
             let guard = RetireOnError(Some(&realm));
             let context = v8::Local::new(scope, realm.context());
             let scope = &mut v8::ContextScope::new(scope, context);
-            crate::engine::web::install(scope, &realm, features)?;
-            crate::engine::wasm::install(scope, &realm)?;
+            crate::engine::web::install(scope, WebFeatures(features.0 & !baked))?;
+            crate::engine::wasm::install(scope)?;
             std::mem::forget(guard);
             realm
         };
@@ -172,7 +182,7 @@ impl Context {
     pub fn load_libs<P: AsRef<[u8]>>(&self, paths: &[P]) -> Result<(), Error> {
         for path in paths {
             let (name, source) = read_lib(path.as_ref())?;
-            self.run_lib(|tc| {
+            self.run_lib(|tc, _| {
                 Ok(crate::engine::script::compile_and_run(tc, &source, &name)?.is_some())
             })?;
         }
@@ -188,7 +198,11 @@ impl Context {
     ) -> Result<(), Error> {
         for path in paths {
             let (name, source) = read_lib(path.as_ref())?;
-            self.run_lib(|tc| Ok(run_with_code_cache(tc, &source, &name, cache_dir)?.is_some()))?;
+            self.run_lib(|tc, realm| {
+                let ran =
+                    run_with_code_cache(tc, &source, &name, cache_dir, &realm.cache_refreshes)?;
+                Ok(ran.is_some())
+            })?;
         }
         Ok(())
     }
@@ -196,12 +210,16 @@ impl Context {
     /// Runs one library with `run` (`Ok(false)`: it threw), then the microtasks.
     fn run_lib(
         &self,
-        run: impl FnOnce(&mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>) -> Result<bool, Error>,
+        run: impl FnOnce(
+            &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
+            &Realm,
+        ) -> Result<bool, Error>,
     ) -> Result<(), Error> {
         let mut session = self.session(None)?;
+        session.loading();
         let outermost = session.is_outermost();
         session.turn(|tc, realm, cause| {
-            if !run(tc)? {
+            if !run(tc, realm)? {
                 return Err(caught(tc, cause));
             }
             if outermost {
@@ -326,7 +344,7 @@ impl Context {
         session.drive(|scope| {
             v8::Local::new(scope, &evaluation).state() != v8::PromiseState::Pending
         })?;
-        session.turn(|tc, _, cause| {
+        session.turn(|tc, realm, cause| {
             let module = v8::Local::new(tc, &module);
             let evaluation = v8::Local::new(tc, &evaluation);
             match evaluation.state() {
@@ -352,7 +370,7 @@ impl Context {
                         .ok_or_else(|| caught(tc, cause))?;
                     Ok(b"u".to_vec())
                 }
-                None => write(tc, namespace, flags.accept_json)
+                None => write(tc, realm, namespace, flags.accept_json)
                     .map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
             }
         })
@@ -427,7 +445,7 @@ fn first_result<'s>(
                 v8::PromiseState::Pending => Ok(First::Pending(v8::Global::new(scope, promise))),
                 v8::PromiseState::Fulfilled => {
                     let result = promise.result(scope);
-                    write(scope, result, flags.accept_json).map(First::Done)
+                    write(scope, realm, result, flags.accept_json).map(First::Done)
                 }
                 v8::PromiseState::Rejected => {
                     let reason = promise.result(scope);
@@ -436,7 +454,7 @@ fn first_result<'s>(
             };
         }
     }
-    write(scope, value, flags.accept_json).map(First::Done)
+    write(scope, realm, value, flags.accept_json).map(First::Done)
 }
 
 /// The result of a call: written already, or the value of a promise settled by the
@@ -451,12 +469,12 @@ fn settle_and_write(
         First::Pending(promise) => promise,
     };
     session.drive(|scope| v8::Local::new(scope, &promise).state() != v8::PromiseState::Pending)?;
-    session.turn(|tc, _, cause| {
+    session.turn(|tc, realm, cause| {
         let promise = v8::Local::new(tc, &promise);
         match promise.state() {
             v8::PromiseState::Fulfilled => {
                 let result = promise.result(tc);
-                write(tc, result, flags.accept_json)
+                write(tc, realm, result, flags.accept_json)
                     .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
             }
             v8::PromiseState::Rejected => {
@@ -470,12 +488,27 @@ fn settle_and_write(
 
 /// `value` in the wire format. `Err(None)`: a getter threw (the exception waits in the
 /// scope's TryCatch).
+///
+/// With `accept_json`, an object that JSON says exactly (the usual result: plain
+/// objects and arrays of strings, numbers, booleans) is written by the context's
+/// `exactJson` — checked and stringified in JavaScript, many times faster than a walk
+/// through V8's API — and anything else tag by tag.
 fn write<'s>(
     scope: &mut v8::PinScope<'s, '_>,
+    realm: &Realm,
     value: v8::Local<'s, v8::Value>,
     accept_json: bool,
 ) -> Result<Vec<u8>, Option<Error>> {
     let mut out = Vec::new();
+    if accept_json && value.is_object() {
+        let exact_json = v8::Local::new(scope, &realm.exact_json);
+        let receiver = v8::undefined(scope).into();
+        let text = exact_json.call(scope, receiver, &[value]).ok_or(None)?;
+        if let Ok(text) = v8::Local::<v8::String>::try_from(text) {
+            crate::engine::values::write_json_text(scope, text, &mut out)?;
+            return Ok(out);
+        }
+    }
     crate::engine::values::write(scope, value, &mut out, accept_json)?;
     Ok(out)
 }

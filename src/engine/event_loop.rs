@@ -28,11 +28,23 @@ const BACKGROUND_POLL: Duration = Duration::from_millis(1);
 pub(crate) struct Session<'a> {
     call: VmCall<'a>,
     realm: Arc<Realm>,
+    /// A `load_libs` session: it does not count as the call after a load that makes
+    /// the libraries' code caches again (see `script::CacheRefreshes`).
+    loading: bool,
 }
 
 impl<'a> Session<'a> {
     pub(crate) fn new(call: VmCall<'a>, realm: Arc<Realm>) -> Session<'a> {
-        Session { call, realm }
+        Session {
+            call,
+            realm,
+            loading: false,
+        }
+    }
+
+    /// Marks the session as one that loads libraries.
+    pub(crate) fn loading(&mut self) {
+        self.loading = true;
     }
 
     /// Runs `body` with scopes open in the realm's context, under a `TryCatch`.
@@ -71,6 +83,22 @@ impl<'a> Session<'a> {
                 Step::Wait(until) => self.call.wait(Some(until))?,
                 Step::Idle => return Ok(false),
             }
+        }
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        // The first call after a load has compiled what it uses: cache that code too.
+        if self.loading || !self.call.is_outermost() || self.realm.cache_refreshes.is_empty() {
+            return;
+        }
+        let realm = &*self.realm;
+        v8::scope!(let scope, &mut *self.call);
+        let context = v8::Local::new(scope, realm.context());
+        let scope = &mut v8::ContextScope::new(scope, context);
+        if !scope.is_execution_terminating() {
+            realm.cache_refreshes.refresh(scope); // (after a stopped call: the next one)
         }
     }
 }
@@ -134,21 +162,27 @@ pub(crate) fn still_pending() -> Error {
 
 /// Installs `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval` and
 /// `queueMicrotask` on the global object of the current context (where not defined).
-pub(crate) fn install_timers(scope: &mut v8::PinScope<'_, '_>, realm: &Realm) -> Option<()> {
-    let functions: [(&str, v8::FunctionCallback); 5] = [
-        ("setTimeout", native!(set_timeout)),
-        ("setInterval", native!(set_interval)),
-        ("clearTimeout", native!(clear_timer)),
-        ("clearInterval", native!(clear_timer)),
-        ("queueMicrotask", native!(queue_microtask)),
-    ];
+pub(crate) fn install_timers(scope: &mut v8::PinScope<'_, '_>) -> Option<()> {
     let global = scope.get_current_context().global(scope);
-    for (name, callback) in functions {
-        let function = natives::function(scope, name, callback, Some(realm.id), None)?;
+    for &(name, callback) in TIMER_NATIVES.iter() {
+        let function = natives::function(scope, name, callback, None)?;
         natives::define_global(scope, global, name, function.into())?;
     }
     Some(())
 }
+
+/// The timer globals and their natives, made once: a snapshot refers to each callback
+/// by its place in [`crate::engine::startup`]'s list, so each must be one function.
+pub(crate) static TIMER_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 5]> =
+    std::sync::LazyLock::new(|| {
+        [
+            ("setTimeout", native!(set_timeout)),
+            ("setInterval", native!(set_interval)),
+            ("clearTimeout", native!(clear_timer)),
+            ("clearInterval", native!(clear_timer)),
+            ("queueMicrotask", native!(queue_microtask)),
+        ]
+    });
 
 fn set_timeout<'s>(
     scope: &mut v8::PinScope<'s, '_>,
@@ -234,9 +268,20 @@ pub(crate) fn now<'s>(
     args: v8::FunctionCallbackArguments<'s>,
     mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-    if let Some((realm, _)) = natives::realm(scope, &args) {
-        rv.set_double(realm.timers.now_ms());
-    }
+    // 0 where there is no realm: a snapshot being made (`new Event()` in a library).
+    let _ = args;
+    rv.set_double(Realm::current(scope).map_or(0.0, |realm| realm.timers.now_ms()));
+}
+
+/// `timeOrigin()`: when the context was made, in milliseconds since the Unix epoch.
+pub(crate) fn time_origin<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+    let _ = args;
+    let origin = Realm::current(scope).map_or(0.0, |realm| realm.timers.time_origin_ms());
+    rv.set_double(origin);
 }
 
 /// `schedule(callback, delayMs)`: queues a task on the context's event loop; returns

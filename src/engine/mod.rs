@@ -36,6 +36,7 @@ pub(crate) mod event_loop;
 pub mod modules;
 pub(crate) mod wasm;
 pub mod web;
+pub mod startup;
 pub mod context;
 pub mod snapshot;
 

@@ -3,8 +3,10 @@
 //!
 //! Every native is made with [`native!`], which puts its body behind the panic
 //! boundary (a panic becomes a JavaScript `Error`, never an abort). A native that needs
-//! its context's state carries the context's *id* as its data — never a pointer — and
-//! finds the realm with [`realm`], which throws when the context is gone.
+//! its context's state finds the realm with [`realm`], by the *id* its context carries
+//! as its security token — never a pointer — and throws when the context is gone.
+//! V8 calls a function in the context it was made in, so the id is the native's own
+//! context's; natives carry no per-context data, so they can be kept in a snapshot.
 
 use std::sync::Arc;
 
@@ -44,47 +46,43 @@ pub(crate) fn boundary<'s, 'i>(
     }
 }
 
-/// A native function named `name`; with `realm`, its data is that realm's id (and,
-/// with `index`, a number of the native's own, such as a host function's index).
+/// A native function named `name`; with `index`, its data is that number (a host
+/// function's index, say), read back by [`realm`].
 pub(crate) fn function<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     name: &str,
     callback: v8::FunctionCallback,
-    realm: Option<u32>,
     index: Option<u32>,
 ) -> Option<v8::Local<'s, v8::Function>> {
     let mut builder = v8::Function::builder_raw(callback);
-    if let Some(id) = realm {
-        // A BigInt: both halves exact (a Number keeps only 53 bits).
-        let data = u64::from(id) << 32 | u64::from(index.unwrap_or(0));
-        builder = builder.data(v8::BigInt::new_from_u64(scope, data).into());
+    if let Some(index) = index {
+        builder = builder.data(v8::Integer::new_from_unsigned(scope, index).into());
     }
     let function = builder.build(scope)?;
     function.set_name(v8::String::new(scope, name)?);
     Some(function)
 }
 
-/// The realm of the native being called, and its own number; throws (and gives `None`)
-/// when the context it belongs to was torn down.
+/// The realm of the native being called, and its own number (0 without one); throws
+/// (and gives `None`) when the context it belongs to was torn down.
 pub(crate) fn realm(
     scope: &mut v8::PinScope<'_, '_>,
     args: &v8::FunctionCallbackArguments<'_>,
 ) -> Option<(Arc<Realm>, u32)> {
-    let data = args.data();
-    let found = v8::Local::<v8::BigInt>::try_from(data)
-        .ok()
-        .and_then(|data| {
-            let (data, _lossless) = data.u64_value();
-            let realm = Realm::find(scope, (data >> 32) as u32)?;
-            Some((realm, data as u32))
-        });
-    if found.is_none() {
+    let found = Realm::current(scope);
+    let Some(realm) = found else {
         throw_error(
             scope,
             "this function belongs to a context that was torn down, and cannot run",
         );
-    }
-    found
+        return None;
+    };
+    let data = args.data();
+    let index = match v8::Local::<v8::Integer>::try_from(data) {
+        Ok(index) => u32::try_from(index.value()).unwrap_or(0),
+        Err(_) => 0,
+    };
+    Some((realm, index))
 }
 
 /// Throws `Error(message)` in `scope`.

@@ -13,9 +13,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use crate::engine::host::HostTable;
-use crate::engine::script::ScriptCache;
+use crate::engine::script::{CacheRefreshes, ScriptCache};
 use crate::engine::timers::Timers;
 use crate::engine::vm::VmShared;
+
+/// The script that makes a context's `exactJson` (see `exact_json.js`).
+const EXACT_JSON: &str = include_str!("exact_json.js");
 
 /// A realm's microtask queue. It is rooted through the isolate's heap, so it may only
 /// be dropped under the VM's lock: the realm hands it to the VM's graveyard.
@@ -33,42 +36,70 @@ pub(crate) struct Realm {
     pub(crate) id: u32,
     /// The context (`None` only while the realm is dropped: see `Drop`).
     context: Option<v8::Global<v8::Context>>,
+    /// `exactJson(value)` of `exact_json.js`, made in the context when it was created.
+    pub(crate) exact_json: v8::Global<v8::Function>,
     queue: Option<Queue>,
     pub(crate) timers: Timers,
     pub(crate) hosts: HostTable,
     pub(crate) scripts: ScriptCache,
+    /// Code cache entries made again after the context's next call.
+    pub(crate) cache_refreshes: CacheRefreshes,
     /// Bytes of the VM's WebAssembly budget that this realm's memories hold.
     pub(crate) wasm_reserved: AtomicUsize,
     shared: Weak<VmShared>,
 }
 
 impl Realm {
-    /// Creates a fresh V8 context with a microtask queue of its own, and adds its realm
-    /// to the VM's table. The caller holds the VM's lock.
+    /// Creates a fresh V8 context with a microtask queue of its own — the VM's default
+    /// one, or with `from`, the context at that index of the VM's startup blob — and
+    /// adds its realm to the VM's table. The caller holds the VM's lock.
     pub(crate) fn create(
         scope: &mut v8::PinScope<'_, '_, ()>,
         shared: &Arc<VmShared>,
-    ) -> Arc<Realm> {
+        from: Option<usize>,
+    ) -> Option<Arc<Realm>> {
         let queue = v8::MicrotaskQueue::new(scope, v8::MicrotasksPolicy::Explicit);
         let pointer = &*queue as *const v8::MicrotaskQueue as *mut v8::MicrotaskQueue;
         let options = v8::ContextOptions {
             microtask_queue: Some(pointer),
             ..Default::default()
         };
-        let context = v8::Context::new(scope, options);
-        let context = v8::Global::new(scope, context);
-        shared.insert_with(|id| {
+        let local = match from {
+            Some(index) => v8::Context::from_snapshot(scope, index, options)?,
+            None => v8::Context::new(scope, options),
+        };
+        let context = v8::Global::new(scope, local);
+        let exact_json = {
+            let scope = &mut v8::ContextScope::new(scope, local);
+            let make =
+                crate::engine::script::compile_and_run(scope, EXACT_JSON, "v8rs:exact_json.js")
+                    .ok()
+                    .flatten()?;
+            let make = v8::Local::<v8::Function>::try_from(make).ok()?;
+            let depth =
+                v8::Integer::new_from_unsigned(scope, crate::engine::values::MAX_DEPTH as u32);
+            let receiver = v8::undefined(scope).into();
+            let made = make.call(scope, receiver, &[depth.into()])?;
+            v8::Global::new(scope, v8::Local::<v8::Function>::try_from(made).ok()?)
+        };
+        let realm = shared.insert_with(|id| {
             Arc::new(Realm {
                 id,
                 context: Some(context),
+                exact_json,
                 queue: Some(Queue(queue)),
                 timers: Timers::new(),
                 hosts: HostTable::default(),
                 scripts: ScriptCache::default(),
+                cache_refreshes: CacheRefreshes::default(),
                 wasm_reserved: AtomicUsize::new(0),
                 shared: Arc::downgrade(shared),
             })
-        })
+        });
+        // The context's security token is its realm's id (see `Realm::current`).
+        let token = v8::Integer::new_from_unsigned(scope, realm.id);
+        local.set_security_token(token.into());
+        Some(realm)
     }
 
     /// The realm's V8 context.
@@ -77,6 +108,15 @@ impl Realm {
         self.context
             .as_ref()
             .expect("a realm has its context until it is dropped")
+    }
+
+    /// The realm of the current context, found by the id its context carries as its
+    /// security token (contexts with different tokens cannot reach into each other
+    /// either), while that realm lives.
+    pub(crate) fn current(scope: &mut v8::PinScope<'_, '_>) -> Option<Arc<Realm>> {
+        let token = scope.get_current_context().get_security_token(scope);
+        let id = v8::Local::<v8::Integer>::try_from(token).ok()?.value();
+        Realm::find(scope, u32::try_from(id).ok()?)
     }
 
     /// The realm with `id` in the VM of `isolate`, while its context lives.

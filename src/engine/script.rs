@@ -215,13 +215,59 @@ impl ScriptCache {
     }
 }
 
+/// Scripts of a context whose code cache is made again once the context has been
+/// called (a library's top level compiles little; the first call — a render, a
+/// transform — compiles what it uses, and then the cache holds that too).
+#[derive(Default)]
+pub(crate) struct CacheRefreshes(parking_lot::Mutex<Vec<Refresh>>);
+
+/// A code cache entry to make again.
+struct Refresh {
+    key: code_cache::Key,
+    script: v8::Global<v8::UnboundScript>,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl CacheRefreshes {
+    /// Whether any entry waits for its refresh (read on every call: one uncontended lock).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.lock().is_empty()
+    }
+
+    fn add(
+        &self,
+        key: code_cache::Key,
+        script: v8::Global<v8::UnboundScript>,
+        dir: Option<&std::path::Path>,
+    ) {
+        self.0.lock().push(Refresh {
+            key,
+            script,
+            dir: dir.map(std::path::Path::to_path_buf),
+        });
+    }
+
+    /// Makes the waiting entries again, with the code compiled so far (no JavaScript runs).
+    pub(crate) fn refresh(&self, scope: &mut v8::PinScope<'_, '_>) {
+        let waiting = std::mem::take(&mut *self.0.lock());
+        for Refresh { key, script, dir } in waiting {
+            let script = v8::Local::new(scope, script);
+            if let Some(data) = script.create_code_cache() {
+                code_cache::store(key, data.to_vec(), dir.as_deref());
+            }
+        }
+    }
+}
+
 /// Compiles `source` with its cached code when there is some, runs it, and caches its
-/// code after a first run; `Ok(None)` when JavaScript threw.
+/// code after a first run — and again, with `refreshes`, after the context's next call
+/// (see [`CacheRefreshes`]); `Ok(None)` when JavaScript threw.
 pub(crate) fn run_with_code_cache<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     source: &str,
     name: &str,
     dir: Option<&std::path::Path>,
+    refreshes: &CacheRefreshes,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
     use v8::script_compiler::{CachedData, CompileOptions, NoCacheReason, Source};
     let key = code_cache::key(name, source);
@@ -257,9 +303,11 @@ pub(crate) fn run_with_code_cache<'s>(
     let result = script.run(scope);
     if produce && result.is_some() {
         // After the run, the cache also holds the functions the script compiled.
-        if let Some(data) = script.get_unbound_script(scope).create_code_cache() {
+        let unbound = script.get_unbound_script(scope);
+        if let Some(data) = unbound.create_code_cache() {
             code_cache::store(key, data.to_vec(), dir);
         }
+        refreshes.add(key, v8::Global::new(scope, unbound), dir);
     }
     Ok(result)
 }

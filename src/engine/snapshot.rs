@@ -6,47 +6,55 @@
 //! cannot hold: host functions (`expose`), which belong to a context of a running VM,
 //! and `Intl` objects still reachable (V8 aborts the process).
 //!
-//! All the isolates of a process share one read-only heap (V8's "shared RO heap"): the
-//! one of the first isolate. A snapshot creator that starts from nothing builds a
-//! read-only heap of its own and moves objects of the scripts into it, so its blob
-//! cannot live beside VMs made otherwise — V8 reads the wrong objects (globals go
-//! missing) or crashes. So the creator is made while an isolate with V8's built-in
-//! snapshot lives (a *keeper*, made here if no VM lives): it then shares the built-in
-//! read-only heap, and every snapshot made by v8rs — in this process or another — is
-//! compatible with every VM.
+//! Snapshots are made in a creator of `startup.rs` (which explains why they fit every
+//! VM); their default context has every web API, under the scripts' globals.
 
 use crate::engine::error::{Code, Error};
 use crate::engine::exception::describe_exception;
 use crate::engine::script::{compile_and_run, utf8};
-use crate::engine::snapshot_file::{self, CREATING};
-use crate::engine::vm::{check_not_inside_vm, Vm};
+use crate::engine::snapshot_file;
+use crate::engine::web::{self, WebFeatures};
 
-/// Runs `scripts` — `(name, source)` pairs, in order — in a fresh context and returns
-/// the snapshot of the heap they leave.
+pub use crate::engine::snapshot_file::Snapshot;
+
+/// Runs `scripts` — `(name, source)` pairs, in order — in a fresh context with every
+/// web API, and returns the snapshot of the heap they leave.
 pub fn create(scripts: &[(&[u8], &[u8])]) -> Result<Vec<u8>, Error> {
-    let _platform = crate::engine::platform::acquire()?;
-    check_not_inside_vm()?;
-    // One creator at a time, and no VM created meanwhile.
-    let _no_new_vms = CREATING.write();
-    // Shares the built-in read-only heap with the creator (see the module docs).
-    let _keeper = (Vm::live_count() == 0).then(|| v8::Isolate::new(v8::CreateParams::default()));
-    let mut creator = v8::Isolate::snapshot_creator(None, None);
-    creator.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
-    let outcome = {
-        v8::scope!(let scope, &mut creator);
+    create_warm(scripts, &[])
+}
+
+/// [`create`], then warms the snapshot up: `warmup` scripts run in a throwaway copy of
+/// its context, so that the functions they call are compiled, and the snapshot is made
+/// again from a fresh copy — the scripts' globals as they left them, the warm-up's
+/// changes gone, its compiled code kept (the copies share their functions' code).
+pub fn create_warm(
+    scripts: &[(&[u8], &[u8])],
+    warmup: &[(&[u8], &[u8])],
+) -> Result<Vec<u8>, Error> {
+    let cold = crate::engine::startup::with_creator(None, |scope| {
         let context = v8::Context::new(scope, Default::default());
-        let scope = &mut v8::ContextScope::new(scope, context);
-        let outcome = run_scripts(scope, scripts);
+        let outcome = {
+            let scope = &mut v8::ContextScope::new(scope, context);
+            web::install(scope, WebFeatures::ALL).and_then(|()| run_scripts(scope, scripts))
+        };
         scope.set_default_context(context);
         outcome
-    };
-    // The creator must make its blob before it goes, even after a failure.
-    // (It consumes the creator, which goes before the keeper: isolates entered on this
-    // thread go in reverse order.)
-    let blob = creator.create_blob(v8::FunctionCodeHandling::Keep);
-    outcome?;
-    let blob = blob.ok_or_else(|| Error::new(Code::Unknown, "V8 could not make the snapshot"))?;
-    Ok(snapshot_file::wrap(&blob))
+    })?;
+    if warmup.is_empty() {
+        return Ok(snapshot_file::wrap(&cold, WebFeatures::ALL.0));
+    }
+    let warm = crate::engine::startup::with_creator(Some(cold), |scope| {
+        let throwaway = v8::Context::new(scope, Default::default());
+        let outcome = {
+            let scope = &mut v8::ContextScope::new(scope, throwaway);
+            run_scripts(scope, warmup)
+        };
+        // A creator must have a default context to end, even after a failure.
+        let fresh = v8::Context::new(scope, Default::default());
+        scope.set_default_context(fresh);
+        outcome
+    })?;
+    Ok(snapshot_file::wrap(&warm, WebFeatures::ALL.0))
 }
 
 /// Runs `scripts` (`(name, source)`) in order, settling microtasks after each.

@@ -1,25 +1,38 @@
 //! The file format of v8rs snapshots: V8's startup blob behind a header of ours — a
-//! magic string, the V8 version, the V8 flags of the platform that made it, and a
-//! checksum — because V8 aborts the process on a blob it cannot use. Here such a blob
-//! is an `InvalidArgument` error instead: garbage, truncated or corrupted data, a blob
-//! from another V8 version, or one made under other V8 flags.
+//! magic string, the V8 version and the V8 flags of the platform that made it, the web
+//! APIs its default context holds, and a checksum — because V8 aborts the process on a
+//! blob it cannot use. Here such a blob is an `InvalidArgument` error instead: garbage,
+//! truncated or corrupted data, a blob from another V8 version, or one made under other
+//! V8 flags.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::error::Error;
 use crate::engine::platform;
 
-/// Revision 2: the read-only heap is V8's built-in one (see `snapshot.rs`); blobs of
-/// revision 1 could not live beside other VMs, and are refused.
-const MAGIC: &[u8; 14] = b"v8rs-snapshot2";
+/// Revision 3: functions refer to v8rs's natives (the default context has the web
+/// APIs); revision 2 blobs had no natives, revision 1 blobs could not live beside other
+/// VMs. Older revisions are refused.
+const MAGIC: &[u8; 14] = b"v8rs-snapshot3";
 
-/// Held for writing while a snapshot is made, for reading while a VM is created: V8
-/// crashes when a snapshot is made while another isolate lives in the process.
+/// Held for writing while a snapshot is made, for reading while a VM is created: one
+/// creator at a time, and no isolate appears while it works.
 pub(crate) static CREATING: parking_lot::RwLock<()> = parking_lot::RwLock::new(());
 
-/// FNV-1a, 64 bits: enough to tell a damaged blob from a good one.
+/// FNV-1a over 64-bit words (then the tail bytes): enough to tell a damaged blob from a
+/// good one, at memory speed.
 fn checksum(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
+    const PRIME: u64 = 0x100_0000_01b3;
+    let mut chunks = data.chunks_exact(8);
+    let mut hash = (&mut chunks).fold(0xcbf2_9ce4_8422_2325u64, |h, word| {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        (h ^ word).wrapping_mul(PRIME).rotate_left(29)
+    });
+    for &b in chunks.remainder() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(PRIME);
+    }
+    hash ^ data.len() as u64
 }
 
 fn identity() -> Vec<u8> {
@@ -29,34 +42,59 @@ fn identity() -> Vec<u8> {
     id
 }
 
-/// `blob` (V8's startup data) behind the header.
-pub(crate) fn wrap(blob: &[u8]) -> Vec<u8> {
+/// `blob` (V8's startup data, whose default context holds the web APIs of the mask
+/// `web`) behind the header.
+pub(crate) fn wrap(blob: &[u8], web: u32) -> Vec<u8> {
     let id = identity();
-    let mut out = Vec::with_capacity(MAGIC.len() + 12 + id.len() + blob.len());
+    let mut out = Vec::with_capacity(MAGIC.len() + 16 + id.len() + blob.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(id.len() as u32).to_le_bytes());
     out.extend_from_slice(&id);
+    out.extend_from_slice(&web.to_le_bytes());
     out.extend_from_slice(&checksum(blob).to_le_bytes());
     out.extend_from_slice(blob);
     out
 }
 
+/// A snapshot whose header checked out, ready to start VMs from: open it once, start
+/// any number of VMs from it (each keeps it alive while it needs it).
+#[derive(Debug)]
+pub struct Snapshot {
+    /// V8's startup blob.
+    pub(crate) blob: Box<[u8]>,
+    /// The web APIs (a `WebFeatures` mask) its default context holds.
+    pub(crate) web: u32,
+}
+
+impl Snapshot {
+    /// Checks the header of a snapshot file's bytes (see the module documentation).
+    pub fn open(snapshot: &[u8]) -> Result<Snapshot, Error> {
+        open(snapshot)
+    }
+
+    /// The size of V8's startup blob in bytes.
+    pub fn blob_len(&self) -> usize {
+        self.blob.len()
+    }
+}
+
 /// The V8 startup blob inside `snapshot`, once its header checks out.
-pub(crate) fn open(snapshot: &[u8]) -> Result<Vec<u8>, Error> {
+pub(crate) fn open(snapshot: &[u8]) -> Result<Snapshot, Error> {
     let bad = |why: &str| Error::invalid_argument(format!("not a usable v8rs snapshot: {why}"));
-    let rest = snapshot
-        .strip_prefix(MAGIC.as_slice())
-        .ok_or_else(|| bad("it does not start like one"))?;
-    let (len, rest) = rest
-        .split_at_checked(4)
-        .ok_or_else(|| bad("it is truncated"))?;
-    let len = u32::from_le_bytes(len.try_into().unwrap()) as usize;
-    let (id, rest) = rest
-        .split_at_checked(len)
-        .ok_or_else(|| bad("it is truncated"))?;
-    let (sum, blob) = rest
-        .split_at_checked(8)
-        .ok_or_else(|| bad("it is truncated"))?;
+    let truncated = || bad("it is truncated");
+    let Some(rest) = snapshot.strip_prefix(MAGIC.as_slice()) else {
+        if snapshot.starts_with(b"v8rs-snapshot") {
+            return Err(bad(
+                "it was made by an older v8rs (make it again with this version)",
+            ));
+        }
+        return Err(bad("it does not start like one"));
+    };
+    let (len, rest) = rest.split_at_checked(4).ok_or_else(truncated)?;
+    let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+    let (id, rest) = rest.split_at_checked(len).ok_or_else(truncated)?;
+    let (web, rest) = rest.split_at_checked(4).ok_or_else(truncated)?;
+    let (sum, blob) = rest.split_at_checked(8).ok_or_else(truncated)?;
     let expected = identity();
     if id != expected.as_slice() {
         return Err(bad(&format!(
@@ -65,10 +103,26 @@ pub(crate) fn open(snapshot: &[u8]) -> Result<Vec<u8>, Error> {
             String::from_utf8_lossy(&expected)
         )));
     }
-    if u64::from_le_bytes(sum.try_into().unwrap()) != checksum(blob) || blob.is_empty() {
+    if u64::from_le_bytes(sum.try_into().expect("8 bytes")) != checksum(blob) || blob.is_empty() {
         return Err(bad("its checksum does not match (truncated or corrupted)"));
     }
-    Ok(blob.to_vec())
+    Ok(Snapshot {
+        blob: blob.into(),
+        web: u32::from_le_bytes(web.try_into().expect("4 bytes")),
+    })
+}
+
+/// Writes `data` to `path` through a temporary file of its own, renamed into place, so
+/// that a reader never sees half of it (best effort: a failure leaves no file).
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) {
+    static WRITERS: AtomicU64 = AtomicU64::new(0);
+    let Some(dir) = path.parent() else { return };
+    let writer = WRITERS.fetch_add(1, Ordering::Relaxed);
+    let temp = path.with_extension(format!("tmp.{}.{writer}", std::process::id()));
+    let written = std::fs::create_dir_all(dir).is_ok() && std::fs::write(&temp, data).is_ok();
+    if !written || std::fs::rename(&temp, path).is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
 }
 
 #[cfg(test)]

@@ -128,6 +128,30 @@ pub(crate) fn write<'s>(
     Ok(())
 }
 
+/// Writes `text` — the JSON text of a value, from a context's `exactJson` — as the
+/// wire format's JSON form.
+pub(crate) fn write_json_text(
+    scope: &mut v8::PinScope<'_, '_>,
+    text: v8::Local<'_, v8::String>,
+    out: &mut Vec<u8>,
+) -> Result<(), Option<Error>> {
+    let n = text.utf8_length(scope);
+    let len = u32::try_from(n).map_err(|_| {
+        Some(Error::new(
+            Code::Conversion,
+            "cannot convert a value longer than 2^32 bytes",
+        ))
+    })?;
+    out.reserve(5 + n);
+    out.push(b'J');
+    out.extend_from_slice(&len.to_le_bytes());
+    let start = out.len();
+    out.resize(start + n, 0);
+    let written = text.write_utf8_v2(scope, &mut out[start..], v8::WriteFlags::empty(), None);
+    out.truncate(start + written);
+    Ok(())
+}
+
 struct Writer<'a, 's> {
     out: &'a mut Vec<u8>,
     seen: &'a mut Vec<v8::Local<'s, v8::Object>>,

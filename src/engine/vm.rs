@@ -108,6 +108,8 @@ pub(crate) struct VmShared {
     pub(crate) wasm_budget: Option<Budget>,
     /// Reserved bytes of torn-down contexts, given back after the next collection.
     pub(crate) wasm_deferred: AtomicUsize,
+    /// The contexts the VM's startup blob holds.
+    pub(crate) snapshot: SnapshotContexts,
     entries: Mutex<HashMap<u32, Arc<dyn Any + Send + Sync>>>,
     last_id: AtomicU32,
     graveyard: Mutex<Vec<Box<dyn Send>>>,
@@ -223,31 +225,42 @@ pub struct Vm {
     isolate: ManuallyDrop<v8::SharedIsolate>,
     pub(crate) shared: Arc<VmShared>,
     _platform: PlatformRef,
+    /// The user snapshot the isolate was made from: V8 reads it while the isolate lives.
+    _snapshot: Option<Arc<crate::engine::snapshot_file::Snapshot>>,
     freed: AtomicBool,
 }
 
+/// What a VM starts from: V8's own startup snapshot, or a blob of v8rs (the built-in
+/// one with the web APIs, or a user's), with the natives it refers to.
+#[derive(Default)]
+pub(crate) struct Startup {
+    /// The V8 startup blob; `None`: V8's own.
+    pub(crate) blob: Option<Blob>,
+    /// The natives the blob's functions refer to, by their place in this list.
+    pub(crate) external_references: Option<std::borrow::Cow<'static, [v8::ExternalReference]>>,
+    /// What the blob's contexts hold (see [`SnapshotContexts`]).
+    pub(crate) contexts: SnapshotContexts,
+}
+
+/// A V8 startup blob: one made once for the process, or a user's snapshot.
+pub(crate) enum Blob {
+    Static(&'static [u8]),
+    Shared(Arc<crate::engine::snapshot_file::Snapshot>),
+}
+
+/// Which contexts a VM's startup blob holds besides V8's own.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SnapshotContexts {
+    /// The web feature mask (`WebFeatures`) already installed in the default context.
+    pub(crate) default_web: u32,
+    /// The index of a context with every web API (for `Context::from_snapshot`).
+    pub(crate) web_index: Option<usize>,
+}
+
 impl Vm {
-    /// Creates a VM with V8's default heap. See [`Vm::with_options`].
-    pub fn new() -> Result<Arc<Vm>, Error> {
-        Vm::with_options(VmOptions::default())
-    }
-
-    /// Creates a VM. Fails with `InvalidState` when the platform is not set up or was
-    /// torn down, or when called from inside a running VM; with `InvalidArgument` for
-    /// impossible heap sizes.
-    pub fn with_options(options: VmOptions) -> Result<Arc<Vm>, Error> {
-        Vm::create(options, None)
-    }
-
-    /// Creates a VM whose contexts start from `snapshot` (made by
-    /// [`crate::engine::snapshot::create`]). A snapshot that does not check out —
-    /// garbage, truncated, from another V8 version or V8 flags — is `InvalidArgument`.
-    pub fn with_snapshot(options: VmOptions, snapshot: &[u8]) -> Result<Arc<Vm>, Error> {
-        let blob = crate::engine::snapshot_file::open(snapshot)?;
-        Vm::create(options, Some(blob))
-    }
-
-    fn create(options: VmOptions, snapshot: Option<Vec<u8>>) -> Result<Arc<Vm>, Error> {
+    /// Creates a VM from `startup` with `options` (the public constructors are in
+    /// `startup.rs`, which knows the natives and the built-in snapshot).
+    pub(crate) fn create(options: VmOptions, startup: Startup) -> Result<Arc<Vm>, Error> {
         let platform = platform::acquire()?;
         let _not_while_snapshotting = crate::engine::snapshot_file::CREATING.read();
         check_not_inside_vm()?;
@@ -270,8 +283,24 @@ impl Vm {
             let max = default_heap_limit().max(options.initial_heap_size);
             params = params.heap_limits(options.initial_heap_size, max);
         }
-        if let Some(blob) = snapshot {
-            params = params.snapshot_blob(blob.into());
+        let mut keep = None;
+        if let Some(blob) = startup.blob {
+            let bytes: &'static [u8] = match blob {
+                Blob::Static(bytes) => bytes,
+                Blob::Shared(snapshot) => {
+                    // SAFETY: V8 reads the blob while the isolate lives (contexts are
+                    // deserialized from it later); the `Vm` keeps `snapshot` (and so
+                    // the bytes, which never move) until after the isolate is disposed
+                    // in its `Drop`.
+                    let bytes = unsafe { &*(&*snapshot.blob as *const [u8]) };
+                    keep = Some(snapshot);
+                    bytes
+                }
+            };
+            params = params.snapshot_blob(bytes.into());
+        }
+        if let Some(references) = startup.external_references {
+            params = params.external_references(references);
         }
         let owned = v8::Isolate::new(params);
         // SAFETY: the isolate was created on this thread just now, nothing is entered
@@ -291,6 +320,7 @@ impl Vm {
                 exhausted: Mutex::new(None),
                 wasm_budget: limited.then(|| Budget::new(options.max_heap_size)),
                 wasm_deferred: AtomicUsize::new(0),
+                snapshot: startup.contexts,
                 entries: Mutex::new(HashMap::new()),
                 last_id: AtomicU32::new(0),
                 graveyard: Mutex::new(Vec::new()),
@@ -305,6 +335,7 @@ impl Vm {
             isolate: ManuallyDrop::new(isolate),
             shared,
             _platform: platform,
+            _snapshot: keep,
             freed: AtomicBool::new(false),
         }))
     }

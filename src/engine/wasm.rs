@@ -23,7 +23,6 @@ use std::sync::atomic::Ordering;
 
 use crate::engine::error::{Code, Error};
 use crate::engine::natives::{self, native};
-use crate::engine::realm::Realm;
 use crate::engine::vm::VmShared;
 
 /// The guard's JavaScript (run once per context of a VM with a budget).
@@ -32,15 +31,15 @@ const GUARD: &str = include_str!("wasm_guard.js");
 /// Bytes in a WebAssembly page.
 const PAGE: u64 = 65536;
 
-/// Installs the guard in the current context of `realm`, when its VM has a budget (it
+/// Installs the guard in the current context, when its VM has a budget (it
 /// does nothing in a context without `WebAssembly`).
-pub(crate) fn install(scope: &mut v8::PinScope<'_, '_>, realm: &Realm) -> Result<(), Error> {
+pub(crate) fn install(scope: &mut v8::PinScope<'_, '_>) -> Result<(), Error> {
     let Some(budget) = VmShared::of(scope).and_then(|s| s.wasm_budget.as_ref()) else {
         return Ok(());
     };
     let budget = budget.limit();
     v8::tc_scope!(let tc, scope);
-    if run_guard(tc, realm, budget).is_none() {
+    if run_guard(tc, budget).is_none() {
         let detail = match tc.exception() {
             Some(exception) => exception.to_rust_string_lossy(tc),
             None => "it was stopped".into(),
@@ -53,7 +52,7 @@ pub(crate) fn install(scope: &mut v8::PinScope<'_, '_>, realm: &Realm) -> Result
     Ok(())
 }
 
-fn run_guard(scope: &mut v8::PinScope<'_, '_>, realm: &Realm, budget: usize) -> Option<()> {
+fn run_guard(scope: &mut v8::PinScope<'_, '_>, budget: usize) -> Option<()> {
     let natives: [(&str, v8::FunctionCallback); 5] = [
         ("reserve", native!(reserve)),
         ("release", native!(release)),
@@ -63,7 +62,7 @@ fn run_guard(scope: &mut v8::PinScope<'_, '_>, realm: &Realm, budget: usize) -> 
     ];
     let object = v8::Object::new(scope);
     for (name, callback) in natives {
-        let function = natives::function(scope, name, callback, Some(realm.id), None)?;
+        let function = natives::function(scope, name, callback, None)?;
         let key = v8::String::new(scope, name)?;
         object.set(scope, key.into(), function.into())?;
     }

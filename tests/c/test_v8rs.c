@@ -613,6 +613,54 @@ static void test_snapshots(void) {
     v8rs_string_free(snapshot);
 }
 
+/* A warmed-up snapshot, opened once for several VMs; the web APIs are in it. */
+static void test_opened_and_warm_snapshots(void) {
+    const char *names[] = {"app.js", "warmup.js"};
+    const char *sources[] = {"var seen = 0; function page(n) { seen++; return new TextEncoder().encode('x'.repeat(n)).length }",
+                             "for (let i = 0; i < 20; i++) page(3); var fromWarmup = 1;"};
+    size_t name_lens[] = {6, 9};
+    size_t source_lens[] = {strlen(sources[0]), strlen(sources[1])};
+    char *blob = NULL;
+    size_t blob_len = 0;
+    CHECK(v8rs_snapshot_create_warm(names, name_lens, sources, source_lens, 2, 1, &blob, &blob_len, NULL) ==
+          V8RS_CODE_OK);
+    CHECK(v8rs_snapshot_create_warm(names, name_lens, sources, source_lens, 2, 3, &blob, &blob_len, NULL) ==
+          V8RS_CODE_INVALID_ARGUMENT); /* more warm-up scripts than scripts */
+    v8rs_snapshot *snapshot = NULL;
+    CHECK(v8rs_snapshot_open(blob, blob_len, &snapshot, NULL) == V8RS_CODE_OK);
+    v8rs_string_free(blob);
+    v8rs_vm *vms[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        CHECK(v8rs_vm_new_with_snapshot(NULL, snapshot, &vms[i], NULL) == V8RS_CODE_OK);
+    }
+    v8rs_snapshot_free(snapshot); /* the VMs keep what they need */
+    for (int i = 0; i < 2; i++) {
+        v8rs_context *ctx = NULL;
+        CHECK(v8rs_context_new(vms[i], &ctx, NULL) == V8RS_CODE_OK);
+        RUN(ctx, "[seen, typeof fromWarmup, page(4)].join()", "0,undefined,4");
+        /* The caller's buffer: a result that fits lands there, a larger one spills. */
+        char buffer[16];
+        size_t len = 0;
+        char *spill = NULL;
+        const char *src = "'a'.repeat(8)";
+        CHECK(v8rs_eval_into(ctx, src, strlen(src), NULL, 0, 0, 0, buffer, sizeof buffer, &len, &spill, NULL) ==
+              V8RS_CODE_OK);
+        CHECK(spill == NULL && len == 13 && buffer[0] == 'l');
+        const char *args = "J\x05\0\0\0[100]";
+        const char *repeat = "(n) => 'b'.repeat(n)";
+        CHECK(v8rs_call_into(ctx, repeat, strlen(repeat), args, 10, 0, 0, buffer, sizeof buffer, &len, &spill,
+                             NULL) == V8RS_CODE_OK);
+        CHECK(spill != NULL && len == 105 && spill[0] == 'l');
+        v8rs_string_free(spill);
+        CHECK(v8rs_call_into(ctx, "page", 4, args, 10, 0, 0, NULL, 4, &len, &spill, NULL) ==
+              V8RS_CODE_INVALID_ARGUMENT); /* a capacity without a buffer */
+        v8rs_context_free(ctx);
+        v8rs_vm_free(vms[i]);
+    }
+    CHECK(v8rs_snapshot_open("v8rs-snapshot2", 14, &snapshot, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    v8rs_snapshot_free(NULL);
+}
+
 static void *terminate_soon(void *arg) {
     v8rs_vm *vm = arg;
     for (int i = 0; i < 500; i++) {
@@ -759,6 +807,7 @@ int main(void) {
     CHECK(v8rs_platform_set_up("--stack-size=900", 16, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_platform_is_alive());
     test_snapshots();
+    test_opened_and_warm_snapshots();
 
     v8rs_context *ctx = NULL, *other = NULL;
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);

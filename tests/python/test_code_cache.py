@@ -62,3 +62,29 @@ def test_cache_directory_and_rejected_entries(vm: VM, tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0] == "dir {'hits': 0, 'misses': 0, 'rejected': 1}"
     assert lines[1] == "{'hits': 1, 'misses': 0, 'rejected': 1}"
+
+
+def test_the_cache_is_made_again_after_the_first_call(vm: VM, tmp_path: Path) -> None:
+    # The top level defines functions and runs none: the entry made right after the
+    # load holds little code; after the first call it also holds what that call ran.
+    lib = tmp_path / "lazy_bundle.js"
+    body = "\n".join(f"  function step{i}(x) {{ return x + {i} }}" for i in range(300))
+    calls = " + ".join(f"step{i}(x)" for i in range(300))
+    lib.write_text(f"var api = (() => {{\n{body}\n  return {{ run: (x) => {calls} }};\n}})();")
+    cache = tmp_path / "refresh_cache"
+    with vm.create_context() as ctx:
+        ctx.load_libs([lib], cache_dir=cache)
+        (entry,) = cache.glob("*.v8cache")
+        after_load = entry.stat().st_size
+        ctx.load_libs([lib], cache_dir=cache)  # another load is not the call
+        assert entry.stat().st_size == after_load
+        assert ctx.call("api.run", 1) == 300 + sum(range(300))
+        after_call = entry.stat().st_size
+        assert after_call > after_load
+        ctx.call("api.run", 2)  # made again once only
+        assert entry.stat().st_size == after_call
+    before = code_cache_stats()
+    with vm.create_context() as ctx:  # the refreshed entry is accepted
+        ctx.load_libs([lib], cache_dir=cache)
+        assert ctx.call("api.run", 0) == sum(range(300))
+    assert delta(before) == {"hits": 1, "misses": 0, "rejected": 0}

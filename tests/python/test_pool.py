@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from v8cffi import V8TimeoutError, live_counts
+from v8cffi import V8Error, V8TimeoutError, live_counts
 from v8cffi.platform import platform
 from v8cffi.pool import PoolTimeout, VMPool
 
@@ -84,3 +85,46 @@ def test_close_frees_everything() -> None:
     pool.close()
     gc.collect()
     assert live_counts() == before
+
+
+def test_a_snapshot_of_the_libs_serves_every_vm_and_replacement(tmp_path: Path) -> None:
+    lib = tmp_path / "lib.js"
+    lib.write_text("var loads = (globalThis.loads || 0) + 1; function render(d) { return `<p>${d.t}</p>` }")
+    with VMPool(3, libs=[lib], snapshot=True, warmup=["render({t: 1})"]) as pool:
+        assert pool.snapshot is not None and pool.snapshot_error is None
+        assert pool.wait_ready(30)
+        assert [pool.call("render", {"t": "x"}) for _ in range(4)] == ["<p>x</p>"] * 4
+        with pool.context() as ctx:
+            assert ctx.eval("loads") == 1  # from the snapshot: the lib ran once, there
+            ctx._vm.tear_down()
+        assert pool.wait_ready(30)
+        assert pool.replaced == 1
+        assert pool.call("() => loads + typeof render") == "1function"
+
+
+def test_libs_that_cannot_be_snapshotted_are_loaded_into_each_vm() -> None:
+    # An Intl object reachable at the end cannot be in a snapshot (V8 would abort).
+    with VMPool(2, scripts=["var fmt = new Intl.NumberFormat('de-DE')"], snapshot=True) as pool:
+        assert pool.snapshot is None and pool.snapshot_error is not None
+        assert pool.call("(x) => fmt.format(x)", 1234.5) == "1.234,5"
+
+
+def test_a_vm_that_cannot_be_made_in_the_background_is_an_error_for_its_borrower() -> None:
+    made = []
+
+    def failing() -> Any:
+        made.append(1)
+        raise V8Error("cannot make it")
+
+    with VMPool(1) as pool:
+        original = pool._make
+        pool._make = failing  # type: ignore[method-assign]
+        with pool.context() as ctx:
+            ctx._vm.tear_down()
+        assert pool.wait_ready(30)
+        pool._make = original  # type: ignore[method-assign]
+        with pytest.raises(V8Error, match="cannot make it"):
+            pool.call("() => 1", wait=5)
+        assert pool.wait_ready(30)  # the pool tried again for the next borrower
+        assert pool.call("() => 1", wait=5) == 1
+        assert made == [1]

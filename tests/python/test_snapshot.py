@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,100 @@ def test_failing_scripts_and_unsnapshottable_objects() -> None:
     # V8 aborts on Intl objects left reachable: the child process takes the blow.
     with pytest.raises(V8UnknownError, match="Intl"):
         platform.create_snapshot(["var fmt = new Intl.NumberFormat('de-DE')"])
+
+
+def test_snapshots_have_the_web_apis_and_warm_ups_keep_only_code(tmp_path: Path) -> None:
+    from v8cffi import Snapshot
+
+    app = (
+        "var size = new TextEncoder().encode('añb').length;\n"
+        "var renders = 0;\n"
+        "function page(n) { renders++; return Array.from({length: n}, (_, i) => `<li>${i}</li>`).join('') }\n"
+    )
+    cold = platform.create_snapshot([("app.js", app)])
+    warm = platform.create_snapshot(
+        [("app.js", app)], warmup=["for (let i = 0; i < 50; i++) page(5); var w = 1"]
+    )
+    assert len(warm) > len(cold)  # the compiled code of what the warm-up ran
+    snapshot = Snapshot(warm)
+    assert len(snapshot) == len(warm) and bytes(snapshot) == warm
+    for source in (snapshot, warm, warm):  # a Snapshot, or bytes (opened once)
+        with platform.create_vm(snapshot=source) as vm, vm.create_context() as ctx:
+            assert ctx.eval("[size, renders, typeof w]") == [4, 0, "undefined"]
+            assert ctx.call("page", 2) == "<li>0</li><li>1</li>"
+            assert ctx.eval("typeof URL + typeof setTimeout") == "functionfunction"
+    path = tmp_path / "app.snapshot"
+    path.write_bytes(warm)
+    assert Snapshot.load(path).__len__() == len(warm)
+    with pytest.raises(V8ArgumentError, match="older v8rs"):
+        Snapshot(b"v8rs-snapshot2" + bytes(100))
+    with pytest.raises(V8JSError, match="nope"):
+        platform.create_snapshot([("app.js", app)], warmup=["nope()"], isolated=False)
+
+
+def test_the_platforms_snapshot_file_is_read_again_only_when_it_changes(blob: bytes, tmp_path: Path) -> None:
+    from v8cffi import _snapshot
+
+    path = tmp_path / "lib.snapshot"
+    path.write_bytes(blob)
+    first = _snapshot.opened_file(path)
+    assert _snapshot.opened_file(path) is first
+    other = platform.create_snapshot(["var other = 1"], isolated=False)
+    path.write_bytes(other)
+    import os
+
+    os.utime(path, ns=(1, 1))  # a new mtime even within the clock's resolution
+    assert _snapshot.opened_file(path) is not first
+
+
+BUILTIN_CHILD = """
+import time
+from v8cffi.platform import platform
+platform.set_up()
+vm = platform.create_vm().set_up()
+a = vm.create_context().set_up()
+time.sleep(0.05)
+b = vm.create_context().set_up()
+later = b.eval("performance.timeOrigin") - a.eval("performance.timeOrigin")
+print(a.eval("typeof TextEncoder + typeof URL + typeof setTimeout + (self === globalThis)"), later >= 40)
+"""
+
+
+def test_the_built_in_web_snapshot_is_made_once_then_read_from_its_cache(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "V8RS_CACHE_DIR": str(tmp_path)}
+    expected = "functionfunctionfunctiontrue True"
+
+    def child() -> None:
+        proc = subprocess.run([sys.executable, "-c", BUILTIN_CHILD], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == expected
+
+    child()
+    (made,) = tmp_path.glob("web-*.snapshot")
+    size, mtime = made.stat().st_size, made.stat().st_mtime_ns
+    child()  # read, not made again
+    assert (made.stat().st_size, made.stat().st_mtime_ns) == (size, mtime)
+    made.write_bytes(made.read_bytes()[: size // 2])  # damaged: made again
+    child()
+    assert made.stat().st_size == size
+    env["V8RS_CACHE_DIR"] = ""  # no directory: made in memory only
+    child()
+    env["V8RS_WEB_SNAPSHOT"] = "0"  # no snapshot at all: the prelude runs per context
+    child()
+
+
+def test_the_web_apis_behave_the_same_without_the_built_in_snapshot() -> None:
+    import os
+
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "V8RS_WEB_SNAPSHOT": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_web_apis.py"],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

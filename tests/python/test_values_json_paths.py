@@ -61,6 +61,7 @@ VALUES: list[Any] = [
 @pytest.fixture(params=["orjson", "json"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if request.param == "orjson":
+        values._use_orjson()
         if values.__dict__["_orjson"] is None:
             pytest.skip("orjson is not installed (PyPy: the standard library is the path)")
     else:

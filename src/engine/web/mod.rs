@@ -18,7 +18,6 @@ mod url;
 use crate::engine::error::{Code, Error};
 use crate::engine::event_loop;
 use crate::engine::natives::{self, native};
-use crate::engine::realm::Realm;
 
 /// A set of web API groups (a bit mask).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,15 +58,15 @@ impl WebFeatures {
 }
 
 /// The classes and functions built on the natives (run once per context).
-const PRELUDE: &str = include_str!("prelude.js");
+pub(crate) const PRELUDE: &str = include_str!("prelude.js");
 /// web-streams-polyfill, bundled by `tests/fixtures/build/build.mjs`.
 const STREAMS_SOURCE: &str = include_str!("streams.js");
 
 /// Installs the groups of `features` (unknown bits are an error) on the global object
-/// of the current context, the context of `realm`.
+/// of the current context. (Nothing here needs the context's realm yet: a snapshot
+/// creator installs them in a context that has none.)
 pub(crate) fn install(
     scope: &mut v8::PinScope<'_, '_>,
-    realm: &Realm,
     features: WebFeatures,
 ) -> Result<(), Error> {
     if features.0 & !WebFeatures::ALL.0 != 0 {
@@ -84,10 +83,10 @@ pub(crate) fn install(
             natives::define_global(tc, global, "self", global.into())?;
         }
         if features.contains(WebFeatures::TIMERS) {
-            event_loop::install_timers(tc, realm)?;
+            event_loop::install_timers(tc)?;
         }
         if features.0 & !WebFeatures::TIMERS.0 != 0 {
-            run_prelude(tc, realm, features)?;
+            run_prelude(tc, features)?;
         }
         Some(())
     })();
@@ -107,34 +106,34 @@ pub(crate) fn install(
     }
 }
 
-fn run_prelude(
-    scope: &mut v8::PinScope<'_, '_>,
-    realm: &Realm,
-    features: WebFeatures,
-) -> Option<()> {
-    let natives: [(&str, v8::FunctionCallback); 12] = [
-        ("utf8Encode", native!(encoding::encode)),
-        ("utf8EncodeInto", native!(encoding::encode_into)),
-        ("utf8Decode", native!(encoding::decode)),
-        ("clone", native!(clone::structured_clone)),
-        ("now", native!(event_loop::now)),
-        ("randomFill", native!(random_fill)),
-        ("urlParse", native!(url::parse)),
-        ("urlSet", native!(url::set)),
-        ("formParse", native!(url::form_parse)),
-        ("formSerialize", native!(url::form_serialize)),
-        ("schedule", native!(event_loop::schedule_task)),
-        ("loadStreams", native!(load_streams)),
-    ];
+/// The natives the prelude builds on, made once: a snapshot refers to each callback by
+/// its place in [`crate::engine::startup`]'s list, so each must be one function.
+pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 13]> =
+    std::sync::LazyLock::new(|| {
+        [
+            ("utf8Encode", native!(encoding::encode)),
+            ("utf8EncodeInto", native!(encoding::encode_into)),
+            ("utf8Decode", native!(encoding::decode)),
+            ("clone", native!(clone::structured_clone)),
+            ("now", native!(event_loop::now)),
+            ("timeOrigin", native!(event_loop::time_origin)),
+            ("randomFill", native!(random_fill)),
+            ("urlParse", native!(url::parse)),
+            ("urlSet", native!(url::set)),
+            ("formParse", native!(url::form_parse)),
+            ("formSerialize", native!(url::form_serialize)),
+            ("schedule", native!(event_loop::schedule_task)),
+            ("loadStreams", native!(load_streams)),
+        ]
+    });
+
+fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Option<()> {
     let native = v8::Object::new(scope);
-    for (name, callback) in natives {
-        let function = natives::function(scope, name, callback, Some(realm.id), None)?;
+    for &(name, callback) in WEB_NATIVES.iter() {
+        let function = natives::function(scope, name, callback, None)?;
         let key = v8::String::new(scope, name)?;
         native.set(scope, key.into(), function.into())?;
     }
-    let key = v8::String::new(scope, "timeOrigin")?;
-    let origin = v8::Number::new(scope, realm.timers.time_origin_ms());
-    native.set(scope, key.into(), origin.into())?;
     let install = natives::run_internal(scope, PRELUDE, "v8rs:web/prelude.js")?;
     let install = v8::Local::<v8::Function>::try_from(install).ok()?;
     let features = v8::Integer::new_from_unsigned(scope, features.0);

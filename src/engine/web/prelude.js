@@ -424,7 +424,7 @@
       if (key !== kCreate) throw new TypeError('Illegal constructor');
       super();
     }
-    get timeOrigin() { return native.timeOrigin; }
+    get timeOrigin() { return native.timeOrigin(); }
     now() { return native.now(); }
     toJSON() { return { timeOrigin: this.timeOrigin }; }
   }

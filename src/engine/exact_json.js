@@ -1,0 +1,66 @@
+// The JSON text of a value that JSON says exactly, or undefined (see values.rs, which
+// writes every other value tag by tag). Made once per context, when it is created, from
+// the intrinsics it finds then.
+//
+// Exact means what the tagged form would give back: strings, booleans, null, finite
+// numbers (not -0, no integer past 2^53), and arrays and plain objects (of
+// Object.prototype or null) of those, with no `toJSON`, no `undefined` inside, no
+// cycle, at most MAX_DEPTH levels. Checked first (reading each property once), then
+// written by JSON.stringify, much faster than a walk through V8's API.
+(function (maxDepth) {
+  'use strict';
+  const { stringify } = JSON;
+  const { keys, getPrototypeOf } = Object;
+  const { isArray } = Array;
+  const { floor } = Math;
+  const ObjectProto = Object.prototype, ArrayProto = Array.prototype;
+  const MAX_SAFE = 9007199254740991;
+
+  function exact(v, stack, depth) {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return true;
+      case 'number':
+        if (v !== v || v === Infinity || v === -Infinity || (v === 0 && 1 / v < 0)) return false;
+        return !(floor(v) === v && (v > MAX_SAFE || v < -MAX_SAFE));
+      case 'object': {
+        if (v === null) return true;
+        if (depth >= maxDepth || v.toJSON !== undefined) return false;
+        for (let i = 0; i < stack.length; i++) if (stack[i] === v) return false;
+        const proto = getPrototypeOf(v);
+        stack[stack.length] = v;
+        if (proto === ArrayProto && isArray(v)) {
+          for (let i = 0, n = v.length; i < n; i++) {
+            const item = v[i];
+            if (item === undefined || !exact(item, stack, depth + 1)) return false;
+          }
+        } else if (proto === ObjectProto || proto === null) {
+          const names = keys(v);
+          for (let i = 0; i < names.length; i++) {
+            const item = v[names[i]];
+            if (item === undefined || !exact(item, stack, depth + 1)) return false;
+          }
+        } else {
+          return false;
+        }
+        stack.length -= 1;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  const RangeErrorCtor = RangeError;
+
+  return function exactJson(value) {
+    try {
+      return exact(value, [], 0) ? stringify(value) : undefined;
+    } catch (e) {
+      // Out of stack (a small thread): the tagged writer says so precisely.
+      if (e instanceof RangeErrorCtor) return undefined;
+      throw e;
+    }
+  };
+})
