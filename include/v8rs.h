@@ -27,6 +27,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// `console.debug` (Node writes it to stdout).
+#define V8RS_CONSOLE_DEBUG 0
+
+// `console.log`, and what prints like it: `dir`, `table`, `count`, `time*`, `group`.
+#define V8RS_CONSOLE_LOG 1
+
+// `console.info` (stdout).
+#define V8RS_CONSOLE_INFO 2
+
+// `console.warn`, and the console's own warnings (stderr).
+#define V8RS_CONSOLE_WARN 3
+
+// `console.error`, `console.trace`, a failed `console.assert` (stderr).
+#define V8RS_CONSOLE_ERROR 4
+
 // Flag for `v8rs_eval`, `v8rs_call`: when the result is a Promise, run the event loop
 // until it settles and return its value (a rejection is a `V8RS_CODE_JS_ERROR`).
 #define V8RS_AWAIT_PROMISE 1
@@ -69,8 +84,11 @@
 // `ReadableStream`, `WritableStream`, `TransformStream` and their companions.
 #define V8RS_WEB_STREAMS 512
 
+// `console` as Node's, its text sent to the sink of `v8rs_vm_set_console`.
+#define V8RS_WEB_CONSOLE 1024
+
 // Every web API group.
-#define V8RS_WEB_ALL 1023
+#define V8RS_WEB_ALL 2047
 
 // Result code of every fallible operation.
 //
@@ -214,6 +232,8 @@ typedef void (*v8rs_resolver_fn)(void *data,
 // Called exactly once, on some thread, when the library drops the `data` it was given
 // with this finalizer; it must not call into the library.
 typedef void (*v8rs_finalizer)(void *data);
+
+
 
 
 
@@ -887,6 +907,30 @@ v8rs_code v8rs_vm_terminate(v8rs_vm *vm,
 v8rs_code v8rs_vm_heap_stats(v8rs_vm *vm,
                              v8rs_heap_stats *stats_out,
                              v8rs_error **error_out);
+
+// Sends the `console.*` output of `vm` (from its contexts with `V8RS_WEB_CONSOLE`,
+// which `V8RS_WEB_ALL` includes) to `callback(data, level, text, text_len)` (a
+// `v8rs_console_fn`): each
+// call's text formatted as Node's `util.format` does. NULL `callback` drops the output
+// (the default). `finalizer(data)` (when not NULL) is called once, after the last use
+// of `data`: once this callback is replaced or its VM is gone — right away when
+// `callback` is NULL or this fails.
+//
+// Thread safety: any thread, any time; a call running meanwhile switches at its next
+// console call. `callback` runs on the thread running the JavaScript and must not call
+// into the same VM; `data` must be usable, and finalized, from any thread.
+//
+// # Safety
+// `vm` is NULL or a live handle; `callback` and `finalizer` are NULL or valid function
+// pointers; `error_out` is NULL or writable.
+v8rs_code v8rs_vm_set_console(v8rs_vm *vm,
+                              void (*callback)(void*,
+                                               uint32_t,
+                                               const char*,
+                                               size_t),
+                              void *data,
+                              void (*finalizer)(void*),
+                              v8rs_error **error_out);
 
 // Asks V8 to free all the memory it can in `vm` (a full, compacting collection).
 //

@@ -15,6 +15,6 @@ pub mod abi;
 pub mod engine;
 
 pub use engine::{
-    CallFlags, CancelToken, Code, Context, Error, HeapStats, JsError, Text, Vm, VmOptions,
-    WebFeatures,
+    CallFlags, CancelToken, Code, ConsoleLevel, ConsoleSink, Context, Error, HeapStats, JsError,
+    Text, Vm, VmOptions, WebFeatures,
 };

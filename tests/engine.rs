@@ -400,3 +400,36 @@ fn repeated_scripts_keep_their_names_and_fresh_effects() {
         assert_eq!(run(&ctx, &format!("{i} + 1")).unwrap(), (i + 1).to_string());
     }
 }
+
+#[test]
+fn console_text_reaches_the_vm_sink_with_its_level() {
+    use std::sync::Mutex;
+    use v8rs::{ConsoleLevel, WebFeatures};
+    common::platform();
+    let vm = Vm::new().expect("vm");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink_lines = Arc::clone(&lines);
+    vm.set_console(Some(Arc::new(move |level, text: &str| {
+        sink_lines.lock().unwrap().push((level, text.to_owned()));
+    })));
+    let ctx = Context::new(&vm).expect("context");
+    run(
+        &ctx,
+        "console.log('a', {b: [1]}); console.error('%d%%', 5); console.group('g'); console.info('in'); 0",
+    )
+    .unwrap();
+    let bare = Context::with_features(&vm, WebFeatures::NONE).expect("bare");
+    run(&bare, "console.log('V8 console: silent')").unwrap();
+    assert_eq!(
+        *lines.lock().unwrap(),
+        [
+            (ConsoleLevel::Log, "a { b: [ 1 ] }".to_owned()),
+            (ConsoleLevel::Error, "5%".to_owned()),
+            (ConsoleLevel::Log, "g".to_owned()),
+            (ConsoleLevel::Info, "  in".to_owned()),
+        ]
+    );
+    vm.set_console(None);
+    run(&ctx, "console.log('dropped')").unwrap();
+    assert_eq!(lines.lock().unwrap().len(), 4);
+}

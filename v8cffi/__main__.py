@@ -1,59 +1,269 @@
-"""``python -m v8cffi``: run JavaScript files and expressions in one context.
+"""``python -m v8cffi``: run JavaScript as with Node, in one context.
 
-    python -m v8cffi lib.js app.js          # runs both, prints the last result
-    python -m v8cffi -e '1 + 1'             # prints 2
-    python -m v8cffi foo.js -e 'foo.render("hola mundo")'
+    python -m v8cffi app.js                       # runs it; console.* prints as in Node
+    python -m v8cffi lib.js app.js                # several files, in order
+    python -m v8cffi - < app.js                   # the script from standard input
+    python -m v8cffi -p '[1, 2].map((x) => x * 2)'    # prints [ 2, 4 ]
+    python -m v8cffi foo.js -e 'foo.render("hola mundo")'   # prints hola mundo
+    python -m v8cffi                              # a REPL (on a terminal; else stdin)
 
-Files run first, in order, then each ``-e`` expression; the result of the last one
-is printed. A JavaScript error prints its trace to stderr and exits with status 1.
+Files run first, in order, then each ``-e``/``-p`` expression, then the timers they
+left, until none is left (as Node's event loop). ``console.log``/``info``/``debug``
+print to stdout, ``warn``/``error`` to stderr, as Node formats them. ``-p`` prints its
+value as ``console.log`` would; ``-e`` prints the value of the last ``-e`` (v8cffi's
+habit; Node's ``-e`` prints nothing) unless it is ``undefined``. An uncaught error
+prints its trace to stderr and exits with status 1. ``-i`` opens the REPL after the
+scripts.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+from typing import TextIO
 
 from . import V8_VERSION, __version__, shortcuts
-from .exceptions import V8Error
+from .context import Context
+from .exceptions import V8Error, V8JSError, V8JSSyntaxError
+
+#: What the command line adds to its context (a global that is not enumerable).
+_CLI_JS = r"""
+Object.defineProperty(globalThis, '__v8cffi_cli', { configurable: true, value: {
+  value: undefined,
+  // Whether `source` is one expression (so its value can be kept); a declaration of
+  // a function or class runs as one, as in Node.
+  expression(source) {
+    if (/^\s*$|^\s*(async\s+)?(function|class)\b/.test(source)) return false;
+    try { new Function(`return (${source}\n);`); return true; } catch { return false; }
+  },
+  // The kept value: as the REPL shows it ('repl', also kept as `_`), as console.log
+  // prints it ('print'), or as String() ('eval', null for undefined).
+  show(mode) {
+    const value = this.value;
+    this.value = undefined;
+    const console = globalThis.console;
+    const inspect = console?.[Symbol.for('v8rs.console.inspect')];
+    const format = console?.[Symbol.for('v8rs.console.format')];
+    if (mode === 'eval') return value === undefined ? null : String(value);
+    if (mode === 'repl') {
+      globalThis._ = value;
+      return inspect ? inspect(value) : String(value);
+    }
+    return format ? format(value) : String(value);
+  },
+}});
+"""
+
+
+def _print_console(level: str, text: str) -> None:
+    """The command line's console: Node's streams."""
+    stream: TextIO = sys.stderr if level in ("warn", "error") else sys.stdout
+    stream.write(text + "\n")
+    if stream is sys.stderr:
+        stream.flush()
+
+
+#: SyntaxError messages of a script cut short: the REPL reads another line.
+_INCOMPLETE = re.compile(r"end of input|Unterminated (template|string|regular)|missing \) after")
+
+
+def _report(error: BaseException) -> None:
+    """An uncaught error, on stderr, as Node prints it: where, the source line and a
+    caret, then the stack."""
+    sys.stdout.flush()
+    if not isinstance(error, V8JSError):
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        return
+    parts = []
+    if error.script_name is not None and error.line is not None:
+        parts.append(f"{error.script_name}:{error.line}")
+        if error.source_line is not None:
+            parts.append(error.source_line)
+            start = error.start_column or 0
+            width = 1
+            if isinstance(error, V8JSSyntaxError) and error.end_column is not None:
+                width = max(1, error.end_column - start)
+            parts.append(" " * start + "^" * width)
+        parts.append("")
+    parts.append(error.stack or error.js_message or str(error))
+    print("\n".join(parts), file=sys.stderr)
+
+
+def _evaluate(ctx: Context, source: str, name: str, mode: str) -> str | None:
+    """Runs ``source``; returns its value shown for ``mode`` (see ``show`` above)."""
+    if ctx.eval(f"__v8cffi_cli.expression({_js_string(source)})"):
+        ctx.run_script(f"__v8cffi_cli.value = ({source}\n);", name)
+        shown = ctx.eval(f"__v8cffi_cli.show({_js_string(mode)})")
+        return None if shown is None else str(shown)
+    result = ctx.run_script(source, name)
+    return None if mode == "eval" and result == "undefined" else result
+
+
+def _js_string(text: str) -> str:
+    """``text`` as a JavaScript string literal."""
+    import json
+
+    return json.dumps(text)
+
+
+def _first_line(error: V8JSError) -> str:
+    """What Node's REPL shows of an uncaught error: ``Error: message``."""
+    if error.stack:
+        return error.stack.split("\n", 1)[0]
+    return error.js_message
+
+
+def _repl(ctx: Context) -> int:
+    """Node's REPL, in short: multi-line input, history, the last value shown (and kept
+    as ``_``), ``.exit``."""
+    try:
+        import readline
+    except ImportError:  # not on every platform
+        readline = None  # type: ignore[assignment]
+    history = os.path.join(os.path.expanduser("~"), ".v8cffi_repl_history")
+    if readline is not None:
+        try:
+            readline.read_history_file(history)
+        except OSError:
+            pass
+    print(f'Welcome to v8cffi {__version__} (V8 {V8_VERSION}).\nType ".help" for more information.')
+    buffer: list[str] = []
+    interrupted = False
+    count = 0
+    try:
+        while True:
+            try:
+                line = input("... " if buffer else "> ")
+            except KeyboardInterrupt:
+                if interrupted:
+                    return 0
+                print("\n(To exit, press Ctrl+C again or Ctrl+D or type .exit)")
+                buffer.clear()
+                interrupted = True
+                continue
+            except EOFError:
+                print()
+                return 0
+            interrupted = False
+            if not buffer and line.strip() in (".exit", ".help", ".break", ".clear"):
+                command = line.strip()
+                if command == ".exit":
+                    return 0
+                if command == ".help":
+                    print(".break    Cut short a multi-line expression\n.exit     Exit the REPL")
+                continue
+            if buffer and line.strip() == ".break":
+                buffer.clear()
+                continue
+            buffer.append(line)
+            source = "\n".join(buffer)
+            if not source.strip():
+                buffer.clear()
+                continue
+            try:
+                shown = _evaluate(ctx, source, f"REPL{count + 1}", "repl")
+                ctx.run_until_idle()
+            except V8JSSyntaxError as e:
+                if _INCOMPLETE.search(e.js_message):
+                    continue  # nothing ran: read the rest
+                buffer.clear()
+                print(f"Uncaught {e.stack or e.js_message}", file=sys.stderr)
+                continue
+            except KeyboardInterrupt:
+                buffer.clear()
+                print("Script execution was interrupted by `SIGINT`", file=sys.stderr)
+                continue
+            except V8JSError as e:
+                buffer.clear()
+                count += 1
+                print(f"Uncaught {_first_line(e)}", file=sys.stderr)
+                continue
+            except V8Error as e:
+                buffer.clear()
+                _report(e)
+                continue
+            buffer.clear()
+            count += 1
+            if shown is not None:
+                print(shown)
+    finally:
+        if readline is not None:
+            try:
+                readline.write_history_file(history)
+            except OSError:
+                pass
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m v8cffi",
-        description="Run JavaScript files and expressions on V8, in one context.",
+        description="Run JavaScript on V8 as with Node: files, standard input (-), -e/-p, or a REPL.",
     )
-    parser.add_argument("files", nargs="*", metavar="FILE", help="JavaScript files to run, in order")
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", help="JavaScript files to run, in order (- for standard input)"
+    )
     parser.add_argument(
         "-e",
         "--eval",
+        dest="exprs",
         action="append",
         default=[],
+        type=lambda source: ("eval", source),
         metavar="EXPR",
-        help="an expression to run after the files",
+        help="a script to run after the files; the value of the last one is printed",
     )
+    parser.add_argument(
+        "-p",
+        "--print",
+        dest="exprs",
+        action="append",
+        type=lambda source: ("print", source),
+        metavar="EXPR",
+        help="a script to run after the files; its value is printed as console.log does",
+    )
+    parser.add_argument("-i", "--interactive", action="store_true", help="open the REPL after the scripts")
     parser.add_argument("--v8-flags", default="", metavar="FLAGS", help="V8 command-line flags")
     parser.add_argument("--version", action="version", version=f"v8cffi {__version__} (V8 {V8_VERSION})")
     args = parser.parse_args(argv)
-    if not args.files and not args.eval:
-        parser.print_usage(sys.stderr)
-        print("python -m v8cffi: error: give at least one FILE or -e EXPR", file=sys.stderr)
-        return 2
+    files: list[str] = list(args.files)
+    interactive = args.interactive or (not files and not args.exprs and sys.stdin.isatty())
+    if not files and not args.exprs and not interactive:
+        files = ["-"]  # Node reads a script from a standard input that is not a terminal
 
     shortcuts.set_up(args.v8_flags)
     ctx = shortcuts.get_context()
-    result = None
+    ctx.vm.set_console(_print_console)
+    ctx.run_script(_CLI_JS, "<v8cffi cli>")
+    last_eval: str | None = None
     try:
-        for path in args.files:
-            with open(path, "rb") as f:
-                result = ctx.run_script(f.read(), identifier=path)
-        for i, expr in enumerate(args.eval, 1):
-            result = ctx.run_script(expr, identifier=f"<eval {i}>" if len(args.eval) > 1 else "<eval>")
+        for path in files:
+            if path == "-":
+                ctx.run_script(sys.stdin.buffer.read(), "[stdin]")
+            else:
+                with open(path, "rb") as f:
+                    ctx.run_script(f.read(), path)
+        for i, (mode, source) in enumerate(args.exprs, 1):
+            name = "[eval]" if len(args.exprs) == 1 else f"[eval {i}]"
+            shown = _evaluate(ctx, source, name, mode)
+            if mode == "print":
+                print(shown)
+            else:
+                last_eval = shown
+        if last_eval is not None and args.exprs[-1][0] == "eval":
+            print(last_eval)
+        ctx.run_until_idle()
     except (V8Error, OSError) as e:
-        print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        _report(e)
         return 1
-    if result is not None:
-        print(result)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        return 130
+    if interactive:
+        return _repl(ctx)
+    sys.stdout.flush()
     return 0
 
 

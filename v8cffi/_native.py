@@ -13,6 +13,7 @@ then does this module let go of them.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -304,6 +305,26 @@ def vm_new(initial_heap_size: int, max_heap_size: int, snapshot: Any | None) -> 
     else:
         call(lib.v8rs_vm_new_with_snapshot, options, snapshot, out)
     return ffi.gc(out[0], lib.v8rs_vm_free)
+
+
+#: The names of the ``V8RS_CONSOLE_*`` levels, by number.
+CONSOLE_LEVELS = ("debug", "log", "info", "warn", "error")
+
+
+@ffi.callback("void(void *, uint32_t, const char *, size_t)")
+def _console(data: Any, level: int, text: Any, text_len: int) -> None:
+    """Gives one console call's text to the Python handler behind ``data``."""
+    try:
+        handler = ffi.from_handle(data)
+        name = CONSOLE_LEVELS[level] if level < len(CONSOLE_LEVELS) else "log"
+        handler(name, read_bytes(text, text_len).decode("utf-8", "surrogateescape"))
+    except BaseException:  # a callback must not raise into the library
+        logging.getLogger("v8cffi").exception("the console handler failed")
+
+
+def vm_set_console(vm: Any, handler: Callable[[str, str], None]) -> None:
+    """Sends the console output of ``vm`` to ``handler(level, text)``."""
+    call(lib.v8rs_vm_set_console, vm, _console, _lend(handler), _finalize)
 
 
 def vm_close(vm: Any) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Union
 
-from . import _async, _constants, _native, _streams
+from . import _async, _console, _constants, _native, _streams
 from ._managed import Managed
 from .exceptions import V8ArgumentError, V8IOError, V8LifecycleError
 from .values import dumps
@@ -28,33 +27,6 @@ _call = _native.call_function
 _NAMES: dict[str, bytes] = {}
 _AWAIT = _constants.AWAIT_PROMISE
 _JSON = _constants.ACCEPT_JSON  # results JSON says exactly come as JSON text (C json.loads)
-
-
-_CONSOLE_LEVELS = {"log": logging.INFO, "info": logging.INFO, "warn": logging.WARNING}
-_CONSOLE_LEVELS.update({"error": logging.ERROR, "debug": logging.DEBUG})
-
-
-def _log_console(level: str, text: str) -> None:
-    logging.getLogger("v8cffi.console").log(_CONSOLE_LEVELS.get(level, logging.INFO), "%s", text)
-
-
-_CONSOLE_JS = """
-globalThis.console = ((send) => {
-  const text = (value) => {
-    if (typeof value === 'string') return value;
-    try {
-      const json = JSON.stringify(value);
-      return json === undefined ? String(value) : json;
-    } catch (e) {
-      return String(value);
-    }
-  };
-  const level = (name) => (...args) => { send(name, args.map(text).join(' ')); };
-  return { log: level('log'), info: level('info'), warn: level('warn'),
-           error: level('error'), debug: level('debug') };
-})(globalThis.__v8cffi_console);
-delete globalThis.__v8cffi_console;
-"""
 
 
 def _timeout_ms(timeout: float) -> int:
@@ -338,12 +310,15 @@ class Context(Managed):
         _native.expose(self._live_ptr(), encoded, function)
 
     def expose_console(self, handler: Callable[[str, str], None] | None = None) -> None:
-        """Installs ``console.log``/``info``/``warn``/``error``/``debug``. Each call is
-        passed to ``handler(level, text)`` — by default the ``"v8cffi.console"``
-        logger (``log`` and ``info`` at INFO level, ``warn`` at WARNING, …). Values are
-        shown as JSON where they have a JSON form."""
-        self.expose("__v8cffi_console", handler or _log_console)
-        self.run_script(_CONSOLE_JS, "<v8cffi console>")
+        """Sends this context's console output to ``handler(level, text)`` (``level``:
+        ``"debug"``, ``"log"``, ``"info"``, ``"warn"`` or ``"error"``) instead of its
+        VM's handler (:meth:`VM.set_console <v8cffi.vm.VM.set_console>`); without
+        ``handler``, to the ``"v8cffi.console"`` logger. The text is Node's (the web group
+        ``console``); a context without that group gets ``console.log``/``info``/
+        ``warn``/``error``/``debug`` showing values as JSON where they have a JSON
+        form."""
+        self.expose("__v8cffi_console", handler or _console.log)
+        self.run_script(_console.REDIRECT_JS, "<v8cffi console>")
 
     def load_libs(
         self,

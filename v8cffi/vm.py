@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import _native, _snapshot, context
+from . import _console, _native, _snapshot, context
 from ._managed import Managed
 from .exceptions import V8LifecycleError
 from .web import feature_mask
@@ -53,6 +53,7 @@ class VM(Managed):
         self._snapshot = snapshot
         self._initial_heap_size = _size(initial_heap_size, "initial_heap_size")
         self._max_heap_size = _size(max_heap_size, "max_heap_size")
+        self._console: Callable[[str, str], None] = _console.log
 
     def set_up(self) -> VM:
         """Creates the isolate, by calling :meth:`__enter__` (as v8-cffi did); returns
@@ -72,7 +73,23 @@ class VM(Managed):
                 snapshot = _snapshot.opened_file(self._platform.snapshot_path)
             handle = _snapshot.handle(snapshot) if snapshot is not None else None
             self._ptr = _native.vm_new(self._initial_heap_size, self._max_heap_size, handle)
+            _native.vm_set_console(self._ptr, self._console)
         return self
+
+    def set_console(self, handler: Callable[[str, str], None] | None) -> None:
+        """Sends the ``console.*`` output of this VM's contexts to ``handler(level,
+        text)`` (``level``: ``"debug"``, ``"log"``, ``"info"``, ``"warn"`` or
+        ``"error"``; ``text``: what Node would print, without the final newline);
+        ``None`` restores the default, the ``"v8cffi.console"`` logger (``log`` and
+        ``info`` at INFO, ``debug`` at DEBUG, ``warn`` at WARNING, ``error`` at ERROR).
+        It runs on the thread making the call, holding the GIL; it must not call into
+        this VM. Kept across :meth:`tear_down` and ``set_up`` again."""
+        if handler is not None and not callable(handler):
+            raise TypeError(f"the console handler must be callable, not {handler!r}")
+        with self._lock:
+            self._console = handler if handler is not None else _console.log
+            if self._ptr is not None:
+                _native.vm_set_console(self._ptr, self._console)
 
     def create_context(self, *, web: bool | Iterable[str] = True) -> context.Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.

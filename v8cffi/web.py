@@ -27,6 +27,7 @@ _BITS = {
     "events": c.WEB_EVENTS,  # Event, EventTarget, AbortController, AbortSignal, DOMException
     "message_channel": c.WEB_MESSAGE_CHANNEL,  # MessageChannel, MessagePort, MessageEvent
     "streams": c.WEB_STREAMS,  # ReadableStream, WritableStream, TransformStream, …
+    "console": c.WEB_CONSOLE,  # console as Node's, to the VM's handler (VM.set_console)
 }
 
 #: The names of the web API groups.

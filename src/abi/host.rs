@@ -59,6 +59,11 @@ unsafe impl Send for ForeignData {}
 unsafe impl Sync for ForeignData {}
 
 impl ForeignData {
+    /// The embedder's `data`, to be finalized by `finalizer` (if any) when dropped.
+    pub(crate) fn new(data: *mut c_void, finalizer: Option<v8rs_finalizer>) -> Self {
+        ForeignData { data, finalizer }
+    }
+
     pub(crate) fn data(&self) -> *mut c_void {
         self.data
     }

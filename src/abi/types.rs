@@ -144,6 +144,26 @@ pub type v8rs_resolver_fn = unsafe extern "C" fn(
     reply: *mut v8rs_reply,
 );
 
+/// `console.debug` (Node writes it to stdout).
+pub const V8RS_CONSOLE_DEBUG: u32 = 0;
+/// `console.log`, and what prints like it: `dir`, `table`, `count`, `time*`, `group`.
+pub const V8RS_CONSOLE_LOG: u32 = 1;
+/// `console.info` (stdout).
+pub const V8RS_CONSOLE_INFO: u32 = 2;
+/// `console.warn`, and the console's own warnings (stderr).
+pub const V8RS_CONSOLE_WARN: u32 = 3;
+/// `console.error`, `console.trace`, a failed `console.assert` (stderr).
+pub const V8RS_CONSOLE_ERROR: u32 = 4;
+
+const _: () = {
+    use crate::engine::console::ConsoleLevel;
+    assert!(V8RS_CONSOLE_DEBUG == ConsoleLevel::Debug as u32);
+    assert!(V8RS_CONSOLE_LOG == ConsoleLevel::Log as u32);
+    assert!(V8RS_CONSOLE_INFO == ConsoleLevel::Info as u32);
+    assert!(V8RS_CONSOLE_WARN == ConsoleLevel::Warn as u32);
+    assert!(V8RS_CONSOLE_ERROR == ConsoleLevel::Error as u32);
+};
+
 /// Called exactly once, on some thread, when the library drops the `data` it was given
 /// with this finalizer; it must not call into the library.
 pub type v8rs_finalizer = unsafe extern "C" fn(data: *mut c_void);
@@ -180,8 +200,10 @@ pub const V8RS_WEB_EVENTS: u32 = 128;
 pub const V8RS_WEB_MESSAGE_CHANNEL: u32 = 256;
 /// `ReadableStream`, `WritableStream`, `TransformStream` and their companions.
 pub const V8RS_WEB_STREAMS: u32 = 512;
+/// `console` as Node's, its text sent to the sink of `v8rs_vm_set_console`.
+pub const V8RS_WEB_CONSOLE: u32 = 1024;
 /// Every web API group.
-pub const V8RS_WEB_ALL: u32 = 1023;
+pub const V8RS_WEB_ALL: u32 = 2047;
 
 const _: () = {
     assert!(V8RS_WEB_TIMERS == WebFeatures::TIMERS.0);
@@ -194,6 +216,7 @@ const _: () = {
     assert!(V8RS_WEB_EVENTS == WebFeatures::EVENTS.0);
     assert!(V8RS_WEB_MESSAGE_CHANNEL == WebFeatures::MESSAGE_CHANNEL.0);
     assert!(V8RS_WEB_STREAMS == WebFeatures::STREAMS.0);
+    assert!(V8RS_WEB_CONSOLE == WebFeatures::CONSOLE.0);
     assert!(V8RS_WEB_ALL == WebFeatures::ALL.0);
     assert!(V8RS_MAX_DEPTH as usize == crate::engine::values::MAX_DEPTH);
 };

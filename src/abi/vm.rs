@@ -1,10 +1,12 @@
 //! `v8rs_vm`: one V8 isolate.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
 
 use crate::abi::boundary::{guarded, shielded};
 use crate::abi::error::v8rs_error;
 use crate::abi::handle::{arc_into_handle, clone_arc, free_arc, Castable, OwnershipArc};
+use crate::abi::host::ForeignData;
 use crate::abi::snapshot::v8rs_snapshot;
 use crate::abi::strings::{bytes, non_null};
 use crate::abi::types::{v8rs_code, v8rs_heap_stats, v8rs_vm_options};
@@ -160,6 +162,53 @@ pub unsafe extern "C" fn v8rs_vm_heap_stats(
         let stats = vm.heap_stats()?;
         // SAFETY: a non-NULL, writable `v8rs_heap_stats`.
         unsafe { *stats_out = stats.into() };
+        Ok(())
+    })
+}
+
+/// Sends the `console.*` output of `vm` (from its contexts with `V8RS_WEB_CONSOLE`,
+/// which `V8RS_WEB_ALL` includes) to `callback(data, level, text, text_len)` (a
+/// `v8rs_console_fn`): each
+/// call's text formatted as Node's `util.format` does. NULL `callback` drops the output
+/// (the default). `finalizer(data)` (when not NULL) is called once, after the last use
+/// of `data`: once this callback is replaced or its VM is gone — right away when
+/// `callback` is NULL or this fails.
+///
+/// Thread safety: any thread, any time; a call running meanwhile switches at its next
+/// console call. `callback` runs on the thread running the JavaScript and must not call
+/// into the same VM; `data` must be usable, and finalized, from any thread.
+///
+/// # Safety
+/// `vm` is NULL or a live handle; `callback` and `finalizer` are NULL or valid function
+/// pointers; `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_vm_set_console(
+    vm: *mut v8rs_vm,
+    callback: Option<unsafe extern "C" fn(*mut c_void, u32, *const c_char, usize)>,
+    data: *mut c_void,
+    finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    let foreign = ForeignData::new(data, finalizer);
+    guarded(error_out, move || {
+        // SAFETY: `vm` is NULL or a live handle (the caller's contract).
+        let vm = unsafe { clone_arc(vm) }?;
+        let sink = callback.map(|callback| {
+            let sink: crate::engine::ConsoleSink = Arc::new(move |level, text: &str| {
+                // SAFETY: the embedder's callback with its own data, and text that
+                // lives through the call (the caller's contract).
+                unsafe {
+                    callback(
+                        foreign.data(),
+                        level as u32,
+                        text.as_ptr().cast(),
+                        text.len(),
+                    )
+                }
+            });
+            sink
+        });
+        vm.set_console(sink);
         Ok(())
     })
 }

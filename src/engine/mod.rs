@@ -22,6 +22,7 @@ pub(crate) mod stop;
 pub mod cancel;
 pub mod sigint;
 pub(crate) mod budget;
+pub mod console;
 pub mod vm;
 pub(crate) mod call;
 pub(crate) mod timers;
@@ -41,6 +42,7 @@ pub mod context;
 pub mod snapshot;
 
 pub use cancel::CancelToken;
+pub use console::{ConsoleLevel, ConsoleSink};
 pub use context::Context;
 pub use error::{Code, Error, JsError};
 pub use host::{HostError, HostFunction};

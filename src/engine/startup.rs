@@ -117,7 +117,9 @@ fn cache_name() -> String {
     part(crate::engine::platform::v8_version().as_bytes());
     part(crate::engine::platform::flags().as_bytes());
     part(env!("CARGO_PKG_VERSION").as_bytes());
-    part(web::PRELUDE.as_bytes());
+    for source in web::SNAPSHOT_SOURCES {
+        part(source.as_bytes());
+    }
     for (name, _) in natives() {
         part(name.as_bytes());
     }

@@ -18,9 +18,10 @@ use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use crate::engine::budget::Budget;
+use crate::engine::console::{ConsoleLevel, ConsoleSink};
 use crate::engine::error::{Code, Error};
 use crate::engine::platform::{self, PlatformRef};
 use crate::engine::stop::{StopReason, Stops, Target};
@@ -110,6 +111,8 @@ pub(crate) struct VmShared {
     pub(crate) wasm_deferred: AtomicUsize,
     /// The contexts the VM's startup blob holds.
     pub(crate) snapshot: SnapshotContexts,
+    /// Where `console.*` output goes (nowhere without one).
+    console: RwLock<Option<ConsoleSink>>,
     entries: Mutex<HashMap<u32, Arc<dyn Any + Send + Sync>>>,
     last_id: AtomicU32,
     graveyard: Mutex<Vec<Box<dyn Send>>>,
@@ -118,6 +121,15 @@ pub(crate) struct VmShared {
 }
 
 impl VmShared {
+    /// Hands one console call's text to the VM's sink, if it has one (outside the
+    /// lock, so the sink may replace itself).
+    pub(crate) fn write_console(&self, level: ConsoleLevel, text: &str) {
+        let sink = self.console.read().clone();
+        if let Some(sink) = sink {
+            sink(level, text);
+        }
+    }
+
     /// Adds the entry that `make` makes with its id (never 0) to the VM's table.
     pub(crate) fn insert_with<T: Any + Send + Sync>(
         &self,
@@ -321,6 +333,7 @@ impl Vm {
                 wasm_budget: limited.then(|| Budget::new(options.max_heap_size)),
                 wasm_deferred: AtomicUsize::new(0),
                 snapshot: startup.contexts,
+                console: RwLock::new(None),
                 entries: Mutex::new(HashMap::new()),
                 last_id: AtomicU32::new(0),
                 graveyard: Mutex::new(Vec::new()),
@@ -338,6 +351,13 @@ impl Vm {
             _snapshot: keep,
             freed: AtomicBool::new(false),
         }))
+    }
+
+    /// Sends the VM's `console.*` output (from contexts with the web group `console`)
+    /// to `sink` from now on; `None` drops it. Any thread, any time: a call running
+    /// meanwhile switches at its next console call.
+    pub fn set_console(&self, sink: Option<ConsoleSink>) {
+        *self.shared.console.write() = sink;
     }
 
     pub(crate) fn isolate(&self) -> &v8::SharedIsolate {

@@ -799,6 +799,59 @@ static void test_event_loop(v8rs_vm *vm) {
     v8rs_context_free(ctx);
 }
 
+/* The console's sink: lines as Node prints them, with their level; the data finalized. */
+struct console_lines {
+    char text[512];
+    unsigned levels[8];
+    int count;
+    int finalized;
+};
+
+static void collect_console(void *data, uint32_t level, const char *text, size_t len) {
+    struct console_lines *lines = data;
+    if (lines->count < 8) lines->levels[lines->count] = level;
+    lines->count++;
+    strncat(lines->text, text, len < 100 ? len : 100);
+    strcat(lines->text, "|");
+}
+
+static void finalize_console(void *data) { ((struct console_lines *)data)->finalized++; }
+
+static void test_console(void) {
+    v8rs_vm *vm = NULL;
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
+    struct console_lines lines = {0};
+    CHECK(v8rs_vm_set_console(vm, collect_console, &lines, finalize_console, NULL) == V8RS_CODE_OK);
+    v8rs_context *ctx = NULL;
+    CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "console.log('hi', [1, 2], {a: 1}); console.warn('%s!', 'w'); console.error(new Map([[1, 2]])); 0", "0");
+    CHECK(strcmp(lines.text, "hi [ 1, 2 ] { a: 1 }|w!|Map(1) { 1 => 2 }|") == 0);
+    CHECK(lines.count == 3 && lines.levels[0] == V8RS_CONSOLE_LOG && lines.levels[1] == V8RS_CONSOLE_WARN &&
+          lines.levels[2] == V8RS_CONSOLE_ERROR);
+    /* A bare context keeps V8's silent console. */
+    v8rs_context *bare = NULL;
+    CHECK(v8rs_context_new_with(vm, 0, &bare, NULL) == V8RS_CODE_OK);
+    RUN(bare, "console.log('silent'); 1", "1");
+    CHECK(lines.count == 3);
+    /* Replacing the sink finalizes the old data; NULL drops the output. */
+    CHECK(v8rs_vm_set_console(vm, NULL, NULL, NULL, NULL) == V8RS_CODE_OK);
+    CHECK(lines.finalized == 1);
+    RUN(ctx, "console.log('dropped'); 2", "2");
+    CHECK(lines.count == 3);
+    struct console_lines again = {0};
+    CHECK(v8rs_vm_set_console(vm, collect_console, &again, finalize_console, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "console.debug('d'); console.info('i'); 3", "3");
+    CHECK(strcmp(again.text, "d|i|") == 0 && again.levels[0] == V8RS_CONSOLE_DEBUG && again.levels[1] == V8RS_CONSOLE_INFO);
+    /* Bad arguments: an error, and the data is still finalized once. */
+    struct console_lines unused = {0};
+    CHECK(v8rs_vm_set_console(NULL, collect_console, &unused, finalize_console, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(unused.finalized == 1);
+    v8rs_context_free(bare);
+    v8rs_context_free(ctx);
+    v8rs_vm_free(vm);
+    CHECK(again.finalized == 1);
+}
+
 int main(void) {
     CHECK(strncmp(v8rs_version(), "15.2.", 5) == 0);
     CHECK(!v8rs_platform_is_alive());
@@ -808,6 +861,7 @@ int main(void) {
     CHECK(v8rs_platform_is_alive());
     test_snapshots();
     test_opened_and_warm_snapshots();
+    test_console();
 
     v8rs_context *ctx = NULL, *other = NULL;
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);

@@ -17,6 +17,7 @@ LAYERS = {
     "_ffi": 0,
     "_ffi_build": 0,
     "_install": 0,
+    "_console": 0,
     "exceptions": 1,
     "values": 2,
     "web": 2,

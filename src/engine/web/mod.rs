@@ -1,7 +1,8 @@
 //! The web APIs a context gets by default, so that bundles written for browsers (and
 //! for server rendering) run unmodified: timers, `TextEncoder`/`TextDecoder`,
 //! `atob`/`btoa`, `structuredClone`, `performance`, `crypto`, `URL`, events and
-//! `AbortController`, `MessageChannel`, and web streams.
+//! `AbortController`, `MessageChannel`, web streams, and a `console` that prints as
+//! Node's.
 //!
 //! Each group is one bit of a [`WebFeatures`] mask (`V8RS_WEB_*` in C); a context gets
 //! the groups its creator asks for, [`WebFeatures::ALL`] by default. A context with
@@ -12,6 +13,7 @@
 //! snapshot, say) is left as it is.
 
 mod clone;
+mod console;
 mod encoding;
 mod url;
 
@@ -48,8 +50,13 @@ impl WebFeatures {
     /// `ReadableStream`, `WritableStream`, `TransformStream` and their readers,
     /// writers, controllers and queuing strategies.
     pub const STREAMS: WebFeatures = WebFeatures(1 << 9);
+    /// `console` as Node's: `util.format`/`util.inspect` text (`log`, `info`,
+    /// `debug`, `warn`, `error`, `dir`, `table`, `trace`, `assert`, `count`, `time*`,
+    /// `group*`), sent to the VM's console sink (see [`crate::engine::console`]) and to
+    /// an attached inspector. Without it, V8's own `console` (silent) stays.
+    pub const CONSOLE: WebFeatures = WebFeatures(1 << 10);
     /// Every group.
-    pub const ALL: WebFeatures = WebFeatures((1 << 10) - 1);
+    pub const ALL: WebFeatures = WebFeatures((1 << 11) - 1);
 
     /// Whether every group of `other` is in `self`.
     pub fn contains(self, other: WebFeatures) -> bool {
@@ -59,6 +66,10 @@ impl WebFeatures {
 
 /// The classes and functions built on the natives (run once per context).
 pub(crate) const PRELUDE: &str = include_str!("prelude.js");
+/// The `console` group, built on the same natives.
+const CONSOLE_SOURCE: &str = include_str!("console.js");
+/// The scripts whose work a context from the built-in snapshot holds.
+pub(crate) const SNAPSHOT_SOURCES: [&str; 2] = [PRELUDE, CONSOLE_SOURCE];
 /// web-streams-polyfill, bundled by `tests/fixtures/build/build.mjs`.
 const STREAMS_SOURCE: &str = include_str!("streams.js");
 
@@ -108,7 +119,7 @@ pub(crate) fn install(
 
 /// The natives the prelude builds on, made once: a snapshot refers to each callback by
 /// its place in [`crate::engine::startup`]'s list, so each must be one function.
-pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 13]> =
+pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 19]> =
     std::sync::LazyLock::new(|| {
         [
             ("utf8Encode", native!(encoding::encode)),
@@ -124,6 +135,12 @@ pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback)
             ("formSerialize", native!(url::form_serialize)),
             ("schedule", native!(event_loop::schedule_task)),
             ("loadStreams", native!(load_streams)),
+            ("consoleWrite", native!(console::write)),
+            ("loadInspect", native!(console::load_inspect)),
+            ("promiseDetails", native!(console::promise_details)),
+            ("proxyDetails", native!(console::proxy_details)),
+            ("previewEntries", native!(console::preview_entries)),
+            ("collectionKind", native!(console::collection_kind)),
         ]
     });
 
@@ -136,9 +153,15 @@ fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Optio
     }
     let install = natives::run_internal(scope, PRELUDE, "v8rs:web/prelude.js")?;
     let install = v8::Local::<v8::Function>::try_from(install).ok()?;
-    let features = v8::Integer::new_from_unsigned(scope, features.0);
+    let features_mask = features.0;
+    let features = v8::Integer::new_from_unsigned(scope, features_mask);
     let receiver = v8::undefined(scope).into();
     install.call(scope, receiver, &[native.into(), features.into()])?;
+    if features_mask & WebFeatures::CONSOLE.0 != 0 {
+        let install = natives::run_internal(scope, CONSOLE_SOURCE, "v8rs:web/console.js")?;
+        let install = v8::Local::<v8::Function>::try_from(install).ok()?;
+        install.call(scope, receiver, &[native.into()])?;
+    }
     Some(())
 }
 
