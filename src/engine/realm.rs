@@ -46,6 +46,9 @@ pub(crate) struct Realm {
     pub(crate) cache_refreshes: CacheRefreshes,
     /// Bytes of the VM's WebAssembly budget that this realm's memories hold.
     pub(crate) wasm_reserved: AtomicUsize,
+    /// The state of `TextDecoder`s in the middle of a stream (`decode(…, {stream:
+    /// true})`), by the number each was given in JavaScript.
+    pub(crate) decoders: parking_lot::Mutex<crate::engine::web::DecoderStates>,
     shared: Weak<VmShared>,
 }
 
@@ -93,6 +96,7 @@ impl Realm {
                 scripts: ScriptCache::default(),
                 cache_refreshes: CacheRefreshes::default(),
                 wasm_reserved: AtomicUsize::new(0),
+                decoders: parking_lot::Mutex::default(),
                 shared: Arc::downgrade(shared),
             })
         });

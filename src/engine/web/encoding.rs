@@ -1,7 +1,52 @@
-//! UTF-8 for `TextEncoder` and `TextDecoder` (WHATWG Encoding: lone surrogates and
-//! invalid bytes become U+FFFD, or an error when decoding is fatal).
+//! `TextEncoder` (UTF-8) and `TextDecoder` (every encoding of the WHATWG Encoding
+//! standard): lone surrogates and invalid bytes become U+FFFD, or an error when
+//! decoding is fatal. UTF-8 has a path of its own; the other encodings are
+//! `encoding_rs`'s (Firefox's) decoders, whose state between the chunks of a stream the
+//! context's realm keeps, by a number the JavaScript decoder holds.
 
-use crate::engine::natives::{throw_type_error, uint8_array, view_bytes, write_into_view};
+use crate::engine::natives::{
+    self, throw_range_error, throw_type_error, uint8_array, view_bytes, write_into_view,
+};
+
+/// How many decoders one context keeps in the middle of a stream: past it, the one
+/// unused the longest is forgotten (a decoder that JavaScript dropped mid-stream goes
+/// when it is collected, or this way).
+const MAX_STREAMING_DECODERS: usize = 1024;
+
+/// The decoders of one context in the middle of a stream, by id, with when each was
+/// last used.
+#[derive(Default)]
+pub(crate) struct DecoderStates {
+    states: std::collections::HashMap<u32, (encoding_rs::Decoder, u64)>,
+    clock: u64,
+}
+
+impl DecoderStates {
+    fn take(&mut self, id: u32) -> Option<encoding_rs::Decoder> {
+        self.states.remove(&id).map(|(decoder, _)| decoder)
+    }
+
+    fn keep(&mut self, id: u32, decoder: encoding_rs::Decoder) {
+        if self.states.len() >= MAX_STREAMING_DECODERS {
+            let oldest = self
+                .states
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(id, _)| *id);
+            if let Some(oldest) = oldest {
+                self.states.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.states.insert(id, (decoder, self.clock));
+    }
+
+    /// How many streams are kept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.states.len()
+    }
+}
 
 /// `utf8Encode(string)`: a new `Uint8Array` of its UTF-8 bytes.
 pub(super) fn encode<'s>(
@@ -82,6 +127,120 @@ pub(super) fn decode<'s>(
     rv.set(v8::Array::new_with_elements(scope, &[text.into(), pending]).into());
 }
 
+/// `encodingName(label)`: the name (lowercase, as `TextDecoder.encoding` says it) of
+/// the encoding `label` names, or `undefined` for an unknown label or `replacement`,
+/// which `TextDecoder` refuses.
+pub(super) fn encoding_name<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    let label = args.get(0).to_rust_string_lossy(scope);
+    match encoding_rs::Encoding::for_label_no_replacement(label.as_bytes()) {
+        Some(encoding) => {
+            let name = encoding.name().to_ascii_lowercase();
+            if let Some(name) = v8::String::new(scope, &name) {
+                rv.set(name.into());
+            }
+        }
+        None => rv.set_undefined(),
+    }
+}
+
+/// `decodeAs(name, uint8Array, fatal, ignoreBOM, stream, id)`: the text of the bytes in
+/// the encoding `name` (from `encodingName`). With `stream`, the decoder's state (a
+/// character cut at the end, an ISO-2022-JP mode) is kept under `id` for the next call;
+/// a call without `stream` finishes the stream and forgets it. Fatal decoding throws a
+/// `TypeError` at the first malformed sequence, and forgets the stream too.
+pub(super) fn decode_as<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    let name = args.get(0).to_rust_string_lossy(scope);
+    let Some(encoding) = encoding_rs::Encoding::for_label_no_replacement(name.as_bytes()) else {
+        return throw_range_error(scope, &format!("unknown encoding '{name}'"));
+    };
+    let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(args.get(1)) else {
+        return throw_type_error(scope, "decode: not an ArrayBufferView");
+    };
+    let fatal = args.get(2).is_true();
+    let ignore_bom = args.get(3).is_true();
+    let stream = args.get(4).is_true();
+    let id = args.get(5).uint32_value(scope).unwrap_or(0);
+    let Some((realm, _)) = natives::realm(scope, &args) else {
+        return;
+    };
+    let kept = realm.decoders.lock().take(id);
+    let mut decoder = kept.unwrap_or_else(|| {
+        if ignore_bom {
+            encoding.new_decoder_without_bom_handling()
+        } else {
+            encoding.new_decoder_with_bom_removal()
+        }
+    });
+    let bytes = view_bytes(view);
+    let Some(units) = decode_units(&mut decoder, &bytes, fatal, !stream) else {
+        return throw_type_error(
+            scope,
+            &format!(
+                "The encoded data was not valid for encoding {}",
+                encoding.name().to_ascii_lowercase()
+            ),
+        );
+    };
+    if stream {
+        realm.decoders.lock().keep(id, decoder);
+    }
+    let Some(text) = v8::String::new_from_two_byte(scope, &units, v8::NewStringType::Normal) else {
+        return throw_type_error(scope, "decode: the text is longer than V8's string limit");
+    };
+    rv.set(text.into());
+}
+
+/// `decoderForget(id)`: drops the kept state of decoder `id` (a decoder collected in
+/// the middle of a stream).
+pub(super) fn decoder_forget<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    _rv: v8::ReturnValue<v8::Value>,
+) {
+    let id = args.get(0).uint32_value(scope).unwrap_or(0);
+    if let Some(realm) = crate::engine::realm::Realm::current(scope) {
+        realm.decoders.lock().take(id);
+    }
+}
+
+/// UTF-16 code units of `bytes` decoded by `decoder` (`last`: the end of the input);
+/// `None` at a malformed sequence when `fatal`.
+fn decode_units(
+    decoder: &mut encoding_rs::Decoder,
+    bytes: &[u8],
+    fatal: bool,
+    last: bool,
+) -> Option<Vec<u16>> {
+    let capacity = decoder
+        .max_utf16_buffer_length(bytes.len())
+        .unwrap_or(bytes.len() * 2 + 16);
+    let mut units = vec![0u16; capacity];
+    let written = if fatal {
+        let (result, _read, written) =
+            decoder.decode_to_utf16_without_replacement(bytes, &mut units, last);
+        match result {
+            encoding_rs::DecoderResult::InputEmpty => written,
+            // The buffer holds the worst case, so only malformed input stops it.
+            encoding_rs::DecoderResult::OutputFull | encoding_rs::DecoderResult::Malformed(..) => {
+                return None
+            }
+        }
+    } else {
+        let (_result, _read, written, _replaced) = decoder.decode_to_utf16(bytes, &mut units, last);
+        written
+    };
+    units.truncate(written);
+    Some(units)
+}
+
 /// How many bytes at the end of `bytes` are the valid start of a character that is
 /// not complete yet (0 to 3).
 fn incomplete_tail(bytes: &[u8]) -> usize {
@@ -100,7 +259,67 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::incomplete_tail;
+    use super::{decode_units, incomplete_tail, DecoderStates, MAX_STREAMING_DECODERS};
+
+    #[test]
+    fn the_decoder_unused_longest_goes_first() {
+        let mut states = DecoderStates::default();
+        let decoder = || encoding_rs::GBK.new_decoder();
+        for id in 0..MAX_STREAMING_DECODERS as u32 {
+            states.keep(id, decoder());
+        }
+        let first = states.take(0).unwrap();
+        states.keep(0, first); // 0 is now the newest; 1 the oldest
+        states.keep(9999, decoder());
+        assert_eq!(states.len(), MAX_STREAMING_DECODERS);
+        assert!(states.take(1).is_none());
+        assert!(states.take(0).is_some() && states.take(9999).is_some());
+    }
+
+    fn decode(label: &str, chunks: &[&[u8]], fatal: bool) -> Option<String> {
+        let encoding = encoding_rs::Encoding::for_label_no_replacement(label.as_bytes()).unwrap();
+        let mut decoder = encoding.new_decoder_with_bom_removal();
+        let mut units = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            units.extend(decode_units(
+                &mut decoder,
+                chunk,
+                fatal,
+                i == chunks.len() - 1,
+            )?);
+        }
+        Some(String::from_utf16(&units).unwrap())
+    }
+
+    #[test]
+    fn legacy_encodings_decode_across_chunks() {
+        assert_eq!(
+            decode("windows-1252", &[b"caf\xe9 \x80"], false).unwrap(),
+            "café €"
+        );
+        assert_eq!(
+            decode("latin1", &[b"\x93q\x94"], false).unwrap(),
+            "\u{201c}q\u{201d}"
+        );
+        // Shift_JIS "日本" cut inside a character.
+        assert_eq!(
+            decode("shift_jis", &[b"\x93\xfa\x96", b"\x7b"], false).unwrap(),
+            "日本"
+        );
+        assert_eq!(
+            decode("utf-16le", &[b"\xff\xfeh\x00", b"i\x00"], false).unwrap(),
+            "hi"
+        );
+        assert_eq!(
+            decode("utf-16be", &[b"\x00h\x00"], false).unwrap(),
+            "h\u{fffd}"
+        );
+        assert_eq!(decode("utf-16be", &[b"\x00h\x00"], true), None);
+        assert_eq!(
+            decode("iso-2022-jp", &[b"\x1b$B", b"F|K\\\x1b(B!"], false).unwrap(),
+            "日本!"
+        );
+    }
 
     #[test]
     fn finds_cut_characters_only() {

@@ -17,6 +17,8 @@ mod console;
 mod encoding;
 mod url;
 
+pub(crate) use encoding::DecoderStates;
+
 use crate::engine::error::{Code, Error};
 use crate::engine::event_loop;
 use crate::engine::natives::{self, native};
@@ -30,8 +32,8 @@ impl WebFeatures {
     pub const NONE: WebFeatures = WebFeatures(0);
     /// `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
     pub const TIMERS: WebFeatures = WebFeatures(1 << 0);
-    /// `TextEncoder`, `TextDecoder` (UTF-8; `TextEncoderStream`/`TextDecoderStream`
-    /// with [`Self::STREAMS`]).
+    /// `TextEncoder`, `TextDecoder` (every WHATWG encoding; `TextEncoderStream`/
+    /// `TextDecoderStream` with [`Self::STREAMS`]).
     pub const ENCODING: WebFeatures = WebFeatures(1 << 1);
     /// `atob`, `btoa`.
     pub const BASE64: WebFeatures = WebFeatures(1 << 2);
@@ -119,12 +121,15 @@ pub(crate) fn install(
 
 /// The natives the prelude builds on, made once: a snapshot refers to each callback by
 /// its place in [`crate::engine::startup`]'s list, so each must be one function.
-pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 19]> =
+pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 22]> =
     std::sync::LazyLock::new(|| {
         [
             ("utf8Encode", native!(encoding::encode)),
             ("utf8EncodeInto", native!(encoding::encode_into)),
             ("utf8Decode", native!(encoding::decode)),
+            ("encodingName", native!(encoding::encoding_name)),
+            ("decodeAs", native!(encoding::decode_as)),
+            ("decoderForget", native!(encoding::decoder_forget)),
             ("clone", native!(clone::structured_clone)),
             ("now", native!(event_loop::now)),
             ("timeOrigin", native!(event_loop::time_origin)),

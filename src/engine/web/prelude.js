@@ -324,8 +324,6 @@
     }
   }
 
-  const UTF8_LABELS = new Set(['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8']);
-
   function bytesOf(input) {
     if (input === undefined) return new Uint8Array(0);
     if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
@@ -335,22 +333,39 @@
     throw new TypeError("Failed to execute 'decode' on 'TextDecoder': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.");
   }
 
+  // A decoder of another encoding than UTF-8 keeps its state between the chunks of a
+  // stream in Rust, under a number; a decoder collected mid-stream gives it back.
+  let lastDecoderId = 0;
+  const decoderStates = new FinalizationRegistry((id) => native.decoderForget(id));
+
   class TextDecoder {
-    #fatal; #ignoreBOM; #pending = null; #started = false;
+    #encoding; #fatal; #ignoreBOM; #pending = null; #started = false; #id = 0;
     constructor(label = 'utf-8', options = undefined) {
-      const name = String(label).trim().toLowerCase();
-      if (!UTF8_LABELS.has(name)) {
-        throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid or not supported (v8rs decodes UTF-8 only).`);
+      const encoding = native.encodingName(String(label).trim());
+      if (encoding === undefined) {
+        throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid.`);
       }
+      this.#encoding = encoding;
       this.#fatal = !!options?.fatal;
       this.#ignoreBOM = !!options?.ignoreBOM;
     }
-    get encoding() { return 'utf-8'; }
+    get encoding() { return this.#encoding; }
     get fatal() { return this.#fatal; }
     get ignoreBOM() { return this.#ignoreBOM; }
     decode(input = undefined, options = undefined) {
       const stream = !!options?.stream;
-      let bytes = bytesOf(input);
+      const bytes = bytesOf(input);
+      if (this.#encoding !== 'utf-8') return this.#decodeOther(bytes, stream);
+      return this.#decodeUtf8(bytes, stream);
+    }
+    #decodeOther(bytes, stream) {
+      if (stream && this.#id === 0) {
+        this.#id = ++lastDecoderId;
+        decoderStates.register(this, this.#id);
+      }
+      return native.decodeAs(this.#encoding, bytes, this.#fatal, this.#ignoreBOM, stream, this.#id);
+    }
+    #decodeUtf8(bytes, stream) {
       if (this.#pending) {
         const joined = new Uint8Array(this.#pending.length + bytes.length);
         joined.set(this.#pending);
