@@ -13,6 +13,7 @@
 
 pub mod text;
 pub mod error;
+pub(crate) mod source_map;
 pub(crate) mod panic;
 pub(crate) mod stack;
 pub mod platform;
@@ -42,7 +43,7 @@ pub mod snapshot;
 
 pub use cancel::CancelToken;
 pub use context::Context;
-pub use error::{Code, Error, JsError};
+pub use error::{Code, Error, Frame, Generated, JsError};
 pub use host::{HostError, HostFunction};
 pub use text::Text;
 pub use values::CallFlags;

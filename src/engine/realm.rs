@@ -72,7 +72,7 @@ impl Realm {
         let exact_json = {
             let scope = &mut v8::ContextScope::new(scope, local);
             let make =
-                crate::engine::script::compile_and_run(scope, EXACT_JSON, "v8rs:exact_json.js")
+                crate::engine::script::compile_and_run(scope, EXACT_JSON, "v8rs:exact_json.js", false)
                     .ok()
                     .flatten()?;
             let make = v8::Local::<v8::Function>::try_from(make).ok()?;
