@@ -255,7 +255,13 @@ pub unsafe extern "C" fn v8rs_error_generated_script_name(
     error: *const v8rs_error,
     len_out: *mut usize,
 ) -> *const c_char {
-    let part = || generated_part(error, |g| g.script_name.as_ref(), |js| js.script_name.as_ref());
+    let part = || {
+        generated_part(
+            error,
+            |g| g.script_name.as_ref(),
+            |js| js.script_name.as_ref(),
+        )
+    };
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(part, len_out) }
 }
@@ -269,7 +275,13 @@ pub unsafe extern "C" fn v8rs_error_generated_source_line(
     error: *const v8rs_error,
     len_out: *mut usize,
 ) -> *const c_char {
-    let part = || generated_part(error, |g| g.source_line.as_ref(), |js| js.source_line.as_ref());
+    let part = || {
+        generated_part(
+            error,
+            |g| g.source_line.as_ref(),
+            |js| js.source_line.as_ref(),
+        )
+    };
     // SAFETY: `len_out` is NULL or writable (this function's contract).
     unsafe { text_view(part, len_out) }
 }

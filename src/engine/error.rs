@@ -424,7 +424,10 @@ mod tests {
         assert_eq!(frames[0]["generated"]["script_name"], "app.js");
         assert!(frames[0]["generated"]["column"].is_null());
         assert!(frames[0]["generated"]["generated"].is_null());
-        assert_eq!(Error::js(js).frames_json().unwrap().to_str_lossy(), frames.to_string());
+        assert_eq!(
+            Error::js(js).frames_json().unwrap().to_str_lossy(),
+            frames.to_string()
+        );
         assert_eq!(sample().frames_json(), "[]");
     }
 

@@ -45,7 +45,9 @@ pub(crate) fn compile<'s>(
     let module = v8::script_compiler::compile_module(scope, &mut compiled);
     if let (Some(module), true) = (module, source_maps) {
         if let Some(id) = module.script_id() {
-            let url = module.get_unbound_module_script(scope).get_source_mapping_url(scope);
+            let url = module
+                .get_unbound_module_script(scope)
+                .get_source_mapping_url(scope);
             crate::engine::script::register_source_map(scope, id, url, name, source);
         }
     }

@@ -45,7 +45,10 @@ static FAILED: AtomicU64 = AtomicU64::new(0);
 /// `(parsed, failed)`: source maps parsed, and maps that could not be read or parsed,
 /// in this process (a map is parsed once per VM and cache entry).
 pub fn stats() -> (u64, u64) {
-    (PARSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed))
+    (
+        PARSED.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed),
+    )
 }
 
 /// The cache key of a script's map: its name and a hash of its source.
@@ -86,7 +89,9 @@ impl SourceMaps {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         source.hash(&mut hasher);
         let shown_dir = script_dir(name);
-        let fs_dir = std::env::current_dir().ok().map(|cwd| normalize(&cwd.join(&shown_dir)));
+        let fs_dir = std::env::current_dir()
+            .ok()
+            .map(|cwd| normalize(&cwd.join(&shown_dir)));
         let info = Arc::new(ScriptInfo {
             key: MapKey {
                 name: name.into(),
@@ -102,7 +107,9 @@ impl SourceMaps {
         }
         registry.by_name.insert(name.into(), script_id);
         while registry.order.len() > MAX_SCRIPTS {
-            let Some(old) = registry.order.pop_front() else { break };
+            let Some(old) = registry.order.pop_front() else {
+                break;
+            };
             if let Some(info) = registry.scripts.remove(&old) {
                 if registry.by_name.get(&info.key.name) == Some(&old) {
                     registry.by_name.remove(&info.key.name);
@@ -160,7 +167,9 @@ impl SourceMaps {
             registry.map_order.push_back(info.key.clone());
         }
         while registry.map_order.len() > MAX_MAPS {
-            let Some(old) = registry.map_order.pop_front() else { break };
+            let Some(old) = registry.map_order.pop_front() else {
+                break;
+            };
             registry.maps.remove(&old);
         }
         loaded
@@ -227,9 +236,9 @@ fn is_under(path: &Path, roots: &[&Path]) -> bool {
     let Ok(real) = std::fs::canonicalize(path) else {
         return false;
     };
-    roots.iter().any(|root| {
-        std::fs::canonicalize(root).is_ok_and(|root| real.starts_with(root))
-    })
+    roots
+        .iter()
+        .any(|root| std::fs::canonicalize(root).is_ok_and(|root| real.starts_with(root)))
 }
 
 /// Reads the regular file at `path`, if it is at most `limit` bytes.
@@ -269,10 +278,7 @@ pub(crate) fn decode_data_url(url: &str) -> Option<Vec<u8>> {
         if data.len() / 4 * 3 > MAX_MAP_BYTES + 3 {
             return None;
         }
-        let clean: Vec<u8> = data
-            .bytes()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
+        let clean: Vec<u8> = data.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
         let clean = percent_encoding::percent_decode(&clean).collect::<Vec<u8>>();
         let end = clean.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
         data_encoding::BASE64_NOPAD.decode(&clean[..end]).ok()
@@ -303,7 +309,10 @@ fn load(url: &str, shown_dir: &Path, fs_dir: Option<&Path>) -> Result<LoadedMap,
                 .decode_utf8()
                 .map_err(|e| e.to_string())?;
             let rel = Path::new(path.as_ref());
-            (normalize(&shown_dir.join(rel)), normalize(&fs_dir.join(rel)))
+            (
+                normalize(&shown_dir.join(rel)),
+                normalize(&fs_dir.join(rel)),
+            )
         }
     };
     if !is_under(&on_disk, &[fs_dir]) {
@@ -311,7 +320,12 @@ fn load(url: &str, shown_dir: &Path, fs_dir: Option<&Path>) -> Result<LoadedMap,
     }
     let bytes = read_limited(&on_disk, MAX_MAP_BYTES as u64)?;
     let parent = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
-    LoadedMap::parse(&bytes, &parent(&shown), Some(&parent(&on_disk)), Some(fs_dir))
+    LoadedMap::parse(
+        &bytes,
+        &parent(&shown),
+        Some(&parent(&on_disk)),
+        Some(fs_dir),
+    )
 }
 
 /// A parsed source map, with its sources resolved to the names errors show.
@@ -370,7 +384,11 @@ impl LoadedMap {
                 shown.push(source.to_string());
                 files.push(None);
             } else {
-                shown.push(normalize(&shown_dir.join(source)).to_string_lossy().into_owned());
+                shown.push(
+                    normalize(&shown_dir.join(source))
+                        .to_string_lossy()
+                        .into_owned(),
+                );
                 files.push(map_dir.map(|dir| normalize(&dir.join(source))));
             }
         }
@@ -426,7 +444,11 @@ fn split_lines(text: &str) -> impl Iterator<Item = &str> {
         let current = rest?;
         match current.find(['\n', '\r']) {
             Some(i) => {
-                let skip = if current[i..].starts_with("\r\n") { 2 } else { 1 };
+                let skip = if current[i..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
                 rest = Some(&current[i + skip..]);
                 Some(&current[..i])
             }
@@ -454,7 +476,11 @@ pub(crate) struct RawFrame {
 
 /// The name the map gives the function of frame `i`: the name of the token at its
 /// caller's call site (Node's fallback when it has no enclosing position).
-fn mapped_name<'a>(map: &'a LoadedMap, script_name: &str, caller: Option<(&str, u32, u32)>) -> Option<&'a str> {
+fn mapped_name<'a>(
+    map: &'a LoadedMap,
+    script_name: &str,
+    caller: Option<(&str, u32, u32)>,
+) -> Option<&'a str> {
     let (caller_script, line, column) = caller?;
     if caller_script != script_name || line == 0 || column == 0 {
         return None;
@@ -475,7 +501,8 @@ pub(crate) fn map_frames(raw: &[RawFrame]) -> Vec<Frame> {
                 generated: None,
             };
             let mapped = frame.map.as_ref().and_then(|map| {
-                let original = map.lookup(frame.line.checked_sub(1)?, frame.column.checked_sub(1)?)?;
+                let original =
+                    map.lookup(frame.line.checked_sub(1)?, frame.column.checked_sub(1)?)?;
                 let caller = raw
                     .get(i + 1)
                     .map(|c| (c.script_name.as_str(), c.line, c.column));
@@ -594,12 +621,18 @@ mod tests {
     fn lookup_gives_the_original_position_name_and_line() {
         let map = map();
         let at = map.lookup(0, 9).unwrap();
-        assert_eq!((at.source, at.line, at.column, at.name), ("dist/src/a.ts", 0, 9, Some("fail")));
+        assert_eq!(
+            (at.source, at.line, at.column, at.name),
+            ("dist/src/a.ts", 0, 9, Some("fail"))
+        );
         let at = map.lookup(0, 16).unwrap();
         assert_eq!((at.source, at.line, at.column), ("dist/src/a.ts", 1, 2));
         assert_eq!(map.source_line(&at).unwrap(), "  throw new Error(message);");
         let at = map.lookup(0, 45).unwrap();
-        assert_eq!((at.source, at.line, at.column, at.name), ("dist/src/b.ts", 2, 2, Some("fail")));
+        assert_eq!(
+            (at.source, at.line, at.column, at.name),
+            ("dist/src/b.ts", 2, 2, Some("fail"))
+        );
         assert_eq!(map.source_line(&at), None, "no content, no file");
         assert!(map.lookup(5, 0).is_none(), "a line the map does not cover");
     }
@@ -661,9 +694,23 @@ mod tests {
         ];
         let frames = map_frames(&raw);
         assert_eq!(frames[0].function_name, "fail");
-        assert_eq!((frames[0].script_name.as_str(), frames[0].line, frames[0].column), ("dist/src/a.ts", 2, 3));
+        assert_eq!(
+            (
+                frames[0].script_name.as_str(),
+                frames[0].line,
+                frames[0].column
+            ),
+            ("dist/src/a.ts", 2, 3)
+        );
         let generated = frames[0].generated.as_deref().unwrap();
-        assert_eq!((generated.function_name.as_str(), generated.line, generated.column), ("m", 1, 17));
+        assert_eq!(
+            (
+                generated.function_name.as_str(),
+                generated.line,
+                generated.column
+            ),
+            ("m", 1, 17)
+        );
         assert_eq!(frames[1].function_name, "");
         assert_eq!(frames[1].script_name, "dist/src/b.ts");
         assert_eq!(frames[2].script_name, "plain.js");
@@ -720,14 +767,22 @@ mod tests {
         assert!(load("../outside.map", Path::new("dist"), Some(&inner)).is_err());
         let absolute = dir.join("outside.map");
         assert!(load(absolute.to_str().unwrap(), Path::new("dist"), Some(&inner)).is_err());
-        assert!(load("http://example.com/app.js.map", Path::new("dist"), Some(&inner)).is_err());
+        assert!(load(
+            "http://example.com/app.js.map",
+            Path::new("dist"),
+            Some(&inner)
+        )
+        .is_err());
         assert!(load("missing.map", Path::new("dist"), Some(&inner)).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn paths_normalize_lexically() {
-        assert_eq!(normalize(Path::new("dist/../src/./a.ts")), PathBuf::from("src/a.ts"));
+        assert_eq!(
+            normalize(Path::new("dist/../src/./a.ts")),
+            PathBuf::from("src/a.ts")
+        );
         assert_eq!(normalize(Path::new("../a.ts")), PathBuf::from("../a.ts"));
         assert_eq!(normalize(Path::new("/../a.ts")), PathBuf::from("/a.ts"));
         assert_eq!(script_dir("<anonymous>"), PathBuf::new());
