@@ -401,6 +401,9 @@ class Context(Managed):
             directory = os.fsencode(cache_dir) if cache_dir is not None else None
             _native.load_libs(ptr, paths, True, directory, source_maps)
             return
+        # v8-cffi's contract: each file goes through run_script(source, identifier=path).
+        # A run_script replaced on the instance or in a subclass is called just so.
+        overridden = "run_script" in self.__dict__ or type(self).run_script is not Context.run_script
         for path, raw in zip(given, paths):
             # Named as the library names files: the path, invalid UTF-8 replaced.
             name = raw.decode("utf-8", "replace")
@@ -412,6 +415,9 @@ class Context(Managed):
             try:
                 # As v8-cffi did: run_script(source, identifier=path).
                 identifier = path if path == name else name
-                self.run_script(source, identifier=identifier, source_maps=source_maps)
+                if overridden:
+                    self.run_script(source, identifier=identifier)
+                else:
+                    self.run_script(source, identifier=identifier, source_maps=source_maps)
             except V8ArgumentError as e:
                 raise V8ArgumentError(f"{name}: {e}") from None

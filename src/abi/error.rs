@@ -217,17 +217,6 @@ fn generated_part<'a>(
     }
 }
 
-fn generated_number(
-    error: *const v8rs_error,
-    mapped: impl FnOnce(&Generated) -> Option<u32>,
-    plain: impl FnOnce(&JsError) -> Option<u32>,
-) -> i64 {
-    js_number(error, |js| match js.generated.as_deref() {
-        Some(generated) => mapped(generated),
-        None => plain(js),
-    })
-}
-
 /// Whether the error's location, source line and stack were moved to original
 /// positions by a source map (`docs/debugging.md`); false for other errors. The
 /// positions V8 reported stay available through the `v8rs_error_generated_*`
@@ -307,7 +296,9 @@ pub unsafe extern "C" fn v8rs_error_generated_stack(
 /// `error` is NULL or a live error from this library.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_error_generated_line(error: *const v8rs_error) -> i64 {
-    generated_number(error, |g| g.line, |js| js.line)
+    js_number(error, |js| {
+        js.generated.as_deref().map_or(js.line, |g| g.line)
+    })
 }
 
 /// The 0-based generated start column, or -1 when unknown.
@@ -316,7 +307,11 @@ pub unsafe extern "C" fn v8rs_error_generated_line(error: *const v8rs_error) -> 
 /// `error` is NULL or a live error from this library.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_error_generated_start_column(error: *const v8rs_error) -> i64 {
-    generated_number(error, |g| g.start_column, |js| js.start_column)
+    js_number(error, |js| {
+        js.generated
+            .as_deref()
+            .map_or(js.start_column, |g| g.start_column)
+    })
 }
 
 /// The 0-based generated end column, or -1 when unknown.
@@ -325,7 +320,11 @@ pub unsafe extern "C" fn v8rs_error_generated_start_column(error: *const v8rs_er
 /// `error` is NULL or a live error from this library.
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_error_generated_end_column(error: *const v8rs_error) -> i64 {
-    generated_number(error, |g| g.end_column, |js| js.end_column)
+    js_number(error, |js| {
+        js.generated
+            .as_deref()
+            .map_or(js.end_column, |g| g.end_column)
+    })
 }
 
 /// The stack frames of a JavaScript error as a JSON array (innermost first), or NULL
