@@ -618,6 +618,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads the current directory")]
     fn lookup_gives_the_original_position_name_and_line() {
         let map = map();
         let at = map.lookup(0, 9).unwrap();
@@ -638,6 +639,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads the current directory")]
     fn stack_lines_are_rewritten_with_the_callers_name() {
         let stack = "Error: x\n    at m (dist/app.js:1:17)\n    at dist/app.js:1:46\n    \
                      at Array.map (<anonymous>)\n    at other.js:3:4";
@@ -652,6 +654,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads the current directory")]
     fn odd_stack_lines_stay_as_they_are() {
         let maps = |_: &str| Some(map());
         for line in [
@@ -668,6 +671,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads the current directory")]
     fn frames_map_with_their_generated_position() {
         let raw = vec![
             RawFrame {
@@ -742,6 +746,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads the current directory")]
     fn malformed_maps_are_errors_not_panics() {
         for bad in [
             &b"not json"[..],
@@ -757,6 +762,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "writes files")]
     fn file_maps_must_lie_in_the_scripts_directory() {
         let dir = std::env::temp_dir().join(format!("v8rs-sm-{}", std::process::id()));
         let inner = dir.join("dist");
