@@ -51,6 +51,18 @@
 // to read with a JSON parser than tag by tag.
 #define V8RS_ACCEPT_JSON 2
 
+// Flag for `v8rs_eval`, `v8rs_run_module`, `v8rs_run_script_into_with` and
+// `v8rs_load_libs_with`: honour the script's `//# sourceMappingURL=` comment (a
+// `data:` URL, or a map file resolved against the script's name taken as a path,
+// relative to the current directory when relative), so that errors in its code show
+// original positions (`docs/debugging.md`). Errors of every call are mapped where
+// their frames are in such scripts.
+#define V8RS_SOURCE_MAPS 4
+
+// Flag for `v8rs_load_libs_with`: go through V8's code cache, as
+// `v8rs_load_libs_cached`.
+#define V8RS_CODE_CACHE 8
+
 // How deep arrays, objects, maps and sets may nest in a wire-format value.
 #define V8RS_MAX_DEPTH 512
 
@@ -89,6 +101,12 @@
 
 // Every web API group.
 #define V8RS_WEB_ALL 2047
+
+// The largest source map read (a file, or what a `data:` URL decodes to).
+#define MAX_MAP_BYTES (64 << 20)
+
+// The largest original source file read to show one of its lines.
+#define MAX_ORIGINAL_BYTES (16 << 20)
 
 // Result code of every fallible operation.
 //
@@ -400,6 +418,25 @@ v8rs_code v8rs_run_script_into(v8rs_context *context,
                                char **spill_out,
                                v8rs_error **error_out);
 
+// `v8rs_run_script_into` with `flags`: `V8RS_SOURCE_MAPS` honours the script's
+// `//# sourceMappingURL=` (see `V8RS_SOURCE_MAPS`), 0 runs it as
+// `v8rs_run_script_into` does.
+//
+// # Safety
+// As `v8rs_run_script_into`.
+v8rs_code v8rs_run_script_into_with(v8rs_context *context,
+                                    const char *script,
+                                    size_t script_len,
+                                    const char *identifier,
+                                    size_t identifier_len,
+                                    uint64_t timeout_ms,
+                                    uint32_t flags,
+                                    char *buffer,
+                                    size_t capacity,
+                                    size_t *result_len_out,
+                                    char **spill_out,
+                                    v8rs_error **error_out);
+
 // Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
 // value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
 // bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE`,
@@ -479,6 +516,9 @@ v8rs_code v8rs_call_into(v8rs_context *context,
 
 // Reads the `n` files named by `paths` (NUL-terminated, any bytes) and runs each in
 // `context`, in order, with its path as the script name. Stops at the first failure.
+// Source maps are on: a file's `//# sourceMappingURL=` is honoured (a map file
+// resolved next to it), so errors in it show original positions; `v8rs_load_libs_with`
+// without `V8RS_SOURCE_MAPS` turns that off.
 //
 // Errors: `V8RS_CODE_IO_ERROR` for a file that cannot be read (`v8rs_error_path` tells
 // which); `V8RS_CODE_INVALID_ARGUMENT` for a file that is not UTF-8 or a NULL pointer;
@@ -497,7 +537,7 @@ v8rs_code v8rs_load_libs(v8rs_context *context,
 // first out) and, when `cache_dir` (a NUL-terminated path) is not NULL, in that
 // directory — and reused the next time the same script (same name, source, V8 version
 // and flags) is loaded. A rejected entry falls back to a normal compile and is
-// replaced.
+// replaced. Source maps are on, as for `v8rs_load_libs`.
 //
 // # Safety
 // As `v8rs_load_libs`; `cache_dir` is NULL or a NUL-terminated string.
@@ -506,6 +546,21 @@ v8rs_code v8rs_load_libs_cached(v8rs_context *context,
                                 size_t n,
                                 const char *cache_dir,
                                 v8rs_error **error_out);
+
+// `v8rs_load_libs` with `flags`: `V8RS_SOURCE_MAPS` honours each file's
+// `//# sourceMappingURL=` (a map file resolved next to the file), `V8RS_CODE_CACHE`
+// goes through V8's code cache as `v8rs_load_libs_cached` does (with `cache_dir`, a
+// NUL-terminated path or NULL; ignored without the flag). `v8rs_load_libs` is this
+// with `V8RS_SOURCE_MAPS`.
+//
+// # Safety
+// As `v8rs_load_libs_cached`.
+v8rs_code v8rs_load_libs_with(v8rs_context *context,
+                              const char *const *paths,
+                              size_t n,
+                              uint32_t flags,
+                              const char *cache_dir,
+                              v8rs_error **error_out);
 
 // Frees an error (NULL is a no-op). A host exception's payload
 // (`v8rs_error_host_data`) is finalized now.
@@ -591,6 +646,69 @@ int64_t v8rs_error_start_column(const v8rs_error *error);
 // `error` is NULL or a live error from this library.
 int64_t v8rs_error_end_column(const v8rs_error *error);
 
+// Whether the error's location, source line and stack were moved to original
+// positions by a source map (`docs/debugging.md`); false for other errors. The
+// positions V8 reported stay available through the `v8rs_error_generated_*`
+// accessors.
+//
+// # Safety
+// `error` is NULL or a live error from this library.
+bool v8rs_error_is_source_mapped(const v8rs_error *error);
+
+// The name of the script V8 ran where the exception was thrown (the bundle, not the
+// original source), or NULL. The same as `v8rs_error_script_name` when the error is
+// not source-mapped. Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
+const char *v8rs_error_generated_script_name(const v8rs_error *error,
+                                             size_t *len_out);
+
+// The generated source line (of the script V8 ran), or NULL. Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
+const char *v8rs_error_generated_source_line(const v8rs_error *error,
+                                             size_t *len_out);
+
+// The `stack` property as V8 wrote it (frames at generated positions), or NULL.
+// Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
+const char *v8rs_error_generated_stack(const v8rs_error *error,
+                                       size_t *len_out);
+
+// The 1-based generated line, or -1 when unknown.
+//
+// # Safety
+// `error` is NULL or a live error from this library.
+int64_t v8rs_error_generated_line(const v8rs_error *error);
+
+// The 0-based generated start column, or -1 when unknown.
+//
+// # Safety
+// `error` is NULL or a live error from this library.
+int64_t v8rs_error_generated_start_column(const v8rs_error *error);
+
+// The 0-based generated end column, or -1 when unknown.
+//
+// # Safety
+// `error` is NULL or a live error from this library.
+int64_t v8rs_error_generated_end_column(const v8rs_error *error);
+
+// The stack frames of a JavaScript error as a JSON array (innermost first), or NULL
+// for other errors. Each frame is `{"function_name": str, "script_name": str, "line":
+// int|null, "column": int|null, "generated": frame|null}` — `line` and `column`
+// 1-based, as in the stack text; `function_name` and `script_name` empty when unknown;
+// `generated` is where V8 ran the frame when the frame was source-mapped, `null`
+// otherwise. At most 10 frames (V8's capture limit). Borrowed.
+//
+// # Safety
+// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
+const char *v8rs_error_frames_json(const v8rs_error *error,
+                                   size_t *len_out);
+
 // The operating system's `errno` behind a `V8RS_CODE_IO_ERROR`, or 0.
 //
 // # Safety
@@ -642,7 +760,9 @@ v8rs_code v8rs_context_expose(v8rs_context *context,
 // import fail. Top-level `await` is settled. With `global_name` (not NULL), the module
 // namespace becomes that global and `*value_out` is `undefined`; otherwise it is the
 // namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`;
-// `flags` may be `V8RS_ACCEPT_JSON`). Free `*value_out` with `v8rs_string_free`.
+// `flags` may be `V8RS_ACCEPT_JSON`, and `V8RS_SOURCE_MAPS` to honour the source maps
+// of the module and of the modules it imports). Free `*value_out` with
+// `v8rs_string_free`.
 // The resolver may load modules itself (into another context of the VM, say).
 //
 // Errors: as `v8rs_eval`; an import that cannot be resolved is a JavaScript `Error`
@@ -764,6 +884,15 @@ v8rs_code v8rs_platform_watch_sigint(v8rs_error **error_out);
 void v8rs_code_cache_stats(uint64_t *hits_out,
                            uint64_t *misses_out,
                            uint64_t *rejected_out);
+
+// Writes how many source maps were parsed in this process, and how many could not be
+// read or parsed (each out-param may be NULL). A map is parsed once per VM and cached
+// (keyed by the script's name and a hash of its source), however many errors use it.
+//
+// # Safety
+// Each out-param is NULL or writable.
+void v8rs_source_map_stats(uint64_t *parsed_out,
+                           uint64_t *failed_out);
 
 // Frees a string returned through an out-param (NULL is a no-op).
 //

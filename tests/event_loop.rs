@@ -145,6 +145,7 @@ fn await_drives_timers_and_reports_what_can_never_settle() {
             v8rs::CallFlags {
                 await_promise: true,
                 accept_json: false,
+                source_maps: false,
             },
         )
         .unwrap();
@@ -157,6 +158,7 @@ fn await_drives_timers_and_reports_what_can_never_settle() {
             v8rs::CallFlags {
                 await_promise: true,
                 accept_json: false,
+                source_maps: false,
             },
         )
         .unwrap_err();

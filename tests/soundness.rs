@@ -15,6 +15,7 @@ use v8rs::{CallFlags, Code, Context, Vm, VmOptions};
 const AWAIT: CallFlags = CallFlags {
     await_promise: true,
     accept_json: false,
+    source_maps: false,
 };
 
 /// A host function that counts its calls.

@@ -7,14 +7,17 @@ use v8rs::CallFlags;
 const NONE: CallFlags = CallFlags {
     await_promise: false,
     accept_json: false,
+    source_maps: false,
 };
 const AWAIT_PROMISE: CallFlags = CallFlags {
     await_promise: true,
     accept_json: false,
+    source_maps: false,
 };
 const ACCEPT_JSON: CallFlags = CallFlags {
     await_promise: false,
     accept_json: true,
+    source_maps: false,
 };
 use v8rs::Code;
 

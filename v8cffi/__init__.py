@@ -13,6 +13,8 @@ from . import _install, _native
 from ._snapshot import Snapshot
 from .context import Context
 from .exceptions import (
+    Frame,
+    GeneratedLocation,
     V8ArgumentError,
     V8ConversionError,
     V8Error,
@@ -41,6 +43,8 @@ __all__ = [
     "VM",
     "WEB_FEATURES",
     "Context",
+    "Frame",
+    "GeneratedLocation",
     "Platform",
     "Snapshot",
     "V8ArgumentError",
@@ -56,6 +60,7 @@ __all__ = [
     "V8UnknownError",
     "code_cache_stats",
     "live_counts",
+    "source_map_stats",
 ]
 
 
@@ -63,6 +68,13 @@ def code_cache_stats() -> dict[str, int]:
     """How ``load_libs(..., cache=True)`` has fared in this process: ``hits``,
     ``misses`` and ``rejected`` (entries V8 refused, recompiled and replaced)."""
     return _native.code_cache_stats()
+
+
+def source_map_stats() -> dict[str, int]:
+    """How many source maps were ``parsed`` in this process, and how many ``failed``
+    (could not be read or parsed: errors then keep their generated positions). A map is
+    parsed once per VM, when an error first needs it."""
+    return _native.source_map_stats()
 
 
 def live_counts() -> tuple[int, int]:

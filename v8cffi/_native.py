@@ -13,13 +13,14 @@ then does this module let go of them.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from . import exceptions
+from . import _constants, exceptions
 from ._ffi import ffi as ffi
 from .values import dumps, loads
 
@@ -187,6 +188,9 @@ def _exception(code: int, error: Any) -> BaseException:
             end_column=_number(lib.v8rs_error_end_column(error)),
             source_line=_text(lib.v8rs_error_source_line, error, length),
             stack=_text(lib.v8rs_error_stack, error, length),
+            frames=_frames(_text(lib.v8rs_error_frames_json, error, length)),
+            generated=_generated(error, length),
+            source_mapped=bool(lib.v8rs_error_is_source_mapped(error)),
         )
         host = lib.v8rs_error_host_data(error)
         if host == NULL:
@@ -202,6 +206,42 @@ def _exception(code: int, error: Any) -> BaseException:
         path = _text(lib.v8rs_error_path, error, length)
         return cls(errno, os.strerror(errno) if errno else message, path)
     return cls(message)
+
+
+def _frame(data: dict[str, Any]) -> exceptions.Frame:
+    generated = data.get("generated")
+    return exceptions.Frame(
+        function_name=str(data.get("function_name", "")),
+        script_name=str(data.get("script_name", "")),
+        line=data.get("line"),
+        column=data.get("column"),
+        generated=_frame(generated) if isinstance(generated, dict) else None,
+    )
+
+
+def _frames(text: str | None) -> list[exceptions.Frame]:
+    """The frames of ``v8rs_error_frames_json``."""
+    if not text:
+        return []
+    try:
+        return [_frame(f) for f in json.loads(text) if isinstance(f, dict)]
+    except ValueError:
+        return []
+
+
+def _generated(error: Any, length: Any) -> exceptions.GeneratedLocation | None:
+    """The generated location of a source-mapped error (``None`` otherwise: the
+    exception then copies its own location)."""
+    if not lib.v8rs_error_is_source_mapped(error):
+        return None
+    return exceptions.GeneratedLocation(
+        script_name=_text(lib.v8rs_error_generated_script_name, error, length),
+        line=_number(lib.v8rs_error_generated_line(error)),
+        start_column=_number(lib.v8rs_error_generated_start_column(error)),
+        end_column=_number(lib.v8rs_error_generated_end_column(error)),
+        source_line=_text(lib.v8rs_error_generated_source_line, error, length),
+        stack=_text(lib.v8rs_error_generated_stack, error, length),
+    )
 
 
 def to_utf8(value: str | bytes, what: str) -> bytes:
@@ -243,6 +283,13 @@ def platform_is_alive() -> bool:
 def watch_sigint() -> None:
     """Makes SIGINT stop the JavaScript the calling thread runs."""
     call(lib.v8rs_platform_watch_sigint)
+
+
+def source_map_stats() -> dict[str, int]:
+    """``parsed`` and ``failed`` source maps in this process."""
+    out = [ffi.new("uint64_t *") for _ in range(2)]
+    lib.v8rs_source_map_stats(*out)
+    return {"parsed": int(out[0][0]), "failed": int(out[1][0])}
 
 
 def code_cache_stats() -> dict[str, int]:
@@ -366,12 +413,18 @@ def context_close(context: Any) -> None:
     lib.v8rs_context_close(context)
 
 
-def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int) -> str:
-    """``String(result)`` of running ``source`` in ``context``."""
+def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int = 0) -> str:
+    """``String(result)`` of running ``source`` in ``context`` (``flags``:
+    ``SOURCE_MAPS`` or 0)."""
     buffer, capacity, out_len, spill, error = scratch.run
-    code = _run_into(
-        context, source, len(source), name, len(name), timeout_ms, buffer, capacity, out_len, spill, error
-    )
+    if flags:
+        out = (buffer, capacity, out_len, spill, error)
+        n, m = len(source), len(name)
+        code = lib.v8rs_run_script_into_with(context, source, n, name, m, timeout_ms, flags, *out)
+    else:
+        code = _run_into(
+            context, source, len(source), name, len(name), timeout_ms, buffer, capacity, out_len, spill, error
+        )
     if code:
         raise_error(code, error[0])
     spilled = spill[0]
@@ -445,16 +498,16 @@ def pending_tasks(context: Any) -> int:
     return int(lib.v8rs_context_pending_tasks(context))
 
 
-def load_libs(context: Any, paths: Sequence[bytes], cache: bool, cache_dir: bytes | None) -> None:
+def load_libs(
+    context: Any, paths: Sequence[bytes], cache: bool, cache_dir: bytes | None, source_maps: bool = True
+) -> None:
     """Runs the files at ``paths`` in ``context``, through the code cache with
-    ``cache``."""
+    ``cache``, honouring their source maps with ``source_maps``."""
     keep = [ffi.new("char[]", p) for p in paths]
     array = ffi.new("const char *[]", keep) if keep else NULL
-    if cache:
-        directory = ffi.new("char[]", cache_dir) if cache_dir is not None else NULL
-        call(lib.v8rs_load_libs_cached, context, array, len(keep), directory)
-    else:
-        call(lib.v8rs_load_libs, context, array, len(keep))
+    flags = (_constants.CODE_CACHE if cache else 0) | (_constants.SOURCE_MAPS if source_maps else 0)
+    directory = ffi.new("char[]", cache_dir) if cache and cache_dir is not None else NULL
+    call(lib.v8rs_load_libs_with, context, array, len(keep), flags, directory)
 
 
 def run_module(

@@ -26,6 +26,7 @@ _call = _native.call_function
 #: Function names already encoded for ``call`` (a hot loop calls the same few).
 _NAMES: dict[str, bytes] = {}
 _AWAIT = _constants.AWAIT_PROMISE
+_MAPS = _constants.SOURCE_MAPS
 _JSON = _constants.ACCEPT_JSON  # results JSON says exactly come as JSON text (C json.loads)
 
 
@@ -106,6 +107,7 @@ class Context(Managed):
         identifier: str | bytes = "<anonymous>",
         *,
         timeout: float | None = None,
+        source_maps: bool = False,
     ) -> str:
         """Compiles and runs ``script`` (``str``, or UTF-8 ``bytes``) under the script
         name ``identifier``, and returns ``String(result)``.
@@ -115,6 +117,12 @@ class Context(Managed):
         script still running after that long is stopped with
         :class:`~v8cffi.exceptions.V8TimeoutError`; the clock starts once the call has
         the VM. The context stays usable.
+
+        With ``source_maps=True``, the script's ``//# sourceMappingURL=`` is honoured —
+        a ``data:`` URL, or a map file resolved against ``identifier`` taken as a path
+        (relative to the current directory when relative) — so errors in its code,
+        from this call or any later one, show original files, lines and names (see
+        ``docs/debugging.md``).
         """
         if type(script) is str:
             try:
@@ -125,6 +133,8 @@ class Context(Managed):
             source = _native.to_utf8(script, "script")
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
+        if source_maps:
+            return _run_script(self._ptr or self._live_ptr(), source, name, timeout_ms, _MAPS)
         return _run_script(self._ptr or self._live_ptr(), source, name, timeout_ms)
 
     def eval(
@@ -134,11 +144,13 @@ class Context(Managed):
         *,
         timeout: float | None = None,
         await_promise: bool = False,
+        source_maps: bool = False,
     ) -> Any:
         """Like :meth:`run_script`, but returns the result as a Python value (see
         :mod:`v8cffi.values`): numbers, strings, lists, dicts, datetimes, bytes, sets,
         big ints… With ``await_promise``, a Promise result is settled first and its
         value returned (a rejection raises :class:`~v8cffi.exceptions.V8JSError`).
+        ``source_maps`` as for :meth:`run_script`.
 
         Raises :class:`~v8cffi.exceptions.V8ConversionError` for results with no
         Python equivalent (functions, Symbols, cycles, …).
@@ -147,6 +159,8 @@ class Context(Managed):
         name = _ANONYMOUS if identifier == "<anonymous>" else _native.to_utf8(identifier, "identifier")
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         flags = _AWAIT | _JSON if await_promise else _JSON
+        if source_maps:
+            flags |= _MAPS
         return _eval(self._ptr or self._live_ptr(), source, name, timeout_ms, flags)
 
     def call(
@@ -159,7 +173,8 @@ class Context(Managed):
         """Calls the JavaScript function named by ``function`` (``"render"``, or a
         dotted name such as ``"lib.render"``, called as a method of ``lib``) with
         ``args`` converted to JavaScript (see :mod:`v8cffi.values`), and returns its
-        result as a Python value, like :meth:`eval`.
+        result as a Python value, like :meth:`eval`. Errors thrown in scripts loaded
+        with source maps (:meth:`load_libs` by default) show original positions.
 
         >>> ctx.call("Math.max", 1, 5, 3)  # doctest: +SKIP
         5
@@ -271,6 +286,7 @@ class Context(Managed):
         resolver: Callable[[str, str], str | bytes | tuple[str, str | bytes]] | None = None,
         global_name: str | None = None,
         timeout: float | None = None,
+        source_maps: bool = False,
     ) -> Any:
         """Runs ``source`` as an ES module named ``identifier``.
 
@@ -285,12 +301,16 @@ class Context(Managed):
         exports can be called (``ctx.call(f"{global_name}.render", data)``) and the
         result is ``None``; without, the namespace is returned as a ``dict``, which
         raises :class:`~v8cffi.exceptions.V8ConversionError` when it exports functions.
+
+        With ``source_maps=True``, the source maps of the module and of every module it
+        imports are honoured (names taken as paths, as for :meth:`run_script`).
         """
         code = _native.to_utf8(source, "source")
         name = _native.to_utf8(identifier, "identifier")
         global_b = _native.to_utf8(global_name, "global_name") if global_name is not None else None
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
-        return _native.run_module(self._live_ptr(), code, name, resolver, global_b, timeout_ms, _JSON)
+        flags = _JSON | _MAPS if source_maps else _JSON
+        return _native.run_module(self._live_ptr(), code, name, resolver, global_b, timeout_ms, flags)
 
     def expose(self, name: str, function: Callable[..., Any]) -> None:
         """Makes ``function`` callable from JavaScript as the global ``name``.
@@ -326,6 +346,7 @@ class Context(Managed):
         *,
         cache: bool = False,
         cache_dir: StrPath | None = None,
+        source_maps: bool = True,
     ) -> None:
         """Reads each file (UTF-8) and runs it, in order, with its path as the script
         name. Raises :class:`~v8cffi.exceptions.V8IOError` (an :class:`OSError`) for
@@ -337,6 +358,11 @@ class Context(Managed):
         ``cache_dir`` when given — and reused when the same file is loaded again in any
         context (same path, contents, V8 version and flags). See
         :func:`v8cffi.code_cache_stats`.
+
+        Source maps are on (``source_maps=False`` turns them off): a file whose last
+        line is ``//# sourceMappingURL=`` — a ``data:`` URL, or a map file next to it —
+        has its errors shown at the original files, lines and function names, with the
+        generated position kept in ``V8JSError.generated`` (see ``docs/debugging.md``).
         """
         if isinstance(scripts_paths, (str, bytes, os.PathLike)):
             raise TypeError("scripts_paths must be a list of paths, not a single path")
@@ -348,8 +374,11 @@ class Context(Managed):
         ptr = self._live_ptr()  # sets the context up, or raises once torn down
         if cache or cache_dir is not None:
             directory = os.fsencode(cache_dir) if cache_dir is not None else None
-            _native.load_libs(ptr, paths, True, directory)
+            _native.load_libs(ptr, paths, True, directory, source_maps)
             return
+        # v8-cffi's contract: each file goes through run_script(source, identifier=path).
+        # A run_script replaced on the instance or in a subclass is called just so.
+        overridden = "run_script" in self.__dict__ or type(self).run_script is not Context.run_script
         for path, raw in zip(given, paths):
             # Named as the library names files: the path, invalid UTF-8 replaced.
             name = raw.decode("utf-8", "replace")
@@ -360,6 +389,10 @@ class Context(Managed):
                 raise V8IOError(e.errno, e.strerror, os.fsdecode(raw)) from None
             try:
                 # As v8-cffi did: run_script(source, identifier=path).
-                self.run_script(source, identifier=path if path == name else name)
+                identifier = path if path == name else name
+                if overridden:
+                    self.run_script(source, identifier=identifier)
+                else:
+                    self.run_script(source, identifier=identifier, source_maps=source_maps)
             except V8ArgumentError as e:
                 raise V8ArgumentError(f"{name}: {e}") from None

@@ -23,9 +23,13 @@ built-in where one fits, so ``except MemoryError:`` or ``except OSError:`` just 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import _constants as c
 
 __all__ = [
+    "Frame",
+    "GeneratedLocation",
     "V8ArgumentError",
     "V8Error",
     "V8IOError",
@@ -44,6 +48,37 @@ class V8Error(Exception):
     """Base class of every v8cffi error."""
 
 
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a JavaScript stack (innermost first in :attr:`V8JSError.frames`).
+
+    ``line`` and ``column`` are 1-based, as in the stack text (``None`` when V8 does
+    not know); ``function_name`` and ``script_name`` are ``""`` when unknown. When the
+    frame's script is source-mapped, the frame is at its original position and
+    ``generated`` is the frame where V8 ran it (in the bundle); otherwise
+    ``generated`` is ``None``.
+    """
+
+    function_name: str
+    script_name: str
+    line: int | None
+    column: int | None
+    generated: Frame | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedLocation:
+    """Where V8 reported a JavaScript error, in the script it ran (the bundle): the
+    same fields as :class:`V8JSError`'s location, before any source map."""
+
+    script_name: str | None = None
+    line: int | None = None
+    start_column: int | None = None
+    end_column: int | None = None
+    source_line: str | None = None
+    stack: str | None = None
+
+
 class V8JSError(V8Error):
     """JavaScript threw while compiling or running a script.
 
@@ -58,6 +93,13 @@ class V8JSError(V8Error):
     thrown value is not an Error), ``js_message``, ``script_name``, ``line``
     (1-based), ``start_column`` / ``end_column`` (0-based), ``source_line`` and
     ``stack`` — ``None`` where V8 does not know.
+
+    ``frames`` is the stack as a list of :class:`Frame` (innermost first). When the
+    script is source-mapped (see ``docs/debugging.md``), the location, source line,
+    ``stack`` text and frames are at the original file, line, column and function
+    name, ``source_mapped`` is true, and ``generated`` (a :class:`GeneratedLocation`)
+    keeps what V8 reported in the bundle; otherwise ``generated`` holds the same
+    location as the error itself.
     """
 
     def __init__(
@@ -72,6 +114,9 @@ class V8JSError(V8Error):
         end_column: int | None = None,
         source_line: str | None = None,
         stack: str | None = None,
+        frames: list[Frame] | None = None,
+        generated: GeneratedLocation | None = None,
+        source_mapped: bool = False,
     ) -> None:
         super().__init__(trace)
         self.name = name
@@ -82,6 +127,13 @@ class V8JSError(V8Error):
         self.end_column = end_column
         self.source_line = source_line
         self.stack = stack
+        self.frames: list[Frame] = frames if frames is not None else []
+        self.source_mapped = source_mapped
+        self.generated = (
+            generated
+            if generated is not None
+            else GeneratedLocation(script_name, line, start_column, end_column, source_line, stack)
+        )
 
 
 class V8JSSyntaxError(V8JSError):

@@ -6,7 +6,7 @@ use crate::abi::boundary::{guarded, shielded};
 use crate::abi::error::v8rs_error;
 use crate::abi::handle::{arc_into_handle, clone_arc, free_arc, Castable, OwnershipArc};
 use crate::abi::strings::{bytes, c_paths, hand_out, non_null, script_name, timeout, ResultBuffer};
-use crate::abi::types::{call_flags, v8rs_code, V8RS_WEB_ALL};
+use crate::abi::types::{call_flags, v8rs_code, V8RS_CODE_CACHE, V8RS_WEB_ALL};
 use crate::abi::vm::v8rs_vm;
 use crate::engine::{Context, Error, WebFeatures};
 
@@ -223,6 +223,46 @@ pub unsafe extern "C" fn v8rs_run_script_into(
     })
 }
 
+/// `v8rs_run_script_into` with `flags`: `V8RS_SOURCE_MAPS` honours the script's
+/// `//# sourceMappingURL=` (see `V8RS_SOURCE_MAPS`), 0 runs it as
+/// `v8rs_run_script_into` does.
+///
+/// # Safety
+/// As `v8rs_run_script_into`.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_run_script_into_with(
+    context: *mut v8rs_context,
+    script: *const c_char,
+    script_len: usize,
+    identifier: *const c_char,
+    identifier_len: usize,
+    timeout_ms: u64,
+    flags: u32,
+    buffer: *mut c_char,
+    capacity: usize,
+    result_len_out: *mut usize,
+    spill_out: *mut *mut c_char,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    guarded(error_out, || {
+        // SAFETY: the caller's contract, as documented on this function.
+        let (context, script, identifier) =
+            unsafe { script_call(context, script, script_len, identifier, identifier_len) }?;
+        let into = ResultBuffer {
+            buffer,
+            capacity,
+            len_out: result_len_out,
+            spill_out,
+        };
+        into.check()?;
+        let source_maps = call_flags(flags).source_maps;
+        let result =
+            context.run_script_with(script, identifier, timeout(timeout_ms), source_maps)?;
+        // SAFETY: the caller's contract for `buffer` and the out-params.
+        unsafe { into.deliver(result.as_bytes()) }
+    })
+}
+
 /// Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
 /// value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
 /// bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE`,
@@ -397,6 +437,9 @@ unsafe fn script_call<'a>(
 
 /// Reads the `n` files named by `paths` (NUL-terminated, any bytes) and runs each in
 /// `context`, in order, with its path as the script name. Stops at the first failure.
+/// Source maps are on: a file's `//# sourceMappingURL=` is honoured (a map file
+/// resolved next to it), so errors in it show original positions; `v8rs_load_libs_with`
+/// without `V8RS_SOURCE_MAPS` turns that off.
 ///
 /// Errors: `V8RS_CODE_IO_ERROR` for a file that cannot be read (`v8rs_error_path` tells
 /// which); `V8RS_CODE_INVALID_ARGUMENT` for a file that is not UTF-8 or a NULL pointer;
@@ -426,7 +469,7 @@ pub unsafe extern "C" fn v8rs_load_libs(
 /// first out) and, when `cache_dir` (a NUL-terminated path) is not NULL, in that
 /// directory — and reused the next time the same script (same name, source, V8 version
 /// and flags) is loaded. A rejected entry falls back to a normal compile and is
-/// replaced.
+/// replaced. Source maps are on, as for `v8rs_load_libs`.
 ///
 /// # Safety
 /// As `v8rs_load_libs`; `cache_dir` is NULL or a NUL-terminated string.
@@ -450,5 +493,39 @@ pub unsafe extern "C" fn v8rs_load_libs_cached(
             std::path::Path::new(std::ffi::OsStr::from_bytes(dir.to_bytes()))
         });
         context.load_libs_cached(&paths, dir)
+    })
+}
+
+/// `v8rs_load_libs` with `flags`: `V8RS_SOURCE_MAPS` honours each file's
+/// `//# sourceMappingURL=` (a map file resolved next to the file), `V8RS_CODE_CACHE`
+/// goes through V8's code cache as `v8rs_load_libs_cached` does (with `cache_dir`, a
+/// NUL-terminated path or NULL; ignored without the flag). `v8rs_load_libs` is this
+/// with `V8RS_SOURCE_MAPS`.
+///
+/// # Safety
+/// As `v8rs_load_libs_cached`.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_load_libs_with(
+    context: *mut v8rs_context,
+    paths: *const *const c_char,
+    n: usize,
+    flags: u32,
+    cache_dir: *const c_char,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    guarded(error_out, || {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { clone_arc(context) }?;
+        // SAFETY: as for `v8rs_load_libs`.
+        let paths = unsafe { c_paths(paths, n) }?;
+        let dir = (!cache_dir.is_null()).then(|| {
+            // SAFETY: a NUL-terminated string (the caller's contract).
+            let dir = unsafe { CStr::from_ptr(cache_dir) };
+            std::path::Path::new(std::ffi::OsStr::from_bytes(dir.to_bytes()))
+        });
+        let source_maps = call_flags(flags).source_maps;
+        let code_cache = flags & V8RS_CODE_CACHE != 0;
+        context.load_libs_with(&paths, code_cache, dir, source_maps)
     })
 }

@@ -8,7 +8,7 @@ use crate::abi::handle::{free_box, try_ref, Castable, OwnershipBox};
 use crate::abi::host::ForeignData;
 use crate::abi::strings::view;
 use crate::abi::types::v8rs_code;
-use crate::engine::{Error, JsError, Text};
+use crate::engine::{Error, Generated, JsError, Text};
 
 /// An error: a code, a message and, for JavaScript errors, the parts of the exception.
 ///
@@ -201,6 +201,148 @@ pub unsafe extern "C" fn v8rs_error_start_column(error: *const v8rs_error) -> i6
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_error_end_column(error: *const v8rs_error) -> i64 {
     js_number(error, |js| js.end_column)
+}
+
+/// A part of the generated location of a JavaScript error: of `js.generated` when the
+/// error was source-mapped, else the error's own (V8's positions either way).
+fn generated_part<'a>(
+    error: *const v8rs_error,
+    mapped: impl FnOnce(&'a Generated) -> Option<&'a Text>,
+    plain: impl FnOnce(&'a JsError) -> Option<&'a Text>,
+) -> Option<&'a Text> {
+    let js = error_ref(error).and_then(Error::js_error)?;
+    match js.generated.as_deref() {
+        Some(generated) => mapped(generated),
+        None => plain(js),
+    }
+}
+
+/// Whether the error's location, source line and stack were moved to original
+/// positions by a source map (`docs/debugging.md`); false for other errors. The
+/// positions V8 reported stay available through the `v8rs_error_generated_*`
+/// accessors.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_is_source_mapped(error: *const v8rs_error) -> bool {
+    shielded(false, || {
+        error_ref(error)
+            .and_then(Error::js_error)
+            .is_some_and(|js| js.generated.is_some())
+    })
+}
+
+/// The name of the script V8 ran where the exception was thrown (the bundle, not the
+/// original source), or NULL. The same as `v8rs_error_script_name` when the error is
+/// not source-mapped. Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_generated_script_name(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    let part = || {
+        generated_part(
+            error,
+            |g| g.script_name.as_ref(),
+            |js| js.script_name.as_ref(),
+        )
+    };
+    // SAFETY: `len_out` is NULL or writable (this function's contract).
+    unsafe { text_view(part, len_out) }
+}
+
+/// The generated source line (of the script V8 ran), or NULL. Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_generated_source_line(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    let part = || {
+        generated_part(
+            error,
+            |g| g.source_line.as_ref(),
+            |js| js.source_line.as_ref(),
+        )
+    };
+    // SAFETY: `len_out` is NULL or writable (this function's contract).
+    unsafe { text_view(part, len_out) }
+}
+
+/// The `stack` property as V8 wrote it (frames at generated positions), or NULL.
+/// Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_generated_stack(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    let part = || generated_part(error, |g| g.stack.as_ref(), |js| js.stack.as_ref());
+    // SAFETY: `len_out` is NULL or writable (this function's contract).
+    unsafe { text_view(part, len_out) }
+}
+
+/// The 1-based generated line, or -1 when unknown.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_generated_line(error: *const v8rs_error) -> i64 {
+    js_number(error, |js| {
+        js.generated.as_deref().map_or(js.line, |g| g.line)
+    })
+}
+
+/// The 0-based generated start column, or -1 when unknown.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_generated_start_column(error: *const v8rs_error) -> i64 {
+    js_number(error, |js| {
+        js.generated
+            .as_deref()
+            .map_or(js.start_column, |g| g.start_column)
+    })
+}
+
+/// The 0-based generated end column, or -1 when unknown.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_generated_end_column(error: *const v8rs_error) -> i64 {
+    js_number(error, |js| {
+        js.generated
+            .as_deref()
+            .map_or(js.end_column, |g| g.end_column)
+    })
+}
+
+/// The stack frames of a JavaScript error as a JSON array (innermost first), or NULL
+/// for other errors. Each frame is `{"function_name": str, "script_name": str, "line":
+/// int|null, "column": int|null, "generated": frame|null}` — `line` and `column`
+/// 1-based, as in the stack text; `function_name` and `script_name` empty when unknown;
+/// `generated` is where V8 ran the frame when the frame was source-mapped, `null`
+/// otherwise. At most 10 frames (V8's capture limit). Borrowed.
+///
+/// # Safety
+/// `error` is NULL or a live error from this library; `len_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_error_frames_json(
+    error: *const v8rs_error,
+    len_out: *mut usize,
+) -> *const c_char {
+    // SAFETY: `len_out` is NULL or writable (this function's contract).
+    unsafe { text_view(|| error_ref(error).and_then(Error::frames_json), len_out) }
 }
 
 /// The operating system's `errno` behind a `V8RS_CODE_IO_ERROR`, or 0.

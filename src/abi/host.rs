@@ -141,7 +141,9 @@ pub unsafe extern "C" fn v8rs_context_expose(
 /// import fail. Top-level `await` is settled. With `global_name` (not NULL), the module
 /// namespace becomes that global and `*value_out` is `undefined`; otherwise it is the
 /// namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`;
-/// `flags` may be `V8RS_ACCEPT_JSON`). Free `*value_out` with `v8rs_string_free`.
+/// `flags` may be `V8RS_ACCEPT_JSON`, and `V8RS_SOURCE_MAPS` to honour the source maps
+/// of the module and of the modules it imports). Free `*value_out` with
+/// `v8rs_string_free`.
 /// The resolver may load modules itself (into another context of the VM, say).
 ///
 /// Errors: as `v8rs_eval`; an import that cannot be resolved is a JavaScript `Error`

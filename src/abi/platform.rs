@@ -102,6 +102,25 @@ pub unsafe extern "C" fn v8rs_code_cache_stats(
     })
 }
 
+/// Writes how many source maps were parsed in this process, and how many could not be
+/// read or parsed (each out-param may be NULL). A map is parsed once per VM and cached
+/// (keyed by the script's name and a hash of its source), however many errors use it.
+///
+/// # Safety
+/// Each out-param is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_source_map_stats(parsed_out: *mut u64, failed_out: *mut u64) {
+    shielded((), || {
+        let (parsed, failed) = crate::engine::source_map::stats();
+        for (out, value) in [(parsed_out, parsed), (failed_out, failed)] {
+            if !out.is_null() {
+                // SAFETY: non-NULL, so writable (the caller's contract).
+                unsafe { *out = value };
+            }
+        }
+    })
+}
+
 /// Frees a string returned through an out-param (NULL is a no-op).
 ///
 /// # Safety

@@ -177,6 +177,18 @@ pub const V8RS_AWAIT_PROMISE: u32 = 1;
 /// to read with a JSON parser than tag by tag.
 pub const V8RS_ACCEPT_JSON: u32 = 2;
 
+/// Flag for `v8rs_eval`, `v8rs_run_module`, `v8rs_run_script_into_with` and
+/// `v8rs_load_libs_with`: honour the script's `//# sourceMappingURL=` comment (a
+/// `data:` URL, or a map file resolved against the script's name taken as a path,
+/// relative to the current directory when relative), so that errors in its code show
+/// original positions (`docs/debugging.md`). Errors of every call are mapped where
+/// their frames are in such scripts.
+pub const V8RS_SOURCE_MAPS: u32 = 4;
+
+/// Flag for `v8rs_load_libs_with`: go through V8's code cache, as
+/// `v8rs_load_libs_cached`.
+pub const V8RS_CODE_CACHE: u32 = 8;
+
 /// How deep arrays, objects, maps and sets may nest in a wire-format value.
 pub const V8RS_MAX_DEPTH: u32 = 512;
 
@@ -221,10 +233,12 @@ const _: () = {
     assert!(V8RS_MAX_DEPTH as usize == crate::engine::values::MAX_DEPTH);
 };
 
-/// The engine's flags for the `V8RS_AWAIT_PROMISE` / `V8RS_ACCEPT_JSON` bits.
+/// The engine's flags for the `V8RS_AWAIT_PROMISE` / `V8RS_ACCEPT_JSON` /
+/// `V8RS_SOURCE_MAPS` bits.
 pub(crate) fn call_flags(flags: u32) -> CallFlags {
     CallFlags {
         await_promise: flags & V8RS_AWAIT_PROMISE != 0,
         accept_json: flags & V8RS_ACCEPT_JSON != 0,
+        source_maps: flags & V8RS_SOURCE_MAPS != 0,
     }
 }

@@ -154,6 +154,19 @@ impl Context {
         name: &[u8],
         timeout: Option<Duration>,
     ) -> Result<Text, Error> {
+        self.run_script_with(source, name, timeout, false)
+    }
+
+    /// [`Self::run_script_with_timeout`]; with `source_maps`, the script's
+    /// `//# sourceMappingURL=` is honoured (its name taken as a path, relative to the
+    /// current directory when relative), so errors in it show original positions.
+    pub fn run_script_with(
+        &self,
+        source: &[u8],
+        name: &[u8],
+        timeout: Option<Duration>,
+        source_maps: bool,
+    ) -> Result<Text, Error> {
         let source = utf8(source, "the script")?;
         let name = utf8(name, "the script name")?;
         let mut session = self.session(timeout)?;
@@ -161,7 +174,7 @@ impl Context {
         session.turn(|tc, realm, cause| {
             let value = realm
                 .scripts
-                .run(tc, source, name)?
+                .run(tc, source, name, source_maps)?
                 .ok_or_else(|| caught(tc, cause))?;
             if outermost {
                 realm.run_microtasks(tc);
@@ -178,15 +191,9 @@ impl Context {
 
     /// Reads each file (UTF-8) and runs it with its path as the script name, in order.
     /// Stops at the first failure; an unreadable file is a [`Code::IoError`] with its
-    /// path.
+    /// path. Source maps are on (see [`Self::load_libs_with`]).
     pub fn load_libs<P: AsRef<[u8]>>(&self, paths: &[P]) -> Result<(), Error> {
-        for path in paths {
-            let (name, source) = read_lib(path.as_ref())?;
-            self.run_lib(|tc, _| {
-                Ok(crate::engine::script::compile_and_run(tc, &source, &name)?.is_some())
-            })?;
-        }
-        Ok(())
+        self.load_libs_with(paths, false, None, true)
     }
 
     /// [`Self::load_libs`] through V8's code cache (see [`crate::engine::code_cache`]):
@@ -196,11 +203,28 @@ impl Context {
         paths: &[P],
         cache_dir: Option<&std::path::Path>,
     ) -> Result<(), Error> {
+        self.load_libs_with(paths, true, cache_dir, true)
+    }
+
+    /// [`Self::load_libs`], through the code cache with `code_cache` (and `cache_dir`,
+    /// as [`Self::load_libs_cached`]); with `source_maps`, each file's
+    /// `//# sourceMappingURL=` is honoured (a map file resolved next to the file).
+    pub fn load_libs_with<P: AsRef<[u8]>>(
+        &self,
+        paths: &[P],
+        code_cache: bool,
+        cache_dir: Option<&std::path::Path>,
+        source_maps: bool,
+    ) -> Result<(), Error> {
         for path in paths {
             let (name, source) = read_lib(path.as_ref())?;
             self.run_lib(|tc, realm| {
-                let ran =
-                    run_with_code_cache(tc, &source, &name, cache_dir, &realm.cache_refreshes)?;
+                let ran = if code_cache {
+                    let refreshes = &realm.cache_refreshes;
+                    run_with_code_cache(tc, &source, &name, cache_dir, refreshes, source_maps)?
+                } else {
+                    crate::engine::script::compile_and_run(tc, &source, &name, source_maps)?
+                };
                 Ok(ran.is_some())
             })?;
         }
@@ -251,7 +275,7 @@ impl Context {
         let first = session.turn(|tc, realm, cause| {
             let value = realm
                 .scripts
-                .run(tc, source, name)?
+                .run(tc, source, name, flags.source_maps)?
                 .ok_or_else(|| caught(tc, cause))?;
             first_result(tc, realm, cause, value, flags, outermost)
                 .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
@@ -305,7 +329,8 @@ impl Context {
     /// fails). Top-level `await` is settled. With `global_name`, the module namespace
     /// becomes that global (so its exported functions can be called) and the result is
     /// `undefined`; without, the namespace is the result, in the wire format
-    /// (`flags.accept_json` as for [`Self::eval`]).
+    /// (`flags.accept_json` as for [`Self::eval`]). With `flags.source_maps`, the
+    /// source maps of the module and of every module it imports are honoured.
     pub fn run_module(
         &self,
         source: &[u8],
@@ -329,9 +354,9 @@ impl Context {
         };
         let mut session = self.session(timeout)?;
         let (module, evaluation) = session.turn(|tc, _, cause| {
-            let module = crate::engine::modules::compile(tc, source, name)?
+            let module = crate::engine::modules::compile(tc, source, name, flags.source_maps)?
                 .ok_or_else(|| caught(tc, cause))?;
-            if !crate::engine::modules::link(tc, module, name, resolver)? {
+            if !crate::engine::modules::link(tc, module, name, resolver, flags.source_maps)? {
                 return Err(caught(tc, cause));
             }
             let Some(evaluation) = module.evaluate(tc) else {

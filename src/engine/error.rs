@@ -68,8 +68,68 @@ pub struct JsError {
     pub end_column: Option<u32>,
     /// The source line itself.
     pub source_line: Option<Text>,
-    /// The exception's `stack` property, when it has one.
+    /// The exception's `stack` property, when it has one (its frames at their original
+    /// positions when source-mapped).
     pub stack: Option<Text>,
+    /// The stack frames V8 captured, innermost first (mapped where their script is).
+    pub frames: Vec<Frame>,
+    /// Where V8 reported the error, when the fields above were source-mapped.
+    pub generated: Option<Box<Generated>>,
+}
+
+/// The generated (unmapped) location and stack of a source-mapped [`JsError`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// The name of the script V8 ran.
+    pub script_name: Option<Text>,
+    /// 1-based line in that script.
+    pub line: Option<u32>,
+    /// 0-based start column.
+    pub start_column: Option<u32>,
+    /// 0-based column just past the end.
+    pub end_column: Option<u32>,
+    /// The generated source line.
+    pub source_line: Option<Text>,
+    /// The `stack` property as V8 wrote it.
+    pub stack: Option<Text>,
+}
+
+/// One frame of a JavaScript stack, at its original position when its script is
+/// source-mapped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Frame {
+    /// The function's name (the map's name for it when mapped); empty when anonymous.
+    pub function_name: String,
+    /// The script (or original source) name; empty when unknown.
+    pub script_name: String,
+    /// 1-based line; 0 when unknown.
+    pub line: u32,
+    /// 1-based column; 0 when unknown.
+    pub column: u32,
+    /// Where V8 ran it: the generated frame, when this one was mapped.
+    pub generated: Option<Box<Frame>>,
+}
+
+impl Frame {
+    fn to_json(&self) -> serde_json::Value {
+        let known = |n: u32| (n > 0).then_some(n);
+        serde_json::json!({
+            "function_name": self.function_name,
+            "script_name": self.script_name,
+            "line": known(self.line),
+            "column": known(self.column),
+            "generated": self.generated.as_deref().map(Frame::to_json),
+        })
+    }
+}
+
+impl JsError {
+    /// The frames as a JSON array of objects `{"function_name", "script_name", "line",
+    /// "column", "generated"}` (`line`/`column` 1-based or `null`; `generated` the same
+    /// object for the position V8 ran, or `null` when the frame is not mapped).
+    pub fn frames_json(&self) -> String {
+        serde_json::Value::Array(self.frames.iter().map(Frame::to_json).collect()).to_string()
+    }
 }
 
 impl JsError {
@@ -142,6 +202,8 @@ pub struct Error {
     path: Option<Text>,
     os_errno: Option<i32>,
     host: Option<HostPayload>,
+    /// The JavaScript error's frames as JSON ([`JsError::frames_json`]).
+    frames_json: Option<Text>,
 }
 
 impl Error {
@@ -154,6 +216,7 @@ impl Error {
             path: None,
             os_errno: None,
             host: None,
+            frames_json: None,
         }
     }
 
@@ -172,6 +235,7 @@ impl Error {
         Error {
             code: Code::JsError,
             message: Text::from(js.trace()),
+            frames_json: Some(Text::from(js.frames_json())),
             js: Some(Box::new(js)),
             path: None,
             os_errno: None,
@@ -189,6 +253,7 @@ impl Error {
             path: Some(Text::new(path)),
             os_errno: err.raw_os_error(),
             host: None,
+            frames_json: None,
         }
     }
 
@@ -222,6 +287,11 @@ impl Error {
     /// The parts of the JavaScript exception, for [`Code::JsError`].
     pub fn js_error(&self) -> Option<&JsError> {
         self.js.as_deref()
+    }
+
+    /// The JavaScript error's frames as a JSON array ([`JsError::frames_json`]).
+    pub fn frames_json(&self) -> Option<&Text> {
+        self.frames_json.as_ref()
     }
 
     /// The file the error is about, for errors of [`Self::load_libs`]-style calls.
@@ -260,6 +330,7 @@ mod tests {
             end_column: Some(7),
             source_line: Some("x = foo + 1".into()),
             stack: Some("ReferenceError: foo is not defined\n    at app.js:3:5".into()),
+            ..JsError::default()
         }
     }
 
@@ -327,6 +398,37 @@ mod tests {
             ..sample()
         };
         assert_eq!(js.trace(), "ReferenceError: foo is not defined");
+    }
+
+    #[test]
+    fn frames_come_as_json() {
+        let js = JsError {
+            frames: vec![Frame {
+                function_name: "fail".into(),
+                script_name: "src/a.ts".into(),
+                line: 2,
+                column: 3,
+                generated: Some(Box::new(Frame {
+                    function_name: "m".into(),
+                    script_name: "app.js".into(),
+                    line: 1,
+                    column: 0,
+                    generated: None,
+                })),
+            }],
+            ..sample()
+        };
+        let frames: serde_json::Value = serde_json::from_str(&js.frames_json()).unwrap();
+        assert_eq!(frames[0]["function_name"], "fail");
+        assert_eq!(frames[0]["line"], 2);
+        assert_eq!(frames[0]["generated"]["script_name"], "app.js");
+        assert!(frames[0]["generated"]["column"].is_null());
+        assert!(frames[0]["generated"]["generated"].is_null());
+        assert_eq!(
+            Error::js(js).frames_json().unwrap().to_str_lossy(),
+            frames.to_string()
+        );
+        assert_eq!(sample().frames_json(), "[]");
     }
 
     #[test]

@@ -11,8 +11,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::call::{CallLocals, StopCause};
-use crate::engine::error::{Code, Error, HostPayload, JsError};
+use crate::engine::error::{Code, Error, Generated, HostPayload, JsError};
+use crate::engine::source_map::{map_frames, rewrite_stack, RawFrame, SourceMaps};
 use crate::engine::text::Text;
+use crate::engine::vm::VmShared;
 
 static NEXT_MARK: AtomicU64 = AtomicU64::new(1);
 
@@ -121,12 +123,104 @@ pub(crate) fn describe_exception(
             .filter(|_| js.line.is_some())
             .map(|s| Text::from(s.to_rust_string_lossy(inner)));
     }
+    let trace = v8::Exception::get_stack_trace(inner, exception)
+        .or_else(|| message.and_then(|m| m.get_stack_trace(inner)));
+    let vm = VmShared::of(inner).cloned();
+    let maps = vm.as_ref().map(|vm| &vm.source_maps);
+    let raw = trace.map_or_else(Vec::new, |trace| raw_frames(inner, trace, maps));
+    js.frames = map_frames(&raw);
+    if let Some(maps) = maps {
+        apply_source_maps(&mut js, &raw, maps);
+    }
     let payload = host_payload(inner, exception);
     inner.reset();
     let error = Error::js(js);
     match payload {
         Some(payload) => error.with_host(payload),
         None => error,
+    }
+}
+
+/// The frames of `trace`, each with the map of its script when `maps` registered it.
+fn raw_frames(
+    scope: &mut v8::PinScope<'_, '_>,
+    trace: v8::Local<'_, v8::StackTrace>,
+    maps: Option<&SourceMaps>,
+) -> Vec<RawFrame> {
+    let maps = maps.filter(|maps| !maps.is_empty());
+    let text = |scope: &mut v8::PinScope<'_, '_>, s: Option<v8::Local<'_, v8::String>>| {
+        s.map(|s| s.to_rust_string_lossy(scope)).unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for i in 0..trace.get_frame_count() {
+        let Some(frame) = trace.get_frame(scope, i) else {
+            continue;
+        };
+        out.push({
+            let id = i32::try_from(frame.get_script_id()).unwrap_or(0);
+            let map = maps
+                .filter(|maps| frame.get_script_id() != 0 && maps.is_registered(id))
+                .and_then(|maps| {
+                    maps.map_for(id, || {
+                        let url = frame.get_script_source_mapping_url(scope)?;
+                        Some(url.to_rust_string_lossy(scope))
+                    })
+                });
+            let function_name = frame.get_function_name(scope);
+            let script_name = frame.get_script_name(scope);
+            RawFrame {
+                function_name: text(scope, function_name),
+                script_name: text(scope, script_name),
+                line: u32::try_from(frame.get_line_number()).unwrap_or(0),
+                column: u32::try_from(frame.get_column()).unwrap_or(0),
+                map,
+            }
+        });
+    }
+    out
+}
+
+/// Moves the location and the stack text of `js` to their original positions where
+/// its frames' scripts are source-mapped, keeping the generated ones in
+/// `js.generated`. The location is mapped only when one of the frames is in its
+/// script (a script that did not compile has no frames, and stays as V8 said).
+fn apply_source_maps(js: &mut JsError, raw: &[RawFrame], maps: &SourceMaps) {
+    let before = Generated {
+        script_name: js.script_name.clone(),
+        line: js.line,
+        start_column: js.start_column,
+        end_column: js.end_column,
+        source_line: js.source_line.clone(),
+        stack: js.stack.clone(),
+    };
+    let mut changed = false;
+    let frame_map = |name: &str| {
+        raw.iter()
+            .find(|f| f.script_name == name && f.map.is_some())
+            .and_then(|f| f.map.clone())
+    };
+    if let (Some(name), Some(line), Some(start)) = (&js.script_name, js.line, js.start_column) {
+        if let Some(map) = frame_map(&name.to_str_lossy()) {
+            if let Some(original) = map.lookup(line - 1, start) {
+                let width = js.end_column.unwrap_or(start).saturating_sub(start).max(1);
+                js.source_line = map.source_line(&original).map(Text::from);
+                js.script_name = Some(Text::from(original.source));
+                js.line = Some(original.line + 1);
+                js.start_column = Some(original.column);
+                js.end_column = Some(original.column.saturating_add(width));
+                changed = true;
+            }
+        }
+    }
+    if let Some(stack) = &js.stack {
+        let by_name = |name: &str| frame_map(name).or_else(|| maps.cached_for_name(name));
+        if let Some(mapped) = rewrite_stack(&stack.to_str_lossy(), &by_name) {
+            js.stack = Some(Text::from(mapped));
+            changed = true;
+        }
+    }
+    if changed {
+        js.generated = Some(Box::new(before));
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod text;
 pub mod error;
+pub(crate) mod source_map;
 pub(crate) mod panic;
 pub(crate) mod stack;
 pub mod platform;
@@ -30,6 +31,7 @@ pub(crate) mod script;
 pub(crate) mod exception;
 pub mod values;
 pub mod host;
+pub(crate) mod decoders;
 pub(crate) mod realm;
 pub(crate) mod natives;
 pub(crate) mod bindings;
@@ -44,7 +46,7 @@ pub mod snapshot;
 pub use cancel::CancelToken;
 pub use console::{ConsoleLevel, ConsoleSink};
 pub use context::Context;
-pub use error::{Code, Error, JsError};
+pub use error::{Code, Error, Frame, Generated, JsError};
 pub use host::{HostError, HostFunction};
 pub use text::Text;
 pub use values::CallFlags;

@@ -20,6 +20,8 @@ pub type Resolver<'r> = dyn FnMut(&str, &str) -> Result<(String, String), String
 /// The modules one link has compiled, by name and by identity.
 struct Loader {
     resolver: *mut Resolver<'static>,
+    /// Whether the imported modules' source maps are honoured.
+    source_maps: bool,
     modules: Vec<(String, i32, v8::Global<v8::Module>)>,
 }
 
@@ -29,16 +31,27 @@ thread_local! {
 }
 
 /// Compiles `source` as a module named `name`; `None` when it does not compile (the
-/// exception waits in the scope's TryCatch).
+/// exception waits in the scope's TryCatch). With `source_maps`, its source map is
+/// registered.
 pub(crate) fn compile<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     source: &str,
     name: &str,
+    source_maps: bool,
 ) -> Result<Option<v8::Local<'s, v8::Module>>, Error> {
     let code = crate::engine::script::new_string(scope, source)?;
     let origin = crate::engine::script::origin(scope, name, true)?;
-    let mut source = v8::script_compiler::Source::new(code, Some(&origin));
-    Ok(v8::script_compiler::compile_module(scope, &mut source))
+    let mut compiled = v8::script_compiler::Source::new(code, Some(&origin));
+    let module = v8::script_compiler::compile_module(scope, &mut compiled);
+    if let (Some(module), true) = (module, source_maps) {
+        if let Some(id) = module.script_id() {
+            let url = module
+                .get_unbound_module_script(scope)
+                .get_source_mapping_url(scope);
+            crate::engine::script::register_source_map(scope, id, url, name, source);
+        }
+    }
+    Ok(module)
 }
 
 /// Pops this thread's innermost loader when dropped (also on unwinding).
@@ -57,6 +70,7 @@ pub(crate) fn link(
     module: v8::Local<'_, v8::Module>,
     name: &str,
     resolver: &mut Resolver<'_>,
+    source_maps: bool,
 ) -> Result<bool, Error> {
     // SAFETY: only lifetimes change; the pointer is used by `resolve` during
     // `instantiate_module` below, while `resolver` is borrowed by this frame, and the
@@ -70,6 +84,7 @@ pub(crate) fn link(
     LOADERS.with(|l| {
         l.borrow_mut().push(Loader {
             resolver,
+            source_maps,
             modules: vec![root],
         })
     });
@@ -123,8 +138,12 @@ fn resolve_in<'s>(
 ) -> Result<v8::Local<'s, v8::Module>, Option<String>> {
     let specifier = specifier.to_rust_string_lossy(scope);
     let referrer_name = name_of(scope, referrer).unwrap_or_default();
-    let resolver = LOADERS
-        .with(|l| l.borrow().last().map(|loader| loader.resolver))
+    let (resolver, source_maps) = LOADERS
+        .with(|l| {
+            l.borrow()
+                .last()
+                .map(|loader| (loader.resolver, loader.source_maps))
+        })
         .ok_or_else(|| Some("no module is being loaded".to_string()))?;
     // SAFETY: set by `link` for the duration of the instantiation on this thread; a
     // nested link pushes a loader of its own and pops it before returning here.
@@ -146,7 +165,7 @@ fn resolve_in<'s>(
     if let Some(module) = known {
         return Ok(v8::Local::new(scope, module));
     }
-    let module = match compile(scope, &source, &name) {
+    let module = match compile(scope, &source, &name, source_maps) {
         Ok(Some(module)) => module,
         Ok(None) => return Err(None),
         Err(error) => return Err(Some(error.message().to_string())),

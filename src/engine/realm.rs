@@ -48,7 +48,7 @@ pub(crate) struct Realm {
     pub(crate) wasm_reserved: AtomicUsize,
     /// The state of `TextDecoder`s in the middle of a stream (`decode(…, {stream:
     /// true})`), by the number each was given in JavaScript.
-    pub(crate) decoders: parking_lot::Mutex<crate::engine::web::DecoderStates>,
+    pub(crate) decoders: parking_lot::Mutex<crate::engine::decoders::DecoderStates>,
     shared: Weak<VmShared>,
 }
 
@@ -74,10 +74,14 @@ impl Realm {
         let context = v8::Global::new(scope, local);
         let exact_json = {
             let scope = &mut v8::ContextScope::new(scope, local);
-            let make =
-                crate::engine::script::compile_and_run(scope, EXACT_JSON, "v8rs:exact_json.js")
-                    .ok()
-                    .flatten()?;
+            let make = crate::engine::script::compile_and_run(
+                scope,
+                EXACT_JSON,
+                "v8rs:exact_json.js",
+                false,
+            )
+            .ok()
+            .flatten()?;
             let make = v8::Local::<v8::Function>::try_from(make).ok()?;
             let depth =
                 v8::Integer::new_from_unsigned(scope, crate::engine::values::MAX_DEPTH as u32);

@@ -91,13 +91,50 @@ pub(crate) fn compile<'s>(
 }
 
 /// Compiles `source` under the script name `name` and runs it; `Ok(None)` when
-/// JavaScript threw (the exception waits in the scope's TryCatch).
+/// JavaScript threw (the exception waits in the scope's TryCatch). With
+/// `source_maps`, the script's source map is registered first.
 pub(crate) fn compile_and_run<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     source: &str,
     name: &str,
+    source_maps: bool,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
-    Ok(compile(scope, source, name)?.and_then(|script| script.run(scope)))
+    let Some(script) = compile(scope, source, name)? else {
+        return Ok(None);
+    };
+    if source_maps {
+        let unbound = script.get_unbound_script(scope);
+        let url = unbound.get_source_mapping_url(scope);
+        register_source_map(scope, unbound.script_id(), url, name, source);
+    }
+    Ok(script.run(scope))
+}
+
+/// Registers the script `script_id` (named `name`, from `source`) with its VM's source
+/// maps when V8 found a `sourceMappingURL` in it (`url`).
+pub(crate) fn register_source_map(
+    scope: &mut v8::PinScope<'_, '_>,
+    script_id: i32,
+    url: v8::Local<'_, v8::Value>,
+    name: &str,
+    source: &str,
+) {
+    let Ok(url) = v8::Local::<v8::String>::try_from(url) else {
+        return;
+    };
+    if url.length() == 0 {
+        return;
+    }
+    // A long URL (an inline map) is read from V8 when an error needs it.
+    let kept = if url.length() <= 4096 {
+        url.to_rust_string_lossy(scope)
+    } else {
+        String::new()
+    };
+    let Some(vm) = crate::engine::vm::VmShared::of(scope) else {
+        return;
+    };
+    vm.source_maps.register(script_id, name, source, &kept);
 }
 
 /// Compiled small scripts of one context by name and source, so that a script run again
@@ -139,9 +176,10 @@ impl ScriptCache {
         scope: &mut v8::PinScope<'s, '_>,
         source: &str,
         name: &str,
+        source_maps: bool,
     ) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
-        if source.len() > Self::MAX_SOURCE {
-            return compile_and_run(scope, source, name);
+        if source_maps || source.len() > Self::MAX_SOURCE {
+            return compile_and_run(scope, source, name, source_maps);
         }
         let known = {
             let scripts = self.0.lock();
@@ -200,7 +238,7 @@ impl ScriptCache {
         };
         if let Some((object, member)) = expr.rsplit_once('.') {
             if is_name(member) && object.split('.').all(is_name) {
-                let Some(receiver) = self.run(scope, object, "<call>")? else {
+                let Some(receiver) = self.run(scope, object, "<call>", false)? else {
                     return Ok(None);
                 };
                 let key = new_string(scope, member)?;
@@ -210,7 +248,7 @@ impl ScriptCache {
                 return Ok(target.map(|target| (receiver, target)));
             }
         }
-        let target = self.run(scope, expr, "<call>")?;
+        let target = self.run(scope, expr, "<call>", false)?;
         Ok(target.map(|target| (v8::undefined(scope).into(), target)))
     }
 }
@@ -261,13 +299,15 @@ impl CacheRefreshes {
 
 /// Compiles `source` with its cached code when there is some, runs it, and caches its
 /// code after a first run — and again, with `refreshes`, after the context's next call
-/// (see [`CacheRefreshes`]); `Ok(None)` when JavaScript threw.
+/// (see [`CacheRefreshes`]); `Ok(None)` when JavaScript threw. With `source_maps`, the
+/// script's source map is registered first.
 pub(crate) fn run_with_code_cache<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     source: &str,
     name: &str,
     dir: Option<&std::path::Path>,
     refreshes: &CacheRefreshes,
+    source_maps: bool,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
     use v8::script_compiler::{CachedData, CompileOptions, NoCacheReason, Source};
     let key = code_cache::key(name, source);
@@ -300,6 +340,11 @@ pub(crate) fn run_with_code_cache<'s>(
     let Some(script) = script else {
         return Ok(None);
     };
+    if source_maps {
+        let unbound = script.get_unbound_script(scope);
+        let url = unbound.get_source_mapping_url(scope);
+        register_source_map(scope, unbound.script_id(), url, name, source);
+    }
     let result = script.run(scope);
     if produce && result.is_some() {
         // After the run, the cache also holds the functions the script compiled.

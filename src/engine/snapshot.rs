@@ -63,7 +63,7 @@ fn run_scripts(scope: &mut v8::PinScope<'_, '_>, scripts: &[(&[u8], &[u8])]) -> 
     for (name, source) in scripts {
         let name = utf8(name, "a script name")?;
         let source = utf8(source, "a script")?;
-        if compile_and_run(tc, source, name)?.is_none() {
+        if compile_and_run(tc, source, name, false)?.is_none() {
             let exception = tc.exception();
             let message = tc.message();
             return Err(match exception {

@@ -41,6 +41,9 @@ pub struct CallFlags {
     /// The caller reads `J` (JSON text) values, so a JSON-exact result may be written
     /// as one.
     pub accept_json: bool,
+    /// Honour the script's `//# sourceMappingURL=` (its name taken as a path): errors
+    /// then show original positions (see `source_map.rs`).
+    pub source_maps: bool,
 }
 
 /// How deep arrays, objects, maps and sets may nest.

@@ -96,6 +96,9 @@ pub struct HeapStats {
     pub number_of_detached_contexts: usize,
 }
 
+/// How many frames V8 captures with an error (as `Error.stackTraceLimit`'s default).
+pub(crate) const STACK_FRAMES: i32 = 10;
+
 /// What V8's callbacks of one VM reach: its stop switch, its table of contexts (by
 /// id), and the V8 objects waiting to be dropped under its lock. Kept in an isolate
 /// slot, so it lives as long as the isolate.
@@ -113,6 +116,8 @@ pub(crate) struct VmShared {
     pub(crate) snapshot: SnapshotContexts,
     /// Where `console.*` output goes (nowhere without one).
     console: RwLock<Option<ConsoleSink>>,
+    /// The scripts whose source maps errors use, and their parsed maps.
+    pub(crate) source_maps: crate::engine::source_map::SourceMaps,
     entries: Mutex<HashMap<u32, Arc<dyn Any + Send + Sync>>>,
     last_id: AtomicU32,
     graveyard: Mutex<Vec<Box<dyn Send>>>,
@@ -326,6 +331,8 @@ impl Vm {
             let mut locker = isolate.lock();
             // Microtasks run only when v8rs runs them, per context (see realm.rs).
             locker.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+            // Errors keep the frames of their stack (structured frames, source maps).
+            locker.set_capture_stack_trace_for_uncaught_exceptions(true, STACK_FRAMES);
             let shared = Arc::new(VmShared {
                 stops,
                 heap_limit: locker.get_heap_statistics().heap_size_limit(),
@@ -334,6 +341,7 @@ impl Vm {
                 wasm_deferred: AtomicUsize::new(0),
                 snapshot: startup.contexts,
                 console: RwLock::new(None),
+                source_maps: Default::default(),
                 entries: Mutex::new(HashMap::new()),
                 last_id: AtomicU32::new(0),
                 graveyard: Mutex::new(Vec::new()),

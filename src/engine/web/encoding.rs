@@ -8,46 +8,6 @@ use crate::engine::natives::{
     self, throw_range_error, throw_type_error, uint8_array, view_bytes, write_into_view,
 };
 
-/// How many decoders one context keeps in the middle of a stream: past it, the one
-/// unused the longest is forgotten (a decoder that JavaScript dropped mid-stream goes
-/// when it is collected, or this way).
-const MAX_STREAMING_DECODERS: usize = 1024;
-
-/// The decoders of one context in the middle of a stream, by id, with when each was
-/// last used.
-#[derive(Default)]
-pub(crate) struct DecoderStates {
-    states: std::collections::HashMap<u32, (encoding_rs::Decoder, u64)>,
-    clock: u64,
-}
-
-impl DecoderStates {
-    fn take(&mut self, id: u32) -> Option<encoding_rs::Decoder> {
-        self.states.remove(&id).map(|(decoder, _)| decoder)
-    }
-
-    fn keep(&mut self, id: u32, decoder: encoding_rs::Decoder) {
-        if self.states.len() >= MAX_STREAMING_DECODERS {
-            let oldest = self
-                .states
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(id, _)| *id);
-            if let Some(oldest) = oldest {
-                self.states.remove(&oldest);
-            }
-        }
-        self.clock += 1;
-        self.states.insert(id, (decoder, self.clock));
-    }
-
-    /// How many streams are kept.
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.states.len()
-    }
-}
-
 /// `utf8Encode(string)`: a new `Uint8Array` of its UTF-8 bytes.
 pub(super) fn encode<'s>(
     scope: &mut v8::PinScope<'s, '_>,
@@ -259,22 +219,7 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_units, incomplete_tail, DecoderStates, MAX_STREAMING_DECODERS};
-
-    #[test]
-    fn the_decoder_unused_longest_goes_first() {
-        let mut states = DecoderStates::default();
-        let decoder = || encoding_rs::GBK.new_decoder();
-        for id in 0..MAX_STREAMING_DECODERS as u32 {
-            states.keep(id, decoder());
-        }
-        let first = states.take(0).unwrap();
-        states.keep(0, first); // 0 is now the newest; 1 the oldest
-        states.keep(9999, decoder());
-        assert_eq!(states.len(), MAX_STREAMING_DECODERS);
-        assert!(states.take(1).is_none());
-        assert!(states.take(0).is_some() && states.take(9999).is_some());
-    }
+    use super::{decode_units, incomplete_tail};
 
     fn decode(label: &str, chunks: &[&[u8]], fatal: bool) -> Option<String> {
         let encoding = encoding_rs::Encoding::for_label_no_replacement(label.as_bytes()).unwrap();

@@ -17,8 +17,6 @@ mod console;
 mod encoding;
 mod url;
 
-pub(crate) use encoding::DecoderStates;
-
 use crate::engine::error::{Code, Error};
 use crate::engine::event_loop;
 use crate::engine::natives::{self, native};
