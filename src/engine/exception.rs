@@ -127,7 +127,15 @@ pub(crate) fn describe_exception(
         .or_else(|| message.and_then(|m| m.get_stack_trace(inner)));
     let vm = VmShared::of(inner).cloned();
     let maps = vm.as_ref().map(|vm| &vm.source_maps);
-    let raw = trace.map_or_else(Vec::new, |trace| raw_frames(inner, trace, maps));
+    let raw = match trace {
+        Some(trace) => raw_frames(inner, trace, maps),
+        None => js.stack.as_ref().map_or_else(Vec::new, |stack| {
+            crate::engine::source_map::frames_from_stack(
+                &String::from_utf8_lossy(stack.as_bytes()),
+                crate::engine::vm::STACK_FRAMES as usize,
+            )
+        }),
+    };
     js.frames = map_frames(&raw);
     if let Some(maps) = maps {
         apply_source_maps(&mut js, &raw, maps);

@@ -135,6 +135,10 @@ pub(crate) fn register_source_map(
         return;
     };
     vm.source_maps.register(script_id, name, source, &kept);
+    // From now on errors keep their frames as V8 sees them, with the script of each
+    // (by id: the map of a frame is the map of its very script). It costs every
+    // `new Error`, so only a VM with mapped scripts pays; others read the stack text.
+    scope.set_capture_stack_trace_for_uncaught_exceptions(true, crate::engine::vm::STACK_FRAMES);
 }
 
 /// Compiled small scripts of one context by name and source, so that a script run again

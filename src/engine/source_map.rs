@@ -559,6 +559,34 @@ fn parse_stack_line(text: &str) -> Option<StackLine<'_>> {
     })
 }
 
+/// The frames of a stack text (`    at f (file:1:2)` lines), at most `limit`: the
+/// frames of an error made while V8 captured no structured stack (it captures one only
+/// in a VM with source-mapped scripts, since it costs every `new Error`).
+pub(crate) fn frames_from_stack(stack: &str, limit: usize) -> Vec<RawFrame> {
+    stack
+        .split('\n')
+        .filter_map(parse_stack_line)
+        .take(limit)
+        .map(|line| {
+            let name = line.name.unwrap_or("");
+            let name = name.strip_prefix("async ").unwrap_or(name);
+            let name = name.strip_prefix("new ").unwrap_or(name);
+            let name = name.split(" [as ").next().unwrap_or(name);
+            RawFrame {
+                function_name: if name == "<anonymous>" {
+                    String::new()
+                } else {
+                    name.to_string()
+                },
+                script_name: line.file.to_string(),
+                line: line.line,
+                column: line.column,
+                map: None,
+            }
+        })
+        .collect()
+}
+
 /// The stack text `stack` with every `at` line of a mapped script at its original
 /// position and name, as Node's `--enable-source-maps` writes it; `maps` gives the
 /// map of a script by name. `None` when no line changed.

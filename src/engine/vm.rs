@@ -331,8 +331,6 @@ impl Vm {
             let mut locker = isolate.lock();
             // Microtasks run only when v8rs runs them, per context (see realm.rs).
             locker.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
-            // Errors keep the frames of their stack (structured frames, source maps).
-            locker.set_capture_stack_trace_for_uncaught_exceptions(true, STACK_FRAMES);
             let shared = Arc::new(VmShared {
                 stops,
                 heap_limit: locker.get_heap_statistics().heap_size_limit(),
