@@ -25,6 +25,7 @@ from .exceptions import (
     V8TimeoutError,
     V8UnknownError,
 )
+from .inspector import Inspector
 from .platform import Platform
 from .vm import VM
 from .web import WEB_FEATURES
@@ -41,6 +42,7 @@ __all__ = [
     "VM",
     "WEB_FEATURES",
     "Context",
+    "Inspector",
     "Platform",
     "Snapshot",
     "V8ArgumentError",

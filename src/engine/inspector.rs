@@ -43,6 +43,8 @@ use crate::engine::stop::Stops;
 use crate::engine::text::Text;
 use crate::engine::vm::{InspectorHooks, Vm, VmShared, INSIDE};
 
+/// The id of the inspector's own protocol messages (their answers are dropped).
+const INTERNAL_ID: i32 = -1;
 /// The one context group of a VM.
 const GROUP: i32 = 1;
 /// How often the threads look at their flags while they wait for input.
@@ -89,6 +91,10 @@ struct State {
     paused: bool,
     /// V8 asked the pause loop to end.
     quit_pause: bool,
+    /// A break on start is armed (see [`Core::arm_break_on_start`]).
+    break_armed: bool,
+    /// The next `Debugger.paused` may be that break: say so in its reason.
+    rename_pause: bool,
     stopping: bool,
 }
 
@@ -212,7 +218,9 @@ impl Inspector {
     /// Waits until a client has sent `Runtime.runIfWaitingForDebugger` (what DevTools,
     /// VS Code and `node inspect` do once they are set up), at most `timeout` (`None`:
     /// no limit). Returns whether one did. With `pause`, the VM's JavaScript then
-    /// stops before its next statement (`--inspect-brk`). Must not be called from
+    /// stops before the first statement of the next script it runs (`run_script`,
+    /// `eval`, `load_libs`, a module; not a bare function call), as `--inspect-brk`
+    /// does. Must not be called from
     /// inside a call of the VM (a host function): `InvalidState`.
     pub fn wait_for_client(&self, timeout: Option<Duration>, pause: bool) -> Result<bool, Error> {
         if INSIDE.with(std::cell::Cell::get).is_some() {
@@ -250,16 +258,7 @@ impl Inspector {
                 .ok_or_else(|| Error::invalid_state("the VM was freed (torn down)"))?;
             let mut call = vm.enter_unstoppable()?;
             self.core.pump(&mut call);
-            let guard = self.core.v8.lock();
-            let side = guard.borrow();
-            let session = side.as_ref().and_then(|s| s.session.borrow().clone());
-            match session {
-                Some(session) => session.session.schedule_pause_on_next_statement(
-                    StringView::from(&b"Break on start"[..]),
-                    StringView::empty(),
-                ),
-                None => return Ok(false), // the client left meanwhile
-            }
+            self.core.arm_break_on_start(&mut call);
         }
         Ok(true)
     }
@@ -396,9 +395,25 @@ impl Core {
     /// A protocol message from V8 for client `client`.
     fn send(&self, client: u64, message: String) {
         let mut state = self.state.lock();
-        if state.client == client && client != 0 {
-            state.outbound.push_back(message);
+        if state.client != client || client == 0 {
+            return;
         }
+        let mut message = message;
+        if state.rename_pause && message.starts_with(r#"{"method":"Debugger.paused""#) {
+            state.rename_pause = false;
+            // The instrumentation breakpoint is reported as Node reports its own break
+            // on start.
+            if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&message) {
+                if value["params"]["reason"] == "instrumentation" {
+                    if let Some(params) = value["params"].as_object_mut() {
+                        params.insert("reason".into(), "Break on start".into());
+                        params.remove("data");
+                    }
+                    message = value.to_string();
+                }
+            }
+        }
+        state.outbound.push_back(message);
     }
 
     /// Serves the queued events; the caller holds the VM's lock.
@@ -447,7 +462,7 @@ impl Core {
                         if self.state.lock().paused {
                             v8::scope!(let _scope, &mut *isolate);
                             session.session.dispatch_protocol_message(StringView::from(
-                                &br#"{"id":0,"method":"Debugger.resume"}"#[..],
+                                &br#"{"id":-1,"method":"Debugger.resume"}"#[..],
                             ));
                         }
                         drop(session);
@@ -468,6 +483,52 @@ impl Core {
         }
     }
 
+    /// Makes the VM's JavaScript pause before the first statement of the next script
+    /// it runs (`run_script`, `eval`, `load_libs`, a module), with an instrumentation
+    /// breakpoint taken back at the first pause. (V8's "pause on next statement" waits
+    /// for a function call, which a script's top level is not, and cannot be taken
+    /// back while paused.) The caller holds the VM's lock.
+    fn arm_break_on_start(&self, isolate: &mut v8::Isolate) {
+        self.internal(
+            isolate,
+            br#"{"id":-1,"method":"Debugger.setInstrumentationBreakpoint","params":{"instrumentation":"beforeScriptExecution"}}"#,
+        );
+        let mut state = self.state.lock();
+        state.break_armed = true;
+        state.rename_pause = true;
+    }
+
+    /// Takes back what [`Self::arm_break_on_start`] armed, at the first pause.
+    fn disarm_break_on_start(&self, isolate: &mut v8::Isolate) {
+        let armed = {
+            let mut state = self.state.lock();
+            state.rename_pause = false;
+            std::mem::take(&mut state.break_armed)
+        };
+        if armed {
+            self.internal(
+                isolate,
+                br#"{"id":-1,"method":"Debugger.removeBreakpoint","params":{"breakpointId":"instrumentation:beforeScriptExecution"}}"#,
+            );
+        }
+    }
+
+    /// Dispatches a message of the inspector's own (id -1: its answer is dropped) to the
+    /// session; the caller holds the VM's lock.
+    fn internal(&self, isolate: &mut v8::Isolate, message: &[u8]) {
+        let guard = self.v8.lock();
+        let Ok(side) = guard.try_borrow() else {
+            return;
+        };
+        let session = side.as_ref().and_then(|s| s.session.borrow().clone());
+        if let Some(session) = session {
+            v8::scope!(let _scope, &mut *isolate);
+            session
+                .session
+                .dispatch_protocol_message(StringView::from(message));
+        }
+    }
+
     /// Serves messages while JavaScript is paused in the debugger, on its thread.
     fn pause_loop(&self) {
         let isolate = {
@@ -482,6 +543,7 @@ impl Core {
         // SAFETY: V8 calls `run_message_loop_on_pause` on the thread that holds the
         // VM's lock, with the isolate entered; the pointer is that isolate's.
         let isolate = unsafe { v8::Isolate::ref_from_raw_isolate_ptr_mut(&mut isolate_ptr) };
+        self.disarm_break_on_start(isolate);
         {
             let mut state = self.state.lock();
             state.paused = true;
@@ -847,8 +909,10 @@ impl Outbox {
 }
 
 impl ChannelImpl for Outbox {
-    fn send_response(&self, _call_id: i32, message: v8::UniquePtr<StringBuffer>) {
-        self.post(message);
+    fn send_response(&self, call_id: i32, message: v8::UniquePtr<StringBuffer>) {
+        if call_id != INTERNAL_ID {
+            self.post(message);
+        }
     }
 
     fn send_notification(&self, message: v8::UniquePtr<StringBuffer>) {
