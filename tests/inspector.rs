@@ -88,7 +88,12 @@ fn start() -> (Arc<Vm>, Arc<Context>, Arc<Inspector>) {
 
 fn http_get(inspector: &Inspector, path: &str) -> String {
     let mut s = TcpStream::connect(inspector.address()).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", inspector.address()).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        inspector.address()
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -109,7 +114,10 @@ fn breakpoint_by_url_pause_evaluate_resume() {
     let mut cdp = Cdp::connect(&url);
     assert!(cdp.call("Runtime.enable", json!({}))["result"].is_object());
     let created = cdp.event("Runtime.executionContextCreated");
-    assert_eq!(created["params"]["context"]["auxData"]["isDefault"], json!(true));
+    assert_eq!(
+        created["params"]["context"]["auxData"]["isDefault"],
+        json!(true)
+    );
     let r = cdp.call("Runtime.evaluate", json!({"expression": "6 * 7"}));
     assert_eq!(r["result"]["result"]["value"], json!(42));
     cdp.call("Debugger.enable", json!({}));
@@ -122,7 +130,8 @@ fn breakpoint_by_url_pause_evaluate_resume() {
     let runner = {
         let ctx = Arc::clone(&ctx);
         thread::spawn(move || {
-            let source = "function calc(a) {\n  const local = a * 2;\n  return local + 1;\n}\ncalc(20);";
+            let source =
+                "function calc(a) {\n  const local = a * 2;\n  return local + 1;\n}\ncalc(20);";
             ctx.run_script_with_timeout(source.as_bytes(), b"calc.js", Some(Duration::from_secs(2)))
                 .map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned())
         })
@@ -150,7 +159,9 @@ fn breakpoint_by_url_pause_evaluate_resume() {
     let r = cdp.call("Runtime.evaluate", json!({"expression": "typeof calc"}));
     assert_eq!(r["result"]["result"]["value"], json!("function"));
     for i in 0..20 {
-        let out = ctx.run_script(format!("{i} + 1").as_bytes(), b"n.js").unwrap();
+        let out = ctx
+            .run_script(format!("{i} + 1").as_bytes(), b"n.js")
+            .unwrap();
         assert_eq!(out.as_bytes(), (i + 1).to_string().as_bytes());
     }
     inspector.stop();
@@ -159,7 +170,9 @@ fn breakpoint_by_url_pause_evaluate_resume() {
 #[test]
 fn second_inspector_is_invalid_state_and_bad_host_is_invalid_argument() {
     let (vm, _ctx, inspector) = start();
-    let err = Inspector::start(&vm, "127.0.0.1", 0).err().expect("second one");
+    let err = Inspector::start(&vm, "127.0.0.1", 0)
+        .err()
+        .expect("second one");
     assert_eq!(err.code(), Code::InvalidState);
     let err = Inspector::start(&vm, "no such host.invalid", 0)
         .err()
@@ -183,7 +196,10 @@ fn freeing_the_vm_with_a_client_paused_does_not_hang() {
     cdp.call("Debugger.enable", json!({}));
     let runner = {
         let ctx = Arc::clone(&ctx);
-        thread::spawn(move || ctx.run_script(b"debugger; 5", b"d.js").map(|t| t.as_bytes().to_vec()))
+        thread::spawn(move || {
+            ctx.run_script(b"debugger; 5", b"d.js")
+                .map(|t| t.as_bytes().to_vec())
+        })
     };
     cdp.event("Debugger.paused");
     let started = Instant::now();
@@ -203,7 +219,10 @@ fn client_leaving_mid_pause_resumes() {
     cdp.call("Debugger.enable", json!({}));
     let runner = {
         let ctx = Arc::clone(&ctx);
-        thread::spawn(move || ctx.run_script(b"debugger; 7", b"d.js").map(|t| t.as_bytes().to_vec()))
+        thread::spawn(move || {
+            ctx.run_script(b"debugger; 7", b"d.js")
+                .map(|t| t.as_bytes().to_vec())
+        })
     };
     cdp.event("Debugger.paused");
     drop(cdp);
@@ -213,4 +232,22 @@ fn client_leaving_mid_pause_resumes() {
     let r = cdp.call("Runtime.evaluate", json!({"expression": "1 + 2"}));
     assert_eq!(r["result"]["result"]["value"], json!(3));
     drop(inspector); // stops with a client connected
+}
+
+#[test]
+fn terminate_ends_a_pause() {
+    let (vm, ctx, inspector) = start();
+    let mut cdp = Cdp::connect(inspector.url());
+    cdp.call("Debugger.enable", json!({}));
+    let runner = {
+        let ctx = Arc::clone(&ctx);
+        thread::spawn(move || ctx.run_script(b"debugger; 5", b"t.js").map(|_| ()))
+    };
+    cdp.event("Debugger.paused");
+    assert!(vm.terminate());
+    let err = runner.join().unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::Terminated);
+    cdp.event("Debugger.resumed");
+    let r = cdp.call("Runtime.evaluate", json!({"expression": "2 + 2"}));
+    assert_eq!(r["result"]["result"]["value"], json!(4));
 }

@@ -345,7 +345,7 @@ def inspector_url(inspector: Any) -> str:
     """The inspector's WebSocket URL."""
     length = ffi.new("size_t *")
     ptr = lib.v8rs_inspector_url(inspector, length)
-    return _unpack(ptr, length[0]).decode()
+    return read_bytes(ptr, length[0]).decode()
 
 
 def inspector_port(inspector: Any) -> int:

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import _native, _snapshot, context
-from .inspector import Inspector
 from ._managed import Managed
 from .exceptions import V8LifecycleError
+from .inspector import Inspector
 from .web import feature_mask
 
 if TYPE_CHECKING:

@@ -143,8 +143,8 @@ impl Inspector {
             .ok_or_else(|| {
                 Error::invalid_argument(format!("the inspector host {host:?} has no address"))
             })?;
-        let listener =
-            TcpListener::bind(address).map_err(|e| Error::io(address.to_string().as_bytes(), &e))?;
+        let listener = TcpListener::bind(address)
+            .map_err(|e| Error::io(address.to_string().as_bytes(), &e))?;
         let address = listener
             .local_addr()
             .map_err(|e| Error::io(address.to_string().as_bytes(), &e))?;
@@ -389,7 +389,8 @@ impl Core {
     fn deliver(&self, event: Event) {
         self.state.lock().events.push_back(event);
         self.wake.notify_all();
-        self.handle.request_interrupt(on_interrupt, std::ptr::null_mut());
+        self.handle
+            .request_interrupt(on_interrupt, std::ptr::null_mut());
     }
 
     /// A protocol message from V8 for client `client`.
@@ -553,7 +554,11 @@ impl Core {
         loop {
             self.pump(isolate);
             let mut state = self.state.lock();
-            if state.quit_pause || state.stopping || state.client == 0 {
+            if state.quit_pause
+                || state.stopping
+                || state.client == 0
+                || self.stops.running_is_stopped()
+            {
                 break;
             }
             if state.events.is_empty() {
@@ -586,6 +591,11 @@ impl Core {
                     let stopping = self.state.lock().stopping;
                     if !stopping {
                         self.pump(&mut call);
+                        // Some answers are tasks V8 posts to the platform (a heap
+                        // snapshot is taken outside the dispatch): run them now.
+                        v8::scope!(let scope, &mut *call);
+                        crate::engine::platform::pump_message_loop(scope);
+                        self.pump(scope);
                     }
                     !stopping
                 }
@@ -630,7 +640,13 @@ impl Core {
         let request = Request::parse(&head);
         if request.websocket {
             if request.path != format!("/{}", self.id) {
-                respond(&mut stream, head.len(), "404 Not Found", "text/plain", "no such target\n");
+                respond(
+                    &mut stream,
+                    head.len(),
+                    "404 Not Found",
+                    "text/plain",
+                    "no such target\n",
+                );
                 return;
             }
             if self.state.lock().client != 0 {

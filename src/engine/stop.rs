@@ -210,6 +210,15 @@ impl Stops {
         }
     }
 
+    /// Whether the call holding the lock is being stopped (terminate, SIGINT, a cancel
+    /// token): the debugger's pause loop then ends, so the stop can take effect.
+    pub(crate) fn running_is_stopped(&self) -> bool {
+        let state = self.state.lock();
+        state
+            .running
+            .is_some_and(|call| state.reason(call).is_some())
+    }
+
     /// The time spent paused in the debugger until `now`, and whether it is paused.
     fn debugger_pause(&self, now: Instant) -> (Duration, bool) {
         self.state.lock().debugger_paused(now)

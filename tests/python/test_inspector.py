@@ -179,7 +179,9 @@ def test_breakpoint_by_url_scopes_timeout_and_many_calls(inspected: tuple[Contex
     assert frame["functionName"] == "render"
     assert frame["location"]["lineNumber"] == 3
     local = next(s for s in frame["scopeChain"] if s["type"] == "local")
-    props = cdp.call("Runtime.getProperties", {"objectId": local["object"]["objectId"], "ownProperties": True})
+    props = cdp.call(
+        "Runtime.getProperties", {"objectId": local["object"]["objectId"], "ownProperties": True}
+    )
     values = {p["name"]: p.get("value", {}).get("value") for p in props["result"]["result"]}
     assert values["title"] == "HOLA"
     assert values["count"] == 3
@@ -230,6 +232,16 @@ def test_console_and_contexts_reach_the_client(vm: VM, inspected: tuple[Context,
     ctx.run_script("let s = 0; for (let i = 0; i < 1e5; i++) s += i; s")
     profile = cdp.call("Profiler.stop")["result"]["profile"]
     assert profile["nodes"]
+    sent = cdp.send("HeapProfiler.takeHeapSnapshot", {"reportProgress": False})
+    chunks = []
+    while True:
+        message = cdp.read()
+        if message.get("id") == sent:
+            break
+        if message.get("method") == "HeapProfiler.addHeapSnapshotChunk":
+            chunks.append(message["params"]["chunk"])
+    snapshot = json.loads("".join(chunks))
+    assert snapshot["snapshot"]["node_count"] > 0
     cdp.close()
 
 
@@ -248,7 +260,9 @@ def test_client_leaving_mid_pause_lets_the_call_finish(inspected: tuple[Context,
     # Pausing a busy loop from the client: messages reach running JavaScript.
     cdp = Cdp(inspector.url)
     cdp.call("Debugger.enable")
-    t = threading.Thread(target=lambda: result.update(loop=ctx.eval("let n = 0; while (n < 3e9) n++; n", timeout=60)))
+    t = threading.Thread(
+        target=lambda: result.update(loop=ctx.eval("let n = 0; while (n < 3e9) n++; n", timeout=60))
+    )
     t.start()
     time.sleep(0.3)
     cdp.send("Debugger.pause")
