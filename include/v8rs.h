@@ -164,6 +164,19 @@ typedef struct v8rs_context v8rs_context;
 // Ownership: returned through `error_out` parameters, freed by `v8rs_error_free`.
 typedef struct v8rs_error v8rs_error;
 
+// A DevTools inspector of a VM: the Chrome DevTools Protocol over a WebSocket, with
+// Node's `/json/list` and `/json/version`, so that `chrome://inspect`, VS Code and
+// `node inspect host:port` attach to it. Anyone who can connect can run code in the
+// VM: it listens on 127.0.0.1 unless asked otherwise.
+//
+// Thread safety: may be used and freed from any thread. It serves protocol messages
+// on threads of its own, in the VM's running call (an interrupt), and on the thread
+// of a call paused in the debugger; a call's timeout does not run while it is paused.
+//
+// Ownership: created by `v8rs_inspector_start`, freed by `v8rs_inspector_free` (which
+// stops it). It does not keep its VM alive: freeing the VM stops it.
+typedef struct v8rs_inspector v8rs_inspector;
+
 // The answer of a host function or a module resolver, filled during the call by
 // `v8rs_reply_value`, `v8rs_reply_error`, `v8rs_reply_error_with_data` or
 // `v8rs_reply_module`.
@@ -837,6 +850,88 @@ void v8rs_reply_error_with_data(v8rs_reply *reply,
                                 size_t message_len,
                                 void *data,
                                 void (*finalizer)(void*));
+
+// Starts an inspector for `vm` on `host` (`host_len` bytes; NULL: `"127.0.0.1"`) and
+// `port` (0: a free port, which `v8rs_inspector_url` tells), and writes it to
+// `*inspector_out`. A VM has at most one inspector at a time.
+//
+// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a host that does not resolve or a NULL
+// out-param; `V8RS_CODE_IO_ERROR` when the address cannot be listened on (in use,
+// not local); `V8RS_CODE_INVALID_STATE` when the VM has an inspector already or was
+// freed.
+//
+// # Safety
+// `vm` is NULL or a live handle; `host` points to `host_len` readable bytes or is
+// NULL; `inspector_out` and `error_out` are NULL or writable.
+v8rs_code v8rs_inspector_start(v8rs_vm *vm,
+                               const char *host,
+                               size_t host_len,
+                               uint16_t port,
+                               v8rs_inspector **inspector_out,
+                               v8rs_error **error_out);
+
+// The WebSocket URL clients connect to, `ws://host:port/<uuid>`. Borrowed from the
+// inspector; `*len_out` (when not NULL) receives its length. NULL for a NULL handle.
+//
+// # Safety
+// `inspector` is NULL or a live handle; `len_out` is NULL or writable.
+const char *v8rs_inspector_url(const v8rs_inspector *inspector,
+                               size_t *len_out);
+
+// The port the inspector listens on (the one picked for port 0); 0 for NULL.
+//
+// # Safety
+// `inspector` is NULL or a live handle.
+uint16_t v8rs_inspector_port(const v8rs_inspector *inspector);
+
+// Waits until a client has sent `Runtime.runIfWaitingForDebugger` (DevTools, VS Code
+// and `node inspect` do once attached), at most `timeout_ms` (0: no limit), and writes
+// whether one did to `*connected_out` (when not NULL). With `pause`, the VM's
+// JavaScript then stops before its next statement (Node's `--inspect-brk`).
+//
+// Errors: `V8RS_CODE_INVALID_STATE` when the inspector was stopped, or when called
+// from inside a call of a VM (a host function).
+//
+// # Safety
+// `inspector` is NULL or a live handle; `connected_out` and `error_out` are NULL or
+// writable.
+v8rs_code v8rs_inspector_wait_for_client(v8rs_inspector *inspector,
+                                         uint64_t timeout_ms,
+                                         bool pause,
+                                         bool *connected_out,
+                                         v8rs_error **error_out);
+
+// Whether a client is connected now (false for NULL).
+//
+// # Safety
+// `inspector` is NULL or a live handle.
+bool v8rs_inspector_has_client(const v8rs_inspector *inspector);
+
+// Waits until no client is connected, at most `timeout_ms` (0: no limit), and writes
+// whether none is to `*disconnected_out` (when not NULL).
+//
+// # Safety
+// `inspector` is NULL or a live handle; `disconnected_out` and `error_out` are NULL
+// or writable.
+v8rs_code v8rs_inspector_wait_for_disconnect(v8rs_inspector *inspector,
+                                             uint64_t timeout_ms,
+                                             bool *disconnected_out,
+                                             v8rs_error **error_out);
+
+// Stops the inspector: closes its listener and its client's connection, resumes
+// JavaScript paused in the debugger, and lets V8's inspector go (after the VM's
+// running call, when one runs on another thread). Idempotent; NULL is a no-op. The
+// handle must still be freed.
+//
+// # Safety
+// `inspector` is NULL or a live handle.
+void v8rs_inspector_stop(v8rs_inspector *inspector);
+
+// Stops (see `v8rs_inspector_stop`) and frees an inspector; NULL is a no-op.
+//
+// # Safety
+// `inspector` is NULL or a handle from `v8rs_inspector_start` not freed yet.
+void v8rs_inspector_free(v8rs_inspector *inspector);
 
 // The version of V8 inside, as a static NUL-terminated string (e.g. `"15.2.124.1"`).
 const char *v8rs_version(void);

@@ -27,6 +27,7 @@ from .exceptions import (
     V8TimeoutError,
     V8UnknownError,
 )
+from .inspector import Inspector
 from .platform import Platform
 from .vm import VM
 from .web import WEB_FEATURES
@@ -45,6 +46,7 @@ __all__ = [
     "Context",
     "Frame",
     "GeneratedLocation",
+    "Inspector",
     "Platform",
     "Snapshot",
     "V8ArgumentError",

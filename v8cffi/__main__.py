@@ -6,6 +6,7 @@
     python -m v8cffi -p '[1, 2].map((x) => x * 2)'    # prints [ 2, 4 ]
     python -m v8cffi foo.js -e 'foo.render("hola mundo")'   # prints hola mundo
     python -m v8cffi                              # a REPL (on a terminal; else stdin)
+    python -m v8cffi --inspect-brk app.js         # debug it: chrome://inspect, node inspect
 
 Files run first, in order, then each ``-e``/``-p`` expression, then the timers they
 left, until none is left (as Node's event loop). ``console.log``/``info``/``debug``
@@ -13,7 +14,8 @@ print to stdout, ``warn``/``error`` to stderr, as Node formats them. ``-p`` prin
 value as ``console.log`` would; ``-e`` prints the value of the last ``-e`` (v8cffi's
 habit; Node's ``-e`` prints nothing) unless it is ``undefined``. An uncaught error
 prints its trace to stderr and exits with status 1. ``-i`` opens the REPL after the
-scripts.
+scripts. ``--inspect[=[host:]port]`` serves a DevTools inspector (``--inspect-brk``:
+and waits for a client, then breaks before the first statement), as Node does.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ import argparse
 import os
 import re
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import V8_VERSION, __version__, shortcuts
 from .context import Context
 from .exceptions import V8Error, V8JSError, V8JSSyntaxError
+
+if TYPE_CHECKING:
+    from .inspector import Inspector
 
 #: What the command line adds to its context (a global that is not enumerable).
 _CLI_JS = r"""
@@ -55,6 +60,59 @@ Object.defineProperty(globalThis, '__v8cffi_cli', { configurable: true, value: {
   },
 }});
 """
+
+
+#: Node's default inspector address.
+INSPECT_DEFAULT = ("127.0.0.1", 9229)
+
+
+def _inspect_options(argv: list[str]) -> tuple[list[str], tuple[str, int, bool] | None]:
+    """Takes Node's ``--inspect[=[host:]port]`` and ``--inspect-brk[=...]`` out of
+    ``argv``: the rest, and ``(host, port, break_on_start)`` when one was given."""
+    rest: list[str] = []
+    inspect = None
+    for arg in argv:
+        name, eq, value = arg.partition("=")
+        if name not in ("--inspect", "--inspect-brk") or arg == "--":
+            rest.append(arg)
+            continue
+        host, port = INSPECT_DEFAULT
+        if eq:
+            spec_host, colon, spec_port = value.rpartition(":")
+            if colon and spec_host:
+                host = spec_host.strip("[]")
+            try:
+                port = int(spec_port)
+            except ValueError:
+                raise SystemExit(f"python -m v8cffi: error: bad {name} address {value!r}") from None
+        inspect = (host, port, name == "--inspect-brk")
+    return rest, inspect
+
+
+def _start_inspector(spec: tuple[str, int, bool] | None) -> Inspector | None:
+    """Starts the inspector that ``--inspect``/``--inspect-brk`` asked for, as Node
+    does: ``Debugger listening on ws://...`` on stderr, and with ``--inspect-brk`` a
+    wait for a client, then a pause before the first statement."""
+    if spec is None:
+        return None
+    host, port, brk = spec
+    inspector = shortcuts.get_context().vm.start_inspector(host, port)
+    print(f"Debugger listening on {inspector.url}", file=sys.stderr)
+    print("For help, see: https://nodejs.org/en/docs/inspector", file=sys.stderr, flush=True)
+    if brk:
+        inspector.wait_for_client(break_on_start=True)
+        print("Debugger attached.", file=sys.stderr, flush=True)
+    return inspector
+
+
+def _finish_inspector(inspector: Inspector | None) -> None:
+    """At the end, like Node: with a client attached, wait for it to leave."""
+    if inspector is None:
+        return
+    if inspector.has_client:
+        print("Waiting for the debugger to disconnect...", file=sys.stderr, flush=True)
+        inspector.wait_for_disconnect()
+    inspector.stop()
 
 
 def _print_console(level: str, text: str) -> None:
@@ -226,7 +284,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-i", "--interactive", action="store_true", help="open the REPL after the scripts")
     parser.add_argument("--v8-flags", default="", metavar="FLAGS", help="V8 command-line flags")
+    parser.add_argument(
+        "--inspect",
+        metavar="[HOST:]PORT",
+        help="serve a DevTools inspector (default 127.0.0.1:9229); write --inspect=PORT",
+        nargs="?",
+    )
+    parser.add_argument(
+        "--inspect-brk",
+        metavar="[HOST:]PORT",
+        help="like --inspect, and wait for a debugger, then break before the first statement",
+        nargs="?",
+    )
     parser.add_argument("--version", action="version", version=f"v8cffi {__version__} (V8 {V8_VERSION})")
+    argv, inspect = _inspect_options(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     files: list[str] = list(args.files)
     interactive = args.interactive or (not files and not args.exprs and sys.stdin.isatty())
@@ -237,22 +308,31 @@ def main(argv: list[str] | None = None) -> int:
     ctx = shortcuts.get_context()
     ctx.vm.set_console(_print_console)
     ctx.run_script(_CLI_JS, "<v8cffi cli>")
+    inspector = _start_inspector(inspect)
+    try:
+        return _run(ctx, files, args.exprs, interactive)
+    finally:
+        _finish_inspector(inspector)
+
+
+def _run(ctx: Context, files: list[str], exprs: list[tuple[str, str]], interactive: bool) -> int:
+    """Runs the files, then the expressions, then the timers; the exit status."""
     last_eval: str | None = None
     try:
         for path in files:
             if path == "-":
-                ctx.run_script(sys.stdin.buffer.read(), "[stdin]")
+                ctx.run_script(sys.stdin.buffer.read(), "[stdin]", source_maps=True)
             else:
                 with open(path, "rb") as f:
-                    ctx.run_script(f.read(), path)
-        for i, (mode, source) in enumerate(args.exprs, 1):
-            name = "[eval]" if len(args.exprs) == 1 else f"[eval {i}]"
+                    ctx.run_script(f.read(), path, source_maps=True)
+        for i, (mode, source) in enumerate(exprs, 1):
+            name = "[eval]" if len(exprs) == 1 else f"[eval {i}]"
             shown = _evaluate(ctx, source, name, mode)
             if mode == "print":
                 print(shown)
             else:
                 last_eval = shown
-        if last_eval is not None and args.exprs[-1][0] == "eval":
+        if last_eval is not None and exprs[-1][0] == "eval":
             print(last_eval)
         ctx.run_until_idle()
     except (V8Error, OSError) as e:

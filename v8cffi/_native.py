@@ -398,6 +398,53 @@ def vm_low_memory_notification(vm: Any) -> None:
     call(lib.v8rs_vm_low_memory_notification, vm)
 
 
+# --- inspectors -----------------------------------------------------------------------
+
+
+def inspector_start(vm: Any, host: bytes, port: int) -> Any:
+    """A new inspector handle for ``vm`` listening on ``host:port`` (stopped and freed
+    when the returned object goes)."""
+    out = ffi.new("v8rs_inspector **")
+    call(lib.v8rs_inspector_start, vm, host, len(host), port, out)
+    return ffi.gc(out[0], lib.v8rs_inspector_free)
+
+
+def inspector_url(inspector: Any) -> str:
+    """The inspector's WebSocket URL."""
+    length = ffi.new("size_t *")
+    ptr = lib.v8rs_inspector_url(inspector, length)
+    return read_bytes(ptr, length[0]).decode()
+
+
+def inspector_port(inspector: Any) -> int:
+    """The port the inspector listens on."""
+    return int(lib.v8rs_inspector_port(inspector))
+
+
+def inspector_wait_for_client(inspector: Any, timeout_ms: int, pause: bool) -> bool:
+    """Waits up to ``timeout_ms`` (0: no limit) for a client to be ready; whether one is."""
+    connected = ffi.new("bool *")
+    call(lib.v8rs_inspector_wait_for_client, inspector, timeout_ms, pause, connected)
+    return bool(connected[0])
+
+
+def inspector_has_client(inspector: Any) -> bool:
+    """Whether a client is connected."""
+    return bool(lib.v8rs_inspector_has_client(inspector))
+
+
+def inspector_wait_for_disconnect(inspector: Any, timeout_ms: int) -> bool:
+    """Waits up to ``timeout_ms`` (0: no limit) until no client is connected."""
+    disconnected = ffi.new("bool *")
+    call(lib.v8rs_inspector_wait_for_disconnect, inspector, timeout_ms, disconnected)
+    return bool(disconnected[0])
+
+
+def inspector_stop(inspector: Any) -> None:
+    """Stops the inspector (its handle is freed later)."""
+    lib.v8rs_inspector_stop(inspector)
+
+
 # --- contexts -------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import _console, _native, _snapshot, context
 from ._managed import Managed
 from .exceptions import V8LifecycleError
+from .inspector import Inspector
 from .web import feature_mask
 
 if TYPE_CHECKING:
@@ -102,6 +103,41 @@ class VM(Managed):
         if web is True:
             return context.Context(self)
         return context.Context(self, feature_mask(web))
+
+    def start_inspector(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 9229,
+        *,
+        wait: bool = False,
+        break_on_start: bool = False,
+    ) -> Inspector:
+        """Starts a DevTools :class:`~v8cffi.inspector.Inspector` for this VM on
+        ``host:port`` (port 0: a free one; :attr:`Inspector.url
+        <v8cffi.inspector.Inspector.url>` says which). With ``wait``, returns once a
+        debugger client is attached and ready; ``break_on_start`` (which implies
+        ``wait``) also pauses before the next statement the VM runs, like Node's
+        ``--inspect-brk``.
+
+        Anyone who can reach the port can run any code in this VM and in the Python
+        functions it exposes: keep the default ``127.0.0.1`` unless the network is
+        yours. Raises :class:`~v8cffi.exceptions.V8LifecycleError` when the VM has an
+        inspector already, :class:`~v8cffi.exceptions.V8ArgumentError` for a host that
+        does not resolve, :class:`~v8cffi.exceptions.V8IOError` (an ``OSError``) when
+        the address cannot be listened on, and ``ValueError`` for a bad port."""
+        if not isinstance(host, str) or not host:
+            raise ValueError(f"host must be a non-empty string, not {host!r}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be a number from 0 to 65535, not {port!r}")
+        ptr = _native.inspector_start(self._live_ptr(), _native.to_utf8(host, "host"), port)
+        inspector = Inspector(self, ptr, host)
+        if wait or break_on_start:
+            try:
+                inspector.wait_for_client(break_on_start=break_on_start)
+            except BaseException:
+                inspector.stop()
+                raise
+        return inspector
 
     def terminate(self) -> bool:
         """Stops the JavaScript running in this VM right now, from any thread: that

@@ -46,6 +46,18 @@ pub(crate) unsafe fn clone_arc<C: Castable<Ownership = OwnershipArc>>(
     }
 }
 
+/// A shared reference to the value behind an `Arc` handle, for the length of a call;
+/// `None` for NULL.
+///
+/// # Safety
+/// `handle` is NULL or came from [`arc_into_handle`] and is not freed during the call.
+pub(crate) unsafe fn try_arc_ref<'a, C: Castable<Ownership = OwnershipArc>>(
+    handle: *const C,
+) -> Option<&'a C::RustType> {
+    // SAFETY: by the caller's contract the pointer is NULL or a live `Arc`'s value.
+    unsafe { (handle as *const C::RustType).as_ref() }
+}
+
 /// The handle's own reference back, once; `None` for NULL, and in a forked child
 /// (where V8 must not be touched, not even to free: the handle leaks instead).
 ///

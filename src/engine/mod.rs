@@ -42,12 +42,14 @@ pub mod web;
 pub mod startup;
 pub mod context;
 pub mod snapshot;
+pub mod inspector;
 
 pub use cancel::CancelToken;
 pub use console::{ConsoleLevel, ConsoleSink};
 pub use context::Context;
 pub use error::{Code, Error, Frame, Generated, JsError};
 pub use host::{HostError, HostFunction};
+pub use inspector::Inspector;
 pub use text::Text;
 pub use values::CallFlags;
 pub use vm::{HeapStats, Vm, VmOptions};

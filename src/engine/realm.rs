@@ -107,6 +107,9 @@ impl Realm {
         // The context's security token is its realm's id (see `Realm::current`).
         let token = v8::Integer::new_from_unsigned(scope, realm.id);
         local.set_security_token(token.into());
+        if let Some(inspector) = shared.inspector() {
+            inspector.context_created(scope, local, realm.id);
+        }
         Some(realm)
     }
 
@@ -135,7 +138,11 @@ impl Realm {
     /// Takes the realm out of its VM's table: from now on its functions throw.
     pub(crate) fn retire(&self) {
         if let Some(shared) = self.shared.upgrade() {
-            shared.remove(self.id);
+            if shared.remove(self.id).is_some() {
+                if let Some(inspector) = shared.inspector() {
+                    inspector.context_retired(self.id);
+                }
+            }
         }
     }
 

@@ -10,10 +10,15 @@
 //! so a stop that arrives between calls never leaks into the next one. Timeouts are
 //! served by one process-wide watchdog thread.
 //!
+//! A call paused in the debugger (see `inspector.rs`) does not use up its timeout: the
+//! VM counts the time its JavaScript spent paused, and a deadline that comes due is
+//! pushed back by the pause time since it was set (while still paused, it looks again
+//! later).
+//!
 //! Lock order: a VM's V8 lock may be held while taking the `Stops` mutex or the
 //! watchdog's; never the other way round (the watchdog never takes a V8 lock).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -59,9 +64,25 @@ struct State {
     epoch: u64,
     /// How many calls wait in [`Stops::wait`].
     waiting: usize,
+    /// Since when the VM's JavaScript is paused in the debugger, if it is.
+    debugger_paused_since: Option<Instant>,
+    /// How long the VM's JavaScript was paused in the debugger, pauses that ended only.
+    debugger_paused_total: Duration,
 }
 
 impl State {
+    /// The time spent paused in the debugger until `now`, the pause going on included;
+    /// and whether one is going on.
+    fn debugger_paused(&self, now: Instant) -> (Duration, bool) {
+        match self.debugger_paused_since {
+            Some(since) => (
+                self.debugger_paused_total + now.saturating_duration_since(since),
+                true,
+            ),
+            None => (self.debugger_paused_total, false),
+        }
+    }
+
     fn reason(&self, call: CallId) -> Option<StopReason> {
         self.calls
             .iter()
@@ -174,6 +195,35 @@ impl Stops {
         }
     }
 
+    /// The VM's JavaScript is paused in the debugger from now on (`true`), or runs again
+    /// (`false`): the timeouts of its calls do not run meanwhile.
+    pub(crate) fn debugger_paused(&self, paused: bool) {
+        let mut state = self.state.lock();
+        let now = Instant::now();
+        match (paused, state.debugger_paused_since) {
+            (true, None) => state.debugger_paused_since = Some(now),
+            (false, Some(since)) => {
+                state.debugger_paused_since = None;
+                state.debugger_paused_total += now.saturating_duration_since(since);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the call holding the lock is being stopped (terminate, SIGINT, a cancel
+    /// token): the debugger's pause loop then ends, so the stop can take effect.
+    pub(crate) fn running_is_stopped(&self) -> bool {
+        let state = self.state.lock();
+        state
+            .running
+            .is_some_and(|call| state.reason(call).is_some())
+    }
+
+    /// The time spent paused in the debugger until `now`, and whether it is paused.
+    fn debugger_pause(&self, now: Instant) -> (Duration, bool) {
+        self.state.lock().debugger_paused(now)
+    }
+
     /// Waits (outside JavaScript) until `until` (forever with `None`), until `call`
     /// is stopped, or — with `epoch` from [`Self::pause`] — until another call has
     /// ended since. Returns why `call` was stopped, if it was.
@@ -206,8 +256,32 @@ impl Stops {
     }
 }
 
-/// When (and a unique tie-breaker) → which VM and which of its calls to stop.
-type Deadlines = BTreeMap<(Instant, u64), (Weak<Stops>, CallId)>;
+/// A registered deadline: which VM and which of its calls to stop, and the VM's
+/// debugger pause time when it was set (or last pushed back).
+struct Due {
+    stops: Weak<Stops>,
+    call: CallId,
+    paused_base: Duration,
+}
+
+/// Deadlines by when they come due (and a unique key as tie-breaker), and when each
+/// key comes due (a deadline pushed back moves).
+#[derive(Default)]
+struct Deadlines {
+    by_time: BTreeMap<(Instant, u64), Due>,
+    at: HashMap<u64, Instant>,
+}
+
+impl Deadlines {
+    fn insert(&mut self, at: Instant, key: u64, due: Due) {
+        self.by_time.insert((at, key), due);
+        self.at.insert(key, at);
+    }
+}
+
+/// How long a deadline that comes due while its VM is paused in the debugger waits
+/// before looking again.
+const RECHECK_WHILE_PAUSED: Duration = Duration::from_millis(100);
 
 /// Deadlines of running calls, served by one thread.
 struct Watchdog {
@@ -225,7 +299,7 @@ fn watchdog() -> &'static Watchdog {
             .spawn(|| watchdog().serve())
             .expect("cannot start the v8rs watchdog thread");
         Watchdog {
-            deadlines: Mutex::new(BTreeMap::new()),
+            deadlines: Mutex::new(Deadlines::default()),
             wake: Condvar::new(),
         }
     })
@@ -236,16 +310,34 @@ impl Watchdog {
         let mut deadlines = self.deadlines.lock();
         loop {
             let now = Instant::now();
-            while let Some(entry) = deadlines.first_entry() {
+            while let Some(entry) = deadlines.by_time.first_entry() {
                 if entry.key().0 > now {
                     break;
                 }
-                let (stops, call) = entry.remove();
-                if let Some(stops) = stops.upgrade() {
-                    stops.stop(StopReason::TimedOut, Target::Call(call));
+                let ((at, key), due) = entry.remove_entry();
+                deadlines.at.remove(&key);
+                let Some(stops) = due.stops.upgrade() else {
+                    continue;
+                };
+                // The Stops mutex may be taken under the watchdog's (never the reverse).
+                let (paused, paused_now) = stops.debugger_pause(now);
+                let extra = paused.saturating_sub(due.paused_base);
+                if extra.is_zero() && !paused_now {
+                    stops.stop(StopReason::TimedOut, Target::Call(due.call));
+                    continue;
                 }
+                // Paused in the debugger since it was set: push it back by that time.
+                let mut later = at.checked_add(extra).unwrap_or(now + RECHECK_WHILE_PAUSED);
+                if paused_now {
+                    later = later.max(now + RECHECK_WHILE_PAUSED);
+                }
+                let due = Due {
+                    paused_base: paused,
+                    ..due
+                };
+                deadlines.insert(later, key, due);
             }
-            match deadlines.keys().next() {
+            match deadlines.by_time.keys().next() {
                 Some(&(at, _)) => {
                     self.wake.wait_until(&mut deadlines, at);
                 }
@@ -257,19 +349,29 @@ impl Watchdog {
 
 /// A registered deadline; dropping it cancels the deadline.
 pub(crate) struct Deadline {
-    key: (Instant, u64),
+    key: u64,
 }
 
 impl Deadline {
     /// Stops call `call` of `stops` once `timeout` has passed (`None`: a timeout so long
     /// that no clock reaches it).
     pub(crate) fn start(stops: &Arc<Stops>, call: CallId, timeout: Duration) -> Option<Deadline> {
-        let at = Instant::now().checked_add(timeout)?;
+        let now = Instant::now();
+        let at = now.checked_add(timeout)?;
         let watchdog = watchdog();
-        let key = (at, NEXT_KEY.fetch_add(1, Ordering::Relaxed));
+        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+        let due = Due {
+            stops: Arc::downgrade(stops),
+            call,
+            paused_base: stops.debugger_pause(now).0,
+        };
         let mut deadlines = watchdog.deadlines.lock();
-        let earliest = deadlines.keys().next().is_none_or(|first| key < *first);
-        deadlines.insert(key, (Arc::downgrade(stops), call));
+        let earliest = deadlines
+            .by_time
+            .keys()
+            .next()
+            .is_none_or(|first| (at, key) < *first);
+        deadlines.insert(at, key, due);
         drop(deadlines);
         if earliest {
             watchdog.wake.notify_one();
@@ -281,7 +383,10 @@ impl Deadline {
 impl Drop for Deadline {
     fn drop(&mut self) {
         if let Some(watchdog) = WATCHDOG.get() {
-            watchdog.deadlines.lock().remove(&self.key);
+            let mut deadlines = watchdog.deadlines.lock();
+            if let Some(at) = deadlines.at.remove(&self.key) {
+                deadlines.by_time.remove(&(at, self.key));
+            }
         }
     }
 }

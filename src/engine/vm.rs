@@ -99,6 +99,26 @@ pub struct HeapStats {
 /// How many frames V8 captures with an error (as `Error.stackTraceLimit`'s default).
 pub(crate) const STACK_FRAMES: i32 = 10;
 
+/// What the DevTools inspector of a VM (see `inspector.rs`, in a higher layer) hears
+/// of the VM's life. Each method runs behind the panic boundary of its caller's.
+pub(crate) trait InspectorHooks: Send + Sync {
+    /// A context was made in the VM (the caller holds the lock; `id` is its realm's).
+    fn context_created(
+        &self,
+        scope: &mut v8::PinScope<'_, '_, ()>,
+        context: v8::Local<'_, v8::Context>,
+        id: u32,
+    );
+    /// The context of realm `id` was torn down (any thread, lock or not).
+    fn context_retired(&self, id: u32);
+    /// V8 asks for the inspector's messages (an interrupt; the caller holds the lock).
+    fn interrupt(&self, isolate: &mut v8::Isolate);
+    /// The VM's owner freed it (any thread, lock or not): stop serving.
+    fn vm_closed(&self);
+    /// The isolate is about to go: drop every V8 object (the caller holds the lock).
+    fn dispose(&self);
+}
+
 /// What V8's callbacks of one VM reach: its stop switch, its table of contexts (by
 /// id), and the V8 objects waiting to be dropped under its lock. Kept in an isolate
 /// slot, so it lives as long as the isolate.
@@ -123,6 +143,8 @@ pub(crate) struct VmShared {
     graveyard: Mutex<Vec<Box<dyn Send>>>,
     /// Whether the graveyard may hold something (read without its lock on every call).
     buried: AtomicBool,
+    /// The VM's DevTools inspector, while one is started.
+    inspector: Mutex<Option<Arc<dyn InspectorHooks>>>,
 }
 
 impl VmShared {
@@ -185,6 +207,38 @@ impl VmShared {
             let buried = std::mem::take(&mut *self.graveyard.lock());
             drop(buried);
         }
+    }
+
+    /// The VM's inspector, while one is started.
+    pub(crate) fn inspector(&self) -> Option<Arc<dyn InspectorHooks>> {
+        self.inspector.lock().clone()
+    }
+
+    /// Installs `hooks` as the VM's inspector; fails with `InvalidState` when it has one.
+    pub(crate) fn set_inspector(&self, hooks: Arc<dyn InspectorHooks>) -> Result<(), Error> {
+        let mut slot = self.inspector.lock();
+        if slot.is_some() {
+            return Err(Error::invalid_state(
+                "the VM has an inspector already: stop it before starting another",
+            ));
+        }
+        *slot = Some(hooks);
+        Ok(())
+    }
+
+    /// Removes the inspector `hooks` (if it is still the VM's).
+    pub(crate) fn clear_inspector(&self, hooks: &Arc<dyn InspectorHooks>) {
+        let mut slot = self.inspector.lock();
+        if slot.as_ref().is_some_and(|h| Arc::ptr_eq(h, hooks)) {
+            *slot = None;
+        }
+    }
+
+    /// The entries of the VM's table (realms, by their ids), for the inspector to find
+    /// the contexts that exist when it starts.
+    pub(crate) fn entries(&self) -> Vec<(u32, Arc<dyn Any + Send + Sync>)> {
+        let entries = self.entries.lock();
+        entries.iter().map(|(id, e)| (*id, Arc::clone(e))).collect()
     }
 
     /// The VM of the isolate that `isolate` is (every VM's isolate has one).
@@ -344,6 +398,7 @@ impl Vm {
                 last_id: AtomicU32::new(0),
                 graveyard: Mutex::new(Vec::new()),
                 buried: AtomicBool::new(false),
+                inspector: Mutex::new(None),
             });
             locker.set_slot(Arc::clone(&shared));
             locker.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(&shared));
@@ -375,6 +430,9 @@ impl Vm {
     /// the last [`Arc`] to it goes.
     pub fn close(&self) {
         self.freed.store(true, Ordering::Release);
+        if let Some(inspector) = self.shared.inspector() {
+            inspector.vm_closed();
+        }
     }
 
     /// Whether [`Self::close`] was called.
@@ -439,6 +497,10 @@ impl Drop for Vm {
 fn dispose(isolate: v8::SharedIsolate, shared: &VmShared) {
     {
         let _locker = isolate.lock();
+        let inspector = shared.inspector.lock().take();
+        if let Some(inspector) = inspector {
+            inspector.dispose();
+        }
         let entries = std::mem::take(&mut *shared.entries.lock());
         drop(entries);
         shared.drain_graveyard();

@@ -852,6 +852,41 @@ static void test_console(void) {
     CHECK(again.finalized == 1);
 }
 
+static void test_inspector(v8rs_vm *vm) {
+    v8rs_inspector *inspector = NULL, *second = NULL;
+    v8rs_error *err = NULL;
+    CHECK(v8rs_inspector_start(vm, NULL, 0, 0, &inspector, NULL) == V8RS_CODE_OK);
+    size_t len = 0;
+    const char *url = v8rs_inspector_url(inspector, &len);
+    unsigned short port = v8rs_inspector_port(inspector);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "ws://127.0.0.1:%u/", port);
+    CHECK(port != 0);
+    /* ws://127.0.0.1:PORT/ and a UUID: 8-4-4-4-12 hex digits. */
+    CHECK(url != NULL && strncmp(url, prefix, strlen(prefix)) == 0);
+    CHECK(len == strlen(prefix) + 36 && url[len] == '\0');
+    const char *uuid = url + strlen(prefix);
+    CHECK(uuid[8] == '-' && uuid[13] == '-' && uuid[14] == '4' && uuid[18] == '-' && uuid[23] == '-');
+    CHECK(!v8rs_inspector_has_client(inspector));
+    bool connected = true;
+    CHECK(v8rs_inspector_wait_for_client(inspector, 50, false, &connected, NULL) == V8RS_CODE_OK);
+    CHECK(!connected);
+    /* One inspector per VM; a host that does not resolve. */
+    CHECK(v8rs_inspector_start(vm, NULL, 0, 0, &second, &err) == V8RS_CODE_INVALID_STATE);
+    CHECK(second == NULL && v8rs_error_code(err) == V8RS_CODE_INVALID_STATE);
+    v8rs_error_free(err);
+    err = NULL;
+    v8rs_inspector_stop(inspector);
+    v8rs_inspector_stop(inspector); /* idempotent */
+    CHECK(v8rs_inspector_wait_for_client(inspector, 10, false, NULL, NULL) == V8RS_CODE_INVALID_STATE);
+    const char bad[] = "no such host.invalid";
+    CHECK(v8rs_inspector_start(vm, bad, sizeof bad - 1, 0, &second, &err) == V8RS_CODE_INVALID_ARGUMENT);
+    v8rs_error_free(err);
+    v8rs_inspector_free(inspector);
+    v8rs_inspector_free(NULL);
+    CHECK(v8rs_inspector_url(NULL, NULL) == NULL);
+}
+
 int main(void) {
     CHECK(strncmp(v8rs_version(), "15.2.", 5) == 0);
     CHECK(!v8rs_platform_is_alive());
@@ -883,6 +918,7 @@ int main(void) {
     test_threads();
     test_limits();
     test_corpus();
+    test_inspector(vm);
 
     v8rs_context_free(other);
     v8rs_context_free(ctx);

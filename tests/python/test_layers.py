@@ -27,6 +27,7 @@ LAYERS = {
     "_async": 5,
     "_snapshot": 5,
     "context": 6,
+    "inspector": 6,
     "vm": 7,
     "platform": 8,
     "shortcuts": 9,
