@@ -909,3 +909,224 @@ pub(crate) fn ecdh(kind: Kind, pkcs8: &[u8], spki: &[u8]) -> Outcome<Vec<u8>> {
         _ => Err(Failure::not_supported("ECDH needs a P-256 or P-384 key")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn digests_of_abc() {
+        assert_eq!(
+            hex(&Hash::Sha1.digest(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(
+            hex(&Hash::Sha256.digest(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(Hash::from_name("sha-384"), Ok(Hash::Sha384));
+        assert_eq!(
+            Hash::from_name("MD5").unwrap_err().name,
+            "NotSupportedError"
+        );
+    }
+
+    #[test]
+    fn aes_gcm_nist_test_case_4() {
+        // The GCM specification's test case 4 (AES-128, 60 bytes, 20 bytes of AAD).
+        let key = unhex("feffe9928665731c6d6a8f9467308308");
+        let iv = unhex("cafebabefacedbaddecaf888");
+        let plain = unhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+        let aad = unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+        let sealed = aes_gcm(true, &key, &iv, &aad, 128, &plain).unwrap();
+        assert_eq!(
+            hex(&sealed),
+            "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091\
+             5bc94fbc3221a5db94fae95ae7121a47"
+        );
+        assert_eq!(
+            aes_gcm(false, &key, &iv, &aad, 128, &sealed).unwrap(),
+            plain
+        );
+        let mut bad = sealed.clone();
+        bad[0] ^= 1;
+        assert_eq!(
+            aes_gcm(false, &key, &iv, &aad, 128, &bad).unwrap_err().name,
+            "OperationError"
+        );
+        assert_eq!(
+            aes_gcm(true, &key, &iv, &aad, 64, &plain).unwrap_err().name,
+            "NotSupportedError"
+        );
+        assert_eq!(
+            aes_gcm(true, &key[..5], &iv, &aad, 128, &plain)
+                .unwrap_err()
+                .name,
+            "DataError"
+        );
+    }
+
+    #[test]
+    fn ed25519_rfc8032_test_1() {
+        let seed = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+        let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        let jwk = Jwk::from([
+            ("kty".into(), "OKP".into()),
+            ("crv".into(), "Ed25519".into()),
+            ("x".into(), x.into()),
+            ("d".into(), seed.into()),
+        ]);
+        let key = import_jwk(Kind::Ed25519, &jwk).unwrap();
+        assert!(key.private);
+        let signature = sign(Kind::Ed25519, Scheme::Ed25519, &key.der, b"").unwrap();
+        assert_eq!(
+            hex(&signature),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+        let public = public_of(Kind::Ed25519, &key.der).unwrap();
+        assert!(verify(Kind::Ed25519, Scheme::Ed25519, &public, b"", &signature).unwrap());
+        assert!(!verify(Kind::Ed25519, Scheme::Ed25519, &public, b"x", &signature).unwrap());
+        assert_eq!(export_jwk(Kind::Ed25519, &key).unwrap(), jwk);
+        // Version 1 PKCS #8, as browsers and Node write it: 48 bytes.
+        assert_eq!(key.der.len(), 48);
+    }
+
+    #[test]
+    fn jwk_round_trips_and_mismatches() {
+        for kind in [Kind::P256, Kind::P384, Kind::Ed25519] {
+            let (pkcs8, spki) = generate(kind, 0, &[]).unwrap();
+            let private = KeyData {
+                private: true,
+                der: pkcs8,
+            };
+            let jwk = export_jwk(kind, &private).unwrap();
+            assert_eq!(import_jwk(kind, &jwk).unwrap(), private);
+            let mut public_jwk = jwk.clone();
+            public_jwk.remove("d");
+            assert_eq!(import_jwk(kind, &public_jwk).unwrap().der, spki);
+            // A d of another key: DataError.
+            let (other, _) = generate(kind, 0, &[]).unwrap();
+            let other = export_jwk(
+                kind,
+                &KeyData {
+                    private: true,
+                    der: other,
+                },
+            )
+            .unwrap();
+            let mut mixed = jwk.clone();
+            mixed.insert("d".into(), other["d"].clone());
+            assert_eq!(import_jwk(kind, &mixed).unwrap_err().name, "DataError");
+            // Not base64url, or the wrong kty: DataError.
+            let mut broken = jwk.clone();
+            broken.insert("x".into(), "not base64!".into());
+            assert_eq!(import_jwk(kind, &broken).unwrap_err().name, "DataError");
+            let mut wrong = jwk.clone();
+            wrong.insert("kty".into(), "RSA".into());
+            assert_eq!(import_jwk(kind, &wrong).unwrap_err().name, "DataError");
+        }
+        assert_eq!(
+            secret_from_jwk(&secret_to_jwk(b"\xff\x00key")).unwrap(),
+            b"\xff\x00key"
+        );
+        assert_eq!(secret_to_jwk(b"\xfb\xff")["k"], "-_8");
+    }
+
+    #[test]
+    fn rsa_jwk_and_signatures() {
+        let (pkcs8, spki) = generate(Kind::Rsa, 1024, &[1, 0, 1]).unwrap();
+        let private = KeyData {
+            private: true,
+            der: pkcs8,
+        };
+        let jwk = export_jwk(Kind::Rsa, &private).unwrap();
+        assert_eq!(jwk["e"], "AQAB");
+        assert_eq!(import_jwk(Kind::Rsa, &jwk).unwrap(), private);
+        let mut wrong = jwk.clone();
+        wrong.insert("dp".into(), "AQAB".into());
+        assert_eq!(import_jwk(Kind::Rsa, &wrong).unwrap_err().name, "DataError");
+        for scheme in [Scheme::Pkcs1(Hash::Sha256), Scheme::Pss(Hash::Sha384, 20)] {
+            let signature = sign(Kind::Rsa, scheme, &private.der, b"data").unwrap();
+            assert!(verify(Kind::Rsa, scheme, &spki, b"data", &signature).unwrap());
+            assert!(!verify(Kind::Rsa, scheme, &spki, b"date", &signature).unwrap());
+        }
+        assert_eq!(rsa_info(&private).unwrap(), (1024, vec![1, 0, 1]));
+        assert_eq!(
+            generate(Kind::Rsa, 1024, &[5]).unwrap_err().name,
+            "OperationError"
+        );
+    }
+
+    #[test]
+    fn derivations_known_answers() {
+        // RFC 6070 test 2 (PBKDF2-HMAC-SHA1, 2 iterations).
+        assert_eq!(
+            hex(&pbkdf2(Hash::Sha1, b"password", b"salt", 2, 160).unwrap()),
+            "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"
+        );
+        // RFC 5869 test case 1 (HKDF-SHA256).
+        let okm = hkdf(
+            Hash::Sha256,
+            &unhex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"),
+            &unhex("000102030405060708090a0b0c"),
+            &unhex("f0f1f2f3f4f5f6f7f8f9"),
+            42 * 8,
+        )
+        .unwrap();
+        assert_eq!(
+            hex(&okm),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+        );
+        assert_eq!(
+            pbkdf2(Hash::Sha1, b"p", b"s", 0, 8).unwrap_err().name,
+            "OperationError"
+        );
+        assert_eq!(
+            hkdf(Hash::Sha1, b"k", b"", b"", 7).unwrap_err().name,
+            "OperationError"
+        );
+    }
+
+    #[test]
+    fn formats_a_key_cannot_have() {
+        let (pkcs8, spki) = generate(Kind::P256, 0, &[]).unwrap();
+        let private = KeyData {
+            private: true,
+            der: pkcs8.clone(),
+        };
+        assert_eq!(
+            export(Kind::P256, "raw", &private).unwrap_err().name,
+            "InvalidAccessError"
+        );
+        assert_eq!(
+            export(Kind::P256, "spki", &private).unwrap_err().name,
+            "InvalidAccessError"
+        );
+        let public = import(Kind::P256, "spki", &spki).unwrap();
+        assert_eq!(export(Kind::P256, "raw", &public).unwrap().len(), 65);
+        // A P-256 key is not a P-384 one.
+        assert_eq!(
+            import(Kind::P384, "pkcs8", &pkcs8).unwrap_err().name,
+            "DataError"
+        );
+        assert_eq!(
+            import(Kind::P256, "pkcs8", b"junk").unwrap_err().name,
+            "DataError"
+        );
+        assert_eq!(
+            import(Kind::Rsa, "raw", b"junk").unwrap_err().name,
+            "NotSupportedError"
+        );
+    }
+}
