@@ -237,6 +237,8 @@
     'AES-GCM': (a) => `A${a.length}GCM`,
     'RSASSA-PKCS1-v1_5': (a) => `RS${a.hash.name.slice(4)}`,
     'RSA-PSS': (a) => `PS${a.hash.name.slice(4)}`,
+    // As Node writes it (jose's "EdDSA" is accepted on import).
+    Ed25519: () => 'Ed25519',
   };
 
   // The spec's checks of a JWK's `use`, `key_ops`, `ext` and `alg` on import.
