@@ -250,7 +250,7 @@ pub(crate) fn hkdf(
 
 /// `bits` as bytes, when it is a whole number of bytes.
 fn whole_bytes(bits: u32) -> Outcome<usize> {
-    if bits % 8 != 0 {
+    if !bits.is_multiple_of(8) {
         return Err(Failure::operation(
             "The length must be a multiple of 8 bits",
         ));
@@ -727,7 +727,7 @@ pub(crate) fn generate(
         Kind::P384 => p384::SecretKey::random(&mut OsRng).to_pkcs8_der(),
         Kind::Ed25519 => ed25519_pkcs8(&ed25519_dalek::SigningKey::generate(&mut OsRng)),
         Kind::Rsa => {
-            if !(1024..=16384).contains(&modulus_bits) || modulus_bits % 8 != 0 {
+            if !(1024..=16384).contains(&modulus_bits) || !modulus_bits.is_multiple_of(8) {
                 return Err(Failure::operation(format!(
                     "RSA keys of {modulus_bits} bits are not supported (1024 to 16384, whole bytes)"
                 )));
@@ -914,10 +914,12 @@ pub(crate) fn ecdh(kind: Kind, pkcs8: &[u8], spki: &[u8]) -> Outcome<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// `bytes` in lower-case hex.
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The bytes of hex `text`.
     fn unhex(text: &str) -> Vec<u8> {
         (0..text.len())
             .step_by(2)
