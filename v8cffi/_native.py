@@ -358,20 +358,32 @@ def vm_new(initial_heap_size: int, max_heap_size: int, snapshot: Any | None) -> 
 CONSOLE_LEVELS = ("debug", "log", "info", "warn", "error")
 
 
+#: What finds each VM's console handler (a weak reference to the VM's method returning
+#: it), by the number its callback data is. Not lent to the library (no finalizer): a VM freed
+#: while Python shuts down must not call back into Python; the VM object forgets its
+#: entry when it is collected.
+console_handlers: dict[int, Callable[[], Callable[[], Callable[[str, str], None]] | None]] = {}
+
+
 @ffi.callback("void(void *, uint32_t, const char *, size_t)")
 def _console(data: Any, level: int, text: Any, text_len: int) -> None:
-    """Gives one console call's text to the Python handler behind ``data``."""
+    """Gives one console call's text to the Python handler numbered ``data``."""
     try:
-        handler = ffi.from_handle(data)
+        find = console_handlers.get(int(ffi.cast("uintptr_t", data)))
+        getter = find() if find is not None else None
+        if getter is None:  # the VM object is gone
+            return
+        handler = getter()
         name = CONSOLE_LEVELS[level] if level < len(CONSOLE_LEVELS) else "log"
         handler(name, read_bytes(text, text_len).decode("utf-8", "surrogateescape"))
     except BaseException:  # a callback must not raise into the library
         logging.getLogger("v8cffi").exception("the console handler failed")
 
 
-def vm_set_console(vm: Any, handler: Callable[[str, str], None]) -> None:
-    """Sends the console output of ``vm`` to ``handler(level, text)``."""
-    call(lib.v8rs_vm_set_console, vm, _console, _lend(handler), _finalize)
+def vm_set_console(vm: Any, key: int) -> None:
+    """Sends the console output of ``vm`` to ``console_handlers[key]`` (a number,
+    never 0)."""
+    call(lib.v8rs_vm_set_console, vm, _console, ffi.cast("void *", key), NULL)
 
 
 def vm_close(vm: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,9 @@ if TYPE_CHECKING:
     from .platform import Platform
 
 __all__ = ["VM"]
+
+#: The numbers of the VMs' console handlers (see ``_native.console_handlers``).
+_console_keys = itertools.count(1)
 
 
 def _size(value: int | None, name: str) -> int:
@@ -55,6 +60,9 @@ class VM(Managed):
         self._initial_heap_size = _size(initial_heap_size, "initial_heap_size")
         self._max_heap_size = _size(max_heap_size, "max_heap_size")
         self._console: Callable[[str, str], None] = _console.log
+        self._console_key = next(_console_keys)
+        _native.console_handlers[self._console_key] = weakref.WeakMethod(self._console_handler)
+        weakref.finalize(self, _native.console_handlers.pop, self._console_key, None)
 
     def set_up(self) -> VM:
         """Creates the isolate, by calling :meth:`__enter__` (as v8-cffi did); returns
@@ -74,7 +82,7 @@ class VM(Managed):
                 snapshot = _snapshot.opened_file(self._platform.snapshot_path)
             handle = _snapshot.handle(snapshot) if snapshot is not None else None
             self._ptr = _native.vm_new(self._initial_heap_size, self._max_heap_size, handle)
-            _native.vm_set_console(self._ptr, self._console)
+            _native.vm_set_console(self._ptr, self._console_key)
         return self
 
     def set_console(self, handler: Callable[[str, str], None] | None) -> None:
@@ -87,10 +95,11 @@ class VM(Managed):
         this VM. Kept across :meth:`tear_down` and ``set_up`` again."""
         if handler is not None and not callable(handler):
             raise TypeError(f"the console handler must be callable, not {handler!r}")
-        with self._lock:
-            self._console = handler if handler is not None else _console.log
-            if self._ptr is not None:
-                _native.vm_set_console(self._ptr, self._console)
+        self._console = handler if handler is not None else _console.log
+
+    def _console_handler(self) -> Callable[[str, str], None]:
+        """The console handler (for ``_native``'s callback, through a weak reference)."""
+        return self._console
 
     def create_context(self, *, web: bool | Iterable[str] = True) -> context.Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.

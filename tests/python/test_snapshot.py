@@ -184,7 +184,8 @@ def test_the_built_in_web_snapshot_is_made_once_then_read_from_its_cache(tmp_pat
     assert (made.stat().st_size, made.stat().st_mtime_ns) == (size, mtime)
     made.write_bytes(made.read_bytes()[: size // 2])  # damaged: made again
     child()
-    assert made.stat().st_size == size
+    # Whole again (a new snapshot may differ by a few bytes: V8's heap layout varies).
+    assert abs(made.stat().st_size - size) < size // 100
     env["V8RS_CACHE_DIR"] = ""  # no directory: made in memory only
     child()
     env["V8RS_WEB_SNAPSHOT"] = "0"  # no snapshot at all: the prelude runs per context

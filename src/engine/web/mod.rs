@@ -15,6 +15,7 @@
 mod clone;
 mod console;
 mod encoding;
+mod subtle;
 mod url;
 
 use crate::engine::error::{Code, Error};
@@ -39,7 +40,8 @@ impl WebFeatures {
     pub const STRUCTURED_CLONE: WebFeatures = WebFeatures(1 << 3);
     /// `performance.now()`, `performance.timeOrigin`.
     pub const PERFORMANCE: WebFeatures = WebFeatures(1 << 4);
-    /// `crypto.getRandomValues`, `crypto.randomUUID` (OS randomness).
+    /// `crypto.getRandomValues`, `crypto.randomUUID` (OS randomness), and
+    /// `crypto.subtle` (WebCrypto on RustCrypto, `subtle.js`).
     pub const CRYPTO: WebFeatures = WebFeatures(1 << 5);
     /// `URL`, `URLSearchParams` (the `url` crate's WHATWG parser).
     pub const URL: WebFeatures = WebFeatures(1 << 6);
@@ -68,8 +70,10 @@ impl WebFeatures {
 pub(crate) const PRELUDE: &str = include_str!("prelude.js");
 /// The `console` group, built on the same natives.
 const CONSOLE_SOURCE: &str = include_str!("console.js");
+/// `crypto.subtle` (`SubtleCrypto`, `CryptoKey`), built on the `subtle*` natives.
+const SUBTLE_SOURCE: &str = include_str!("subtle.js");
 /// The scripts whose work a context from the built-in snapshot holds.
-pub(crate) const SNAPSHOT_SOURCES: [&str; 2] = [PRELUDE, CONSOLE_SOURCE];
+pub(crate) const SNAPSHOT_SOURCES: [&str; 3] = [PRELUDE, CONSOLE_SOURCE, SUBTLE_SOURCE];
 /// web-streams-polyfill, bundled by `tests/fixtures/build/build.mjs`.
 const STREAMS_SOURCE: &str = include_str!("streams.js");
 
@@ -119,7 +123,7 @@ pub(crate) fn install(
 
 /// The natives the prelude builds on, made once: a snapshot refers to each callback by
 /// its place in [`crate::engine::startup`]'s list, so each must be one function.
-pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 22]> =
+pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 34]> =
     std::sync::LazyLock::new(|| {
         [
             ("utf8Encode", native!(encoding::encode)),
@@ -144,6 +148,18 @@ pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback)
             ("proxyDetails", native!(console::proxy_details)),
             ("previewEntries", native!(console::preview_entries)),
             ("collectionKind", native!(console::collection_kind)),
+            ("subtleDigest", native!(subtle::digest)),
+            ("subtleHmac", native!(subtle::hmac)),
+            ("subtleAesGcm", native!(subtle::aes_gcm)),
+            ("subtlePbkdf2", native!(subtle::pbkdf2)),
+            ("subtleHkdf", native!(subtle::hkdf)),
+            ("subtleEcdh", native!(subtle::ecdh)),
+            ("subtleGenerate", native!(subtle::generate)),
+            ("subtleImport", native!(subtle::import)),
+            ("subtleExport", native!(subtle::export)),
+            ("subtleRsaInfo", native!(subtle::rsa_info)),
+            ("subtleSign", native!(subtle::sign)),
+            ("subtleVerify", native!(subtle::verify)),
         ]
     });
 
@@ -159,7 +175,13 @@ fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Optio
     let features_mask = features.0;
     let features = v8::Integer::new_from_unsigned(scope, features_mask);
     let receiver = v8::undefined(scope).into();
-    install.call(scope, receiver, &[native.into(), features.into()])?;
+    // The prelude gives its internals (`DOMException`, `Crypto`) to the scripts after it.
+    let internals = install.call(scope, receiver, &[native.into(), features.into()])?;
+    if features_mask & WebFeatures::CRYPTO.0 != 0 {
+        let install = natives::run_internal(scope, SUBTLE_SOURCE, "v8rs:web/subtle.js")?;
+        let install = v8::Local::<v8::Function>::try_from(install).ok()?;
+        install.call(scope, receiver, &[native.into(), internals])?;
+    }
     if features_mask & WebFeatures::CONSOLE.0 != 0 {
         let install = natives::run_internal(scope, CONSOLE_SOURCE, "v8rs:web/console.js")?;
         let install = v8::Local::<v8::Function>::try_from(install).ok()?;

@@ -737,4 +737,6 @@
       defineLazy('TextEncoderStream', makeTextEncoderStream);
     }
   }
+  // For the scripts that run after this one (subtle.js).
+  return { DOMException, Crypto, kCreate, requireArgs };
 });
