@@ -173,3 +173,64 @@ fn json_exact_results_come_as_json_when_accepted() {
         assert_ne!(out[0], b'J', "{src}");
     }
 }
+
+/// `T`: a Temporal value as its kind and its ISO 8601 text.
+fn temporal(kind: u8, text: &str) -> Vec<u8> {
+    let mut out = vec![b'T', kind];
+    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+#[test]
+fn temporal_values_are_written_and_read_as_their_iso_text() {
+    let ctx = common::context();
+    let cases = [
+        (
+            "Temporal.PlainDate.from('2024-01-05')",
+            temporal(b'D', "2024-01-05"),
+        ),
+        (
+            "Temporal.Instant.fromEpochMilliseconds(0)",
+            temporal(b'I', "1970-01-01T00:00:00Z"),
+        ),
+        (
+            "Temporal.Duration.from({ hours: 2 })",
+            temporal(b'R', "PT2H"),
+        ),
+        (
+            "Temporal.ZonedDateTime.from('2024-01-05T10:00[Europe/Paris]')",
+            temporal(b'Z', "2024-01-05T10:00:00+01:00[Europe/Paris]"),
+        ),
+        (
+            "Temporal.PlainMonthDay.from('02-29')",
+            temporal(b'M', "02-29"),
+        ),
+        // A look-alike is an object like any other.
+        (
+            "Object.create(Temporal.PlainDate.prototype)",
+            b"o\x00\x00\x00\x00".to_vec(),
+        ),
+    ];
+    for (source, expected) in cases {
+        assert_eq!(eval(&ctx, source).unwrap(), expected, "{source}");
+    }
+    let mut args = vec![b'a'];
+    args.extend_from_slice(&1u32.to_le_bytes());
+    args.extend(temporal(b't', "10:20:30.5"));
+    let out = ctx
+        .call(b"(t) => t.add({ seconds: 1 })", &args, None, NONE)
+        .unwrap();
+    assert_eq!(out, temporal(b't', "10:20:31.5"));
+    for bad in [
+        temporal(b't', "25:00"),
+        temporal(b'x', "10:00"),
+        temporal(b'D', "\u{e9}"),
+    ] {
+        let mut args = vec![b'a'];
+        args.extend_from_slice(&1u32.to_le_bytes());
+        args.extend(bad);
+        let err = ctx.call(b"(x) => x", &args, None, NONE).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    }
+}

@@ -4,13 +4,19 @@ JavaScript → Python: ``undefined`` and ``null`` → ``None``; booleans; integr
 up to 2**53 → ``int``, other numbers → ``float``; BigInt → ``int``; strings → ``str``
 (lone surrogates kept); arrays → ``list``; plain objects → ``dict``; ``Date`` →
 timezone-aware ``datetime`` (UTC); ``ArrayBuffer`` and typed arrays → ``bytes``; ``Map``
-→ ``dict``; ``Set`` → ``set``.
+→ ``dict``; ``Set`` → ``set``; Temporal values where Python has them exactly:
+``Temporal.Instant`` → aware ``datetime`` (UTC), ``ZonedDateTime`` → aware ``datetime``
+in its ``zoneinfo`` zone, ``PlainDateTime`` → naive ``datetime``, ``PlainDate`` →
+``date``, ``PlainTime`` → ``time``, ``Duration`` → ``timedelta`` (a value finer than a
+microsecond, outside Python's range, with a calendar other than ISO 8601, a Duration with
+years or months, ``PlainYearMonth`` and ``PlainMonthDay`` raise).
 
 Python → JavaScript: ``None`` → ``null``; ``bool``; ``int`` → number, or BigInt beyond
 2**53; ``float``; ``str``; ``bytes``-like → ``Uint8Array``; ``list``/``tuple`` → Array;
 ``dict`` → object (``int``, ``float``, ``bool`` and ``None`` keys become strings, as in
-JSON); ``datetime`` → ``Date`` (naive ones taken as UTC);
-``set``/``frozenset`` → ``Set``; ``uuid.UUID`` → its string; an ``enum.Enum`` → its
+JSON); ``datetime`` → ``Date`` (naive ones taken as UTC); ``date`` →
+``Temporal.PlainDate``, ``time`` → ``Temporal.PlainTime``, ``timedelta`` →
+``Temporal.Duration``; ``set``/``frozenset`` → ``Set``; ``uuid.UUID`` → its string; an ``enum.Enum`` → its
 value.
 
 Anything else, cycles, and nesting deeper than :data:`MAX_DEPTH` raise
@@ -30,6 +36,7 @@ import enum
 import importlib.util
 import json
 import math
+import re
 import struct
 import sys
 from typing import Any
@@ -210,6 +217,13 @@ def _write(out: bytearray, value: Any, depth: int, active: set[int], path: str) 
         moment = value if value.tzinfo is not None else value.replace(tzinfo=_dt.timezone.utc)
         out += b"D"
         out += _F64.pack(_epoch_ms(moment))
+    elif isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
+        kind, text = _temporal_text(value, path)
+        data = text.encode("ascii")
+        out += b"T"
+        out += kind
+        out += _U32.pack(len(data))
+        out += data
     elif isinstance(value, (list, tuple, dict, set, frozenset)):
         if depth >= MAX_DEPTH:
             raise V8ConversionError(f"cannot convert {path}: it nests deeper than {MAX_DEPTH} levels")
@@ -254,6 +268,172 @@ def _json_text(text: bytes | memoryview, at: int) -> Any:
         return json.loads(bytes(text) if isinstance(text, memoryview) else text)
     except ValueError:
         raise V8ArgumentError(f"malformed value: invalid JSON text at byte {at}") from None
+
+
+# --- Temporal -------------------------------------------------------------------------
+
+_DATE = r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+_TIME = r"(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,9}))?)?"
+_OFFSET = r"(?P<offset>[+-]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?|Z)"
+_ANNOTATIONS = r"(?P<annotations>(?:\[[^\]]*\])*)"
+_TEMPORAL_FORMS = {
+    "I": re.compile(f"{_DATE}T{_TIME}{_OFFSET}"),
+    "Z": re.compile(f"{_DATE}T{_TIME}{_OFFSET}{_ANNOTATIONS}"),
+    "D": re.compile(f"{_DATE}{_ANNOTATIONS}"),
+    "d": re.compile(f"{_DATE}T{_TIME}{_ANNOTATIONS}"),
+    "t": re.compile(_TIME),
+}
+_DURATION = re.compile(
+    r"(?P<sign>[+-])?P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)(?:\.(?P<fraction>\d{1,9}))?S)?)?"
+)
+_TEMPORAL_NAMES = {"Y": "PlainYearMonth", "M": "PlainMonthDay", "I": "Instant", "Z": "ZonedDateTime",
+                   "D": "PlainDate", "d": "PlainDateTime", "t": "PlainTime", "R": "Duration"}  # fmt: skip
+
+
+def _temporal_text(value: _dt.date | _dt.time | _dt.timedelta, path: str) -> tuple[bytes, str]:
+    """The ``T`` kind and ISO 8601 text of a ``date``, ``time`` or ``timedelta``."""
+    if isinstance(value, _dt.timedelta):
+        micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+        sign, micros = ("-" if micros < 0 else ""), abs(micros)
+        days, micros = divmod(micros, 86_400 * 1_000_000)
+        seconds, micros = divmod(micros, 1_000_000)
+        return b"R", f"{sign}P{days}DT{seconds}.{micros:06d}S"
+    if isinstance(value, _dt.time):
+        if value.tzinfo is not None:
+            raise V8ConversionError(
+                f"cannot convert {path}: a time with a tzinfo has no JavaScript equivalent "
+                "(Temporal.PlainTime has no zone)"
+            )
+        return b"t", value.isoformat()
+    return b"D", value.isoformat()
+
+
+def _cannot(name: str, text: str, why: str) -> V8ConversionError:
+    return V8ConversionError(f"cannot convert the Temporal.{name} {text}: {why}")
+
+
+def _fraction_micros(fraction: str | None, text: str) -> int:
+    """Microseconds of a decimal fraction of a second; raises when it is finer."""
+    digits = (fraction or "").ljust(9, "0")
+    if digits[6:] != "000":
+        raise V8ConversionError(
+            f"cannot convert the Temporal value {text}: Python keeps microseconds, not finer"
+        )
+    return int(digits[:6])
+
+
+def _temporal_value(kind: str, text: str) -> Any:
+    """The Python value of a Temporal value (its kind and ``toString()``), where Python
+    has it exactly."""
+    name = _TEMPORAL_NAMES.get(kind, "Temporal value")
+    if kind == "R":
+        return _duration(text)
+    form = _TEMPORAL_FORMS.get(kind)
+    if form is None:
+        raise V8ConversionError(f"cannot convert a Temporal.{name} ({text}): Python has no such value")
+    found = form.fullmatch(text)
+    if found is None:
+        raise V8ConversionError(f"cannot convert the Temporal.{name} {text}: it is outside Python's range")
+    parts = found.groupdict()
+    annotations = parts.get("annotations") or ""
+    zone = None
+    for annotation in re.findall(r"\[!?([^\]]*)\]", annotations):
+        key, eq, calendar = annotation.partition("=")
+        if eq and key == "u-ca":
+            if calendar != "iso8601":
+                raise V8ConversionError(
+                    f"cannot convert the Temporal.{name} {text}: Python has the ISO 8601 calendar only"
+                )
+        elif not eq:
+            zone = annotation
+    try:
+        if kind == "t":
+            return _dt.time(*_clock(parts, text))
+        date = _dt.date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
+        if kind == "D":
+            return date
+        naive = _dt.datetime.combine(date, _dt.time(*_clock(parts, text)))
+        if kind == "d":
+            return naive
+        offset = parts["offset"]
+        if offset == "Z":
+            moment = naive.replace(tzinfo=_dt.timezone.utc)
+        else:
+            sign = -1 if offset[0] == "-" else 1
+            hours, minutes, *rest = offset[1:].split(":")
+            seconds = float(rest[0]) if rest else 0.0
+            if seconds != int(seconds):
+                raise V8ConversionError(
+                    f"cannot convert the Temporal.{name} {text}: its offset is finer than a second"
+                )
+            delta = _dt.timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds))
+            moment = naive.replace(tzinfo=_dt.timezone(sign * delta))
+        if kind == "I":
+            return moment.astimezone(_dt.timezone.utc)
+        return moment.astimezone(_zone(zone, text))
+    except (ValueError, OverflowError):
+        raise V8ConversionError(
+            f"cannot convert the Temporal.{name} {text}: it is outside Python's range"
+        ) from None
+
+
+def _clock(parts: dict[str, str | None], text: str) -> tuple[int, int, int, int]:
+    return (
+        int(parts["hour"] or 0),
+        int(parts["minute"] or 0),
+        int(parts["second"] or 0),
+        _fraction_micros(parts["fraction"], text),
+    )
+
+
+def _zone(zone: str | None, text: str) -> _dt.tzinfo:
+    """The ``tzinfo`` of a time zone annotation: an offset, or a ``zoneinfo`` zone."""
+    if zone is None:
+        raise V8ConversionError(f"cannot convert the Temporal.ZonedDateTime {text}: it names no time zone")
+    fixed = re.fullmatch(r"([+-])(\d{2}):(\d{2})", zone)
+    if fixed:
+        delta = _dt.timedelta(hours=int(fixed[2]), minutes=int(fixed[3]))
+        return _dt.timezone(-delta if fixed[1] == "-" else delta)
+    if zone.upper() == "UTC":
+        return _dt.timezone.utc
+    try:
+        import zoneinfo
+
+        return zoneinfo.ZoneInfo(zone)
+    except (ImportError, ValueError, OSError) as e:  # ZoneInfoNotFoundError is a KeyError
+        raise V8ConversionError(f"cannot convert the Temporal.ZonedDateTime {text}: {e}") from None
+    except KeyError:
+        raise V8ConversionError(
+            f"cannot convert the Temporal.ZonedDateTime {text}: Python's zoneinfo does not know {zone}"
+        ) from None
+
+
+def _duration(text: str) -> _dt.timedelta:
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        raise V8ConversionError(f"cannot convert the Temporal.Duration {text}")
+    parts = found.groupdict()
+    if int(parts["years"] or 0) or int(parts["months"] or 0):
+        raise V8ConversionError(
+            f"cannot convert the Temporal.Duration {text}: years and months have no fixed length, "
+            "and a timedelta needs one"
+        )
+    micros = _fraction_micros(parts["fraction"], text)
+    try:
+        delta = _dt.timedelta(
+            weeks=int(parts["weeks"] or 0),
+            days=int(parts["days"] or 0),
+            hours=int(parts["hours"] or 0),
+            minutes=int(parts["minutes"] or 0),
+            seconds=int(parts["seconds"] or 0),
+            microseconds=micros,
+        )
+    except OverflowError:
+        raise V8ConversionError(
+            f"cannot convert the Temporal.Duration {text}: it is outside timedelta's range"
+        ) from None
+    return -delta if parts["sign"] == "-" else delta
 
 
 def _epoch_ms(moment: _dt.datetime) -> float:
@@ -334,6 +514,11 @@ def _read(view: memoryview, at: int, depth: int) -> tuple[Any, int]:
             return _from_epoch_ms(ms), at + 8
         except OverflowError:
             raise V8ConversionError(f"the Date {ms} ms is outside datetime's range") from None
+    if tag == 0x54:  # T: a Temporal value
+        kind = chr(view[at])
+        (n,) = _U32.unpack_from(view, at + 1)
+        text = str(view[at + 5 : at + 5 + n], "utf-8")
+        return _temporal_value(kind, text), at + 5 + n
     if tag == 0x42:  # B
         (n,) = _U32.unpack_from(view, at)
         return bytes(view[at + 4 : at + 4 + n]), at + 4 + n

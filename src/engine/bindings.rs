@@ -39,17 +39,18 @@ fn call_host<'s>(
     let Some(host) = realm.hosts.get(index as usize) else {
         return natives::throw_error(scope, "unknown host function");
     };
+    let temporal = realm.temporal(scope);
     drop(realm); // the closure is kept alive by `host`; the context may go meanwhile
     let values: Vec<_> = (0..args.length()).map(|i| args.get(i)).collect();
     let array = v8::Array::new_with_elements(scope, &values);
     let mut packed = Vec::new();
-    match crate::engine::values::write(scope, array.into(), &mut packed, false) {
+    match crate::engine::values::write(scope, array.into(), &mut packed, false, Some(temporal)) {
         Ok(()) => {}
         Err(Some(error)) => return natives::throw_error(scope, &error.message().to_str_lossy()),
         Err(None) => return, // a getter threw: its exception propagates
     }
     match host(&packed) {
-        Ok(value) => match crate::engine::values::read(scope, &value) {
+        Ok(value) => match crate::engine::values::read(scope, &value, Some(temporal)) {
             Ok(value) => rv.set(value),
             Err(error) => natives::throw_error(
                 scope,

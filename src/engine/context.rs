@@ -308,7 +308,8 @@ impl Context {
                     format!("TypeError: {function} is not a function"),
                 ));
             };
-            let args = crate::engine::values::read(tc, args)?;
+            let temporal = realm.temporal(tc);
+            let args = crate::engine::values::read(tc, args, Some(temporal))?;
             let Ok(args) = v8::Local::<v8::Array>::try_from(args) else {
                 return Err(Error::invalid_argument("the arguments are not an array"));
             };
@@ -534,6 +535,7 @@ fn write<'s>(
             return Ok(out);
         }
     }
-    crate::engine::values::write(scope, value, &mut out, accept_json)?;
+    let temporal = realm.temporal(scope);
+    crate::engine::values::write(scope, value, &mut out, accept_json, Some(temporal))?;
     Ok(out)
 }

@@ -1,6 +1,7 @@
 // The JSON text of a value that JSON says exactly, or undefined (see values.rs, which
 // writes every other value tag by tag). Made once per context, when it is created, from
-// the intrinsics it finds then.
+// the intrinsics it finds then; it carries the context's Temporal helpers too
+// (`exactJson.temporalText`, `exactJson.temporalFrom`).
 //
 // Exact means what the tagged form would give back: strings, booleans, null, finite
 // numbers (not -0, no integer past 2^53), and arrays and plain objects (of
@@ -54,7 +55,34 @@
 
   const RangeErrorCtor = RangeError;
 
-  return function exactJson(value) {
+  // Temporal values (values.rs's `T`): told apart by their intrinsic prototype, written
+  // by their intrinsic toString (which checks the brand), made by their intrinsic from.
+  const call = Function.prototype.call.bind(Function.prototype.call);
+  const T = typeof Temporal === 'object' && Temporal !== null ? Temporal : undefined;
+  const kinds = T === undefined ? [] : [
+    ['I', T.Instant], ['Z', T.ZonedDateTime], ['D', T.PlainDate], ['d', T.PlainDateTime],
+    ['t', T.PlainTime], ['R', T.Duration], ['Y', T.PlainYearMonth], ['M', T.PlainMonthDay],
+  ].filter(([, C]) => typeof C === 'function');
+  const byPrototype = new Map(kinds.map(([kind, C]) => [C.prototype, [kind, C.prototype.toString]]));
+  const byKind = new Map(kinds.map(([kind, C]) => [kind, [C, C.from]]));
+
+  function temporalText(value) {
+    const found = byPrototype.get(getPrototypeOf(value));
+    if (found === undefined) return undefined;
+    try {
+      return [found[0], call(found[1], value)];
+    } catch (e) {
+      return undefined; // not a Temporal value after all (a look-alike)
+    }
+  }
+
+  function temporalFrom(kind, text) {
+    const found = byKind.get(kind);
+    if (found === undefined) throw new TypeError(`this context has no Temporal kind ${kind}`);
+    return call(found[1], found[0], text);
+  }
+
+  function exactJson(value) {
     try {
       return exact(value, [], 0) ? stringify(value) : undefined;
     } catch (e) {
@@ -62,5 +90,8 @@
       if (e instanceof RangeErrorCtor) return undefined;
       throw e;
     }
-  };
+  }
+  exactJson.temporalText = temporalText;
+  exactJson.temporalFrom = temporalFrom;
+  return exactJson;
 })

@@ -38,6 +38,8 @@ pub(crate) struct Realm {
     context: Option<v8::Global<v8::Context>>,
     /// `exactJson(value)` of `exact_json.js`, made in the context when it was created.
     pub(crate) exact_json: v8::Global<v8::Function>,
+    /// Its `temporalText` and `temporalFrom` (see `values::Temporal`).
+    temporal: (v8::Global<v8::Function>, v8::Global<v8::Function>),
     queue: Option<Queue>,
     pub(crate) timers: Timers,
     pub(crate) hosts: HostTable,
@@ -72,7 +74,7 @@ impl Realm {
             None => v8::Context::new(scope, options),
         };
         let context = v8::Global::new(scope, local);
-        let exact_json = {
+        let (exact_json, temporal) = {
             let scope = &mut v8::ContextScope::new(scope, local);
             let make = crate::engine::script::compile_and_run(
                 scope,
@@ -87,13 +89,25 @@ impl Realm {
                 v8::Integer::new_from_unsigned(scope, crate::engine::values::MAX_DEPTH as u32);
             let receiver = v8::undefined(scope).into();
             let made = make.call(scope, receiver, &[depth.into()])?;
-            v8::Global::new(scope, v8::Local::<v8::Function>::try_from(made).ok()?)
+            let made = v8::Local::<v8::Function>::try_from(made).ok()?;
+            let helper = |scope: &mut v8::PinScope<'_, '_>, name: &str| {
+                let key = v8::String::new(scope, name)?;
+                let value = made.get(scope, key.into())?;
+                let function = v8::Local::<v8::Function>::try_from(value).ok()?;
+                Some(v8::Global::new(scope, function))
+            };
+            let temporal = (
+                helper(scope, "temporalText")?,
+                helper(scope, "temporalFrom")?,
+            );
+            (v8::Global::new(scope, made), temporal)
         };
         let realm = shared.insert_with(|id| {
             Arc::new(Realm {
                 id,
                 context: Some(context),
                 exact_json,
+                temporal,
                 queue: Some(Queue(queue)),
                 timers: Timers::new(),
                 hosts: HostTable::default(),
@@ -114,6 +128,17 @@ impl Realm {
     }
 
     /// The realm's V8 context.
+    /// The context's Temporal helpers, for converting values in `scope`.
+    pub(crate) fn temporal<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+    ) -> crate::engine::values::Temporal<'s> {
+        crate::engine::values::Temporal {
+            text: v8::Local::new(scope, &self.temporal.0),
+            from: v8::Local::new(scope, &self.temporal.1),
+        }
+    }
+
     pub(crate) fn context(&self) -> &v8::Global<v8::Context> {
         // Some from `create` until `drop`.
         self.context

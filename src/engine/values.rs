@@ -22,6 +22,12 @@
 //! | `M` | Map | u32 count, (key, value) pairs |
 //! | `S` | Set | u32 count, values |
 //! | `J` | the value of a JSON text (a fast path) | u32 length, UTF-8 JSON |
+//! | `T` | a Temporal value | u8 kind, u32 length, its UTF-8 ISO 8601 text (`toString()`) |
+//!
+//! The kinds of `T`: `I` Instant, `Z` ZonedDateTime, `D` PlainDate, `d` PlainDateTime,
+//! `t` PlainTime, `R` Duration, `Y` PlainYearMonth, `M` PlainMonthDay. V8's API has no
+//! Temporal types, so a context's [`Temporal`] helpers (from the intrinsics it had when
+//! it was made) tell them apart and make them; without helpers they are plain objects.
 //!
 //! A value that JSON says exactly (`undefined` counting as `null`) is *written* as one
 //! `J` — readers parse that with their fastest JSON parser; callers may send `J` too.
@@ -45,6 +51,31 @@ pub struct CallFlags {
     /// then show original positions (see `source_map.rs`).
     pub source_maps: bool,
 }
+
+/// A context's Temporal helpers, made by `exact_json.js` from the intrinsics it found.
+#[derive(Clone, Copy)]
+pub(crate) struct Temporal<'s> {
+    /// `temporalText(value)`: `[kind, text]` for a Temporal value, else `undefined`.
+    pub(crate) text: v8::Local<'s, v8::Function>,
+    /// `temporalFrom(kind, text)`: the Temporal value of that kind (it throws for a
+    /// text that is not one).
+    pub(crate) from: v8::Local<'s, v8::Function>,
+}
+
+/// The constructor names of Temporal values (only objects with one are asked about).
+const TEMPORAL_NAMES: [&str; 8] = [
+    "Instant",
+    "ZonedDateTime",
+    "PlainDate",
+    "PlainDateTime",
+    "PlainTime",
+    "Duration",
+    "PlainYearMonth",
+    "PlainMonthDay",
+];
+
+/// The kind bytes of `T`.
+const TEMPORAL_KINDS: &[u8] = b"IZDdtRYM";
 
 /// How deep arrays, objects, maps and sets may nest.
 pub(crate) const MAX_DEPTH: usize = 512;
@@ -109,6 +140,7 @@ pub(crate) fn write<'s>(
     value: v8::Local<'s, v8::Value>,
     out: &mut Vec<u8>,
     accept_json: bool,
+    temporal: Option<Temporal<'s>>,
 ) -> Result<(), Option<Error>> {
     let mut seen = Vec::new();
     // A lone string reads faster in its own form than as a JSON text.
@@ -116,6 +148,7 @@ pub(crate) fn write<'s>(
         out,
         seen: &mut seen,
         json: (accept_json && !value.is_string()).then(Vec::new),
+        temporal,
     };
     writer.value(scope, value, &Path::Root, 0)?;
     // A value that JSON says exactly goes as JSON text: callers parse that with their
@@ -161,6 +194,8 @@ struct Writer<'a, 's> {
     /// The same value as JSON text, while everything so far had an exact JSON form
     /// (`undefined` and holes read back as `null`, like in the tagged form).
     json: Option<Vec<u8>>,
+    /// The context's Temporal helpers, if it has them.
+    temporal: Option<Temporal<'s>>,
 }
 
 impl<'s> Writer<'_, 's> {
@@ -313,11 +348,52 @@ impl<'s> Writer<'_, 's> {
         } else if value.is_weak_map() || value.is_weak_set() || value.is_shared_array_buffer() {
             return Err(path.error(scope, "a WeakMap, WeakSet or SharedArrayBuffer"));
         } else if let Ok(object) = v8::Local::<v8::Object>::try_from(value) {
-            self.container(scope, object, path, depth)?;
+            if !self.temporal_value(scope, object, path)? {
+                self.container(scope, object, path, depth)?;
+            }
         } else {
             return Err(path.error(scope, "this kind of value"));
         }
         Ok(())
+    }
+
+    /// Writes `object` as `T` when it is a Temporal value; whether it was one.
+    fn temporal_value(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        object: v8::Local<'s, v8::Object>,
+        path: &Path<'_, 's>,
+    ) -> Result<bool, Option<Error>> {
+        let Some(temporal) = self.temporal else {
+            return Ok(false);
+        };
+        let name = object.get_constructor_name();
+        if !(7..=14).contains(&name.length())
+            || !TEMPORAL_NAMES.contains(&name.to_rust_string_lossy(scope).as_str())
+        {
+            return Ok(false);
+        }
+        let receiver = v8::undefined(scope).into();
+        let described = temporal
+            .text
+            .call(scope, receiver, &[object.into()])
+            .ok_or(None)?;
+        let Ok(described) = v8::Local::<v8::Array>::try_from(described) else {
+            return Ok(false); // a look-alike: an object like any other
+        };
+        let kind = described.get_index(scope, 0).ok_or(None)?;
+        let text = described.get_index(scope, 1).ok_or(None)?;
+        let kind = kind.to_rust_string_lossy(scope);
+        let text = text.to_rust_string_lossy(scope);
+        let &[kind] = kind.as_bytes() else {
+            return Ok(false);
+        };
+        self.json = None;
+        self.out.push(b'T');
+        self.out.push(kind);
+        self.len(scope, text.len(), path)?;
+        self.out.extend_from_slice(text.as_bytes());
+        Ok(true)
     }
 
     fn bytes(
@@ -440,8 +516,13 @@ impl<'s> Writer<'_, 's> {
 pub(crate) fn read<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     bytes: &[u8],
+    temporal: Option<Temporal<'s>>,
 ) -> Result<v8::Local<'s, v8::Value>, Error> {
-    let mut reader = Reader { bytes, at: 0 };
+    let mut reader = Reader {
+        bytes,
+        at: 0,
+        temporal,
+    };
     let value = reader.value(scope, 0)?;
     if reader.at != bytes.len() {
         return Err(reader.bad("trailing bytes after the value"));
@@ -449,12 +530,14 @@ pub(crate) fn read<'s>(
     Ok(value)
 }
 
-struct Reader<'b> {
+struct Reader<'b, 's> {
     bytes: &'b [u8],
     at: usize,
+    /// The context's Temporal helpers, if it has them.
+    temporal: Option<Temporal<'s>>,
 }
 
-impl Reader<'_> {
+impl<'s> Reader<'_, 's> {
     fn bad(&self, why: &str) -> Error {
         Error::invalid_argument(format!("malformed value at byte {}: {why}", self.at))
     }
@@ -476,7 +559,7 @@ impl Reader<'_> {
         Ok(f64::from_le_bytes(self.take(8)?.try_into().unwrap()))
     }
 
-    fn string<'s>(
+    fn string(
         &mut self,
         scope: &mut v8::PinScope<'s, '_>,
         tag: u8,
@@ -499,7 +582,46 @@ impl Reader<'_> {
         made.ok_or_else(|| Error::new(Code::OutOfMemory, "a string is larger than V8 allows"))
     }
 
-    fn value<'s>(
+    /// A `T` value (after its tag), made by the context's `temporalFrom`.
+    fn temporal(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+    ) -> Result<v8::Local<'s, v8::Value>, Error> {
+        let kind = self.take(1)?[0];
+        if !TEMPORAL_KINDS.contains(&kind) {
+            return Err(self.bad("an unknown kind of Temporal value"));
+        }
+        let n = self.u32()?;
+        let text = String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| self.bad("a Temporal text that is not UTF-8"))?;
+        let Some(temporal) = self.temporal else {
+            return Err(Error::new(
+                Code::Conversion,
+                "Temporal values can only be made in a context",
+            ));
+        };
+        let kind = v8::String::new_from_one_byte(scope, &[kind], v8::NewStringType::Normal);
+        let text_value = v8::String::new(scope, &text);
+        let (Some(kind), Some(text_value)) = (kind, text_value) else {
+            return Err(Error::new(
+                Code::OutOfMemory,
+                "a string is larger than V8 allows",
+            ));
+        };
+        // A text that is not one throws (the caller's TryCatch holds it; this error wins).
+        let receiver = v8::undefined(scope).into();
+        match temporal
+            .from
+            .call(scope, receiver, &[kind.into(), text_value.into()])
+        {
+            Some(value) => Ok(value),
+            None => Err(Error::invalid_argument(format!(
+                "malformed value: {text:?} is not a Temporal value of its kind"
+            ))),
+        }
+    }
+
+    fn value(
         &mut self,
         scope: &mut v8::PinScope<'s, '_>,
         depth: usize,
@@ -570,6 +692,7 @@ impl Reader<'_> {
                     .ok_or_else(|| self.bad("an invalid date"))?
                     .into()
             }
+            b'T' => self.temporal(scope)?,
             b'B' => {
                 let n = self.u32()?;
                 let data = self.take(n)?.to_vec();
