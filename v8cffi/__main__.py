@@ -35,30 +35,34 @@ if TYPE_CHECKING:
 
 #: What the command line adds to its context (a global that is not enumerable).
 _CLI_JS = r"""
-Object.defineProperty(globalThis, '__v8cffi_cli', { configurable: true, value: {
-  value: undefined,
-  // Whether `source` is one expression (so its value can be kept); a declaration of
-  // a function or class runs as one, as in Node.
-  expression(source) {
-    if (/^\s*$|^\s*(async\s+)?(function|class)\b/.test(source)) return false;
-    try { new Function(`return (${source}\n);`); return true; } catch { return false; }
-  },
-  // The kept value: as the REPL shows it ('repl', also kept as `_`), as console.log
-  // prints it ('print'), or as String() ('eval', null for undefined).
-  show(mode) {
-    const value = this.value;
-    this.value = undefined;
-    const console = globalThis.console;
-    const inspect = console?.[Symbol.for('v8rs.console.inspect')];
-    const format = console?.[Symbol.for('v8rs.console.format')];
-    if (mode === 'eval') return value === undefined ? null : String(value);
-    if (mode === 'repl') {
-      globalThis._ = value;
-      return inspect ? inspect(value) : String(value);
-    }
-    return format ? format(value) : String(value);
-  },
-}});
+((FunctionCtor) => {
+  let kept;
+  Object.defineProperty(globalThis, '__v8cffi_cli', { value: Object.freeze({
+    // Keeps the value of the script just run (see `_evaluate`).
+    keep(value) { kept = value; },
+    // Whether `source` is one expression; a declaration of a function or class runs as
+    // one, as in Node.
+    expression(source) {
+      if (/^\s*$|^\s*(async\s+)?(function|class)\b/.test(source)) return false;
+      try { new FunctionCtor(`return (${source}\n);`); return true; } catch { return false; }
+    },
+    // The kept value: as the REPL shows it ('repl', also kept as `_`), as console.log
+    // prints it ('print'), or as String() ('eval', null for undefined).
+    show(mode) {
+      const value = kept;
+      kept = undefined;
+      const console = globalThis.console;
+      const inspect = console?.[Symbol.for('v8rs.console.inspect')];
+      const format = console?.[Symbol.for('v8rs.console.format')];
+      if (mode === 'eval') return value === undefined ? null : String(value);
+      if (mode === 'repl') {
+        globalThis._ = value;
+        return inspect ? inspect(value) : String(value);
+      }
+      return format ? format(value) : String(value);
+    },
+  }) });
+})(Function);
 """
 
 
@@ -145,18 +149,47 @@ def _report(error: BaseException) -> None:
                 width = max(1, error.end_column - start)
             parts.append(" " * start + "^" * width)
         parts.append("")
-    parts.append(error.stack or error.js_message or str(error))
-    print("\n".join(parts), file=sys.stderr)
+    parts.append(_stack(error))
+    print(_printable("\n".join(parts)), file=sys.stderr)
+
+
+def _stack(error: V8JSError) -> str:
+    """The error's stack as Node shows it: without the command line's own frames, and
+    an expression's frame as ``at [eval]:1:6``."""
+    text = error.stack or error.js_message or str(error)
+    lines = [
+        line for line in text.split("\n") if f"({_CLI_NAME}:" not in line and f"at {_CLI_NAME}:" not in line
+    ]
+    return "\n".join(re.sub(r"^(\s+at )eval \((\[eval[^\]]*\]:\d+:\d+)\)$", r"\1\2", line) for line in lines)
+
+
+#: The name of the command line's own scripts (dropped from the traces it prints).
+_CLI_NAME = "<v8cffi cli>"
 
 
 def _evaluate(ctx: Context, source: str, name: str, mode: str) -> str | None:
-    """Runs ``source``; returns its value shown for ``mode`` (see ``show`` above)."""
-    if ctx.eval(f"__v8cffi_cli.expression({_js_string(source)})"):
-        ctx.run_script(f"__v8cffi_cli.value = ({source}\n);", name)
+    """Runs ``source``; returns its value shown for ``mode`` (see ``show`` above).
+
+    An expression (and with ``-p`` any script) runs through a direct ``eval`` named
+    ``name`` by its ``sourceURL``, so its value stays a JavaScript value and its errors
+    keep their own lines and columns; other scripts of ``-e`` and the REPL run as they
+    are, so their top-level ``let``/``const`` stay for the next ones (their value shows
+    as ``String()``)."""
+    if mode == "print" or ctx.eval(f"__v8cffi_cli.expression({_js_string(source)})"):
+        named = f"{source}\n//# sourceURL={name}"
+        ctx.run_script(f"__v8cffi_cli.keep(eval({_js_string(named)}))", _CLI_NAME)
         shown = ctx.eval(f"__v8cffi_cli.show({_js_string(mode)})")
         return None if shown is None else str(shown)
     result = ctx.run_script(source, name)
     return None if mode == "eval" and result == "undefined" else result
+
+
+def _printable(text: str) -> str:
+    """``text`` with its lone surrogates as U+FFFD, as Node writes them."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _js_string(text: str) -> str:
@@ -187,6 +220,7 @@ def _repl(ctx: Context) -> int:
         except OSError:
             pass
     print(f'Welcome to v8cffi {__version__} (V8 {V8_VERSION}).\nType ".help" for more information.')
+    ctx.run_script("globalThis._ = undefined;", _CLI_NAME)  # the last value shown, as in Node
     buffer: list[str] = []
     interrupted = False
     count = 0
@@ -205,10 +239,10 @@ def _repl(ctx: Context) -> int:
                 print()
                 return 0
             interrupted = False
-            if not buffer and line.strip() in (".exit", ".help", ".break", ".clear"):
+            if line.strip() == ".exit":
+                return 0
+            if not buffer and line.strip() in (".help", ".break", ".clear"):
                 command = line.strip()
-                if command == ".exit":
-                    return 0
                 if command == ".help":
                     print(".break    Cut short a multi-line expression\n.exit     Exit the REPL")
                 continue
@@ -245,7 +279,7 @@ def _repl(ctx: Context) -> int:
             buffer.clear()
             count += 1
             if shown is not None:
-                print(shown)
+                print(_printable(shown))
     finally:
         if readline is not None:
             try:
@@ -307,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     shortcuts.set_up(args.v8_flags)
     ctx = shortcuts.get_context()
     ctx.vm.set_console(_print_console)
-    ctx.run_script(_CLI_JS, "<v8cffi cli>")
+    ctx.run_script(_CLI_JS, _CLI_NAME)
     inspector = _start_inspector(inspect)
     try:
         return _run(ctx, files, args.exprs, interactive)
@@ -329,11 +363,11 @@ def _run(ctx: Context, files: list[str], exprs: list[tuple[str, str]], interacti
             name = "[eval]" if len(exprs) == 1 else f"[eval {i}]"
             shown = _evaluate(ctx, source, name, mode)
             if mode == "print":
-                print(shown)
+                print(_printable(str(shown)))
             else:
                 last_eval = shown
         if last_eval is not None and exprs[-1][0] == "eval":
-            print(last_eval)
+            print(_printable(last_eval))
         ctx.run_until_idle()
     except (V8Error, OSError) as e:
         _report(e)

@@ -64,6 +64,20 @@
     ['t', T.PlainTime], ['R', T.Duration], ['Y', T.PlainYearMonth], ['M', T.PlainMonthDay],
   ].filter(([, C]) => typeof C === 'function');
   const byPrototype = new Map(kinds.map(([kind, C]) => [C.prototype, [kind, C.prototype.toString]]));
+  // A ZonedDateTime's toString() rounds its offset to minutes (historic offsets have
+  // seconds): it goes as its exact instant and its zone, `…Z[zone][u-ca=…]`, which
+  // Temporal.ZonedDateTime.from reads back as the same value.
+  if (T !== undefined && typeof T.ZonedDateTime === 'function') {
+    const Z = T.ZonedDateTime.prototype;
+    const getter = (name) => Object.getOwnPropertyDescriptor(Z, name).get;
+    const zoneOf = getter('timeZoneId'), calendarOf = getter('calendarId');
+    const toInstant = Z.toInstant, instantText = T.Instant.prototype.toString;
+    byPrototype.set(Z, ['Z', function () {
+      const calendar = call(calendarOf, this);
+      const annotation = calendar === 'iso8601' ? '' : `[u-ca=${calendar}]`;
+      return `${call(instantText, call(toInstant, this))}[${call(zoneOf, this)}]${annotation}`;
+    }]);
+  }
   const byKind = new Map(kinds.map(([kind, C]) => [kind, [C, C.from]]));
 
   function temporalText(value) {

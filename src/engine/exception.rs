@@ -129,12 +129,14 @@ pub(crate) fn describe_exception(
     let maps = vm.as_ref().map(|vm| &vm.source_maps);
     let raw = match trace {
         Some(trace) => raw_frames(inner, trace, maps),
-        None => js.stack.as_ref().map_or_else(Vec::new, |stack| {
+        None if exception.is_native_error() => js.stack.as_ref().map_or_else(Vec::new, |stack| {
             crate::engine::source_map::frames_from_stack(
                 &String::from_utf8_lossy(stack.as_bytes()),
+                &String::from_utf8_lossy(js.exception.as_bytes()),
                 crate::engine::vm::STACK_FRAMES as usize,
             )
         }),
+        None => Vec::new(),
     };
     js.frames = map_frames(&raw);
     if let Some(maps) = maps {

@@ -127,7 +127,6 @@ impl Realm {
         Some(realm)
     }
 
-    /// The realm's V8 context.
     /// The context's Temporal helpers, for converting values in `scope`.
     pub(crate) fn temporal<'s>(
         &self,
@@ -139,6 +138,7 @@ impl Realm {
         }
     }
 
+    /// The realm's V8 context.
     pub(crate) fn context(&self) -> &v8::Global<v8::Context> {
         // Some from `create` until `drop`.
         self.context

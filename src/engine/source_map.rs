@@ -562,10 +562,20 @@ fn parse_stack_line(text: &str) -> Option<StackLine<'_>> {
 /// The frames of a stack text (`    at f (file:1:2)` lines), at most `limit`: the
 /// frames of an error made while V8 captured no structured stack (it captures one only
 /// in a VM with source-mapped scripts, since it costs every `new Error`).
-pub(crate) fn frames_from_stack(stack: &str, limit: usize) -> Vec<RawFrame> {
-    stack
+///
+/// Only V8's own stack text is read: the `    at` lines right after `header` (the
+/// error's `String()`), up to the first line that is not one — so a message or a
+/// `stack` that the script wrote cannot pass for frames.
+pub(crate) fn frames_from_stack(stack: &str, header: &str, limit: usize) -> Vec<RawFrame> {
+    let Some(lines) = stack
+        .strip_prefix(header)
+        .and_then(|rest| rest.strip_prefix('\n'))
+    else {
+        return Vec::new();
+    };
+    lines
         .split('\n')
-        .filter_map(parse_stack_line)
+        .map_while(parse_stack_line)
         .take(limit)
         .map(|line| {
             let name = line.name.unwrap_or("");

@@ -615,9 +615,13 @@ impl<'s> Reader<'_, 's> {
             .call(scope, receiver, &[kind.into(), text_value.into()])
         {
             Some(value) => Ok(value),
-            None => Err(Error::invalid_argument(format!(
-                "malformed value: {text:?} is not a Temporal value of its kind"
-            ))),
+            None => {
+                let shown: String = text.chars().take(80).collect();
+                let more = if shown.len() < text.len() { "…" } else { "" };
+                Err(Error::invalid_argument(format!(
+                    "malformed value: {shown:?}{more} is not a Temporal value of its kind"
+                )))
+            }
         }
     }
 

@@ -147,3 +147,16 @@ def test_the_repl_keeps_state_reads_multi_line_input_and_shows_values(tmp_path: 
 def test_version_names_v8() -> None:
     proc = run("--version")
     assert proc.returncode == 0 and "V8 " in proc.stdout
+
+
+def test_an_expression_keeps_its_own_positions_in_errors() -> None:
+    proc = run("-e", "null.x")
+    assert proc.returncode == 1
+    message = "TypeError: Cannot read properties of null (reading 'x')"
+    assert proc.stderr == f"[eval]:1\nnull.x\n     ^\n\n{message}\n    at [eval]:1:6\n"
+
+
+def test_print_shows_the_value_of_statements_and_odd_strings() -> None:
+    assert run("-p", "let y = { a: 1 }; y").stdout == "{ a: 1 }\n"
+    assert run("-p", "'\\ud800'").stdout == "\ufffd\n"  # a lone surrogate, as Node writes it
+    assert run("-e", "delete globalThis.__v8cffi_cli", "-e", "3").stdout == "3\n"

@@ -173,3 +173,13 @@ def test_many_abandoned_streams_do_not_stop_new_ones(ctx: Context) -> None:
         )
         == "你"
     )
+
+
+def test_legacy_decoding_works_in_snapshot_scripts() -> None:
+    from v8cffi.platform import platform
+
+    blob = platform.create_snapshot(
+        ["var decoded = new TextDecoder('latin1').decode(new Uint8Array([0xe9]));"], isolated=False
+    )
+    with platform.create_vm(snapshot=blob) as vm, vm.create_context() as ctx:
+        assert ctx.eval("decoded") == "é"

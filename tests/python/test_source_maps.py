@@ -241,3 +241,18 @@ def test_relative_names_resolve_against_the_current_directory(
     ctx.run_script(source.replace("bundle.js.map", "plain.js.map"), "plain.js", source_maps=True)
     e = error_of(ctx, "app.typeError()")
     assert (e.script_name, e.source_line) == ("src/main.ts", "  return missing.length;")
+
+
+def test_frames_come_from_v8s_stack_text_only(ctx: Context) -> None:
+    """In a VM without mapped scripts the frames are read from V8's stack text: only the
+    `at` lines after the error's own header, so a message cannot pass for frames."""
+    ctx.run_script("function inner() { throw new Error('m\\n    at evil (evil.js:9:9)'); }", "lib.js")
+    with pytest.raises(V8JSError) as info:
+        ctx.run_script("inner();", "main.js")
+    assert [(f.function_name, f.script_name, f.line) for f in info.value.frames] == [
+        ("inner", "lib.js", 1),
+        ("", "main.js", 1),
+    ]
+    with pytest.raises(V8JSError) as thrown:
+        ctx.run_script("throw { stack: 'Error: x\\n    at f (forged.js:1:1)' };", "main.js")
+    assert thrown.value.frames == []

@@ -199,3 +199,11 @@ def test_a_bad_temporal_text_from_the_host_is_an_error(ctx: Context) -> None:
         _native.call_function(ctx._live_ptr(), b"String", args, 0, 0)
     with pytest.raises(V8JSError):
         ctx.eval("Temporal.PlainDate.from('nope')")
+
+
+def test_a_historic_offset_with_seconds_keeps_its_instant(ctx: Context) -> None:
+    # Monrovia was at -00:44:30 in 1960; toString() rounds offsets to minutes.
+    zoned = "Temporal.ZonedDateTime.from('1960-01-01T12:00:00[Africa/Monrovia]')"
+    got = ctx.eval(zoned)
+    epoch_ms = ctx.eval(f"{zoned}.epochMilliseconds")
+    assert got.timestamp() * 1000 == epoch_ms

@@ -55,6 +55,7 @@
 
   let indent = '';
   function emit(level, text) {
+    if (typeof text !== 'string') text = format([text]); // a stack made by prepareStackTrace
     if (indent.length !== 0) {
       if (text.includes('\n')) text = text.replace(/\n/g, `\n${indent}`);
       text = indent + text;

@@ -5,7 +5,7 @@
 //! context's realm keeps, by a number the JavaScript decoder holds.
 
 use crate::engine::natives::{
-    self, throw_range_error, throw_type_error, uint8_array, view_bytes, write_into_view,
+    throw_range_error, throw_type_error, uint8_array, view_bytes, write_into_view,
 };
 
 /// `utf8Encode(string)`: a new `Uint8Array` of its UTF-8 bytes.
@@ -128,10 +128,21 @@ pub(super) fn decode_as<'s>(
     let ignore_bom = args.get(3).is_true();
     let stream = args.get(4).is_true();
     let id = args.get(5).uint32_value(scope).unwrap_or(0);
-    let Some((realm, _)) = natives::realm(scope, &args) else {
-        return;
+    // Only a stream needs the realm (the snapshot creator's contexts have none).
+    let realm = if stream || id != 0 {
+        crate::engine::realm::Realm::current(scope)
+    } else {
+        None
     };
-    let kept = realm.decoders.lock().take(id);
+    if stream && realm.is_none() {
+        return throw_type_error(
+            scope,
+            "decode: streaming a legacy encoding needs a context of a VM (not a snapshot script)",
+        );
+    }
+    let kept = realm
+        .as_ref()
+        .and_then(|realm| realm.decoders.lock().take(id));
     let mut decoder = kept.unwrap_or_else(|| {
         if ignore_bom {
             encoding.new_decoder_without_bom_handling()
@@ -149,7 +160,7 @@ pub(super) fn decode_as<'s>(
             ),
         );
     };
-    if stream {
+    if let (true, Some(realm)) = (stream, &realm) {
         realm.decoders.lock().keep(id, decoder);
     }
     let Some(text) = v8::String::new_from_two_byte(scope, &units, v8::NewStringType::Normal) else {

@@ -341,7 +341,8 @@
   class TextDecoder {
     #encoding; #fatal; #ignoreBOM; #pending = null; #started = false; #id = 0;
     constructor(label = 'utf-8', options = undefined) {
-      const encoding = native.encodingName(String(label).trim());
+      // encoding_rs trims ASCII whitespace only, as the standard says.
+      const encoding = native.encodingName(String(label));
       if (encoding === undefined) {
         throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid.`);
       }
