@@ -10,7 +10,8 @@
 
   // Exactly the keys of domGlobals (the build checks it).
   const NAMES = [
-    'Attr', 'CDATASection', 'CharacterData', 'Comment', 'CustomEvent', 'DOMParser', 'Document',
+    'Attr', 'CDATASection', 'CharacterData', 'Comment', 'CustomEvent', 'DOMImplementation',
+    'DOMParser', 'Document',
     'DocumentFragment', 'DocumentType', 'Element', 'Event', 'EventTarget', 'HTMLAnchorElement',
     'HTMLAreaElement', 'HTMLAudioElement', 'HTMLBRElement', 'HTMLBaseElement',
     'HTMLBodyElement', 'HTMLButtonElement', 'HTMLCanvasElement', 'HTMLDListElement',
