@@ -101,9 +101,7 @@ class VM(Managed):
         """The console handler (for ``_native``'s callback, through a weak reference)."""
         return self._console
 
-    def create_context(
-        self, *, web: bool | Iterable[str] = True, dom: bool = False
-    ) -> context.Context:
+    def create_context(self, *, web: bool | Iterable[str] = True, dom: bool = False) -> context.Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
         It is set up on first use, by ``set_up()`` or by ``with``; the VM must be set up
         by then.

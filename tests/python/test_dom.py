@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 DOM_JS = ROOT / "src" / "engine" / "web" / "dom.js"
 NODE = shutil.which("node")
-needs_node = pytest.mark.skipif(NODE is None, reason="node (the reference for linkedom's output) is not installed")
 
 #: What dom=True adds (a few of them), and nothing else has.
 DOM_GLOBALS = [
@@ -114,11 +113,18 @@ def test_dom_globals_are_lazy_and_not_enumerable(dom: Context) -> None:
     assert dom.eval(f"{json.dumps(DOM_GLOBALS)}.filter((name) => !(name in globalThis))") == []
     # First use: every getter is replaced with its value.
     assert dom.eval("document.documentElement.outerHTML") == "<html><head></head><body></body></html>"
-    assert dom.eval(f"{json.dumps(DOM_GLOBALS)}.filter((n) =>"
-                    " Object.getOwnPropertyDescriptor(globalThis, n).get !== undefined)") == []
+    assert (
+        dom.eval(
+            f"{json.dumps(DOM_GLOBALS)}.filter((n) =>"
+            " Object.getOwnPropertyDescriptor(globalThis, n).get !== undefined)"
+        )
+        == []
+    )
     assert dom.eval("Object.keys(globalThis)") == []
-    assert dom.eval("[document.defaultView === window, document.body instanceof HTMLElement,"
-                    " document.body instanceof Node, document instanceof Document]") == [True, True, True, True]
+    assert dom.eval(
+        "[document.defaultView === window, document.body instanceof HTMLElement,"
+        " document.body instanceof Node, document instanceof Document]"
+    ) == [True, True, True, True]
     assert dom.eval("[navigator.userAgent, location.href, String(location), location.origin]") == [
         "v8rs",
         "about:blank",
@@ -131,9 +137,9 @@ def test_dom_alone_and_beside_any_web_group(vm: VM) -> None:
     for web in (False, {"timers"}, True):
         with vm.create_context(web=web, dom=True) as ctx:
             assert ctx.eval("document.createElement('p').outerHTML") == "<p></p>"
-            assert ctx.eval("new DOMParser().parseFromString('<b>&amp;x</b>', 'text/html').body.innerHTML") == (
-                "<b>&amp;x</b>"
-            )
+            assert ctx.eval(
+                "new DOMParser().parseFromString('<b>&amp;x</b>', 'text/html').body.innerHTML"
+            ) == ("<b>&amp;x</b>")
 
 
 def test_a_global_assigned_before_the_first_use_wins(dom: Context) -> None:
@@ -145,8 +151,13 @@ def test_an_existing_global_is_kept(dom: Context) -> None:
     # The events group's Event and EventTarget give way (events on nodes bubble);
     # AbortSignal keeps its own.
     assert dom.eval("new AbortController().signal instanceof EventTarget") is False
-    assert dom.eval("const c = new AbortController(); let n = 0;"
-                    " c.signal.addEventListener('abort', () => n++); c.abort(); n") == 1
+    assert (
+        dom.eval(
+            "const c = new AbortController(); let n = 0;"
+            " c.signal.addEventListener('abort', () => n++); c.abort(); n"
+        )
+        == 1
+    )
 
 
 # --- the DOM, compared with Node ----------------------------------------------------------
@@ -158,8 +169,9 @@ document.body.innerHTML = '<main id="app"><ul class="list"><li data-n="1">One</l
 out.html = document.body.innerHTML;
 out.query = [...document.querySelectorAll('ul.list > li')].map((li) => li.textContent);
 out.selected = document.querySelector('li.sel[data-n="2"] em').outerHTML;
-out.matches = [document.querySelector('li').matches('main li:first-child'), !!document.querySelector('li').closest('#app'),
-  document.querySelectorAll('li:not(.sel)').length, document.getElementById('app').children.length];
+out.matches = [document.querySelector('li').matches('main li:first-child'),
+  !!document.querySelector('li').closest('#app'), document.querySelectorAll('li:not(.sel)').length,
+  document.getElementById('app').children.length];
 const li = document.createElement('li');
 li.setAttribute('data-n', '3');
 li.textContent = '<Three> & "four"';
@@ -179,12 +191,16 @@ document.querySelector('p').append(fragment);
 out.paragraph = document.querySelector('p').outerHTML;
 out.nodes = [...document.querySelector('main').childNodes].map((n) => `${n.nodeType}:${n.nodeName}`);
 out.text = document.querySelector('main').textContent;
-out.innerRoundTrip = (() => { const d = document.createElement('div'); d.innerHTML = out.html; return d.innerHTML === out.html; })();
+out.innerRoundTrip = (() => {
+  const d = document.createElement('div'); d.innerHTML = out.html; return d.innerHTML === out.html;
+})();
 out.outerRoundTrip = (() => {
   const t = document.createElement('template'); t.innerHTML = document.querySelector('main').outerHTML;
   return t.content.firstChild.outerHTML === document.querySelector('main').outerHTML;
 })();
-out.textRoundTrip = (() => { const d = document.createElement('div'); d.textContent = '<x> & y'; return [d.innerHTML, d.textContent]; })();
+out.textRoundTrip = (() => {
+  const d = document.createElement('div'); d.textContent = '<x> & y'; return [d.innerHTML, d.textContent];
+})();
 out.clone = document.querySelector('ul').cloneNode(true).outerHTML;
 out.shallow = document.querySelector('ul').cloneNode(false).outerHTML;
 document.querySelector('em').remove();
@@ -204,7 +220,8 @@ const log = [];
 document.body.innerHTML = '<div id="outer"><span id="inner">x</span></div>';
 const outer = document.getElementById('outer'), inner = document.getElementById('inner');
 document.addEventListener('ping', (e) => log.push('document:' + e.target.id));
-outer.addEventListener('ping', (e) => log.push('outer:' + e.target.id + ':' + e.eventPhase + ':' + e.currentTarget.id));
+outer.addEventListener('ping', (e) =>
+  log.push('outer:' + e.target.id + ':' + e.eventPhase + ':' + e.currentTarget.id));
 inner.addEventListener('ping', (e) => log.push('inner:' + e.detail + ':' + e.eventPhase));
 inner.dispatchEvent(new CustomEvent('ping', { bubbles: true, detail: 42 }));
 inner.dispatchEvent(new Event('ping'));
@@ -233,12 +250,14 @@ return { log, notPrevented, defaultPrevented: cancelable.defaultPrevented, click
 
 PARSERS = r"""
 const html = new DOMParser().parseFromString(
-  '<!doctype html><html lang="en"><head><title>T &amp; t</title></head><body><div id=a>x<br>y<p>unclosed</div>' +
+  '<!doctype html><html lang="en"><head><title>T &amp; t</title></head>' +
+  '<body><div id=a>x<br>y<p>unclosed</div>' +
   '<script>never()</script><img src="http://example.invalid/a.png"></body></html>', 'text/html');
 const xml = new DOMParser().parseFromString(
   '<?xml version="1.0" encoding="utf-8"?><root xmlns:x="urn:x" a="1"><item id="i1">t &amp; u</item>' +
   '<x:empty/><![CDATA[<raw>]]></root>', 'text/xml');
-const svg = new DOMParser().parseFromString('<svg xmlns="http://www.w3.org/2000/svg"><circle r="2"/></svg>', 'image/svg+xml');
+const svg = new DOMParser().parseFromString(
+  '<svg xmlns="http://www.w3.org/2000/svg"><circle r="2"/></svg>', 'image/svg+xml');
 return {
   title: html.title,
   lang: html.documentElement.getAttribute('lang'),
@@ -285,16 +304,25 @@ def test_dom_parser_html_and_xml_as_node(dom: Context) -> None:
 
 
 def test_script_and_img_never_load(dom: Context) -> None:
-    dom.eval("globalThis.ran = false; document.body.innerHTML ="
-             " '<script>globalThis.ran = true</script><img src=\"http://example.invalid/x.png\" onload=\"ran = true\">'")
-    dom.eval("document.body.appendChild(Object.assign(document.createElement('script'), { textContent: 'ran = true' }))")
+    dom.eval(
+        "globalThis.ran = false; document.body.innerHTML ="
+        " '<script>globalThis.ran = true</script>'"
+        ' + \'<img src="http://example.invalid/x.png" onload="ran = true">\''
+    )
+    dom.eval(
+        "document.body.appendChild(Object.assign(document.createElement('script'),"
+        " { textContent: 'ran = true' }))"
+    )
     dom.run_until_idle(timeout=5)
     assert dom.eval("ran") is False
 
 
 def test_window_members(dom: Context) -> None:
-    assert dom.eval("const d = document.createElement('div'); d.style.color = 'red'; d.setAttribute('style', 'color: red; margin-top: 2px');"
-                    " const s = getComputedStyle(d); [s.color, s.marginTop, s.getPropertyValue('margin-top'), s.display, s.length]") == [
+    assert dom.eval(
+        "const d = document.createElement('div'); d.style.color = 'red';"
+        " d.setAttribute('style', 'color: red; margin-top: 2px'); const s = getComputedStyle(d);"
+        " [s.color, s.marginTop, s.getPropertyValue('margin-top'), s.display, s.length]"
+    ) == [
         "red",
         "2px",
         "2px",
@@ -308,15 +336,22 @@ def test_window_members(dom: Context) -> None:
         await_promise=True,
     )
     assert frame is True
-    assert dom.eval("let n = 0; const id = requestAnimationFrame(() => n++); cancelAnimationFrame(id);"
-                    " new Promise((r) => setTimeout(() => r(n), 40))", await_promise=True) == 0
+    assert (
+        dom.eval(
+            "let n = 0; const id = requestAnimationFrame(() => n++); cancelAnimationFrame(id);"
+            " new Promise((r) => setTimeout(() => r(n), 40))",
+            await_promise=True,
+        )
+        == 0
+    )
 
 
 def test_mutation_observer(dom: Context) -> None:
     records = dom.eval(
         "new Promise((resolve) => {"
         " const seen = [];"
-        " const observer = new MutationObserver((records) => { for (const r of records) seen.push(r.type + ':' +"
+        " const observer = new MutationObserver((records) => {"
+        "  for (const r of records) seen.push(r.type + ':' +"
         "  (r.attributeName || r.addedNodes.length)); observer.disconnect(); resolve(seen); });"
         " observer.observe(document.body, { childList: true, attributes: true, subtree: true });"
         " document.body.appendChild(document.createElement('i'));"
@@ -332,16 +367,16 @@ MALICIOUS = [
     '<img src=x onerror="alert(1)">',
     "<script>alert(1)</script><p>kept</p>",
     '<a href="javascript:alert(1)">link</a><a href="https://example.com/" target="_blank">ok</a>',
-    '<svg><g/onload=alert(2)//<p>',
+    "<svg><g/onload=alert(2)//<p>",
     '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
     '<math><mi//xlink:href="data:x,<script>alert(4)</script>">',
-    '<TABLE><tr><td>HELLO</tr></TABL>',
-    '<UL><li><A HREF=//google.com>click</UL>',
+    "<TABLE><tr><td>HELLO</tr></TABL>",
+    "<UL><li><A HREF=//google.com>click</UL>",
     '<div style="background:url(javascript:alert(1))" onclick="x()">styled</div>',
     '<form action="javascript:alert(1)"><input type="submit" formaction="javascript:alert(2)"></form>',
     '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
     '<p id="__proto__">proto</p><p name="createElement">clobber</p>',
-    '<b>bold</b> &amp; <i>italic</i> <!-- comment --> text',
+    "<b>bold</b> &amp; <i>italic</i> <!-- comment --> text",
 ]
 
 
@@ -391,8 +426,9 @@ def test_turndown_converts_as_node(dom: Context) -> None:
     script = (
         "const service = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced' });"
         " const fromString = service.turndown(data);"
-        " const node = document.createElement('div'); node.innerHTML = '<h2>Title</h2><p>Some <strong>bold</strong>"
-        " and <a href=\"https://example.com/\">a link</a>.</p><ol><li>one</li><li>two</li></ol>';"
+        " const node = document.createElement('div');"
+        " node.innerHTML = '<h2>Title</h2><p>Some <strong>bold</strong>"
+        ' and <a href="https://example.com/">a link</a>.</p><ol><li>one</li><li>two</li></ol>\';'
         " return { fromString, fromNode: service.turndown(node),"
         " escaped: new TurndownService().turndown('<p>1. not a list * or _emphasis_</p>') };"
     )
@@ -408,7 +444,8 @@ def test_readability_extracts_as_node(dom: Context) -> None:
         " const readerable = readability.isProbablyReaderable(doc);"
         " const article = new readability.Readability(doc).parse();"
         " return { readerable, title: article.title, byline: article.byline, siteName: article.siteName,"
-        " excerpt: article.excerpt, length: article.length, textContent: article.textContent, content: article.content };"
+        " excerpt: article.excerpt, length: article.length, textContent: article.textContent,"
+        " content: article.content };"
     )
     out = same_as_node(dom, script, ("readability.js",), ARTICLE_HTML)
     assert isinstance(out, dict)
@@ -423,8 +460,11 @@ def test_dom_in_vms_from_a_snapshot() -> None:
     # A snapshot holds no DOM (its scripts run without one); a dom context of a VM made
     # from it gets the DOM on top of the snapshot's globals, loaded on first use.
     blob = platform.create_snapshot(
-        ["globalThis.render = (name) => { const p = document.createElement('p'); p.textContent = name; return p.outerHTML; };"
-         " globalThis.hasDom = typeof document !== 'undefined';"],
+        [
+            "globalThis.render = (name) => { const p = document.createElement('p');"
+            " p.textContent = name; return p.outerHTML; };"
+            " globalThis.hasDom = typeof document !== 'undefined';"
+        ],
         warmup=["render"],
         isolated=False,
     )
