@@ -99,8 +99,13 @@
 // `console` as Node's, its text sent to the sink of `v8rs_vm_set_console`.
 #define V8RS_WEB_CONSOLE 1024
 
-// Every web API group.
+// Every web API group a context gets by default (all but `V8RS_WEB_DOM`).
 #define V8RS_WEB_ALL 2047
+
+// Opt-in (not in `V8RS_WEB_ALL`): a server-side DOM — `window`, `document`,
+// `DOMParser`, elements, events, `navigator`, `location`… from linkedom, loaded on the
+// first use of any of them. No layout, no resource loading.
+#define V8RS_WEB_DOM 2048
 
 // The largest source map read (a file, or what a `data:` URL decodes to).
 #define MAX_MAP_BYTES (64 << 20)
@@ -290,6 +295,10 @@ typedef void (*v8rs_finalizer)(void *data);
 
 
 
+
+
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -331,7 +340,7 @@ v8rs_code v8rs_context_new(v8rs_vm *vm,
 
 // Creates a context like `v8rs_context_new`, with the web APIs of `features` (a mask
 // of `V8RS_WEB_*` bits; 0 for a bare V8 context). A context with any of them also has
-// `self`, the global object.
+// `self`, the global object. `V8RS_WEB_ALL | V8RS_WEB_DOM` adds the opt-in DOM.
 //
 // Errors: as `v8rs_context_new`; `V8RS_CODE_INVALID_ARGUMENT` for unknown bits.
 //

@@ -101,17 +101,21 @@ class VM(Managed):
         """The console handler (for ``_native``'s callback, through a weak reference)."""
         return self._console
 
-    def create_context(self, *, web: bool | Iterable[str] = True) -> context.Context:
+    def create_context(self, *, web: bool | Iterable[str] = True, dom: bool = False) -> context.Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
         It is set up on first use, by ``set_up()`` or by ``with``; the VM must be set up
         by then.
 
         ``web``: the web APIs it gets (:mod:`v8cffi.web`) — ``True`` for all (timers,
         ``TextEncoder``, ``URL``, streams…), ``False`` for a bare V8 context, or a
-        collection of names from :data:`~v8cffi.web.WEB_FEATURES`."""
-        if web is True:
+        collection of names from :data:`~v8cffi.web.WEB_FEATURES`.
+
+        ``dom``: ``True`` adds a server-side DOM (``window``, ``document``,
+        ``DOMParser``, elements, events… from linkedom, loaded on first use; no layout,
+        no resource loading: ``docs/web-apis.md``)."""
+        if web is True and not dom:
             return context.Context(self)
-        return context.Context(self, feature_mask(web))
+        return context.Context(self, feature_mask(web, dom=dom))
 
     def start_inspector(
         self,

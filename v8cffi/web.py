@@ -5,6 +5,11 @@ Every context has them all by default; :meth:`VM.create_context(web=...)
 names from :data:`WEB_FEATURES` for just those groups::
 
     vm.create_context(web=WEB_FEATURES - {"crypto"})
+
+One group is opt-in and apart from :data:`WEB_FEATURES`: ``dom=True`` adds a server-side
+DOM (linkedom's ``window``, ``document``, ``DOMParser``…, loaded on first use)::
+
+    vm.create_context(dom=True)
 """
 
 from __future__ import annotations
@@ -34,9 +39,17 @@ _BITS = {
 WEB_FEATURES: frozenset[str] = frozenset(_BITS)
 
 
-def feature_mask(web: bool | Iterable[str]) -> int:
+def feature_mask(web: bool | Iterable[str], *, dom: bool = False) -> int:
     """The ``V8RS_WEB_*`` mask for ``web``: ``True`` (all groups), ``False`` (none) or
-    group names. Raises ``ValueError`` for unknown names."""
+    group names; with ``dom``, the opt-in DOM (``V8RS_WEB_DOM``, not a member of
+    :data:`WEB_FEATURES`) too. Raises ``ValueError`` for unknown names."""
+    if not isinstance(dom, bool):
+        raise TypeError(f"dom must be True or False, not {dom!r}")
+    return _web_mask(web) | (c.WEB_DOM if dom else 0)
+
+
+def _web_mask(web: bool | Iterable[str]) -> int:
+    """The mask of the default groups ``web`` names (see :func:`feature_mask`)."""
     if web is True:
         return c.WEB_ALL
     if web is False:

@@ -47,7 +47,7 @@ pub unsafe extern "C" fn v8rs_context_new(
 
 /// Creates a context like `v8rs_context_new`, with the web APIs of `features` (a mask
 /// of `V8RS_WEB_*` bits; 0 for a bare V8 context). A context with any of them also has
-/// `self`, the global object.
+/// `self`, the global object. `V8RS_WEB_ALL | V8RS_WEB_DOM` adds the opt-in DOM.
 ///
 /// Errors: as `v8rs_context_new`; `V8RS_CODE_INVALID_ARGUMENT` for unknown bits.
 ///

@@ -65,13 +65,15 @@ impl Context {
     /// Creates a fresh global scope in `vm` with the web APIs of `features`
     /// ([`WebFeatures::NONE`] for a bare V8 context).
     ///
-    /// A context with every web API is deserialized from the VM's startup snapshot when
-    /// it has one (see `startup.rs`); a VM made from a user's snapshot gives contexts
-    /// what its default context holds — every web API — whatever `features` says.
+    /// A context with every default web API is deserialized from the VM's startup
+    /// snapshot when it has one (see `startup.rs`); a VM made from a user's snapshot
+    /// gives contexts what its default context holds — every default web API — whatever
+    /// `features` says. The opt-in [`WebFeatures::DOM`] is installed on top in either
+    /// case (it is in no snapshot).
     pub fn with_features(vm: &Arc<Vm>, features: WebFeatures) -> Result<Arc<Context>, Error> {
         let snapshot = vm.shared.snapshot;
         let (from, baked) = match snapshot.web_index {
-            Some(index) if features == WebFeatures::ALL => (Some(index), WebFeatures::ALL.0),
+            Some(index) if features.contains(WebFeatures::ALL) => (Some(index), WebFeatures::ALL.0),
             _ => (None, snapshot.default_web),
         };
         // Setting the web APIs up runs JavaScript: a terminate() aimed at another call

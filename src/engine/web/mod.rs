@@ -11,6 +11,10 @@
 //! bundled, spec-following polyfill) is loaded on first use. Nothing here reaches the
 //! file system, the network or the process; a global that already exists (from a
 //! snapshot, say) is left as it is.
+//!
+//! One group is opt-in, outside [`WebFeatures::ALL`]: [`WebFeatures::DOM`], a
+//! server-side DOM (linkedom, bundled in `dom.js`), whose globals load it on first use
+//! (`dom_lazy.js`), so that it costs nothing to the contexts that do not touch it.
 
 mod clone;
 mod console;
@@ -57,8 +61,18 @@ impl WebFeatures {
     /// `group*`), sent to the VM's console sink (see [`crate::engine::console`]) and to
     /// an attached inspector. Without it, V8's own `console` (silent) stays.
     pub const CONSOLE: WebFeatures = WebFeatures(1 << 10);
-    /// Every group.
+    /// Every group a context gets by default (all but [`Self::DOM`]).
     pub const ALL: WebFeatures = WebFeatures((1 << 11) - 1);
+    /// Opt-in, not in [`Self::ALL`]: a server-side DOM — `window`, `document`,
+    /// `DOMParser`, `Node`, `Element`, the `HTML*Element` classes, `Text`, `Comment`,
+    /// `DocumentFragment`, `Event`/`CustomEvent`/`EventTarget` (linkedom's, in place of
+    /// the events group's), `MutationObserver`, `TreeWalker`, `XMLSerializer`,
+    /// `navigator`, `location`, `getComputedStyle`, `requestAnimationFrame` — from
+    /// linkedom (`dom.js`), loaded on the first use of any of them. No layout, no
+    /// resource loading.
+    pub const DOM: WebFeatures = WebFeatures(1 << 11);
+    /// Every bit [`install`] knows.
+    pub const KNOWN: WebFeatures = WebFeatures(Self::ALL.0 | Self::DOM.0);
 
     /// Whether every group of `other` is in `self`.
     pub fn contains(self, other: WebFeatures) -> bool {
@@ -76,6 +90,11 @@ const SUBTLE_SOURCE: &str = include_str!("subtle.js");
 pub(crate) const SNAPSHOT_SOURCES: [&str; 3] = [PRELUDE, CONSOLE_SOURCE, SUBTLE_SOURCE];
 /// web-streams-polyfill, bundled by `tests/fixtures/build/build.mjs`.
 const STREAMS_SOURCE: &str = include_str!("streams.js");
+/// The DOM group's globals, each loading [`DOM_SOURCE`] on first use (run per context).
+const DOM_LAZY_SOURCE: &str = include_str!("dom_lazy.js");
+/// linkedom and its dependencies, bundled by `tests/fixtures/build/dom.mjs`: a script
+/// whose completion value is `domGlobals(global)`. Not in the built-in snapshot.
+const DOM_SOURCE: &str = include_str!("dom.js");
 
 /// Installs the groups of `features` (unknown bits are an error) on the global object
 /// of the current context. (Nothing here needs the context's realm yet: a snapshot
@@ -84,11 +103,11 @@ pub(crate) fn install(
     scope: &mut v8::PinScope<'_, '_>,
     features: WebFeatures,
 ) -> Result<(), Error> {
-    if features.0 & !WebFeatures::ALL.0 != 0 {
+    if features.0 & !WebFeatures::KNOWN.0 != 0 {
         return Err(Error::invalid_argument(format!(
             "unknown web feature bits {:#x} (known: {:#x})",
-            features.0 & !WebFeatures::ALL.0,
-            WebFeatures::ALL.0
+            features.0 & !WebFeatures::KNOWN.0,
+            WebFeatures::KNOWN.0
         )));
     }
     v8::tc_scope!(let tc, scope);
@@ -100,8 +119,11 @@ pub(crate) fn install(
         if features.contains(WebFeatures::TIMERS) {
             event_loop::install_timers(tc)?;
         }
-        if features.0 & !WebFeatures::TIMERS.0 != 0 {
+        if features.0 & WebFeatures::ALL.0 & !WebFeatures::TIMERS.0 != 0 {
             run_prelude(tc, features)?;
+        }
+        if features.contains(WebFeatures::DOM) {
+            install_dom(tc)?;
         }
         Some(())
     })();
@@ -123,7 +145,7 @@ pub(crate) fn install(
 
 /// The natives the prelude builds on, made once: a snapshot refers to each callback by
 /// its place in [`crate::engine::startup`]'s list, so each must be one function.
-pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 34]> =
+pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 35]> =
     std::sync::LazyLock::new(|| {
         [
             ("utf8Encode", native!(encoding::encode)),
@@ -160,9 +182,12 @@ pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback)
             ("subtleRsaInfo", native!(subtle::rsa_info)),
             ("subtleSign", native!(subtle::sign)),
             ("subtleVerify", native!(subtle::verify)),
+            ("loadDom", native!(load_dom)),
         ]
     });
 
+/// Runs the prelude (the classes of every group but timers and the DOM) with the
+/// natives of [`WEB_NATIVES`], then `subtle.js` and `console.js` when asked for.
 fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Option<()> {
     let native = v8::Object::new(scope);
     for &(name, callback) in WEB_NATIVES.iter() {
@@ -235,5 +260,31 @@ fn load_streams<'s>(
 ) {
     if let Some(exports) = natives::run_internal(scope, STREAMS_SOURCE, "v8rs:web/streams.js") {
         rv.set(exports);
+    }
+}
+
+/// Defines the DOM group's globals (`dom_lazy.js`): `window` at once, the others as
+/// getters that load linkedom ([`load_dom`]) on first use.
+fn install_dom(scope: &mut v8::PinScope<'_, '_>) -> Option<()> {
+    let load = WEB_NATIVES
+        .iter()
+        .find(|(name, _)| *name == "loadDom")
+        .map(|&(_, callback)| callback)?;
+    let load = natives::function(scope, "loadDom", load, None)?;
+    let install = natives::run_internal(scope, DOM_LAZY_SOURCE, "v8rs:web/dom_lazy.js")?;
+    let install = v8::Local::<v8::Function>::try_from(install).ok()?;
+    let receiver = v8::undefined(scope).into();
+    install.call(scope, receiver, &[load.into()])?;
+    Some(())
+}
+
+/// `loadDom()`: runs the bundled linkedom (`dom.js`); returns its `domGlobals`.
+fn load_dom<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    if let Some(make) = natives::run_internal(scope, DOM_SOURCE, "v8rs:web/dom.js") {
+        rv.set(make);
     }
 }
