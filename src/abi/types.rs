@@ -214,8 +214,11 @@ pub const V8RS_WEB_MESSAGE_CHANNEL: u32 = 256;
 pub const V8RS_WEB_STREAMS: u32 = 512;
 /// `console` as Node's, its text sent to the sink of `v8rs_vm_set_console`.
 pub const V8RS_WEB_CONSOLE: u32 = 1024;
+/// `fetch`, `Headers`, `Request`, `Response`, `Blob`, `File`, `FormData` (`fetch`
+/// reaches only the host given by `v8rs_context_set_fetch`).
+pub const V8RS_WEB_FETCH: u32 = 2048;
 /// Every web API group.
-pub const V8RS_WEB_ALL: u32 = 2047;
+pub const V8RS_WEB_ALL: u32 = 4095;
 
 const _: () = {
     assert!(V8RS_WEB_TIMERS == WebFeatures::TIMERS.0);
@@ -229,6 +232,7 @@ const _: () = {
     assert!(V8RS_WEB_MESSAGE_CHANNEL == WebFeatures::MESSAGE_CHANNEL.0);
     assert!(V8RS_WEB_STREAMS == WebFeatures::STREAMS.0);
     assert!(V8RS_WEB_CONSOLE == WebFeatures::CONSOLE.0);
+    assert!(V8RS_WEB_FETCH == WebFeatures::FETCH.0);
     assert!(V8RS_WEB_ALL == WebFeatures::ALL.0);
     assert!(V8RS_MAX_DEPTH as usize == crate::engine::values::MAX_DEPTH);
 };
