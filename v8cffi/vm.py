@@ -101,17 +101,25 @@ class VM(Managed):
         """The console handler (for ``_native``'s callback, through a weak reference)."""
         return self._console
 
-    def create_context(self, *, web: bool | Iterable[str] = True) -> context.Context:
+    def create_context(
+        self,
+        *,
+        web: bool | Iterable[str] = True,
+        fetch: Callable[[Any], Any] | None = None,
+        allow: Iterable[str] | None = None,
+    ) -> context.Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
         It is set up on first use, by ``set_up()`` or by ``with``; the VM must be set up
         by then.
 
         ``web``: the web APIs it gets (:mod:`v8cffi.web`) — ``True`` for all (timers,
         ``TextEncoder``, ``URL``, streams…), ``False`` for a bare V8 context, or a
-        collection of names from :data:`~v8cffi.web.WEB_FEATURES`."""
-        if web is True:
-            return context.Context(self)
-        return context.Context(self, feature_mask(web))
+        collection of names from :data:`~v8cffi.web.WEB_FEATURES`.
+
+        ``fetch`` and ``allow``: the context's network for JavaScript's ``fetch``, as
+        :meth:`Context.set_fetch <v8cffi.context.Context.set_fetch>` gives it; without
+        them it has none."""
+        return context.Context(self, feature_mask(web), fetch=fetch, allow=allow)
 
     def start_inspector(
         self,

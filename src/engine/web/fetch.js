@@ -411,7 +411,8 @@
     return [{ bytes: encode(String(init)) }, 'text/plain;charset=UTF-8'];
   }
   const disturbedStreams = new WeakSet();
-  const isDisturbed = (stream) => disturbedStreams.has(stream);
+  // (web-streams-polyfill marks a stream that was read from as `_disturbed`.)
+  const isDisturbed = (stream) => disturbedStreams.has(stream) || stream._disturbed === true;
 
   // A ReadableStream over chunks the host serves (fetchSend('read', id)).
   function hostStream(streamId, signal) {
