@@ -229,7 +229,9 @@ class Network:
                 # Refused here: nothing is sent, no connection is opened.
                 return self._fail(
                     id_,
-                    PermissionError(f"{origin} is not an origin this context may fetch from (its allow-list)"),
+                    PermissionError(
+                        f"{origin} is not an origin this context may fetch from (its allow-list)"
+                    ),
                 )
         if self._handler is None:
             self._run_elsewhere(id_, _pool().submit(self._urllib, request))
@@ -276,7 +278,9 @@ class Network:
         elif hasattr(body, "__iter__"):
             answer["stream"] = self._add_stream(iter(body))
         else:
-            raise TypeError(f"a response body must be bytes, str, an iterable or None, not {type(body).__name__}")
+            raise TypeError(
+                f"a response body must be bytes, str, an iterable or None, not {type(body).__name__}"
+            )
         return answer
 
     # -- streamed bodies --
@@ -329,7 +333,9 @@ class Network:
         future = asyncio.run_coroutine_threadsafe(_awaited(awaitable), loop)
         self._run_elsewhere(id_, future, convert)
 
-    def _run_elsewhere(self, id_: int, future: Future[Any], convert: Callable[[Any], Any] | None = None) -> None:
+    def _run_elsewhere(
+        self, id_: int, future: Future[Any], convert: Callable[[Any], Any] | None = None
+    ) -> None:
         with self._lock:
             self._running[id_] = future
 

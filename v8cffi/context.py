@@ -152,7 +152,9 @@ class Context(Managed):
         in-flight requests; an async handler's task is then cancelled. Kept across
         :meth:`tear_down` and set-up again.
         """
-        self._network = self._check_network(handler, allow) if handler is not None or allow is not None else None
+        self._network = (
+            self._check_network(handler, allow) if handler is not None or allow is not None else None
+        )
         network = self._network or (None, None)
         self._install_network(self._live_ptr(), *network)
 

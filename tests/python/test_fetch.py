@@ -2,6 +2,8 @@
 urllib, aborts and timeouts, and Headers/Request/Response/Blob/FormData compared with
 Node 20's (undici), and ky — a real library — fetching JSON as in Node."""
 
+# ruff: noqa: E501 (the JavaScript in strings reads best unwrapped)
+
 from __future__ import annotations
 
 import asyncio
@@ -39,7 +41,9 @@ def handler(request: FetchRequest) -> Any:
     if path == "json":
         return {"headers": {"content-type": "application/json"}, "body": json.dumps({"ok": [1, "two"]})}
     if path == "text":
-        return FetchResponse(status=201, headers=[("content-type", "text/plain")], body="héllo", status_text="Created")
+        return FetchResponse(
+            status=201, headers=[("content-type", "text/plain")], body="héllo", status_text="Created"
+        )
     if path == "bytes":
         return (200, {"content-type": "application/octet-stream"}, bytes(range(256)))
     if path == "stream":
@@ -92,9 +96,13 @@ def test_sync_handler(vm: VM) -> None:
             "return [r.status, r.statusText, r.ok, r.headers.get('Content-Type'), await r.text(), r.bodyUsed]",
         )
         assert text == [201, "Created", True, "text/plain", "héllo", True]
-        data = settle(ctx, "return new Uint8Array(await (await fetch('https://api.test/bytes')).arrayBuffer())")
+        data = settle(
+            ctx, "return new Uint8Array(await (await fetch('https://api.test/bytes')).arrayBuffer())"
+        )
         assert data == bytes(range(256))
-        missing = settle(ctx, "const r = await fetch('https://api.test/nope'); return [r.status, r.ok, await r.text()]")
+        missing = settle(
+            ctx, "const r = await fetch('https://api.test/nope'); return [r.status, r.ok, await r.text()]"
+        )
         assert missing == [404, False, "no nope"]
 
 
@@ -134,7 +142,8 @@ def test_streaming_chunks(ctx: Context) -> None:
 def test_redirects(ctx: Context) -> None:
     ctx.set_fetch(handler)
     followed = settle(
-        ctx, "const r = await fetch('https://api.test/redirect'); return [r.status, r.url, r.redirected, await r.json()]"
+        ctx,
+        "const r = await fetch('https://api.test/redirect'); return [r.status, r.url, r.redirected, await r.json()]",
     )
     assert followed == [200, "https://api.test/json", True, {"ok": [1, "two"]}]
     manual = settle(
@@ -144,7 +153,8 @@ def test_redirects(ctx: Context) -> None:
     )
     assert manual == [302, "/json", False]
     error = settle(
-        ctx, "return fetch('https://api.test/redirect', {redirect: 'error'}).catch((e) => [e.message, e.cause.message])"
+        ctx,
+        "return fetch('https://api.test/redirect', {redirect: 'error'}).catch((e) => [e.message, e.cause.message])",
     )
     assert error == ["fetch failed", "unexpected redirect"]
     looped = settle(ctx, "return fetch('https://api.test/loop').catch((e) => e.cause.message)")
@@ -153,7 +163,9 @@ def test_redirects(ctx: Context) -> None:
 
 def test_handler_errors_reject_with_the_cause(ctx: Context) -> None:
     ctx.set_fetch(handler)
-    error = settle(ctx, "return fetch('https://api.test/raise').catch((e) => [e.name, e.message, e.cause.message])")
+    error = settle(
+        ctx, "return fetch('https://api.test/raise').catch((e) => [e.name, e.message, e.cause.message])"
+    )
     assert error == ["TypeError", "fetch failed", "ValueError: the handler failed"]
     ctx.set_fetch(lambda request: (99, {}, b""))
     bad = settle(ctx, "return fetch('https://api.test/').catch((e) => e.cause.message)")
@@ -166,7 +178,9 @@ def test_stream_errors_reject_the_read(ctx: Context) -> None:
         raise OSError("the disk went away")
 
     ctx.set_fetch(lambda request: {"body": broken()})
-    error = settle(ctx, "return (await fetch('https://a.test/')).text().catch((e) => [e.message, e.cause.message])")
+    error = settle(
+        ctx, "return (await fetch('https://a.test/')).text().catch((e) => [e.message, e.cause.message])"
+    )
     assert error == ["terminated", "OSError: the disk went away"]
 
 
@@ -185,7 +199,11 @@ async def async_handler(request: FetchRequest) -> Any:
 
     if request.url.endswith("/stream"):
         return {"body": chunks()}
-    return {"status": 202, "headers": {"content-type": "application/json"}, "body": json.dumps({"url": request.url})}
+    return {
+        "status": 202,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"url": request.url}),
+    }
 
 
 def test_async_handler_without_a_loop(ctx: Context) -> None:
@@ -195,7 +213,10 @@ def test_async_handler_without_a_loop(ctx: Context) -> None:
         {"url": "https://a.test/x"},
     ]
     assert settle(ctx, "return (await fetch('https://a.test/stream')).text()") == "abc"
-    assert settle(ctx, "return fetch('https://a.test/raise').catch((e) => e.cause.message)") == "KeyError: 'async failure'"
+    assert (
+        settle(ctx, "return fetch('https://a.test/raise').catch((e) => e.cause.message)")
+        == "KeyError: 'async failure'"
+    )
 
 
 def test_async_handler_on_the_awaiting_loop(ctx: Context) -> None:
@@ -263,7 +284,9 @@ def test_abort_controller_aborts(ctx: Context) -> None:
             break
         time.sleep(0.01)
     assert state == {"started": True, "cancelled": True}
-    timeout = settle(ctx, "return fetch('https://a.test/', {signal: AbortSignal.timeout(30)}).catch((e) => e.name)")
+    timeout = settle(
+        ctx, "return fetch('https://a.test/', {signal: AbortSignal.timeout(30)}).catch((e) => e.name)"
+    )
     assert timeout == "TimeoutError"
     pre = settle(ctx, "return fetch('https://a.test/', {signal: AbortSignal.abort('why')}).catch((e) => e)")
     assert pre == "why"
@@ -310,7 +333,9 @@ def test_cancelling_eval_async_aborts(ctx: Context) -> None:
 
 def test_run_until_idle_waits_for_fetches(ctx: Context) -> None:
     ctx.set_fetch(async_handler)
-    ctx.run_script("globalThis.got = null; fetch('https://a.test/idle').then((r) => r.json()).then((j) => { got = j })")
+    ctx.run_script(
+        "globalThis.got = null; fetch('https://a.test/idle').then((r) => r.json()).then((j) => { got = j })"
+    )
     ctx.run_until_idle(timeout=10)
     assert ctx.eval("got") == {"url": "https://a.test/idle"}
 
@@ -319,7 +344,9 @@ def test_run_until_idle_waits_for_fetches(ctx: Context) -> None:
 
 
 def test_headers_convert_to_pairs_and_responses_do_not(ctx: Context) -> None:
-    pairs = ctx.eval("const h = new Headers([['B', '1'], ['a', '2'], ['b', '3']]); h.append('Set-Cookie', 'x=1'); h")
+    pairs = ctx.eval(
+        "const h = new Headers([['B', '1'], ['a', '2'], ['b', '3']]); h.append('Set-Cookie', 'x=1'); h"
+    )
     assert pairs == [["a", "2"], ["b", "1, 3"], ["set-cookie", "x=1"]]
     with pytest.raises(V8ConversionError, match=r"a Response at result: read it in JavaScript first"):
         ctx.eval("new Response('x')")
@@ -368,7 +395,9 @@ class Server:
                     ).encode()
                     self.reply(200, data, {"content-type": "application/json"})
                 elif path == "/file":
-                    self.reply(200, (root / "data.txt").read_bytes(), {"content-type": "text/plain; charset=utf-8"})
+                    self.reply(
+                        200, (root / "data.txt").read_bytes(), {"content-type": "text/plain; charset=utf-8"}
+                    )
                 elif path == "/redirect-out":
                     self.reply(302, b"", {"location": "http://127.0.0.2:9/elsewhere"})
                 elif path == "/redirect-in":
@@ -402,10 +431,14 @@ def test_allow_list(ctx: Context, server: Server) -> None:
     assert text == [200, "a file from the server\n"]
     assert [(m, p) for m, p, _, _ in server.seen] == [("GET", "/file")]
     echoed = settle(
-        ctx, f"return (await fetch('{server.origin}/echo', {{method: 'POST', body: JSON.stringify([1, 2])}})).json()"
+        ctx,
+        f"return (await fetch('{server.origin}/echo', {{method: 'POST', body: JSON.stringify([1, 2])}})).json()",
     )
     assert echoed == {"method": "POST", "type": "text/plain;charset=UTF-8", "body": [1, 2]}
-    moved = settle(ctx, f"const r = await fetch('{server.origin}/redirect-in'); return [r.url, r.redirected, await r.text()]")
+    moved = settle(
+        ctx,
+        f"const r = await fetch('{server.origin}/redirect-in'); return [r.url, r.redirected, await r.text()]",
+    )
     assert moved == [f"{server.origin}/file", True, "a file from the server\n"]
     missing = settle(ctx, f"const r = await fetch('{server.origin}/none'); return [r.status, await r.json()]")
     assert missing == [404, {"error": "not found"}]
@@ -643,7 +676,10 @@ def serve_like(server: Server) -> Any:
             }
             return {"headers": {"content-type": "application/json"}, "body": json.dumps(body)}
         if path == "file":
-            return {"headers": {"content-type": "text/plain; charset=utf-8"}, "body": "a file from the server\n"}
+            return {
+                "headers": {"content-type": "text/plain; charset=utf-8"},
+                "body": "a file from the server\n",
+            }
         return (404, {"content-type": "application/json"}, '{"error": "not found"}')
 
     return answer
