@@ -99,13 +99,17 @@
 // `console` as Node's, its text sent to the sink of `v8rs_vm_set_console`.
 #define V8RS_WEB_CONSOLE 1024
 
+// `fetch`, `Headers`, `Request`, `Response`, `Blob`, `File`, `FormData` (`fetch`
+// reaches only the host given by `v8rs_context_set_fetch`).
+#define V8RS_WEB_FETCH 2048
+
 // Every web API group a context gets by default (all but `V8RS_WEB_DOM`).
-#define V8RS_WEB_ALL 2047
+#define V8RS_WEB_ALL 4095
 
 // Opt-in (not in `V8RS_WEB_ALL`): a server-side DOM — `window`, `document`,
 // `DOMParser`, elements, events, `navigator`, `location`… from linkedom, loaded on the
 // first use of any of them. No layout, no resource loading.
-#define V8RS_WEB_DOM 2048
+#define V8RS_WEB_DOM 4096
 
 // The largest source map read (a file, or what a `data:` URL decodes to).
 #define MAX_MAP_BYTES (64 << 20)
@@ -268,6 +272,8 @@ typedef void (*v8rs_resolver_fn)(void *data,
 // Called exactly once, on some thread, when the library drops the `data` it was given
 // with this finalizer; it must not call into the library.
 typedef void (*v8rs_finalizer)(void *data);
+
+
 
 
 
@@ -774,6 +780,55 @@ v8rs_code v8rs_context_expose(v8rs_context *context,
                               void *data,
                               void (*finalizer)(void*),
                               v8rs_error **error_out);
+
+// Gives `context` a network for `fetch` (without one, `fetch` rejects with
+// `TypeError: fetch failed`, its cause saying the context has no network permission);
+// a NULL `function` takes it away again. `function(data, args, args_len, reply)` is
+// called, like a host function of `v8rs_context_expose`, with a wire-format array:
+//
+// - `["fetch", id, request]` — `request` an object with `method`, `url`, `headers`
+//   (an array of `[name, value]` string pairs), `body` (bytes or null) and `redirect`;
+// - `["read", id, stream]` — the next chunk of a body answered as `stream`;
+// - `["cancel", id, stream]` — JavaScript no longer reads `stream`;
+// - `["abort", id]` — operation `id` was aborted (an `AbortSignal`, or a call of the
+//   context was stopped: timeout, cancel, terminate); its answer will be ignored.
+//
+// It should return at once (its reply is ignored unless it is an error, which fails
+// that `fetch` at once) and answer operation `id` later, from any thread, with
+// `v8rs_context_settle`: for a request an object `{status, statusText, headers, body}`
+// (`body` bytes, a string or null) or `{status, statusText, headers, stream}` (a
+// number the host chooses, read with `"read"`), or `{error: message}`; for a read
+// the chunk's bytes, or null at the end, or `{error: message}`. Redirects (3xx with a
+// `location`) are followed by `fetch`, each hop a new request.
+//
+// Ownership: `data` as for `v8rs_context_expose`: `finalizer(data)` runs once, when
+// the function is replaced or the context is gone.
+//
+// # Safety
+// `context` is NULL or a live handle; `function` and `finalizer` are NULL or valid
+// function pointers; `error_out` is NULL or writable.
+v8rs_code v8rs_context_set_fetch(v8rs_context *context,
+                                 void (*function)(void*,
+                                                  const char*,
+                                                  size_t,
+                                                  v8rs_reply*),
+                                 void *data,
+                                 void (*finalizer)(void*),
+                                 v8rs_error **error_out);
+
+// Answers the pending operation `id` of `context` (a request or a read handed to its
+// `v8rs_context_set_fetch` function) with the wire-format `value` (`value_len` bytes,
+// copied). Any thread, at any time: it does not wait for the VM; the promise is
+// settled in the context's next turn (a call awaiting it wakes). Returns 1 when the
+// operation was waiting for its answer, 0 otherwise (an unknown, answered or aborted
+// id, a closed context, NULL): those answers are ignored.
+//
+// # Safety
+// `context` is NULL or a live handle; `value` points to `value_len` readable bytes.
+uint32_t v8rs_context_settle(v8rs_context *context,
+                             uint64_t id,
+                             const char *value,
+                             size_t value_len);
 
 // Runs `source` (`source_len` bytes of UTF-8) as an ES module named `identifier` in
 // `context`. Each `import` calls `resolver(data, specifier, specifier_len, referrer,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os as _os
 
 from . import _install, _native
+from ._fetch import FetchRequest, FetchResponse
 from ._snapshot import Snapshot
 from .context import Context
 from .exceptions import (
@@ -44,6 +45,8 @@ __all__ = [
     "VM",
     "WEB_FEATURES",
     "Context",
+    "FetchRequest",
+    "FetchResponse",
     "Frame",
     "GeneratedLocation",
     "Inspector",

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import _native
+from . import _fetch, _native
 from .exceptions import V8TerminatedError
 
 _T = TypeVar("_T")
@@ -43,9 +43,11 @@ async def run(call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
 
     def job() -> _T:
         token.enter()
+        _fetch.set_current_loop(loop)  # async fetch handlers run on the awaiting loop
         try:
             return call(*args, **kwargs)
         finally:
+            _fetch.set_current_loop(None)
             token.leave()
 
     future = loop.run_in_executor(None, job)

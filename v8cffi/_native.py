@@ -593,6 +593,21 @@ def expose(context: Any, name: bytes, function: Callable[..., Any]) -> None:
     call(lib.v8rs_context_expose, context, name, len(name), _trampoline, _lend(function), _finalize)
 
 
+def set_fetch(context: Any, function: Callable[..., Any] | None) -> None:
+    """Gives ``context`` the network ``function`` (``None``: none); the library keeps
+    it until it is replaced or the context is gone."""
+    if function is None:
+        call(lib.v8rs_context_set_fetch, context, NULL, NULL, NULL)
+    else:
+        call(lib.v8rs_context_set_fetch, context, _trampoline, _lend(function), _finalize)
+
+
+def context_settle(context: Any, op: int, packed: bytes) -> bool:
+    """Answers pending operation ``op`` of ``context`` (any thread); whether it was
+    waiting for that answer."""
+    return bool(lib.v8rs_context_settle(context, op, packed, len(packed)))
+
+
 def _reply_error(reply: Any, exc: BaseException) -> None:
     """Answers with ``exc`` as a JavaScript ``Error``, lending ``exc`` with it so that
     it can be raised again if JavaScript does not catch the error."""

@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Union
 
-from . import _async, _console, _constants, _native, _streams
+from . import _async, _console, _constants, _fetch, _native, _streams
 from ._managed import Managed
 from .exceptions import V8ArgumentError, V8IOError, V8LifecycleError
 from .values import dumps
@@ -54,10 +54,21 @@ class Context(Managed):
     def _close_native(ptr: Any) -> None:
         _native.context_close(ptr)
 
-    def __init__(self, vm: VM, features: int = _constants.WEB_ALL) -> None:
+    def __init__(
+        self,
+        vm: VM,
+        features: int = _constants.WEB_ALL,
+        *,
+        fetch: _fetch.Handler | None = None,
+        allow: Iterable[str] | None = None,
+    ) -> None:
         super().__init__()
         self._vm = vm
         self._features = features
+        #: The network given at creation (``set_fetch``), set again on each set-up.
+        self._network: tuple[_fetch.Handler | None, frozenset[str] | None] | None = None
+        if fetch is not None or allow is not None:
+            self._network = self._check_network(fetch, allow)
         self._used = False
         self._set_up_on_first_use = False
         self._streams_ready = False  # whether this global scope has the stream helper
@@ -88,6 +99,64 @@ class Context(Managed):
         self._ptr = _native.context_new(self._vm._live_ptr(), self._features)
         self._used = True
         self._streams_ready = False  # a fresh global scope
+        if self._network is not None:
+            self._install_network(self._ptr, *self._network)
+
+    @staticmethod
+    def _check_network(
+        handler: _fetch.Handler | None, allow: Iterable[str] | None
+    ) -> tuple[_fetch.Handler | None, frozenset[str] | None]:
+        if handler is not None and not callable(handler):
+            raise TypeError(f"the fetch handler must be callable, not {handler!r}")
+        if isinstance(allow, (str, bytes)):
+            raise TypeError("allow must be a collection of origins, not a single string")
+        origins = None if allow is None else frozenset(_fetch.origin_of(str(o)) for o in allow)
+        return handler, origins
+
+    @staticmethod
+    def _install_network(ptr: Any, handler: _fetch.Handler | None, allow: frozenset[str] | None) -> None:
+        if handler is None and allow is None:
+            _native.set_fetch(ptr, None)
+        else:
+            _native.set_fetch(ptr, _fetch.Network(ptr, handler, allow))
+
+    def set_fetch(
+        self,
+        handler: _fetch.Handler | None = None,
+        *,
+        allow: Iterable[str] | None = None,
+    ) -> None:
+        """Gives this context a network for JavaScript's ``fetch`` — which it has not
+        otherwise: without one, ``fetch`` rejects with ``TypeError: fetch failed``.
+
+        ``handler(request)`` gets each request as a
+        :class:`~v8cffi.FetchRequest` (``method``, ``url``, ``headers``, ``body``) and
+        returns the response: a :class:`~v8cffi.FetchResponse`, a ``dict`` with
+        ``status``, ``headers`` and ``body``, a ``(status, headers, body)`` tuple, or a
+        body alone (status 200). A body is ``bytes``, ``str``, ``None``, or an iterable
+        or async iterable of chunks, streamed as JavaScript reads them. It may be a
+        coroutine function: it then runs on the asyncio loop that awaits the call
+        (:meth:`eval_async`, :meth:`call_async`), or on a loop thread of v8cffi for
+        calls no loop awaits. A sync handler runs on the calling thread with the VM
+        waiting: keep it quick. An exception rejects that ``fetch`` with
+        ``TypeError: fetch failed`` whose ``cause`` is ``Error("<Type>: <message>")``.
+
+        ``allow``: origins (``"https://api.example.com"``, ``"http://127.0.0.1:8000"``)
+        that requests may go to; any other is refused before anything is sent. Alone,
+        it serves the allowed origins over HTTP with ``urllib`` (on worker threads);
+        with a handler, the handler sees only requests to those origins. Redirects are
+        followed by ``fetch`` itself, each hop checked again.
+
+        Neither (the default): no network again. Aborting (``AbortController``) or
+        stopping a call of the context (``timeout=``, cancelling ``eval_async``) aborts
+        in-flight requests; an async handler's task is then cancelled. Kept across
+        :meth:`tear_down` and set-up again.
+        """
+        self._network = (
+            self._check_network(handler, allow) if handler is not None or allow is not None else None
+        )
+        network = self._network or (None, None)
+        self._install_network(self._live_ptr(), *network)
 
     def _live_ptr(self) -> Any:
         """The native context, for one call; sets the context up on first use."""

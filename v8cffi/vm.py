@@ -101,7 +101,14 @@ class VM(Managed):
         """The console handler (for ``_native``'s callback, through a weak reference)."""
         return self._console
 
-    def create_context(self, *, web: bool | Iterable[str] = True, dom: bool = False) -> context.Context:
+    def create_context(
+        self,
+        *,
+        web: bool | Iterable[str] = True,
+        dom: bool = False,
+        fetch: Callable[[Any], Any] | None = None,
+        allow: Iterable[str] | None = None,
+    ) -> context.Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
         It is set up on first use, by ``set_up()`` or by ``with``; the VM must be set up
         by then.
@@ -112,10 +119,14 @@ class VM(Managed):
 
         ``dom``: ``True`` adds a server-side DOM (``window``, ``document``,
         ``DOMParser``, elements, events… from linkedom, loaded on first use; no layout,
-        no resource loading: ``docs/web-apis.md``)."""
-        if web is True and not dom:
+        no resource loading: ``docs/web-apis.md``).
+
+        ``fetch`` and ``allow``: the context's network for JavaScript's ``fetch``, as
+        :meth:`Context.set_fetch <v8cffi.context.Context.set_fetch>` gives it; without
+        them it has none."""
+        if web is True and not dom and fetch is None and allow is None:
             return context.Context(self)
-        return context.Context(self, feature_mask(web, dom=dom))
+        return context.Context(self, feature_mask(web, dom=dom), fetch=fetch, allow=allow)
 
     def start_inspector(
         self,

@@ -33,6 +33,8 @@ _BITS = {
     "message_channel": c.WEB_MESSAGE_CHANNEL,  # MessageChannel, MessagePort, MessageEvent
     "streams": c.WEB_STREAMS,  # ReadableStream, WritableStream, TransformStream, …
     "console": c.WEB_CONSOLE,  # console as Node's, to the VM's handler (VM.set_console)
+    # fetch (no network unless Context.set_fetch), Headers, Request, Response, Blob, File, FormData
+    "fetch": c.WEB_FETCH,
 }
 
 #: The names of the web API groups.

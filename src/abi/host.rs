@@ -1,5 +1,7 @@
 //! Host functions and module resolvers written in C (or anything that calls C):
-//! `v8rs_context_expose`, `v8rs_run_module`, and the `v8rs_reply` they answer through.
+//! `v8rs_context_expose`, `v8rs_run_module`, and the `v8rs_reply` they answer through;
+//! a context's network for `fetch` (`v8rs_context_set_fetch`) and the later answers to
+//! its requests (`v8rs_context_settle`).
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
@@ -131,6 +133,96 @@ pub unsafe extern "C" fn v8rs_context_expose(
             reply.into_result()
         };
         context.expose(name, Arc::new(host))
+    })
+}
+
+/// Gives `context` a network for `fetch` (without one, `fetch` rejects with
+/// `TypeError: fetch failed`, its cause saying the context has no network permission);
+/// a NULL `function` takes it away again. `function(data, args, args_len, reply)` is
+/// called, like a host function of `v8rs_context_expose`, with a wire-format array:
+///
+/// - `["fetch", id, request]` — `request` an object with `method`, `url`, `headers`
+///   (an array of `[name, value]` string pairs), `body` (bytes or null) and `redirect`;
+/// - `["read", id, stream]` — the next chunk of a body answered as `stream`;
+/// - `["cancel", id, stream]` — JavaScript no longer reads `stream`;
+/// - `["abort", id]` — operation `id` was aborted (an `AbortSignal`, or a call of the
+///   context was stopped: timeout, cancel, terminate); its answer will be ignored.
+///
+/// It should return at once (its reply is ignored unless it is an error, which fails
+/// that `fetch` at once) and answer operation `id` later, from any thread, with
+/// `v8rs_context_settle`: for a request an object `{status, statusText, headers, body}`
+/// (`body` bytes, a string or null) or `{status, statusText, headers, stream}` (a
+/// number the host chooses, read with `"read"`), or `{error: message}`; for a read
+/// the chunk's bytes, or null at the end, or `{error: message}`. Redirects (3xx with a
+/// `location`) are followed by `fetch`, each hop a new request.
+///
+/// Ownership: `data` as for `v8rs_context_expose`: `finalizer(data)` runs once, when
+/// the function is replaced or the context is gone.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `function` and `finalizer` are NULL or valid
+/// function pointers; `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_set_fetch(
+    context: *mut v8rs_context,
+    function: Option<unsafe extern "C" fn(*mut c_void, *const c_char, usize, *mut v8rs_reply)>,
+    data: *mut c_void,
+    finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    let foreign = ForeignData { data, finalizer };
+    guarded(error_out, move || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { clone_arc(context) }?;
+        let Some(function) = function else {
+            drop(foreign);
+            return context.set_fetch(None);
+        };
+        let host = move |args: &[u8]| -> Result<Vec<u8>, HostError> {
+            let foreign = &foreign; // the closure owns all of it (and finalizes it)
+            let mut reply = v8rs_reply::default();
+            // SAFETY: the embedder's function with its own data, a buffer valid for the
+            // call, and a reply it may fill during the call.
+            unsafe {
+                function(
+                    foreign.data,
+                    args.as_ptr() as *const c_char,
+                    args.len(),
+                    &mut reply,
+                )
+            };
+            reply.into_result()
+        };
+        context.set_fetch(Some(Arc::new(host)))
+    })
+}
+
+/// Answers the pending operation `id` of `context` (a request or a read handed to its
+/// `v8rs_context_set_fetch` function) with the wire-format `value` (`value_len` bytes,
+/// copied). Any thread, at any time: it does not wait for the VM; the promise is
+/// settled in the context's next turn (a call awaiting it wakes). Returns 1 when the
+/// operation was waiting for its answer, 0 otherwise (an unknown, answered or aborted
+/// id, a closed context, NULL): those answers are ignored.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `value` points to `value_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_settle(
+    context: *mut v8rs_context,
+    id: u64,
+    value: *const c_char,
+    value_len: usize,
+) -> u32 {
+    shielded(0, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let Ok(context) = (unsafe { clone_arc(context) }) else {
+            return 0;
+        };
+        // SAFETY: `value` has `value_len` readable bytes (the caller's contract).
+        let Ok(value) = (unsafe { bytes(value, value_len, "value") }) else {
+            return 0;
+        };
+        u32::from(context.settle(id, value.to_vec()))
     })
 }
 

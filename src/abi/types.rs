@@ -214,12 +214,15 @@ pub const V8RS_WEB_MESSAGE_CHANNEL: u32 = 256;
 pub const V8RS_WEB_STREAMS: u32 = 512;
 /// `console` as Node's, its text sent to the sink of `v8rs_vm_set_console`.
 pub const V8RS_WEB_CONSOLE: u32 = 1024;
+/// `fetch`, `Headers`, `Request`, `Response`, `Blob`, `File`, `FormData` (`fetch`
+/// reaches only the host given by `v8rs_context_set_fetch`).
+pub const V8RS_WEB_FETCH: u32 = 2048;
 /// Every web API group a context gets by default (all but `V8RS_WEB_DOM`).
-pub const V8RS_WEB_ALL: u32 = 2047;
+pub const V8RS_WEB_ALL: u32 = 4095;
 /// Opt-in (not in `V8RS_WEB_ALL`): a server-side DOM — `window`, `document`,
 /// `DOMParser`, elements, events, `navigator`, `location`… from linkedom, loaded on the
 /// first use of any of them. No layout, no resource loading.
-pub const V8RS_WEB_DOM: u32 = 2048;
+pub const V8RS_WEB_DOM: u32 = 4096;
 
 const _: () = {
     assert!(V8RS_WEB_TIMERS == WebFeatures::TIMERS.0);
@@ -233,6 +236,7 @@ const _: () = {
     assert!(V8RS_WEB_MESSAGE_CHANNEL == WebFeatures::MESSAGE_CHANNEL.0);
     assert!(V8RS_WEB_STREAMS == WebFeatures::STREAMS.0);
     assert!(V8RS_WEB_CONSOLE == WebFeatures::CONSOLE.0);
+    assert!(V8RS_WEB_FETCH == WebFeatures::FETCH.0);
     assert!(V8RS_WEB_ALL == WebFeatures::ALL.0);
     assert!(V8RS_WEB_DOM == WebFeatures::DOM.0);
     assert!(V8RS_MAX_DEPTH as usize == crate::engine::values::MAX_DEPTH);

@@ -188,6 +188,17 @@ impl<'a> VmCall<'a> {
         }
     }
 
+    /// The epoch of the VM's stop switch (see [`Self::wait`]).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.shared.stops.epoch()
+    }
+
+    /// Whether this call is being stopped (timeout, terminate, cancel, SIGINT, heap).
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.call
+            .is_some_and(|call| self.shared.stops.reason(call).is_some())
+    }
+
     /// Whether this is the outermost call on the thread (not one made from a host
     /// function inside another call of the VM).
     pub(crate) fn is_outermost(&self) -> bool {
@@ -197,20 +208,24 @@ impl<'a> VmCall<'a> {
     /// Waits until `until` (with `None`: until something changes), or until the call
     /// is stopped (then `Err` with its error). An outermost call releases the VM's lock
     /// meanwhile and also wakes when another call of the VM ends (it may have settled
-    /// what this one waits for); a nested call keeps the lock.
-    pub(crate) fn wait(&mut self, until: Option<Instant>) -> Result<(), Error> {
+    /// what this one waits for); a nested call keeps the lock. With `seen` (the VM's
+    /// [`Stops::epoch`](crate::engine::stop::Stops::epoch) when the caller last looked),
+    /// it also wakes — or does not wait — once a host answered a pending operation
+    /// since.
+    pub(crate) fn wait(&mut self, until: Option<Instant>, seen: Option<u64>) -> Result<(), Error> {
         let cause = self.stop_cause();
         let Some(call) = self.call else {
             return Ok(()); // unstoppable work never waits
         };
         let stops = &self.shared.stops;
         match &mut self.hold {
-            Hold::Nested(_) => match stops.wait(call, until, None) {
+            Hold::Nested(_) => match stops.wait(call, until, seen) {
                 Some(_) => Err(cause.error()),
                 None => Ok(()),
             },
             Hold::Locked(locker) => {
-                let epoch = stops.pause(call).map_err(|_| cause.error())?;
+                let paused = stops.pause(call).map_err(|_| cause.error())?;
+                let epoch = seen.unwrap_or(paused);
                 locker.unlock(|| stops.wait(call, until, Some(epoch)));
                 crate::engine::stack::set_limit_for_current_thread(locker);
                 stops.resume(call).map_err(|_| cause.error())

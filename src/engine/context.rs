@@ -418,6 +418,43 @@ impl Context {
         })
     }
 
+    /// Gives the context a network: `fetch` hands each request to `host` (`None`: no
+    /// network again; `fetch` rejects). `host` gets the wire-format array
+    /// `["fetch", id, request]` — `request` an object with `method`, `url`, `headers`
+    /// (an array of `[name, value]` pairs), `body` (bytes or null), `redirect` — and
+    /// answers later, from any thread, with [`Self::settle`]`(id, response)`; it gets
+    /// `["read", id, stream]` for the next chunk of a streamed body it answered with,
+    /// and `["abort", id]` when JavaScript aborts the operation or a call of the
+    /// context is stopped (see `web/fetch.js` for the answers). It runs on the
+    /// thread of the call, with the VM held: it must not block for long.
+    pub fn set_fetch(&self, host: Option<Arc<HostFunction>>) -> Result<(), Error> {
+        self.check_usable()?;
+        let realm = self
+            .realm
+            .read()
+            .clone()
+            .ok_or_else(|| Error::invalid_state("the context was freed (torn down)"))?;
+        let old = std::mem::replace(&mut *realm.fetch.lock(), host);
+        drop(old); // outside the lock: an embedder's finalizer may run
+        Ok(())
+    }
+
+    /// Answers the pending host operation `id` (a `fetch` request, a chunk of a body)
+    /// with the wire-format `value`, from any thread, without waiting for the VM: the
+    /// promise is resolved in the context's next turn, and a call waiting for it wakes.
+    /// Returns whether the operation was waiting (an unknown, answered or aborted id,
+    /// or a closed context, is ignored).
+    pub fn settle(&self, id: u64, value: Vec<u8>) -> bool {
+        let Some(realm) = self.realm.read().clone() else {
+            return false;
+        };
+        let settled = realm.pending.settle(id, value);
+        if settled {
+            self.vm.shared.stops.notify();
+        }
+        settled
+    }
+
     /// Runs the context's event loop — microtasks, timers and the platform's tasks,
     /// waiting (with the VM released) until the next timer is due — until nothing is
     /// queued. A timer callback that throws ends it with that error (the other timers

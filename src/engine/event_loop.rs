@@ -77,10 +77,13 @@ impl<'a> Session<'a> {
         mut done: impl FnMut(&mut v8::PinScope<'_, '_>) -> bool,
     ) -> Result<bool, Error> {
         loop {
+            // Read before the turn looks at the hosts' answers: one that comes later
+            // wakes the wait below.
+            let seen = self.call.epoch();
             match self.turn(|tc, realm, cause| step(tc, realm, cause, &mut done))? {
                 Step::Done => return Ok(true),
                 Step::Again => {}
-                Step::Wait(until) => self.call.wait(Some(until))?,
+                Step::Wait(until) => self.call.wait(until, Some(seen))?,
                 Step::Idle => return Ok(false),
             }
         }
@@ -89,6 +92,9 @@ impl<'a> Session<'a> {
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
+        if self.call.is_stopped() {
+            abort_pending(&self.realm);
+        }
         // The first call after a load has compiled what it uses: cache that code too.
         if self.loading || !self.call.is_outermost() || self.realm.cache_refreshes.is_empty() {
             return;
@@ -103,14 +109,32 @@ impl Drop for Session<'_> {
     }
 }
 
+/// A call of the context was stopped (timeout, cancel, terminate…): its pending host
+/// operations (in-flight `fetch`es) are aborted. Each promise is answered with
+/// `undefined` (what JavaScript reads as "stopped"), and the host is told with
+/// `["abort", id]`, so it may stop the work.
+fn abort_pending(realm: &Realm) {
+    let ids = realm.pending.outstanding();
+    if ids.is_empty() {
+        return;
+    }
+    let host = realm.fetch.lock().clone();
+    for id in ids {
+        realm.pending.settle(id, b"u".to_vec());
+        if let Some(host) = &host {
+            let _ = host(&crate::engine::pending::abort_args(id));
+        }
+    }
+}
+
 /// What one turn of the event loop found.
 enum Step {
     /// What the call waits for happened.
     Done,
     /// Something ran: look again.
     Again,
-    /// Nothing is due before this.
-    Wait(Instant),
+    /// Nothing is due before this (`None`: only a host's answer is awaited).
+    Wait(Option<Instant>),
     /// Nothing is left that could run.
     Idle,
 }
@@ -122,6 +146,7 @@ fn step(
     done: &mut impl FnMut(&mut v8::PinScope<'_, '_>) -> bool,
 ) -> Result<Step, Error> {
     let ran_tasks = crate::engine::platform::pump_message_loop(tc);
+    let answered = realm.pending.resolve_settled(tc) > 0;
     realm.run_microtasks(tc);
     if tc.is_execution_terminating() || tc.has_terminated() {
         return Err(cause.error());
@@ -137,16 +162,18 @@ fn step(
         }
         return Ok(Step::Again);
     }
-    if ran_tasks {
+    if ran_tasks || answered {
         return Ok(Step::Again);
     }
     let background = tc
         .has_pending_background_tasks()
         .then(|| now + BACKGROUND_POLL);
     Ok(match (realm.timers.next_due(), background) {
-        (Some(due), Some(poll)) => Step::Wait(due.min(poll)),
-        (Some(due), None) => Step::Wait(due),
-        (None, Some(poll)) => Step::Wait(poll),
+        (Some(due), Some(poll)) => Step::Wait(Some(due.min(poll))),
+        (Some(due), None) => Step::Wait(Some(due)),
+        (None, Some(poll)) => Step::Wait(Some(poll)),
+        // A host still owes an answer (an in-flight fetch): wait for it.
+        (None, None) if realm.pending.has_outstanding() => Step::Wait(None),
         (None, None) => Step::Idle,
     })
 }

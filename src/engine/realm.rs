@@ -12,7 +12,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use crate::engine::host::HostTable;
+use crate::engine::host::{HostFunction, HostTable};
+use crate::engine::pending::PendingOps;
 use crate::engine::script::{CacheRefreshes, ScriptCache};
 use crate::engine::timers::Timers;
 use crate::engine::vm::VmShared;
@@ -51,6 +52,10 @@ pub(crate) struct Realm {
     /// The state of `TextDecoder`s in the middle of a stream (`decode(…, {stream:
     /// true})`), by the number each was given in JavaScript.
     pub(crate) decoders: parking_lot::Mutex<crate::engine::decoders::DecoderStates>,
+    /// Promises the embedder settles later (see `pending.rs`): in-flight `fetch`es.
+    pub(crate) pending: PendingOps,
+    /// The embedder's network for `fetch` (none: `fetch` rejects; see `web/fetch.rs`).
+    pub(crate) fetch: parking_lot::Mutex<Option<Arc<HostFunction>>>,
     shared: Weak<VmShared>,
 }
 
@@ -115,6 +120,8 @@ impl Realm {
                 cache_refreshes: CacheRefreshes::default(),
                 wasm_reserved: AtomicUsize::new(0),
                 decoders: parking_lot::Mutex::default(),
+                pending: PendingOps::default(),
+                fetch: parking_lot::Mutex::new(None),
                 shared: Arc::downgrade(shared),
             })
         });

@@ -138,6 +138,24 @@ impl Stops {
         reason
     }
 
+    /// Wakes the paused calls to look again at what they wait for (a host answered a
+    /// pending operation: see `pending.rs`). Any thread, no V8 lock needed.
+    pub(crate) fn notify(&self) {
+        let mut state = self.state.lock();
+        state.epoch += 1;
+        let waiting = state.waiting > 0;
+        drop(state);
+        if waiting {
+            self.wake.notify_all();
+        }
+    }
+
+    /// The current epoch: a wait given it ends once a call ends or [`Self::notify`]
+    /// is called after this.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.state.lock().epoch
+    }
+
     /// Why `call` is being stopped, if it is.
     pub(crate) fn reason(&self, call: CallId) -> Option<StopReason> {
         self.state.lock().reason(call)

@@ -121,6 +121,19 @@ impl Path<'_, '_> {
         out
     }
 
+    /// A conversion error for `what` here, with a hint of what to do instead.
+    fn error_with(
+        &self,
+        scope: &mut v8::PinScope<'_, '_>,
+        what: &str,
+        hint: &str,
+    ) -> Option<Error> {
+        Some(Error::new(
+            Code::Conversion,
+            format!("cannot convert {what} at {}: {hint}", self.render(scope)),
+        ))
+    }
+
     fn error(&self, scope: &mut v8::PinScope<'_, '_>, what: &str) -> Option<Error> {
         Some(Error::new(
             Code::Conversion,
@@ -348,8 +361,23 @@ impl<'s> Writer<'_, 's> {
         } else if value.is_weak_map() || value.is_weak_set() || value.is_shared_array_buffer() {
             return Err(path.error(scope, "a WeakMap, WeakSet or SharedArrayBuffer"));
         } else if let Ok(object) = v8::Local::<v8::Object>::try_from(value) {
-            if !self.temporal_value(scope, object, path)? {
-                self.container(scope, object, path, depth)?;
+            if self.temporal_value(scope, object, path)? {
+                return Ok(());
+            }
+            match fetch_class(scope, object) {
+                Some(FetchClass::Headers) => {
+                    let pairs = headers_pairs(scope, object).ok_or(None)?;
+                    self.container(scope, pairs.into(), path, depth)?;
+                }
+                Some(FetchClass::WithBody(name)) => {
+                    return Err(path.error_with(
+                        scope,
+                        name,
+                        "read it in JavaScript first (await response.json(), .text(), \
+                         .bytes() or .arrayBuffer()) and return what you read",
+                    ));
+                }
+                None => self.container(scope, object, path, depth)?,
             }
         } else {
             return Err(path.error(scope, "this kind of value"));
@@ -510,6 +538,60 @@ impl<'s> Writer<'_, 's> {
         }
         Ok(())
     }
+}
+
+/// The classes of `fetch` (`web/fetch.js`) that convert specially.
+enum FetchClass {
+    /// `Headers`: a list of `[name, value]` pairs, as its iteration gives them.
+    Headers,
+    /// A class whose body must be read first (a conversion error names it).
+    WithBody(&'static str),
+}
+
+/// Which of the `fetch` classes `object` is an instance of, by its constructor's name
+/// (an object whose prototype chain says `Response`…), if any.
+fn fetch_class(
+    scope: &mut v8::PinScope<'_, '_>,
+    object: v8::Local<'_, v8::Object>,
+) -> Option<FetchClass> {
+    let name = object.get_constructor_name().to_rust_string_lossy(scope);
+    match name.as_str() {
+        "Headers" => Some(FetchClass::Headers),
+        "Response" => Some(FetchClass::WithBody("a Response")),
+        "Request" => Some(FetchClass::WithBody("a Request")),
+        "Blob" => Some(FetchClass::WithBody("a Blob")),
+        "File" => Some(FetchClass::WithBody("a File")),
+        "FormData" => Some(FetchClass::WithBody("a FormData")),
+        "ReadableStream" => Some(FetchClass::WithBody("a ReadableStream")),
+        _ => None,
+    }
+}
+
+/// The `[name, value]` pairs of a `Headers` (its `entries()`, iterated); `None`: it
+/// threw (the exception is in the scope's TryCatch), or it is no iterable.
+fn headers_pairs<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    headers: v8::Local<'s, v8::Object>,
+) -> Option<v8::Local<'s, v8::Array>> {
+    let key = v8::String::new(scope, "entries")?;
+    let entries = v8::Local::<v8::Function>::try_from(headers.get(scope, key.into())?).ok()?;
+    let iterator = entries.call(scope, headers.into(), &[])?;
+    let iterator = v8::Local::<v8::Object>::try_from(iterator).ok()?;
+    let next_key = v8::String::new(scope, "next")?;
+    let next = v8::Local::<v8::Function>::try_from(iterator.get(scope, next_key.into())?).ok()?;
+    let done_key = v8::String::new(scope, "done")?;
+    let value_key = v8::String::new(scope, "value")?;
+    let pairs = v8::Array::new(scope, 0);
+    for index in 0..u32::MAX {
+        let step = next.call(scope, iterator.into(), &[])?;
+        let step = v8::Local::<v8::Object>::try_from(step).ok()?;
+        if step.get(scope, done_key.into())?.boolean_value(scope) {
+            break;
+        }
+        let value = step.get(scope, value_key.into())?;
+        pairs.set_index(scope, index, value)?;
+    }
+    Some(pairs)
 }
 
 /// Reads one value in the wire format (all of `bytes`) into a JavaScript value.

@@ -145,7 +145,7 @@ def test_web_false_gives_a_bare_context_and_names_choose_groups(vm: VM) -> None:
 
 
 def test_feature_names_are_checked() -> None:
-    assert feature_mask(True) == 0x7FF
+    assert feature_mask(True) == 0xFFF
     assert feature_mask(False) == 0
     assert feature_mask({"timers", "url"}) == 0x41
     with pytest.raises(ValueError, match="unknown web features"):

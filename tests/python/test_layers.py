@@ -24,6 +24,7 @@ LAYERS = {
     "_native": 3,
     "_managed": 4,
     "_streams": 4,
+    "_fetch": 4,
     "_async": 5,
     "_snapshot": 5,
     "context": 6,

@@ -1,15 +1,16 @@
 //! The web APIs a context gets by default, so that bundles written for browsers (and
 //! for server rendering) run unmodified: timers, `TextEncoder`/`TextDecoder`,
 //! `atob`/`btoa`, `structuredClone`, `performance`, `crypto`, `URL`, events and
-//! `AbortController`, `MessageChannel`, web streams, and a `console` that prints as
-//! Node's.
+//! `AbortController`, `MessageChannel`, web streams, a `console` that prints as
+//! Node's, and `fetch` with its classes (a network only by the embedder's permission).
 //!
 //! Each group is one bit of a [`WebFeatures`] mask (`V8RS_WEB_*` in C); a context gets
 //! the groups its creator asks for, [`WebFeatures::ALL`] by default. A context with
 //! any of them also has `self` (the global object, as in browsers, workers and Deno). The natives here (in Rust) do what needs
 //! the engine or the OS; `prelude.js` builds the classes on them, and `streams.js` (a
 //! bundled, spec-following polyfill) is loaded on first use. Nothing here reaches the
-//! file system, the network or the process; a global that already exists (from a
+//! file system, the network or the process (`fetch` reaches only the host the
+//! embedder gave its context); a global that already exists (from a
 //! snapshot, say) is left as it is.
 //!
 //! One group is opt-in, outside [`WebFeatures::ALL`]: [`WebFeatures::DOM`], a
@@ -19,6 +20,7 @@
 mod clone;
 mod console;
 mod encoding;
+mod fetch;
 mod subtle;
 mod url;
 
@@ -61,8 +63,12 @@ impl WebFeatures {
     /// `group*`), sent to the VM's console sink (see [`crate::engine::console`]) and to
     /// an attached inspector. Without it, V8's own `console` (silent) stays.
     pub const CONSOLE: WebFeatures = WebFeatures(1 << 10);
+    /// `fetch`, `Headers`, `Request`, `Response`, `Blob`, `File`, `FormData`
+    /// (`fetch.js`). `fetch` reaches only the network the embedder gives the context
+    /// ([`crate::engine::Context::set_fetch`]); without one it rejects.
+    pub const FETCH: WebFeatures = WebFeatures(1 << 11);
     /// Every group a context gets by default (all but [`Self::DOM`]).
-    pub const ALL: WebFeatures = WebFeatures((1 << 11) - 1);
+    pub const ALL: WebFeatures = WebFeatures((1 << 12) - 1);
     /// Opt-in, not in [`Self::ALL`]: a server-side DOM — `window`, `document`,
     /// `DOMParser`, `Node`, `Element`, the `HTML*Element` classes, `Text`, `Comment`,
     /// `DocumentFragment`, `Event`/`CustomEvent`/`EventTarget` (linkedom's, in place of
@@ -70,7 +76,7 @@ impl WebFeatures {
     /// `navigator`, `location`, `getComputedStyle`, `requestAnimationFrame` — from
     /// linkedom (`dom.js`), loaded on the first use of any of them. No layout, no
     /// resource loading.
-    pub const DOM: WebFeatures = WebFeatures(1 << 11);
+    pub const DOM: WebFeatures = WebFeatures(1 << 12);
     /// Every bit [`install`] knows.
     pub const KNOWN: WebFeatures = WebFeatures(Self::ALL.0 | Self::DOM.0);
 
@@ -86,8 +92,12 @@ pub(crate) const PRELUDE: &str = include_str!("prelude.js");
 const CONSOLE_SOURCE: &str = include_str!("console.js");
 /// `crypto.subtle` (`SubtleCrypto`, `CryptoKey`), built on the `subtle*` natives.
 const SUBTLE_SOURCE: &str = include_str!("subtle.js");
+/// `fetch`, `Headers`, `Request`, `Response`, `Blob`, `File`, `FormData`, built on the
+/// `fetch*` natives.
+const FETCH_SOURCE: &str = include_str!("fetch.js");
 /// The scripts whose work a context from the built-in snapshot holds.
-pub(crate) const SNAPSHOT_SOURCES: [&str; 3] = [PRELUDE, CONSOLE_SOURCE, SUBTLE_SOURCE];
+pub(crate) const SNAPSHOT_SOURCES: [&str; 4] =
+    [PRELUDE, CONSOLE_SOURCE, SUBTLE_SOURCE, FETCH_SOURCE];
 /// web-streams-polyfill, bundled by `tests/fixtures/build/build.mjs`.
 const STREAMS_SOURCE: &str = include_str!("streams.js");
 /// The DOM group's globals, each loading [`DOM_SOURCE`] on first use (run per context).
@@ -145,7 +155,7 @@ pub(crate) fn install(
 
 /// The natives the prelude builds on, made once: a snapshot refers to each callback by
 /// its place in [`crate::engine::startup`]'s list, so each must be one function.
-pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 35]> =
+pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 37]> =
     std::sync::LazyLock::new(|| {
         [
             ("utf8Encode", native!(encoding::encode)),
@@ -183,6 +193,8 @@ pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback)
             ("subtleSign", native!(subtle::sign)),
             ("subtleVerify", native!(subtle::verify)),
             ("loadDom", native!(load_dom)),
+            ("fetchSend", native!(fetch::send)),
+            ("fetchAbort", native!(fetch::abort)),
         ]
     });
 
@@ -204,6 +216,11 @@ fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Optio
     let internals = install.call(scope, receiver, &[native.into(), features.into()])?;
     if features_mask & WebFeatures::CRYPTO.0 != 0 {
         let install = natives::run_internal(scope, SUBTLE_SOURCE, "v8rs:web/subtle.js")?;
+        let install = v8::Local::<v8::Function>::try_from(install).ok()?;
+        install.call(scope, receiver, &[native.into(), internals])?;
+    }
+    if features_mask & WebFeatures::FETCH.0 != 0 {
+        let install = natives::run_internal(scope, FETCH_SOURCE, "v8rs:web/fetch.js")?;
         let install = v8::Local::<v8::Function>::try_from(install).ok()?;
         install.call(scope, receiver, &[native.into(), internals])?;
     }

@@ -738,6 +738,6 @@
       defineLazy('TextEncoderStream', makeTextEncoderStream);
     }
   }
-  // For the scripts that run after this one (subtle.js).
-  return { DOMException, Crypto, kCreate, requireArgs };
+  // For the scripts that run after this one (subtle.js, fetch.js).
+  return { DOMException, Crypto, kCreate, requireArgs, loadStreams, AbortSignal, URL, URLSearchParams, TextDecoder };
 });
