@@ -200,7 +200,8 @@ fn temporal_values_are_written_and_read_as_their_iso_text() {
         ),
         (
             "Temporal.ZonedDateTime.from('2024-01-05T10:00[Europe/Paris]')",
-            temporal(b'Z', "2024-01-05T10:00:00+01:00[Europe/Paris]"),
+            // As its exact instant and zone (toString() rounds offsets to minutes).
+            temporal(b'Z', "2024-01-05T09:00:00Z[Europe/Paris]"),
         ),
         (
             "Temporal.PlainMonthDay.from('02-29')",

@@ -25,7 +25,9 @@
 //! | `T` | a Temporal value | u8 kind, u32 length, its UTF-8 ISO 8601 text (`toString()`) |
 //!
 //! The kinds of `T`: `I` Instant, `Z` ZonedDateTime, `D` PlainDate, `d` PlainDateTime,
-//! `t` PlainTime, `R` Duration, `Y` PlainYearMonth, `M` PlainMonthDay. V8's API has no
+//! `t` PlainTime, `R` Duration, `Y` PlainYearMonth, `M` PlainMonthDay; a ZonedDateTime's
+//! text is its exact instant and zone, `2024-01-05T09:00:00Z[Europe/Paris]` (its
+//! `toString()` rounds historic offsets to minutes). V8's API has no
 //! Temporal types, so a context's [`Temporal`] helpers (from the intrinsics it had when
 //! it was made) tell them apart and make them; without helpers they are plain objects.
 //!
