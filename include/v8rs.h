@@ -575,6 +575,43 @@ v8rs_code v8rs_load_libs_with(v8rs_context *context,
                               const char *cache_dir,
                               v8rs_error **error_out);
 
+// Gives the context Node's basics (`docs/node.md`): `process` (`env`, `nextTick`,
+// `version`, `platform`, `hrtime`…), `Buffer`, `global`, `setImmediate`/
+// `clearImmediate`, and `require` of CommonJS from the project folder `modules` (the
+// one holding `node_modules`; NULL for built-in modules only) — which `v8rs_run_module`
+// without a resolver also uses, for ES modules. Every file `require` reads is inside
+// that folder once symbolic links are followed. `env` holds `env_len` bytes of
+// `KEY=VALUE` entries, each ended by a NUL byte (NULL or 0 bytes: an empty
+// `process.env`).
+//
+// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a folder that is not one, an entry without
+// `=` or bytes that are not UTF-8; `V8RS_CODE_INVALID_STATE` when the context has the
+// Node group already, or was freed.
+//
+// # Safety
+// `context` is NULL or a live handle; `modules` is NULL or points to `modules_len`
+// bytes; `env` is NULL or points to `env_len` bytes; `error_out` is NULL or writable.
+v8rs_code v8rs_context_enable_node(v8rs_context *context,
+                                   const char *modules,
+                                   size_t modules_len,
+                                   const char *env,
+                                   size_t env_len,
+                                   v8rs_error **error_out);
+
+// Sets the folder `require` (and `v8rs_run_module` without a resolver) resolves from
+// and reads under, in a context with the Node group; NULL: built-in modules only.
+//
+// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a folder that is not one;
+// `V8RS_CODE_INVALID_STATE` for a context without the Node group, or freed.
+//
+// # Safety
+// `context` is NULL or a live handle; `modules` is NULL or points to `modules_len`
+// bytes; `error_out` is NULL or writable.
+v8rs_code v8rs_context_set_node_modules(v8rs_context *context,
+                                        const char *modules,
+                                        size_t modules_len,
+                                        v8rs_error **error_out);
+
 // Frees an error (NULL is a no-op). A host exception's payload
 // (`v8rs_error_host_data`) is finalized now.
 //
