@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _console, _native, _snapshot, context
 from ._managed import Managed
 from .exceptions import V8LifecycleError
 from .inspector import Inspector
+from .node import node_options
 from .web import feature_mask
 
 if TYPE_CHECKING:
@@ -101,17 +102,23 @@ class VM(Managed):
         """The console handler (for ``_native``'s callback, through a weak reference)."""
         return self._console
 
-    def create_context(self, *, web: bool | Iterable[str] = True) -> context.Context:
+    def create_context(
+        self, *, web: bool | Iterable[str] = True, node: bool | Mapping[str, Any] = False
+    ) -> context.Context:
         """A new :class:`~v8cffi.context.Context` (a fresh global scope) in this VM.
         It is set up on first use, by ``set_up()`` or by ``with``; the VM must be set up
         by then.
 
         ``web``: the web APIs it gets (:mod:`v8cffi.web`) — ``True`` for all (timers,
         ``TextEncoder``, ``URL``, streams…), ``False`` for a bare V8 context, or a
-        collection of names from :data:`~v8cffi.web.WEB_FEATURES`."""
-        if web is True:
-            return context.Context(self)
-        return context.Context(self, feature_mask(web))
+        collection of names from :data:`~v8cffi.web.WEB_FEATURES`.
+
+        ``node``: Node's basics (:mod:`v8cffi.node`) — ``True`` for ``process``,
+        ``Buffer``, ``global``, ``setImmediate`` and the built-in modules of
+        ``require``; or ``{"modules": folder, "env": {...}}`` to ``require`` packages
+        from that project folder (reads never leave it) and give ``process.env``."""
+        options = node_options(node)
+        return context.Context(self, feature_mask(web), options)
 
     def start_inspector(
         self,
