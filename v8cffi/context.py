@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Union
 from . import _async, _console, _constants, _native, _streams
 from ._managed import Managed
 from .exceptions import V8ArgumentError, V8IOError, V8LifecycleError
-from .node import JSValue, NodeOptions, StrPath as _NodePath, folder
+from .node import JSValue, NodeOptions, folder
+from .node import StrPath as _NodePath
 from .values import dumps
 
 if TYPE_CHECKING:

@@ -23,7 +23,9 @@ StrPath = Union[str, "os.PathLike[str]"]
 class _Calls(Protocol):
     """What a :class:`JSValue` needs of its context."""
 
-    def call(self, function: str, *args: Any, timeout: float | None = None, await_promise: bool = False) -> Any: ...
+    def call(
+        self, function: str, *args: Any, timeout: float | None = None, await_promise: bool = False
+    ) -> Any: ...
 
     def eval(self, script: str) -> Any: ...
 
@@ -64,8 +66,16 @@ def node_options(node: bool | Mapping[str, Any]) -> NodeOptions | None:
         raise TypeError(f"node['env'] must be a mapping of strings, not {env!r}")
     entries = []
     for key, value in env.items():
-        if not isinstance(key, str) or not isinstance(value, str) or not key or "=" in key or "\0" in key + value:
-            raise ValueError(f"node['env'] takes non-empty names without '=' and string values, not {key!r}: {value!r}")
+        if (
+            not isinstance(key, str)
+            or not isinstance(value, str)
+            or not key
+            or "=" in key
+            or "\0" in key + value
+        ):
+            raise ValueError(
+                f"node['env'] takes non-empty names without '=' and string values, not {key!r}: {value!r}"
+            )
         entries.append(f"{key}={value}\0")
     return NodeOptions(folder(node.get("modules")), "".join(entries).encode())
 

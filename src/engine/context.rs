@@ -352,14 +352,19 @@ impl Context {
         // Without a resolver, a context with a modules folder resolves as Node does.
         let node_root = match &resolver {
             Some(_) => None,
-            None => self.realm.read().as_ref().and_then(|r| r.node.root.read().clone()),
+            None => self
+                .realm
+                .read()
+                .as_ref()
+                .and_then(|r| r.node.root.read().clone()),
         };
         let mut node_imports = node_root.map(crate::engine::node::esm_resolver);
-        let resolver: &mut crate::engine::modules::Resolver<'_> = match (resolver, &mut node_imports) {
-            (Some(resolver), _) => resolver,
-            (None, Some(node)) => node,
-            (None, None) => &mut no_imports,
-        };
+        let resolver: &mut crate::engine::modules::Resolver<'_> =
+            match (resolver, &mut node_imports) {
+                (Some(resolver), _) => resolver,
+                (None, Some(node)) => node,
+                (None, None) => &mut no_imports,
+            };
         let mut session = self.session(timeout)?;
         let (module, evaluation) = session.turn(|tc, _, cause| {
             let module = crate::engine::modules::compile(tc, source, name, flags.source_maps)?

@@ -50,18 +50,74 @@ const NODE_VERSION: &str = "v20.19.0";
 /// Node 20's built-in module names (`require('module').builtinModules`): those v8rs
 /// does not have throw a clear error instead of being looked for on disk.
 const NODE_BUILTINS: [&str; 68] = [
-    "_http_agent", "_http_client", "_http_common", "_http_incoming", "_http_outgoing",
-    "_http_server", "_stream_duplex", "_stream_passthrough", "_stream_readable",
-    "_stream_transform", "_stream_wrap", "_stream_writable", "_tls_common", "_tls_wrap",
-    "assert", "assert/strict", "async_hooks", "buffer", "child_process", "cluster",
-    "console", "constants", "crypto", "dgram", "diagnostics_channel", "dns",
-    "dns/promises", "domain", "events", "fs", "fs/promises", "http", "http2", "https",
-    "inspector", "inspector/promises", "module", "net", "os", "path", "path/posix",
-    "path/win32", "perf_hooks", "process", "punycode", "querystring", "readline",
-    "readline/promises", "repl", "stream", "stream/consumers", "stream/promises",
-    "stream/web", "string_decoder", "sys", "timers", "timers/promises", "tls",
-    "trace_events", "tty", "url", "util", "util/types", "v8", "vm", "wasi",
-    "worker_threads", "zlib",
+    "_http_agent",
+    "_http_client",
+    "_http_common",
+    "_http_incoming",
+    "_http_outgoing",
+    "_http_server",
+    "_stream_duplex",
+    "_stream_passthrough",
+    "_stream_readable",
+    "_stream_transform",
+    "_stream_wrap",
+    "_stream_writable",
+    "_tls_common",
+    "_tls_wrap",
+    "assert",
+    "assert/strict",
+    "async_hooks",
+    "buffer",
+    "child_process",
+    "cluster",
+    "console",
+    "constants",
+    "crypto",
+    "dgram",
+    "diagnostics_channel",
+    "dns",
+    "dns/promises",
+    "domain",
+    "events",
+    "fs",
+    "fs/promises",
+    "http",
+    "http2",
+    "https",
+    "inspector",
+    "inspector/promises",
+    "module",
+    "net",
+    "os",
+    "path",
+    "path/posix",
+    "path/win32",
+    "perf_hooks",
+    "process",
+    "punycode",
+    "querystring",
+    "readline",
+    "readline/promises",
+    "repl",
+    "stream",
+    "stream/consumers",
+    "stream/promises",
+    "stream/web",
+    "string_decoder",
+    "sys",
+    "timers",
+    "timers/promises",
+    "tls",
+    "trace_events",
+    "tty",
+    "url",
+    "util",
+    "util/types",
+    "v8",
+    "vm",
+    "wasi",
+    "worker_threads",
+    "zlib",
 ];
 
 /// The named exports an ES module gets from each built-in module (besides `default`).
@@ -119,7 +175,9 @@ pub(crate) fn install(
 ) -> Result<(), Error> {
     let root = options.modules.as_deref().map(canonical_root).transpose()?;
     if realm.node.enabled.swap(true, Ordering::AcqRel) {
-        return Err(Error::invalid_state("the context has the Node group already"));
+        return Err(Error::invalid_state(
+            "the context has the Node group already",
+        ));
     }
     *realm.node.root.write() = root;
     *realm.node.env.lock() = options.env.clone();
@@ -321,7 +379,11 @@ pub(crate) fn resolve_path(
 }
 
 /// The `code`, Node's message and the folders searched, for a failed resolution.
-fn failure_text(request: &str, failure: &Failure, root: &Path) -> (&'static str, String, Vec<String>) {
+fn failure_text(
+    request: &str,
+    failure: &Failure,
+    root: &Path,
+) -> (&'static str, String, Vec<String>) {
     let shown = |p: &Path| p.to_string_lossy().into_owned();
     match failure {
         Failure::NotFound { searched } => (
@@ -403,7 +465,11 @@ fn resolve_native<'s>(
     let Some(root) = root_of(scope, &realm) else {
         return;
     };
-    let from = if from.is_empty() { root.clone() } else { PathBuf::from(from) };
+    let from = if from.is_empty() {
+        root.clone()
+    } else {
+        PathBuf::from(from)
+    };
     match resolve_path(&root, &request, &from, system) {
         Ok(path) => {
             if let Some(text) = v8::String::new(scope, &path.to_string_lossy()) {

@@ -263,7 +263,13 @@ impl<F: Files> Resolver<'_, F> {
                             "" => ".".to_string(),
                             rest => format!(".{rest}"),
                         };
-                        return self.package_exports(&package, &package_json, exports, &subpath, system);
+                        return self.package_exports(
+                            &package,
+                            &package_json,
+                            exports,
+                            &subpath,
+                            system,
+                        );
                     }
                 }
             }
@@ -539,9 +545,15 @@ mod tests {
             ("/p/lib/data.json", "{}"),
             ("/p/lib/dir/index.js", ""),
             ("/p/node_modules/plain/index.js", ""),
-            ("/p/node_modules/main/package.json", r#"{"main": "lib/entry"}"#),
+            (
+                "/p/node_modules/main/package.json",
+                r#"{"main": "lib/entry"}"#,
+            ),
             ("/p/node_modules/main/lib/entry.js", ""),
-            ("/p/node_modules/badmain/package.json", r#"{"main": "nope.js"}"#),
+            (
+                "/p/node_modules/badmain/package.json",
+                r#"{"main": "nope.js"}"#,
+            ),
             (
                 "/p/node_modules/cond/package.json",
                 r#"{"exports": {".": {"import": "./esm.mjs", "require": "./cjs.js", "default": "./x.js"},
@@ -553,18 +565,34 @@ mod tests {
             ("/p/node_modules/cond/lib/sub.js", ""),
             ("/p/node_modules/cond/src/one.js", ""),
             ("/p/node_modules/cond/src/private/two.js", ""),
-            ("/p/node_modules/sugar/package.json", r#"{"exports": "./main.js"}"#),
+            (
+                "/p/node_modules/sugar/package.json",
+                r#"{"exports": "./main.js"}"#,
+            ),
             ("/p/node_modules/sugar/main.js", ""),
             ("/p/node_modules/@s/pkg/index.js", ""),
             ("/p/node_modules/@s/pkg/node_modules/inner/index.js", ""),
-            ("/p/node_modules/order/package.json", r#"{"exports": {"default": "./d.js", "require": "./r.js"}}"#),
+            (
+                "/p/node_modules/order/package.json",
+                r#"{"exports": {"default": "./d.js", "require": "./r.js"}}"#,
+            ),
             ("/p/node_modules/order/d.js", ""),
             ("/p/node_modules/order/r.js", ""),
         ];
-        Memory(files.iter().map(|(p, t)| (PathBuf::from(p), t.to_string())).collect())
+        Memory(
+            files
+                .iter()
+                .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+                .collect(),
+        )
     }
 
-    fn resolve(files: &Memory, request: &str, from: &str, system: System) -> Result<PathBuf, Failure> {
+    fn resolve(
+        files: &Memory,
+        request: &str,
+        from: &str,
+        system: System,
+    ) -> Result<PathBuf, Failure> {
         let resolver = Resolver {
             root: Path::new("/p"),
             files,
@@ -584,7 +612,8 @@ mod tests {
         assert_eq!(ok("./lib/a.js", "/p"), "/p/lib/a.js");
         assert_eq!(ok("./data", "/p/lib"), "/p/lib/data.json");
         assert_eq!(ok("./dir", "/p/lib"), "/p/lib/dir/index.js");
-        assert_eq!(ok("..", "/p/lib/dir"), "/p/index.js");
+        assert_eq!(ok("../..", "/p/lib/dir"), "/p/index.js");
+        assert_eq!(ok("..", "/p/lib"), "/p/index.js");
         assert_eq!(ok("/p/lib/a", "/p/lib/dir"), "/p/lib/a.js");
     }
 
@@ -605,23 +634,54 @@ mod tests {
         let files = tree();
         let get = |request: &str, system| resolve(&files, request, "/p", system);
         let path = |p: &str| Ok(PathBuf::from(p));
-        assert_eq!(get("cond", System::Require), path("/p/node_modules/cond/cjs.js"));
-        assert_eq!(get("cond", System::Import), path("/p/node_modules/cond/esm.mjs"));
-        assert_eq!(get("cond/sub", System::Require), path("/p/node_modules/cond/lib/sub.js"));
-        assert_eq!(get("cond/features/one", System::Require), path("/p/node_modules/cond/src/one.js"));
-        assert!(matches!(get("cond/features/private/two", System::Require), Err(Failure::NotExported { .. })));
-        assert!(matches!(get("cond/lib/sub.js", System::Require), Err(Failure::NotExported { .. })));
-        assert!(matches!(get("cond/features/none", System::Require), Err(Failure::ExportMissing { .. })));
-        assert_eq!(get("sugar", System::Require), path("/p/node_modules/sugar/main.js"));
+        assert_eq!(
+            get("cond", System::Require),
+            path("/p/node_modules/cond/cjs.js")
+        );
+        assert_eq!(
+            get("cond", System::Import),
+            path("/p/node_modules/cond/esm.mjs")
+        );
+        assert_eq!(
+            get("cond/sub", System::Require),
+            path("/p/node_modules/cond/lib/sub.js")
+        );
+        assert_eq!(
+            get("cond/features/one", System::Require),
+            path("/p/node_modules/cond/src/one.js")
+        );
+        assert!(matches!(
+            get("cond/features/private/two", System::Require),
+            Err(Failure::NotExported { .. })
+        ));
+        assert!(matches!(
+            get("cond/lib/sub.js", System::Require),
+            Err(Failure::NotExported { .. })
+        ));
+        assert!(matches!(
+            get("cond/features/none", System::Require),
+            Err(Failure::ExportMissing { .. })
+        ));
+        assert_eq!(
+            get("sugar", System::Require),
+            path("/p/node_modules/sugar/main.js")
+        );
         // Conditions go in the object's order: "default" first wins.
-        assert_eq!(get("order", System::Require), path("/p/node_modules/order/d.js"));
+        assert_eq!(
+            get("order", System::Require),
+            path("/p/node_modules/order/d.js")
+        );
     }
 
     #[test]
     fn not_found_lists_the_folders_and_escapes_are_refused() {
         let files = tree();
         let missing = resolve(&files, "nope", "/p/lib/dir", System::Require);
-        let searched = ["/p/lib/dir/node_modules", "/p/lib/node_modules", "/p/node_modules"];
+        let searched = [
+            "/p/lib/dir/node_modules",
+            "/p/lib/node_modules",
+            "/p/node_modules",
+        ];
         let searched = searched.iter().map(PathBuf::from).collect();
         assert_eq!(missing, Err(Failure::NotFound { searched }));
         let escape = resolve(&files, "../../etc/passwd", "/p/lib", System::Require);
