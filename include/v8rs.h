@@ -590,6 +590,43 @@ v8rs_code v8rs_load_libs_with(v8rs_context *context,
                               const char *cache_dir,
                               v8rs_error **error_out);
 
+// Gives the context Node's basics (`docs/node.md`): `process` (`env`, `nextTick`,
+// `version`, `platform`, `hrtime`…), `Buffer`, `global`, `setImmediate`/
+// `clearImmediate`, and `require` of CommonJS from the project folder `modules` (the
+// one holding `node_modules`; NULL for built-in modules only) — which `v8rs_run_module`
+// without a resolver also uses, for ES modules. Every file `require` reads is inside
+// that folder once symbolic links are followed. `env` holds `env_len` bytes of
+// `KEY=VALUE` entries, each ended by a NUL byte (NULL or 0 bytes: an empty
+// `process.env`).
+//
+// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a folder that is not one, an entry without
+// `=` or bytes that are not UTF-8; `V8RS_CODE_INVALID_STATE` when the context has the
+// Node group already, or was freed.
+//
+// # Safety
+// `context` is NULL or a live handle; `modules` is NULL or points to `modules_len`
+// bytes; `env` is NULL or points to `env_len` bytes; `error_out` is NULL or writable.
+v8rs_code v8rs_context_enable_node(v8rs_context *context,
+                                   const char *modules,
+                                   size_t modules_len,
+                                   const char *env,
+                                   size_t env_len,
+                                   v8rs_error **error_out);
+
+// Sets the folder `require` (and `v8rs_run_module` without a resolver) resolves from
+// and reads under, in a context with the Node group; NULL: built-in modules only.
+//
+// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a folder that is not one;
+// `V8RS_CODE_INVALID_STATE` for a context without the Node group, or freed.
+//
+// # Safety
+// `context` is NULL or a live handle; `modules` is NULL or points to `modules_len`
+// bytes; `error_out` is NULL or writable.
+v8rs_code v8rs_context_set_node_modules(v8rs_context *context,
+                                        const char *modules,
+                                        size_t modules_len,
+                                        v8rs_error **error_out);
+
 // Frees an error (NULL is a no-op). A host exception's payload
 // (`v8rs_error_host_data`) is finalized now.
 //
@@ -834,7 +871,8 @@ uint32_t v8rs_context_settle(v8rs_context *context,
 // `context`. Each `import` calls `resolver(data, specifier, specifier_len, referrer,
 // referrer_len, reply)`, which answers with `v8rs_reply_module` (the imported module's
 // canonical name and source) or `v8rs_reply_error`; a NULL `resolver` makes every
-// import fail. Top-level `await` is settled. With `global_name` (not NULL), the module
+// import fail — except in a context with a modules folder (`v8rs_context_enable_node`),
+// where imports resolve as in Node (`import`/`node`/`default` conditions). Top-level `await` is settled. With `global_name` (not NULL), the module
 // namespace becomes that global and `*value_out` is `undefined`; otherwise it is the
 // namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`;
 // `flags` may be `V8RS_ACCEPT_JSON`, and `V8RS_SOURCE_MAPS` to honour the source maps

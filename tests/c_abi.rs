@@ -335,3 +335,48 @@ fn freeing_handles_while_a_call_runs_on_another_thread_is_safe() {
     assert_eq!((code, out.as_slice()), (Code::Ok, b"true".as_slice()));
     let _ = vm;
 }
+
+#[test]
+fn the_node_group_and_require_from_c() {
+    let (vm, ctx) = new_context();
+    let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/node_tree");
+    let env = b"NODE_ENV=production\0EMPTY=\0";
+    let mut err = ptr::null_mut();
+    // SAFETY: valid pointers and lengths; the handles are freed once each.
+    unsafe {
+        let (code, out, _) = run(ctx, b"typeof process", b"a.js");
+        assert_eq!((code, out.as_slice()), (Code::Ok, b"undefined".as_slice()));
+        let code = v8rs_context_enable_node(
+            ctx,
+            tree.as_ptr().cast(),
+            tree.len(),
+            env.as_ptr().cast(),
+            env.len(),
+            &mut err,
+        );
+        assert_eq!(code, Code::Ok);
+        let script = b"[process.env.NODE_ENV, process.env.EMPTY, require('cond'), \
+            require('./lib/data').answer, Buffer.from('hi').toString('hex')].join()";
+        let (code, out, _) = run(ctx, script, b"a.js");
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            (code, out.as_str()),
+            (Code::Ok, "production,,cond:require,42,6869")
+        );
+        // Twice is a misuse; a folder that is not one is an invalid argument.
+        let code = v8rs_context_enable_node(ctx, ptr::null(), 0, ptr::null(), 0, &mut err);
+        assert_eq!(code, Code::InvalidState);
+        v8rs_error_free(err);
+        let missing = b"/nonexistent/folder";
+        let code = v8rs_context_set_node_modules(ctx, missing.as_ptr().cast(), 19, &mut err);
+        assert_eq!(code, Code::InvalidArgument);
+        v8rs_error_free(err);
+        let code = v8rs_context_set_node_modules(ctx, ptr::null(), 0, &mut err);
+        assert_eq!(code, Code::Ok);
+        let (code, _, err) = run(ctx, b"require('cond')", b"a.js");
+        assert_eq!(code, Code::JsError);
+        v8rs_error_free(err);
+        v8rs_context_free(ctx);
+        v8rs_vm_free(vm);
+    }
+}

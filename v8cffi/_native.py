@@ -467,6 +467,19 @@ def context_new(vm: Any, features: int) -> Any:
     return ffi.gc(out[0], lib.v8rs_context_free)
 
 
+def context_enable_node(context: Any, modules: bytes | None, env: bytes) -> None:
+    """Gives ``context`` the Node group: ``require`` from the folder ``modules`` (or
+    none), ``process.env`` from ``env`` (``KEY=VALUE\\0`` entries)."""
+    folder = modules if modules is not None else NULL
+    call(lib.v8rs_context_enable_node, context, folder, len(modules or b""), env, len(env))
+
+
+def context_set_node_modules(context: Any, modules: bytes | None) -> None:
+    """Sets the folder ``require`` reads under (``None``: built-in modules only)."""
+    folder = modules if modules is not None else NULL
+    call(lib.v8rs_context_set_node_modules, context, folder, len(modules or b""))
+
+
 def context_close(context: Any) -> None:
     """Makes every later call on ``context`` fail; it is freed later."""
     lib.v8rs_context_close(context)

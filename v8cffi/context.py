@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Union
 from . import _async, _console, _constants, _fetch, _native, _streams
 from ._managed import Managed
 from .exceptions import V8ArgumentError, V8IOError, V8LifecycleError
+from .node import JSValue, NodeOptions, folder
+from .node import StrPath as _NodePath
 from .values import dumps
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ class Context(Managed):
         self,
         vm: VM,
         features: int = _constants.WEB_ALL,
+        node: NodeOptions | None = None,
         *,
         fetch: _fetch.Handler | None = None,
         allow: Iterable[str] | None = None,
@@ -65,6 +69,8 @@ class Context(Managed):
         super().__init__()
         self._vm = vm
         self._features = features
+        self._node = node
+        self._required: dict[str, str] = {}
         #: The network given at creation (``set_fetch``), set again on each set-up.
         self._network: tuple[_fetch.Handler | None, frozenset[str] | None] | None = None
         if fetch is not None or allow is not None:
@@ -96,7 +102,11 @@ class Context(Managed):
         return self._vm
 
     def _create(self) -> None:
-        self._ptr = _native.context_new(self._vm._live_ptr(), self._features)
+        ptr = _native.context_new(self._vm._live_ptr(), self._features)
+        if self._node is not None:
+            _native.context_enable_node(ptr, self._node.modules, self._node.env)
+        self._ptr = ptr
+        self._required = {}
         self._used = True
         self._streams_ready = False  # a fresh global scope
         if self._network is not None:
@@ -380,6 +390,39 @@ class Context(Managed):
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         flags = _JSON | _MAPS if source_maps else _JSON
         return _native.run_module(self._live_ptr(), code, name, resolver, global_b, timeout_ms, flags)
+
+    def require(self, name: str) -> JSValue:
+        """``require(name)`` in this context (created with ``node=``): a built-in
+        module (``buffer``, ``events``, ``util``, ``path``…) or a package or file of the
+        context's modules folder, resolved and cached as Node does. Returns a
+        :class:`~v8cffi.node.JSValue`, so ``ctx.require("marked").parse("# hi")`` calls
+        into JavaScript; a module that is not found raises
+        :class:`~v8cffi.exceptions.V8JSError` (``Cannot find module…``, with the
+        folders looked in)."""
+        if not isinstance(name, str):
+            raise TypeError(f"the module name must be a string, not {name!r}")
+        key = self._required.get(name)
+        if key is None:
+            key = f"m{len(self._required)}"
+            self.run_script(
+                "Object.defineProperty(globalThis, '__v8cffi_required', "
+                "{value: globalThis.__v8cffi_required ?? {}, configurable: true});"
+                f"__v8cffi_required.{key} = require({json.dumps(name)}); undefined",
+                "<require>",
+            )
+            self._required[name] = key
+        return JSValue(self, f"__v8cffi_required.{key}")
+
+    def set_node_modules(self, path: _NodePath | None) -> None:
+        """Sets the folder ``require`` resolves from and may read under (``None``:
+        built-in modules only), in a context created with ``node=``; modules required
+        already stay cached. Raises :class:`~v8cffi.exceptions.V8ArgumentError` for a
+        path that is not a folder."""
+        if self._node is None:
+            raise V8LifecycleError("the context has no Node group: create it with node=True")
+        modules = folder(path)
+        _native.context_set_node_modules(self._live_ptr(), modules)
+        self._node = NodeOptions(modules, self._node.env)
 
     def expose(self, name: str, function: Callable[..., Any]) -> None:
         """Makes ``function`` callable from JavaScript as the global ``name``.

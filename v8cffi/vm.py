@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _console, _native, _snapshot, context
 from ._managed import Managed
 from .exceptions import V8LifecycleError
 from .inspector import Inspector
+from .node import node_options
 from .web import feature_mask
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class VM(Managed):
         *,
         web: bool | Iterable[str] = True,
         dom: bool = False,
+        node: bool | Mapping[str, Any] = False,
         fetch: Callable[[Any], Any] | None = None,
         allow: Iterable[str] | None = None,
     ) -> context.Context:
@@ -121,12 +123,18 @@ class VM(Managed):
         ``DOMParser``, elements, events… from linkedom, loaded on first use; no layout,
         no resource loading: ``docs/web-apis.md``).
 
+        ``node``: Node's basics (:mod:`v8cffi.node`) — ``True`` for ``process``,
+        ``Buffer``, ``global``, ``setImmediate`` and the built-in modules of
+        ``require``; or ``{"modules": folder, "env": {...}}`` to ``require`` packages
+        from that project folder (reads never leave it) and give ``process.env``.
+
         ``fetch`` and ``allow``: the context's network for JavaScript's ``fetch``, as
         :meth:`Context.set_fetch <v8cffi.context.Context.set_fetch>` gives it; without
         them it has none."""
-        if web is True and not dom and fetch is None and allow is None:
+        options = node_options(node)
+        if web is True and not dom and options is None and fetch is None and allow is None:
             return context.Context(self)
-        return context.Context(self, feature_mask(web, dom=dom), fetch=fetch, allow=allow)
+        return context.Context(self, feature_mask(web, dom=dom), options, fetch=fetch, allow=allow)
 
     def start_inspector(
         self,

@@ -8,7 +8,7 @@ use crate::abi::handle::{arc_into_handle, clone_arc, free_arc, Castable, Ownersh
 use crate::abi::strings::{bytes, c_paths, hand_out, non_null, script_name, timeout, ResultBuffer};
 use crate::abi::types::{call_flags, v8rs_code, V8RS_CODE_CACHE, V8RS_WEB_ALL};
 use crate::abi::vm::v8rs_vm;
-use crate::engine::{Context, Error, WebFeatures};
+use crate::engine::{Context, Error, NodeOptions, WebFeatures};
 
 /// A context: one JavaScript global scope inside a VM; globals persist between calls.
 ///
@@ -527,5 +527,100 @@ pub unsafe extern "C" fn v8rs_load_libs_with(
         let source_maps = call_flags(flags).source_maps;
         let code_cache = flags & V8RS_CODE_CACHE != 0;
         context.load_libs_with(&paths, code_cache, dir, source_maps)
+    })
+}
+
+/// The modules folder of a `v8rs_context_enable_node` call: NULL (none) or UTF-8 bytes.
+///
+/// # Safety
+/// `modules` is NULL or points to `len` readable bytes.
+unsafe fn modules_folder(
+    modules: *const c_char,
+    len: usize,
+) -> Result<Option<std::path::PathBuf>, Error> {
+    if modules.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: `modules` points to `len` bytes (the caller's contract).
+    let bytes = unsafe { bytes(modules, len, "modules") }?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::invalid_argument("the modules folder is not UTF-8"))?;
+    Ok(Some(std::path::PathBuf::from(text)))
+}
+
+/// Gives the context Node's basics (`docs/node.md`): `process` (`env`, `nextTick`,
+/// `version`, `platform`, `hrtime`…), `Buffer`, `global`, `setImmediate`/
+/// `clearImmediate`, and `require` of CommonJS from the project folder `modules` (the
+/// one holding `node_modules`; NULL for built-in modules only) — which `v8rs_run_module`
+/// without a resolver also uses, for ES modules. Every file `require` reads is inside
+/// that folder once symbolic links are followed. `env` holds `env_len` bytes of
+/// `KEY=VALUE` entries, each ended by a NUL byte (NULL or 0 bytes: an empty
+/// `process.env`).
+///
+/// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a folder that is not one, an entry without
+/// `=` or bytes that are not UTF-8; `V8RS_CODE_INVALID_STATE` when the context has the
+/// Node group already, or was freed.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `modules` is NULL or points to `modules_len`
+/// bytes; `env` is NULL or points to `env_len` bytes; `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_enable_node(
+    context: *mut v8rs_context,
+    modules: *const c_char,
+    modules_len: usize,
+    env: *const c_char,
+    env_len: usize,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { clone_arc(context) }?;
+        // SAFETY: `modules` points to `modules_len` bytes (the caller's contract).
+        let modules = unsafe { modules_folder(modules, modules_len) }?;
+        let env = if env.is_null() || env_len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: `env` points to `env_len` bytes (the caller's contract).
+            unsafe { bytes(env, env_len, "env") }?
+        };
+        let env = std::str::from_utf8(env)
+            .map_err(|_| Error::invalid_argument("env is not UTF-8"))?
+            .split_terminator('\0')
+            .map(|entry| {
+                entry
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .ok_or_else(|| {
+                        Error::invalid_argument(format!("env entry '{entry}' has no '='"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        context.enable_node(NodeOptions { modules, env })
+    })
+}
+
+/// Sets the folder `require` (and `v8rs_run_module` without a resolver) resolves from
+/// and reads under, in a context with the Node group; NULL: built-in modules only.
+///
+/// Errors: `V8RS_CODE_INVALID_ARGUMENT` for a folder that is not one;
+/// `V8RS_CODE_INVALID_STATE` for a context without the Node group, or freed.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `modules` is NULL or points to `modules_len`
+/// bytes; `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_set_node_modules(
+    context: *mut v8rs_context,
+    modules: *const c_char,
+    modules_len: usize,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { clone_arc(context) }?;
+        // SAFETY: `modules` points to `modules_len` bytes (the caller's contract).
+        let modules = unsafe { modules_folder(modules, modules_len) }?;
+        context.set_node_modules(modules.as_deref())
     })
 }

@@ -230,7 +230,8 @@ pub unsafe extern "C" fn v8rs_context_settle(
 /// `context`. Each `import` calls `resolver(data, specifier, specifier_len, referrer,
 /// referrer_len, reply)`, which answers with `v8rs_reply_module` (the imported module's
 /// canonical name and source) or `v8rs_reply_error`; a NULL `resolver` makes every
-/// import fail. Top-level `await` is settled. With `global_name` (not NULL), the module
+/// import fail — except in a context with a modules folder (`v8rs_context_enable_node`),
+/// where imports resolve as in Node (`import`/`node`/`default` conditions). Top-level `await` is settled. With `global_name` (not NULL), the module
 /// namespace becomes that global and `*value_out` is `undefined`; otherwise it is the
 /// namespace in the wire format (functions in it are `V8RS_CODE_CONVERSION`;
 /// `flags` may be `V8RS_ACCEPT_JSON`, and `V8RS_SOURCE_MAPS` to honour the source maps
@@ -310,10 +311,15 @@ pub unsafe extern "C" fn v8rs_run_module(
                 _ => Err("the resolver gave no module".into()),
             }
         };
+        // Without a resolver, a context with a modules folder resolves as Node does.
+        let ask: Option<&mut crate::engine::modules::Resolver<'_>> = match resolver {
+            Some(_) => Some(&mut ask),
+            None => None,
+        };
         let value = context.run_module(
             source,
             identifier,
-            Some(&mut ask),
+            ask,
             global_name,
             timeout(timeout_ms),
             call_flags(flags),

@@ -13,6 +13,7 @@ use crate::engine::error::{Code, Error};
 use crate::engine::event_loop::{self, Session};
 use crate::engine::exception::{caught, describe_exception, rejection};
 use crate::engine::host::HostFunction;
+use crate::engine::node::NodeOptions;
 use crate::engine::realm::Realm;
 use crate::engine::script::{new_string, read_lib, run_with_code_cache, utf8};
 use crate::engine::text::Text;
@@ -351,10 +352,22 @@ impl Context {
         let mut no_imports = |specifier: &str, _: &str| -> Result<(String, String), String> {
             Err(format!("no resolver was given to import '{specifier}'"))
         };
-        let resolver = match resolver {
-            Some(resolver) => resolver,
-            None => &mut no_imports,
+        // Without a resolver, a context with a modules folder resolves as Node does.
+        let node_root = match &resolver {
+            Some(_) => None,
+            None => self
+                .realm
+                .read()
+                .as_ref()
+                .and_then(|r| r.node.root.read().clone()),
         };
+        let mut node_imports = node_root.map(crate::engine::node::esm_resolver);
+        let resolver: &mut crate::engine::modules::Resolver<'_> =
+            match (resolver, &mut node_imports) {
+                (Some(resolver), _) => resolver,
+                (None, Some(node)) => node,
+                (None, None) => &mut no_imports,
+            };
         let mut session = self.session(timeout)?;
         let (module, evaluation) = session.turn(|tc, _, cause| {
             let module = crate::engine::modules::compile(tc, source, name, flags.source_maps)?
@@ -402,6 +415,29 @@ impl Context {
                     .map_err(|e| e.unwrap_or_else(|| caught(tc, cause))),
             }
         })
+    }
+
+    /// Gives the context Node's basics and `require` (see [`crate::engine::node`]):
+    /// `process` (its `env` is `options.env`), `Buffer`, `global`, `setImmediate`,
+    /// and `require` from the folder `options.modules`. Fails with `InvalidState` when
+    /// the context has them already, `InvalidArgument` when the folder is not one.
+    pub fn enable_node(&self, options: NodeOptions) -> Result<(), Error> {
+        let mut session = self.session(None)?;
+        session.turn(|tc, realm, _| crate::engine::node::install(tc, realm, options))
+    }
+
+    /// Sets the folder `require` (and `run_module` without a resolver) resolves from
+    /// and may read under; `None` leaves only the built-in modules. The context must
+    /// have the Node group ([`Self::enable_node`]). Modules required already stay
+    /// in `require.cache`.
+    pub fn set_node_modules(&self, modules: Option<&std::path::Path>) -> Result<(), Error> {
+        self.check_usable()?;
+        let realm = self
+            .realm
+            .read()
+            .clone()
+            .ok_or_else(|| Error::invalid_state("the context was freed (torn down)"))?;
+        crate::engine::node::set_root(&realm, modules)
     }
 
     /// Makes `function` callable from JavaScript as the global `name` (see

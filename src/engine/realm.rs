@@ -9,7 +9,7 @@
 //! context (by a call that was stopped, say) only ever runs in a later call of that
 //! context, never in another context's call, and is dropped with the context.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use crate::engine::host::{HostFunction, HostTable};
@@ -20,6 +20,23 @@ use crate::engine::vm::VmShared;
 
 /// The script that makes a context's `exactJson` (see `exact_json.js`).
 const EXACT_JSON: &str = include_str!("exact_json.js");
+
+/// The private key of the global's `process.nextTick` queue runner (set by the Node
+/// group, `node/mod.rs`).
+pub(crate) const TICKS_KEY: &str = "v8rs.node.ticks";
+
+/// What the Node group (`node/`) keeps of a context: off until it is enabled.
+#[derive(Default)]
+pub(crate) struct NodeState {
+    /// Whether the context has the Node globals.
+    pub(crate) enabled: AtomicBool,
+    /// The canonical folder `require` reads under (`None`: no files).
+    pub(crate) root: parking_lot::RwLock<Option<std::path::PathBuf>>,
+    /// `process.env` as the embedder gave it.
+    pub(crate) env: parking_lot::Mutex<Vec<(String, String)>>,
+    /// Whether `process.nextTick` queued callbacks that have not run yet.
+    pub(crate) ticks_pending: AtomicBool,
+}
 
 /// A realm's microtask queue. It is rooted through the isolate's heap, so it may only
 /// be dropped under the VM's lock: the realm hands it to the VM's graveyard.
@@ -56,6 +73,8 @@ pub(crate) struct Realm {
     pub(crate) pending: PendingOps,
     /// The embedder's network for `fetch` (none: `fetch` rejects; see `web/fetch.rs`).
     pub(crate) fetch: parking_lot::Mutex<Option<Arc<HostFunction>>>,
+    /// The Node group's state (`process.env`, the modules folder, `nextTick`).
+    pub(crate) node: NodeState,
     shared: Weak<VmShared>,
 }
 
@@ -122,6 +141,7 @@ impl Realm {
                 decoders: parking_lot::Mutex::default(),
                 pending: PendingOps::default(),
                 fetch: parking_lot::Mutex::new(None),
+                node: NodeState::default(),
                 shared: Arc::downgrade(shared),
             })
         });
@@ -178,11 +198,25 @@ impl Realm {
         }
     }
 
-    /// Runs the realm's microtasks (promise reactions, `queueMicrotask`). The caller
-    /// holds the VM's lock.
-    pub(crate) fn run_microtasks(&self, isolate: &mut v8::Isolate) {
-        if let Some(queue) = &self.queue {
-            queue.0.perform_checkpoint(isolate);
+    /// Runs the realm's microtasks (promise reactions, `queueMicrotask`) in its
+    /// context (the current one). With the Node group, `process.nextTick` callbacks run
+    /// first, and again after the microtasks whenever these queued more, as in Node.
+    /// The caller holds the VM's lock.
+    pub(crate) fn run_microtasks(&self, scope: &mut v8::PinScope<'_, '_>) {
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        loop {
+            if self.node.ticks_pending.swap(false, Ordering::AcqRel) {
+                run_ticks(scope);
+                if scope.is_execution_terminating() {
+                    return;
+                }
+            }
+            queue.0.perform_checkpoint(scope);
+            if !self.node.ticks_pending.load(Ordering::Acquire) {
+                break;
+            }
         }
     }
 
@@ -195,6 +229,22 @@ impl Realm {
         if let Some(queue) = &self.queue {
             queue.0.enqueue_microtask(isolate, task);
         }
+    }
+}
+
+/// Calls the runner of the `process.nextTick` queue the Node group put on the current
+/// context's global (it reports a callback's exception itself).
+fn run_ticks(scope: &mut v8::PinScope<'_, '_>) {
+    v8::tc_scope!(let tc, scope);
+    let global = tc.get_current_context().global(tc);
+    let Some(name) = v8::String::new(tc, TICKS_KEY) else {
+        return;
+    };
+    let key = v8::Private::for_api(tc, Some(name));
+    let runner = global.get_private(tc, key);
+    if let Some(runner) = runner.and_then(|r| v8::Local::<v8::Function>::try_from(r).ok()) {
+        let receiver = v8::undefined(tc).into();
+        let _ = runner.call(tc, receiver, &[]);
     }
 }
 

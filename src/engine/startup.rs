@@ -35,7 +35,8 @@ use crate::engine::web::{self, WebFeatures};
 fn natives() -> impl Iterator<Item = (&'static str, v8::FunctionCallback)> {
     let web = web::WEB_NATIVES.iter().copied();
     let timers = crate::engine::event_loop::TIMER_NATIVES.iter().copied();
-    web.chain(timers)
+    let node = crate::engine::node::NODE_NATIVES.iter().copied();
+    web.chain(timers).chain(node)
 }
 
 /// The list of [`external_references`].

@@ -21,6 +21,7 @@ LAYERS = {
     "exceptions": 1,
     "values": 2,
     "web": 2,
+    "node": 2,
     "_native": 3,
     "_managed": 4,
     "_streams": 4,

@@ -297,6 +297,10 @@
   Object.defineProperty(console, Symbol.for('v8rs.console.inspect'), {
     value: (value) => inspectModule().inspect(value),
   });
+  // For the Node group's `util`: the whole vendored module (inspect, format…).
+  Object.defineProperty(console, Symbol.for('v8rs.console.util'), {
+    value: () => inspectModule(),
+  });
   Object.defineProperty(console, Symbol.for('v8rs.console.format'), {
     value: (...args) => format(args),
   });

@@ -1,0 +1,381 @@
+"""The Node group (``node=``): ``process``, ``Buffer``, ``global``, ``setImmediate``,
+``nextTick`` ordering, and ``require`` — each compared with Node 20 running the same
+code where Node is installed — plus the confinement of ``require`` to its folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from v8cffi.context import Context
+from v8cffi.exceptions import V8ArgumentError, V8JSError, V8LifecycleError
+from v8cffi.vm import VM
+
+ROOT = Path(__file__).resolve().parents[2]
+TREE = ROOT / "tests" / "fixtures" / "node_tree"
+PROJECT = ROOT / "tests" / "fixtures" / "node_project"
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (the reference for behaviour)")
+
+
+def node_json(expression: str, cwd: Path = TREE, prelude: str = "") -> Any:
+    """``expression`` evaluated by Node 20 in ``cwd`` (awaited), as JSON."""
+    assert NODE is not None
+    script = f"{prelude}\nPromise.resolve({expression}).then((v) => process.stdout.write(JSON.stringify(v)));"
+    out = subprocess.run(
+        [NODE, "-e", script], cwd=cwd, capture_output=True, text=True, check=True, timeout=60
+    )
+    return json.loads(out.stdout)
+
+
+def ours_json(ctx: Context, expression: str, prelude: str = "") -> Any:
+    """The same in a v8rs context."""
+    text = ctx.eval(
+        f"{prelude}\nPromise.resolve({expression}).then((v) => JSON.stringify(v))", await_promise=True
+    )
+    return json.loads(text)
+
+
+@pytest.fixture
+def tree_ctx(vm: VM) -> Iterator[Context]:
+    with vm.create_context(node={"modules": TREE}) as ctx:
+        yield ctx
+
+
+# ---- process, global, timers
+
+
+def test_without_the_group_there_is_no_node(ctx: Context) -> None:
+    assert (
+        ctx.eval("[typeof process, typeof Buffer, typeof require, typeof setImmediate, typeof global]")
+        == ["undefined"] * 5
+    )
+
+
+def test_process_basics(vm: VM) -> None:
+    with vm.create_context(node=True) as ctx:
+        assert ctx.eval("JSON.stringify(process.env)") == "{}"
+        assert ctx.eval("global === globalThis && globalThis.global === global") is True
+        got = ctx.eval(
+            "[process.platform, process.arch, typeof process.version, process.versions.node, "
+            "process.cwd(), process.argv.length, typeof process.hrtime.bigint(), process.hrtime().length]"
+        )
+        assert got[0] == "linux" and got[1] in {"x64", "arm64"}
+        assert got[2] == "string" and got[3].startswith("20.")
+        assert got[4:] == ["/", 1, "bigint", 2]
+        assert (
+            ctx.eval("const t = process.hrtime(); const d = process.hrtime(t); d[0] >= 0 && d[1] >= 0")
+            is True
+        )
+        assert ctx.eval("Object.keys(globalThis).filter((k) => k !== '__v8cffi_required')") == []
+        with pytest.raises(V8JSError, match=r"process\.exit\(3\) was called"):
+            ctx.eval("process.exit(3)")
+        assert ctx.eval("try { process.exit() } catch (e) { [e.code, e.exitCode] }") == [
+            "ERR_V8RS_PROCESS_EXIT",
+            3,
+        ]
+    env = {"NODE_ENV": "production", "EMPTY": ""}
+    with vm.create_context(node={"env": env}) as ctx:
+        assert ctx.eval("[process.env.NODE_ENV, process.env.EMPTY, process.env.HOME]") == [
+            "production",
+            "",
+            None,
+        ]
+    with pytest.raises(ValueError, match="unknown node options"):
+        vm.create_context(node={"modulez": "."})
+    with pytest.raises(ValueError, match="names without"):
+        vm.create_context(node={"env": {"A=B": "c"}})
+
+
+def test_emit_warning_goes_to_the_console(vm: VM) -> None:
+    lines: list[tuple[str, str]] = []
+    vm.set_console(lambda level, text: lines.append((level, text)))
+    with vm.create_context(node=True) as ctx:
+        ctx.eval("process.emitWarning('careful', 'DeprecationWarning', 'DEP0001'); 1")
+        ctx.run_until_idle()
+        seen = ctx.eval(
+            "new Promise((r) => { process.once('warning', (w) => r([w.name, w.message])); process.emitWarning('x'); })",  # noqa: E501
+            await_promise=True,
+        )
+    assert lines == [("warn", "(node:1) [DEP0001] DeprecationWarning: careful")]
+    assert seen == ["Warning", "x"]
+
+
+ORDER = """
+const log = [];
+setImmediate(() => {
+  log.push('immediate1');
+  process.nextTick(() => log.push('tick-in-immediate'));
+  Promise.resolve().then(() => log.push('promise-in-immediate'));
+});
+const cleared = setImmediate(() => log.push('cleared'));
+clearImmediate(cleared);
+setImmediate((a, b) => log.push('immediate2:' + a + b), 'x', 'y');
+Promise.resolve().then(() => {
+  log.push('promise1');
+  process.nextTick(() => log.push('tick-from-promise'));
+});
+process.nextTick(() => { log.push('tick1'); Promise.resolve().then(() => log.push('promise-from-tick')); });
+process.nextTick((v) => log.push('tick2:' + v), 7);
+queueMicrotask(() => log.push('microtask'));
+log.push('sync');
+"""
+
+
+def test_next_tick_and_immediates_order_as_node(vm: VM) -> None:
+    expected = [
+        "sync", "tick1", "tick2:7", "promise1", "microtask", "promise-from-tick", "tick-from-promise",
+        "immediate1", "tick-in-immediate", "promise-in-immediate", "immediate2:xy",
+    ]  # fmt: skip
+    waited = "new Promise((r) => setTimeout(() => r(log), 30))"
+    with vm.create_context(node=True) as ctx:
+        assert ours_json(ctx, waited, ORDER) == expected
+        with pytest.raises(V8JSError, match='"callback" argument must be of type function'):
+            ctx.eval("process.nextTick(1)")
+    if NODE is not None:
+        assert node_json(waited, prelude=ORDER) == expected
+
+
+# ---- Buffer
+
+BUFFER_CASES = [
+    "Buffer.from('héllo').toString('base64')",
+    "Buffer.from('aMOpbGxv', 'base64').toString()",
+    "Buffer.from('héllo').toString('hex')",
+    "Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]).readUInt32LE(1)",
+    "Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]).readUInt32BE(0)",
+    "Buffer.from([255, 254]).readInt16LE(0)",
+    "Buffer.concat([Buffer.from('ab'), Buffer.from('cd')]).toString()",
+    "Buffer.from('hello').slice(1, 3).toString()",
+    "Buffer.from('hello').subarray(-3).toString('latin1')",
+    "Buffer.from('abc').equals(Buffer.from('abc'))",
+    "Buffer.compare(Buffer.from('a'), Buffer.from('b'))",
+    "Buffer.from('hi').toJSON()",
+    "JSON.stringify(Buffer.from('hi'))",
+    "Buffer.byteLength('héllo')",
+    "Buffer.alloc(4, 'ab').toString()",
+    "(() => { const b = Buffer.alloc(8); b.writeDoubleLE(1.5); return [...b]; })()",
+    "(() => { const b = Buffer.alloc(6); b.writeUIntBE(0x123456789a, 0, 5); return b.toString('hex'); })()",
+    "Buffer.from('€').toString('binary').length",
+    "Buffer.from('ff00', 'hex').readUInt16BE()",
+    "Buffer.isBuffer(Buffer.alloc(1)) && !Buffer.isBuffer(new Uint8Array(1))",
+    "Buffer.from('hello world').indexOf('world')",
+    "Buffer.from('a,b').toString('utf16le').length",
+    "require('buffer').Buffer === Buffer",
+    "require('util').inspect(Buffer.from('hi'))",
+]
+
+
+@pytest.mark.parametrize("expression", BUFFER_CASES)
+def test_buffer_matches_node(vm: VM, expression: str) -> None:
+    with vm.create_context(node=True) as ctx:
+        ours = ours_json(ctx, expression)
+    if NODE is None:
+        pytest.skip("node is not installed")
+    assert ours == node_json(expression)
+
+
+# ---- require: resolution over a hand-made tree, compared with Node
+
+TREE_CASES = [
+    "require('./index').name",
+    "[require('./lib/cycle_a'), require('./lib/cycle_b')]",
+    "require('./lib/data')",
+    "require('./lib/data.json').list",
+    "require('./lib/dir')",
+    "require('cond')",
+    "require('cond/sub')",
+    "require('cond/features/feat')",
+    "require('cond/package.json').name",
+    "require('nomain')",
+    "require('@scope/pkg')",
+    "require('main-dir')",
+    "require('esm-only').x + ':' + require('esm-only').default",
+    "require('./lib/cycle_a') === require('./lib/cycle_a.js')",
+    "(() => { try { require('cond/lib/sub.js') } catch (e) { return e.code } })()",
+    "(() => { try { require('badmain') } catch (e) { return [e.code, e.message.split('. ')[0].split('/').pop()] } })()",  # noqa: E501
+    "(() => { try { require('nope') } catch (e) { return [e.code, e.message.split('\\n')[0]] } })()",
+    "Object.keys(require.cache).some((k) => k.endsWith('cycle_b.js'))",
+    "typeof require('events').EventEmitter",
+    "require('path').join('/a/b', '../c', 'd.js')",
+    "require('path').relative('/a/b/c', '/a/d')",
+    "require('node:path').extname('x/y.tar.gz')",
+    "require('util').format('%s:%d:%j', 'a', 42, {b: 1})",
+    "require('util').inspect({a: [1, {b: new Map([[1, 2]])}]}, {depth: 0})",
+    "require('util').types.isPromise(Promise.resolve())",
+    "typeof require('util').promisify((cb) => cb(null, 1))",
+    "require('process') === process",
+    "require.resolve('cond').split('/').slice(-2).join('/')",
+]
+
+
+@pytest.mark.parametrize("expression", TREE_CASES)
+def test_resolution_matches_node(tree_ctx: Context, expression: str) -> None:
+    ours = ours_json(tree_ctx, expression)
+    if NODE is None:
+        pytest.skip("node is not installed")
+    assert ours == node_json(expression)
+
+
+def test_not_found_names_the_require_stack_and_where_it_looked(tree_ctx: Context) -> None:
+    error = tree_ctx.eval("try { require('./lib/outer') } catch (e) { [e.code, e.message, e.requireStack] }")
+    code, message, stack = error
+    assert code == "MODULE_NOT_FOUND"
+    lines = message.split("\n")
+    assert lines[:4] == [
+        "Cannot find module 'missing-pkg'",
+        "Require stack:",
+        f"- {TREE}/lib/needs_missing.js",
+        f"- {TREE}/lib/outer.js",
+    ]
+    assert lines[4] == f"Looked in: {TREE}/lib/node_modules, {TREE}/node_modules"
+    assert stack == [f"{TREE}/lib/needs_missing.js", f"{TREE}/lib/outer.js"]
+    # A failed module is not cached; Node's message for an unexported subpath.
+    assert tree_ctx.eval("Object.keys(require.cache).some((k) => k.endsWith('outer.js'))") is False
+    message = tree_ctx.eval("try { require('cond/lib/sub.js') } catch (e) { e.message }")
+    assert (
+        message
+        == f"Package subpath './lib/sub.js' is not defined by \"exports\" in {TREE}/node_modules/cond/package.json"  # noqa: E501
+    )
+    with pytest.raises(V8JSError, match="The Node built-in module 'fs' is not available in v8rs"):
+        tree_ctx.eval("require('fs')")
+    with pytest.raises(V8JSError, match="'crypto' is not available"):
+        tree_ctx.eval("require('node:crypto')")
+
+
+def test_module_scope_and_cache(tree_ctx: Context) -> None:
+    got = tree_ctx.eval("require('./lib/dir')")
+    assert got == {"dir": "lib/dir", "file": "index.js"}
+    assert tree_ctx.eval(
+        "const a1 = require('cond'); delete require.cache[require.resolve('cond')]; a1 === require('cond')"
+    )
+    assert tree_ctx.eval("require('./index') === require('./index.js')") is True
+
+
+def test_python_require(tree_ctx: Context) -> None:
+    assert tree_ctx.require("cond").value() == "cond:require"
+    assert tree_ctx.require("path").join("/a", "b") == "/a/b"
+    assert tree_ctx.require("./lib/data.json").value() == {"answer": 42, "list": [1, 2]}
+    with pytest.raises(V8JSError, match="Cannot find module 'nope'"):
+        tree_ctx.require("nope")
+
+
+def test_reads_stay_in_the_folder(vm: VM, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(TREE, project, symlinks=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "index.js").write_text("module.exports = 'secret';")
+    (outside / "secret.js").write_text("module.exports = 'secret';")
+    (project / "node_modules" / "evil").symlink_to(outside, target_is_directory=True)
+    (project / "lib" / "link.js").symlink_to(outside / "secret.js")
+    (project / "node_modules" / "inner").symlink_to(
+        project / "node_modules" / "cond", target_is_directory=True
+    )
+    with vm.create_context(node={"modules": project}) as ctx:
+        for request in [
+            "'../outside/secret'",
+            "'../../etc/passwd'",
+            f"'{outside}/secret.js'",
+            "'evil'",
+            "'./lib/link'",
+        ]:
+            code = ctx.eval(f"try {{ require({request}); 'loaded' }} catch (e) {{ e.code }}")
+            assert code == "ERR_V8RS_OUTSIDE_ROOT", request
+        message = ctx.eval("try { require('evil') } catch (e) { e.message }")
+        assert "is outside the modules folder" in message
+        # A symbolic link inside the folder is followed.
+        assert ctx.eval("require('inner')") == "cond:require"
+        ctx.set_node_modules(outside)
+        assert ctx.eval("require('./secret')") == "secret"
+        ctx.set_node_modules(None)
+        with pytest.raises(V8JSError, match="no modules folder"):
+            ctx.eval("require('./secret.js')")
+        assert ctx.eval("typeof require('events')") == "function"
+        with pytest.raises(V8ArgumentError):
+            ctx.set_node_modules(tmp_path / "missing")
+    with vm.create_context() as plain, pytest.raises(V8LifecycleError):
+        plain.set_node_modules(project)
+
+
+def test_es_modules_through_run_module(tree_ctx: Context) -> None:
+    source = (TREE / "app.mjs").read_text()
+    got = tree_ctx.run_module(source, str(TREE / "app.mjs"))
+    expected = {"got": ["cond:import", 1, "nomain:index", "function"]}
+    assert got == expected
+    # A module named outside the folder resolves from the folder itself.
+    assert tree_ctx.run_module("import s from 'cond/sub'; export const v = s;", "main.mjs") == {
+        "v": "cond/sub"
+    }
+    with pytest.raises(V8JSError, match="Cannot find module 'nope'"):
+        tree_ctx.run_module("import 'nope';", "main.mjs")
+    if NODE is not None:
+        out = subprocess.run(
+            [NODE, "--input-type=module", "-e", "import { got } from './app.mjs'; console.log(JSON.stringify({got}))"],  # noqa: E501
+            cwd=TREE, capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        assert json.loads(out.stdout) == expected
+
+
+# ---- real packages from npm, no bundler
+
+
+@pytest.fixture(scope="module")
+def project() -> Path:
+    """``tests/fixtures/node_project`` installed (``npm ci --ignore-scripts``) into a
+    folder under ``target/``, kept between runs while the lock file is the same."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed")
+    lock = (PROJECT / "package-lock.json").read_bytes()
+    folder = ROOT / "target" / "node_project"
+    stamp = folder / ".lock"
+    if not stamp.exists() or stamp.read_bytes() != lock:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name in ["package.json", "package-lock.json"]:
+            shutil.copy(PROJECT / name, folder / name)
+        installed = subprocess.run(
+            [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+            cwd=folder, capture_output=True, text=True, timeout=300, env={**os.environ, "npm_config_loglevel": "error"},  # noqa: E501
+        )  # fmt: skip
+        if installed.returncode != 0:
+            pytest.skip(f"npm ci failed (offline?): {installed.stderr[-300:]}")
+        stamp.write_bytes(lock)
+    return folder
+
+
+MARKDOWN = "# Title\n\nSome *emphasis*, `code`, a [link](https://example.com) & <b>html</b>.\n\n- one\n- two\n\n```js\nconst x = 1;\n```\n"  # noqa: E501
+PACKAGE_CASES = [
+    f"require('marked').parse({json.dumps(MARKDOWN)})",
+    "require('marked').marked.parseInline('**bold** _it_')",
+    "require('highlight.js').highlight('function f(a) { return a + 1; } // hi', {language: 'javascript'}).value",  # noqa: E501
+    "require('highlight.js').highlightAuto('SELECT * FROM t WHERE a = 1;').language",
+    "require('highlight.js/lib/core').getLanguage === require('highlight.js').getLanguage",
+    "require('katex').renderToString('c = \\\\pm\\\\sqrt{a^2 + b^2}')",
+    "require('katex').renderToString('\\\\frac{1}{2}', {displayMode: true, output: 'mathml'})",
+    "(() => { try { require('katex').renderToString('\\\\frac{') } catch (e) { return e.name + ': ' + e.message } })()",  # noqa: E501
+]
+
+
+@pytest.mark.parametrize("expression", PACKAGE_CASES)
+def test_npm_packages_byte_identical_to_node(vm: VM, project: Path, expression: str) -> None:
+    with vm.create_context(node={"modules": project}) as ctx:
+        ours = ours_json(ctx, expression)
+    if NODE is None:
+        pytest.skip("node is not installed")
+    assert ours == node_json(expression, cwd=project)
+
+
+def test_marked_from_python(vm: VM, project: Path) -> None:
+    with vm.create_context(node={"modules": project}) as ctx:
+        html = ctx.require("marked").parse("# hi")
+        assert html == "<h1>hi</h1>\n"
+        assert ctx.require("katex").renderToString("x").startswith('<span class="katex">')
