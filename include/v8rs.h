@@ -390,6 +390,19 @@ v8rs_code v8rs_context_run_until_idle(v8rs_context *context,
                                       uint64_t timeout_ms,
                                       v8rs_error **error_out);
 
+// Takes the oldest promise of `context` rejected with no handler and not taken yet (as
+// Node reports them once a script's work is done — a handler added later takes it
+// back): writes its reason as an error (`V8RS_CODE_JS_ERROR`, with name, message and
+// stack; free it with `v8rs_error_free`) to `*rejection_out`, or NULL when there is
+// none. Waits for the VM like a call, only when there is one.
+//
+// # Safety
+// `context` is NULL or a live handle; `rejection_out` and `error_out` are NULL or
+// writable.
+v8rs_code v8rs_context_take_unhandled_rejection(const v8rs_context *context,
+                                                v8rs_error **rejection_out,
+                                                v8rs_error **error_out);
+
 // Number of timers queued in the context; 0 for NULL.
 //
 // # Safety

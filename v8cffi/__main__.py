@@ -199,6 +199,13 @@ def _js_string(text: str) -> str:
     return json.dumps(text)
 
 
+def _raise_unhandled(ctx: Context) -> None:
+    """Raises the first promise rejected with no handler, as Node ends on it."""
+    rejections = ctx.unhandled_rejections()
+    if rejections:
+        raise rejections[0]
+
+
 def _first_line(error: V8JSError) -> str:
     """What Node's REPL shows of an uncaught error: ``Error: message``."""
     if error.stack:
@@ -257,6 +264,8 @@ def _repl(ctx: Context) -> int:
             try:
                 shown = _evaluate(ctx, source, f"REPL{count + 1}", "repl")
                 ctx.run_until_idle()
+                for rejection in ctx.unhandled_rejections():
+                    print(f"Uncaught {_first_line(rejection)}", file=sys.stderr)
             except V8JSSyntaxError as e:
                 if _INCOMPLETE.search(e.js_message):
                     continue  # nothing ran: read the rest
@@ -359,6 +368,7 @@ def _run(ctx: Context, files: list[str], exprs: list[tuple[str, str]], interacti
             else:
                 with open(path, "rb") as f:
                     ctx.run_script(f.read(), path, source_maps=True)
+            _raise_unhandled(ctx)
         for i, (mode, source) in enumerate(exprs, 1):
             name = "[eval]" if len(exprs) == 1 else f"[eval {i}]"
             shown = _evaluate(ctx, source, name, mode)
@@ -366,9 +376,11 @@ def _run(ctx: Context, files: list[str], exprs: list[tuple[str, str]], interacti
                 print(_printable(str(shown)))
             else:
                 last_eval = shown
+            _raise_unhandled(ctx)
         if last_eval is not None and exprs[-1][0] == "eval":
             print(_printable(last_eval))
         ctx.run_until_idle()
+        _raise_unhandled(ctx)
     except (V8Error, OSError) as e:
         _report(e)
         return 1

@@ -570,6 +570,19 @@ def pending_tasks(context: Any) -> int:
     return int(lib.v8rs_context_pending_tasks(context))
 
 
+def take_unhandled_rejection(context: Any) -> BaseException | None:
+    """The exception of the oldest promise of ``context`` rejected with no handler (not
+    raised), or ``None``."""
+    out = ffi.new("v8rs_error **")
+    call(lib.v8rs_context_take_unhandled_rejection, context, out)
+    if out[0] == NULL:
+        return None
+    try:
+        return _exception(_constants.CODE_JS_ERROR, out[0])
+    finally:
+        lib.v8rs_error_free(out[0])
+
+
 def load_libs(
     context: Any, paths: Sequence[bytes], cache: bool, cache_dir: bytes | None, source_maps: bool = True
 ) -> None:

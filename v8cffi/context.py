@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from . import _async, _console, _constants, _fetch, _native, _streams
 from ._managed import Managed
-from .exceptions import V8ArgumentError, V8IOError, V8LifecycleError
+from .exceptions import V8ArgumentError, V8IOError, V8JSError, V8LifecycleError
 from .node import JSValue, NodeOptions, folder
 from .node import StrPath as _NodePath
 from .values import dumps
@@ -283,6 +283,21 @@ class Context(Managed):
         """
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         _native.run_until_idle(self._live_ptr(), timeout_ms)
+
+    def unhandled_rejections(self) -> list[V8JSError]:
+        """The promises of this context rejected with no handler since the last call
+        (oldest first), as the :class:`~v8cffi.exceptions.V8JSError` of each reason — what
+        Node reports once a script's work is done. A handler added later takes its
+        rejection back; each is reported once. Cheap when there are none."""
+        found: list[V8JSError] = []
+        ptr = self._ptr
+        while ptr is not None:
+            rejection = _native.take_unhandled_rejection(ptr)
+            if rejection is None:
+                break
+            assert isinstance(rejection, V8JSError)
+            found.append(rejection)
+        return found
 
     @property
     def pending_tasks(self) -> int:

@@ -4,7 +4,9 @@ use std::ffi::{c_char, CStr};
 
 use crate::abi::boundary::{guarded, shielded};
 use crate::abi::error::v8rs_error;
-use crate::abi::handle::{arc_into_handle, clone_arc, free_arc, Castable, OwnershipArc};
+use crate::abi::handle::{
+    arc_into_handle, box_into_handle, clone_arc, free_arc, Castable, OwnershipArc,
+};
 use crate::abi::strings::{bytes, c_paths, hand_out, non_null, script_name, timeout, ResultBuffer};
 use crate::abi::types::{call_flags, v8rs_code, V8RS_CODE_CACHE, V8RS_WEB_ALL};
 use crate::abi::vm::v8rs_vm;
@@ -126,6 +128,33 @@ pub unsafe extern "C" fn v8rs_context_run_until_idle(
         // SAFETY: NULL or a live handle (the caller's contract).
         let context = unsafe { clone_arc(context) }?;
         context.run_until_idle(timeout(timeout_ms))
+    })
+}
+
+/// Takes the oldest promise of `context` rejected with no handler and not taken yet (as
+/// Node reports them once a script's work is done — a handler added later takes it
+/// back): writes its reason as an error (`V8RS_CODE_JS_ERROR`, with name, message and
+/// stack; free it with `v8rs_error_free`) to `*rejection_out`, or NULL when there is
+/// none. Waits for the VM like a call, only when there is one.
+///
+/// # Safety
+/// `context` is NULL or a live handle; `rejection_out` and `error_out` are NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_context_take_unhandled_rejection(
+    context: *const v8rs_context,
+    rejection_out: *mut *mut v8rs_error,
+    error_out: *mut *mut v8rs_error,
+) -> v8rs_code {
+    guarded(error_out, || {
+        // SAFETY: NULL or a live handle (the caller's contract).
+        let context = unsafe { clone_arc(context) }?;
+        let rejection_out = non_null(rejection_out, "rejection_out")?;
+        let rejection = context.take_unhandled_rejection()?;
+        let handle = rejection.map_or(std::ptr::null_mut(), box_into_handle);
+        // SAFETY: a non-NULL, writable pointer (the caller's contract).
+        unsafe { *rejection_out = handle };
+        Ok(())
     })
 }
 

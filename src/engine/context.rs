@@ -502,6 +502,32 @@ impl Context {
         Ok(())
     }
 
+    /// The oldest promise of this context rejected with no handler that was not taken
+    /// yet (as Node reports them once a script's work is done), its reason described as
+    /// the error of a rejected call would be; `None` when there is none (then the VM is
+    /// not entered). A handler added later takes a rejection back before it is taken.
+    pub fn take_unhandled_rejection(&self) -> Result<Option<Error>, Error> {
+        let none = self
+            .realm
+            .read()
+            .as_ref()
+            .is_none_or(|realm| realm.rejections.lock().is_empty());
+        if none {
+            return Ok(None);
+        }
+        let mut session = self.session(None)?;
+        Ok(session.turn(|tc, realm, _| {
+            let mut rejections = realm.rejections.lock();
+            if rejections.is_empty() {
+                return None;
+            }
+            let (_, reason) = rejections.remove(0);
+            drop(rejections);
+            let reason = v8::Local::new(tc, reason);
+            Some(rejection(tc, reason))
+        }))
+    }
+
     /// Number of timers queued in the context (`setTimeout`, `setInterval`, tasks).
     pub fn pending_tasks(&self) -> usize {
         self.realm.read().as_ref().map_or(0, |r| r.timers.pending())

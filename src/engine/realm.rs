@@ -75,6 +75,9 @@ pub(crate) struct Realm {
     pub(crate) fetch: parking_lot::Mutex<Option<Arc<HostFunction>>>,
     /// The Node group's state (`process.env`, the modules folder, `nextTick`).
     pub(crate) node: NodeState,
+    /// Promises rejected with no handler (yet), by identity hash, with their reasons: what
+    /// `Context::take_unhandled_rejections` reports (bounded: the oldest are kept).
+    pub(crate) rejections: parking_lot::Mutex<Vec<(i32, v8::Global<v8::Value>)>>,
     shared: Weak<VmShared>,
 }
 
@@ -142,9 +145,12 @@ impl Realm {
                 pending: PendingOps::default(),
                 fetch: parking_lot::Mutex::new(None),
                 node: NodeState::default(),
+                rejections: parking_lot::Mutex::default(),
                 shared: Arc::downgrade(shared),
             })
         });
+        // Rejections no handler catches are kept per realm (the callback is the isolate's).
+        scope.set_promise_reject_callback(on_promise_reject);
         // The context's security token is its realm's id (see `Realm::current`).
         let token = v8::Integer::new_from_unsigned(scope, realm.id);
         local.set_security_token(token.into());
@@ -246,6 +252,39 @@ fn run_ticks(scope: &mut v8::PinScope<'_, '_>) {
         let receiver = v8::undefined(tc).into();
         let _ = runner.call(tc, receiver, &[]);
     }
+}
+
+/// How many unhandled rejections a realm keeps until they are taken.
+const MAX_REJECTIONS: usize = 64;
+
+/// V8's promise-reject callback: a promise rejected with no handler is kept in its
+/// realm, and forgotten when a handler is added later (as Node tracks them). Only
+/// bookkeeping here: the reason is described when the embedder asks.
+extern "C" fn on_promise_reject(message: v8::PromiseRejectMessage) {
+    let _ = crate::engine::panic::catch(|| {
+        // SAFETY: V8 calls this on the isolate's thread, inside a context, with a message
+        // that lives through the call.
+        v8::callback_scope!(unsafe scope, &message);
+        let Some(realm) = Realm::current(scope) else {
+            return;
+        };
+        let id = message.get_promise().get_identity_hash().get();
+        match message.get_event() {
+            v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
+                let reason = message
+                    .get_value()
+                    .unwrap_or_else(|| v8::undefined(scope).into());
+                let mut rejections = realm.rejections.lock();
+                if rejections.len() < MAX_REJECTIONS {
+                    rejections.push((id, v8::Global::new(scope, reason)));
+                }
+            }
+            v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
+                realm.rejections.lock().retain(|(kept, _)| *kept != id);
+            }
+            _ => {}
+        }
+    });
 }
 
 impl Drop for Realm {

@@ -887,6 +887,25 @@ static void test_inspector(v8rs_vm *vm) {
     CHECK(v8rs_inspector_url(NULL, NULL) == NULL);
 }
 
+/* Promises rejected with no handler are taken one by one, oldest first; handled ones never. */
+static void test_unhandled_rejections(void) {
+    v8rs_vm *vm = NULL;
+    CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);
+    v8rs_context *ctx = NULL;
+    CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
+    v8rs_error *rejection = NULL;
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, &rejection, NULL) == V8RS_CODE_OK && rejection == NULL);
+    RUN(ctx, "Promise.reject(new TypeError('lost')); Promise.reject(2).catch(() => {}); 0", "0");
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, &rejection, NULL) == V8RS_CODE_OK && rejection != NULL);
+    CHECK(v8rs_error_code(rejection) == V8RS_CODE_JS_ERROR);
+    CHECK(strcmp(v8rs_error_js_name(rejection, NULL), "TypeError") == 0);
+    v8rs_error_free(rejection);
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, &rejection, NULL) == V8RS_CODE_OK && rejection == NULL);
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    v8rs_context_free(ctx);
+    v8rs_vm_free(vm);
+}
+
 int main(void) {
     CHECK(strncmp(v8rs_version(), "15.2.", 5) == 0);
     CHECK(!v8rs_platform_is_alive());
@@ -897,6 +916,7 @@ int main(void) {
     test_snapshots();
     test_opened_and_warm_snapshots();
     test_console();
+    test_unhandled_rejections();
 
     v8rs_context *ctx = NULL, *other = NULL;
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_OK);

@@ -160,3 +160,15 @@ def test_print_shows_the_value_of_statements_and_odd_strings() -> None:
     assert run("-p", "let y = { a: 1 }; y").stdout == "{ a: 1 }\n"
     assert run("-p", "'\\ud800'").stdout == "\ufffd\n"  # a lone surrogate, as Node writes it
     assert run("-e", "delete globalThis.__v8cffi_cli", "-e", "3").stdout == "3\n"
+
+
+def test_an_unhandled_rejection_exits_1_as_in_node(tmp_path: Path) -> None:
+    (tmp_path / "reject.js").write_text(
+        "console.log('a');\nPromise.reject(new Error('x'));\nsetTimeout(() => console.log('later'), 10);\n"
+    )
+    proc = run("reject.js", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (1, "a\n")
+    where = "reject.js:2\nPromise.reject(new Error('x'));\n               ^\n\n"
+    assert proc.stderr == where + "Error: x\n    at reject.js:2:16\n"
+    handled = run("-", stdin="Promise.reject(new Error('x')).catch(() => console.log('caught'))")
+    assert (handled.returncode, handled.stdout) == (0, "caught\n")

@@ -152,3 +152,24 @@ def test_feature_names_are_checked() -> None:
         feature_mask({"timers", "dom"})
     with pytest.raises(TypeError):
         feature_mask("timers")
+
+
+def test_unhandled_rejections_are_reported_once_and_handled_ones_not(ctx: Context) -> None:
+    assert ctx.unhandled_rejections() == []
+    ctx.run_script(
+        "Promise.reject(new RangeError('lost')); Promise.reject(1);"
+        "const late = Promise.reject(new Error('late')); late.catch(() => {});"
+        "(async () => { throw new TypeError('async') })();"
+    )
+    found = ctx.unhandled_rejections()
+    assert [(e.name, e.js_message) for e in found] == [
+        ("RangeError", "lost"),
+        ("", "1"),
+        ("TypeError", "async"),
+    ]
+    assert found[0].stack is not None and "lost" in found[0].stack
+    assert ctx.unhandled_rejections() == []
+    # A handler added in a later call takes the rejection back before it is reported.
+    ctx.run_script("globalThis.p = Promise.reject(new Error('later'));")
+    ctx.run_script("p.catch(() => {});")
+    assert ctx.unhandled_rejections() == []
