@@ -7,6 +7,10 @@ The shell of the page (with the Suspense fallback) goes out at once; the late pa
 follows when its data arrives (here after a JavaScript setTimeout). The app is plain
 ASGI, so it runs under uvicorn, hypercorn, or inside Starlette/FastAPI as a mounted app.
 
+In a browser React then hydrates the page: the shell ends with the props as a bootstrap
+script and loads ``/client.js`` (tests/fixtures/react-client.js, the same components
+bundled for the browser), which calls ``hydrateRoot`` on the document.
+
 Each VM serves one call at a time and a call waiting for a JavaScript timer keeps its
 VM, so concurrent requests each take a context from a small pool of VMs.
 """
@@ -22,7 +26,9 @@ from typing import Any
 from v8cffi.context import Context
 from v8cffi.platform import platform
 
-BUNDLE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "react.js"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+BUNDLE = FIXTURES / "react.js"
+CLIENT = FIXTURES / "react-client.js"  # hydrates the page in the browser
 VMS = 4
 
 Scope = dict[str, Any]
@@ -60,8 +66,18 @@ renderers = Renderers(VMS)
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Renders the page for ``?title=...`` as a stream of HTML."""
+    """Renders the page for ``?title=...`` as a stream of HTML; ``/client.js`` hydrates it."""
     if scope["type"] != "http":
+        return
+    if scope["path"] == "/client.js":
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/javascript; charset=utf-8")],
+            }
+        )
+        await send({"type": "http.response.body", "body": CLIENT.read_bytes()})
         return
     pairs = scope.get("query_string", b"").decode().split("&")
     query = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
@@ -70,6 +86,11 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         "items": [{"id": i, "name": f"Item {i}", "price": i * 1.5, "done": i % 2 == 0} for i in range(3)],
         "late": "Delivered after the timer",
         "delayMs": 30,
+    }
+    # The browser hydrates with the same props ("<" escaped: they sit in a <script>).
+    options = {
+        "bootstrapScriptContent": "window.__SSR_PROPS__ = " + json.dumps(props).replace("<", "\\u003c"),
+        "bootstrapScripts": ["/client.js"],
     }
     ctx = await renderers.borrow()
     try:
@@ -80,7 +101,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
                 "headers": [(b"content-type", b"text/html; charset=utf-8")],
             }
         )
-        async for chunk in ctx.aiter_stream(f"ReactSSR.renderToStream({json.dumps(props)})"):
+        async for chunk in ctx.aiter_stream(
+            f"ReactSSR.renderToStream({json.dumps(props)}, {json.dumps(options)})"
+        ):
             body = chunk if isinstance(chunk, bytes) else chunk.encode()
             await send({"type": "http.response.body", "body": body, "more_body": True})
         await send({"type": "http.response.body", "body": b""})

@@ -21,7 +21,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # The prebuilt V8 library (../shared/rusty_v8), found by itself.
 source tests/v8_archive.sh
 
-step "Test tools: a virtual environment in target/venv; LuaJIT, Ruby's ffi, pkg-config and patchelf from Debian"
+step "Test tools: a virtual environment in target/venv; LuaJIT, Ruby's ffi, pkg-config, patchelf and Chromium from Debian"
 VENV="$ROOT/target/venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 export PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV"
@@ -33,11 +33,20 @@ ruby -e 'require "ffi"' 2> /dev/null || missing+=(ruby-ffi)
 command -v pkg-config > /dev/null || missing+=(pkg-config)
 command -v patchelf > /dev/null || missing+=(patchelf)  # auditwheel repair
 command -v pypy3 > /dev/null || missing+=(pypy3)
+command -v chromium > /dev/null || missing+=(chromium)  # test_browser.py (skips without it)
+apt_install() {
+    $SUDO apt-get install -y -q "$@" > /dev/null ||
+        { $SUDO apt-get update -q > /dev/null && $SUDO apt-get install -y -q "$@" > /dev/null; }
+}
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-    $SUDO apt-get install -y -q "${missing[@]}" > /dev/null ||
-        { $SUDO apt-get update -q > /dev/null && $SUDO apt-get install -y -q "${missing[@]}" > /dev/null; }
+    required=()
+    for package in "${missing[@]}"; do [ "$package" = chromium ] || required+=("$package"); done
+    [ ${#required[@]} -eq 0 ] || apt_install "${required[@]}"
+    # Chromium is optional: without it the browser test skips, saying why.
+    [ ${#required[@]} -eq ${#missing[@]} ] || apt_install chromium ||
+        echo "chromium could not be installed: tests/python/test_browser.py will skip"
 fi
 
 step "Rust: format and lints"
