@@ -488,7 +488,7 @@ def write_docs(path: Path, text: str) -> None:
     """Puts ``text`` (which starts with SECTION) into the markdown file at ``path``, in place
     of the section there or before "## The workloads"."""
     doc = path.read_text(encoding="utf-8")
-    start = doc.find(SECTION + "\n")
+    start = doc.find(SECTION)
     if start >= 0:
         end = doc.find("\n## ", start + len(SECTION))
         doc = doc[:start] + text + (doc[end + 1 :] if end >= 0 else "")
