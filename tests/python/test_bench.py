@@ -61,3 +61,31 @@ def test_quick_ssr_benchmark_prints_every_row() -> None:
     for row in ["one call from Python per render", "loop inside JavaScript", "first chunk", "whole page"]:
         assert row in proc.stdout, row
     assert "renders/s" in proc.stdout.splitlines()[2]  # v8rs always has a number
+
+
+PACKAGES = RUN.with_name("packages.py")
+
+
+@pytest.mark.skipif(not PACKAGES.exists(), reason="needs the source tree's bench/")
+def test_quick_packages_benchmark_runs_the_v8rs_side() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(PACKAGES), "--quick"], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    titles = {line.split(" | ")[0][2:]: line.split(" | ")[1] for line in rows[1:]}
+    # The fixtures under tests/fixtures are always there (npm installs may not be, offline).
+    for title in [
+        "react SSR",
+        "vue SSR",
+        "DOMPurify",
+        "turndown",
+        "readability",
+        "jose",
+        "ky",
+        "Temporal",
+        "shift_jis",
+    ]:
+        found = [ours for name, ours in titles.items() if title in name]
+        assert found and not found[0].startswith("no:"), (title, titles)
+    assert "Targets:" in proc.stdout
