@@ -945,6 +945,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "pure-Rust cryptography (no unsafe here): hours under Miri"
+    )]
     fn aes_gcm_nist_test_case_4() {
         // The GCM specification's test case 4 (AES-128, 60 bytes, 20 bytes of AAD).
         let key = unhex("feffe9928665731c6d6a8f9467308308");
@@ -980,6 +984,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "pure-Rust cryptography (no unsafe here): hours under Miri"
+    )]
     fn ed25519_rfc8032_test_1() {
         let seed = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
         let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
@@ -1005,6 +1013,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "pure-Rust cryptography (no unsafe here): hours under Miri"
+    )]
     fn jwk_round_trips_and_mismatches() {
         for kind in [Kind::P256, Kind::P384, Kind::Ed25519] {
             let (pkcs8, spki) = generate(kind, 0, &[]).unwrap();
@@ -1046,6 +1058,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "pure-Rust cryptography (no unsafe here): hours under Miri"
+    )]
     fn rsa_jwk_and_signatures() {
         let (pkcs8, spki) = generate(Kind::Rsa, 1024, &[1, 0, 1]).unwrap();
         let private = KeyData {
@@ -1071,6 +1087,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "pure-Rust cryptography (no unsafe here): hours under Miri"
+    )]
     fn derivations_known_answers() {
         // RFC 6070 test 2 (PBKDF2-HMAC-SHA1, 2 iterations).
         assert_eq!(
@@ -1101,6 +1121,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "pure-Rust cryptography (no unsafe here): hours under Miri"
+    )]
     fn formats_a_key_cannot_have() {
         let (pkcs8, spki) = generate(Kind::P256, 0, &[]).unwrap();
         let private = KeyData {
