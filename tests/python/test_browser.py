@@ -4,6 +4,7 @@ server-rendered HTML is there, React hydrates it, and the console shows no error
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -33,6 +34,10 @@ HYDRATION_ERROR = re.compile(
 pytestmark = [
     pytest.mark.skipif(
         not (EXAMPLES / "streaming_ssr.py").exists(), reason="needs the source tree's examples/"
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("starlette") is None,
+        reason="the example serves with starlette and uvicorn (pip install starlette uvicorn)",
     ),
     pytest.mark.skipif(
         CHROMIUM is None,
