@@ -1,7 +1,7 @@
 // The JSON text of a value that JSON says exactly, or undefined (see values.rs, which
 // writes every other value tag by tag). Made once per context, when it is created, from
-// the intrinsics it finds then; it carries the context's Temporal helpers too
-// (`exactJson.temporalText`, `exactJson.temporalFrom`).
+// the intrinsics it finds then (Temporal's on first use, see below); it carries the
+// context's Temporal helpers too (`exactJson.temporalText`, `exactJson.temporalFrom`).
 //
 // Exact means what the tagged form would give back: strings, booleans, null, finite
 // numbers (not -0, no integer past 2^53), and arrays and plain objects (of
@@ -57,33 +57,46 @@
 
   // Temporal values (values.rs's `T`): told apart by their intrinsic prototype, written
   // by their intrinsic toString (which checks the brand), made by their intrinsic from.
+  // V8 builds the whole Temporal namespace the first time anything reads the global
+  // (a quarter of a context's creation): so it is read only when a value claims to be
+  // Temporal (its @@toStringTag) or one is made, once per context.
   const call = Function.prototype.call.bind(Function.prototype.call);
-  const T = typeof Temporal === 'object' && Temporal !== null ? Temporal : undefined;
-  const kinds = T === undefined ? [] : [
-    ['I', T.Instant], ['Z', T.ZonedDateTime], ['D', T.PlainDate], ['d', T.PlainDateTime],
-    ['t', T.PlainTime], ['R', T.Duration], ['Y', T.PlainYearMonth], ['M', T.PlainMonthDay],
-  ].filter(([, C]) => typeof C === 'function');
-  const byPrototype = new Map(kinds.map(([kind, C]) => [C.prototype, [kind, C.prototype.toString]]));
-  // A ZonedDateTime's toString() rounds its offset to minutes (historic offsets have
-  // seconds): it goes as its exact instant and its zone, `…Z[zone][u-ca=…]`, which
-  // Temporal.ZonedDateTime.from reads back as the same value.
-  if (T !== undefined && typeof T.ZonedDateTime === 'function') {
-    const Z = T.ZonedDateTime.prototype;
-    const getter = (name) => Object.getOwnPropertyDescriptor(Z, name).get;
-    const zoneOf = getter('timeZoneId'), calendarOf = getter('calendarId');
-    const toInstant = Z.toInstant, instantText = T.Instant.prototype.toString;
-    byPrototype.set(Z, ['Z', function () {
-      const calendar = call(calendarOf, this);
-      const annotation = calendar === 'iso8601' ? '' : `[u-ca=${calendar}]`;
-      return `${call(instantText, call(toInstant, this))}[${call(zoneOf, this)}]${annotation}`;
-    }]);
+  const toStringTag = Symbol.toStringTag;
+  let byPrototype, byKind;
+  function intrinsics() {
+    if (byKind !== undefined) return;
+    const T = typeof Temporal === 'object' && Temporal !== null ? Temporal : undefined;
+    const kinds = T === undefined ? [] : [
+      ['I', T.Instant], ['Z', T.ZonedDateTime], ['D', T.PlainDate], ['d', T.PlainDateTime],
+      ['t', T.PlainTime], ['R', T.Duration], ['Y', T.PlainYearMonth], ['M', T.PlainMonthDay],
+    ].filter(([, C]) => typeof C === 'function');
+    byPrototype = new Map(kinds.map(([kind, C]) => [C.prototype, [kind, C.prototype.toString]]));
+    // A ZonedDateTime's toString() rounds its offset to minutes (historic offsets have
+    // seconds): it goes as its exact instant and its zone, `…Z[zone][u-ca=…]`, which
+    // Temporal.ZonedDateTime.from reads back as the same value.
+    if (T !== undefined && typeof T.ZonedDateTime === 'function') {
+      const Z = T.ZonedDateTime.prototype;
+      const getter = (name) => Object.getOwnPropertyDescriptor(Z, name).get;
+      const zoneOf = getter('timeZoneId'), calendarOf = getter('calendarId');
+      const toInstant = Z.toInstant, instantText = T.Instant.prototype.toString;
+      byPrototype.set(Z, ['Z', function () {
+        const calendar = call(calendarOf, this);
+        const annotation = calendar === 'iso8601' ? '' : `[u-ca=${calendar}]`;
+        return `${call(instantText, call(toInstant, this))}[${call(zoneOf, this)}]${annotation}`;
+      }]);
+    }
+    byKind = new Map(kinds.map(([kind, C]) => [kind, [C, C.from]]));
   }
-  const byKind = new Map(kinds.map(([kind, C]) => [kind, [C, C.from]]));
 
   function temporalText(value) {
-    const found = byPrototype.get(getPrototypeOf(value));
-    if (found === undefined) return undefined;
     try {
+      if (byPrototype === undefined) {
+        const tag = value[toStringTag];
+        if (typeof tag !== 'string' || !tag.startsWith('Temporal.')) return undefined;
+        intrinsics();
+      }
+      const found = byPrototype.get(getPrototypeOf(value));
+      if (found === undefined) return undefined;
       return [found[0], call(found[1], value)];
     } catch (e) {
       return undefined; // not a Temporal value after all (a look-alike)
@@ -91,6 +104,7 @@
   }
 
   function temporalFrom(kind, text) {
+    intrinsics();
     const found = byKind.get(kind);
     if (found === undefined) throw new TypeError(`this context has no Temporal kind ${kind}`);
     return call(found[1], found[0], text);

@@ -10,7 +10,8 @@
 //! 20 ms — and kept in a cache directory (`$V8RS_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/v8rs`, else `~/.cache/v8rs`; an empty `V8RS_CACHE_DIR` turns the
 //! directory off), keyed by the SHA-256 of everything it depends on: the V8 version and
-//! flags, this library's version, the prelude and the list of natives. A cached file
+//! flags, this library's version and sources (a fingerprint made by `build.rs`), the
+//! prelude and the list of natives. A cached file
 //! is checked by its header and checksum (`snapshot_file.rs`) before V8 sees it; one
 //! that does not check out is made again. If the blob cannot be made (or with
 //! `V8RS_WEB_SNAPSHOT=0`), VMs start from V8's own snapshot and web contexts run the
@@ -52,6 +53,10 @@ static REFERENCES: LazyLock<References> = LazyLock::new(|| {
     References(
         natives()
             .map(|(_, function)| v8::ExternalReference { function })
+            // The getter of the lazy web globals (an accessor, not a function).
+            .chain([v8::ExternalReference {
+                pointer: web::lazy::getter() as *mut std::ffi::c_void,
+            }])
             // V8's end mark (without it, each VM would copy the list to add one).
             .chain([v8::ExternalReference {
                 pointer: std::ptr::null_mut(),
@@ -118,6 +123,8 @@ fn cache_name() -> String {
     part(crate::engine::platform::v8_version().as_bytes());
     part(crate::engine::platform::flags().as_bytes());
     part(env!("CARGO_PKG_VERSION").as_bytes());
+    // What the code that fills the blob is (build.rs).
+    part(env!("V8RS_SOURCE_HASH").as_bytes());
     for source in web::SNAPSHOT_SOURCES {
         part(source.as_bytes());
     }

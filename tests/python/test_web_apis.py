@@ -26,6 +26,81 @@ def test_globals_exist_like_builtins_and_are_not_enumerable(ctx: Context) -> Non
     assert ctx.eval("typeof console.log") == "function"  # V8's own console
 
 
+LAZY = [
+    "fetch", "Headers", "Request", "Response", "Blob", "File", "FormData", "SubtleCrypto",
+    "CryptoKey", "console", "URL", "URLSearchParams", "MessageChannel", "MessagePort",
+    "MessageEvent", "ReadableStream", "WritableStream", "TransformStream", "TextDecoderStream",
+]  # fmt: skip
+
+
+class TestGroupsMadeOnFirstUse:
+    """The larger groups are V8 lazy data properties (src/engine/web/lazy.rs)."""
+
+    @pytest.mark.parametrize("snapshot", ["built-in", "user"])
+    def test_each_context_gets_its_own_classes(self, snapshot: str) -> None:
+        from v8cffi import Snapshot
+
+        blob = None
+        if snapshot == "user":  # made where some groups were used, others not
+            blob = Snapshot(platform.create_snapshot([("a.js", "globalThis.u = new URL('https://a/')")]))
+        with platform.create_vm(snapshot=blob) as vm:
+            first, second = vm.create_context().set_up(), vm.create_context().set_up()
+            try:
+                # Objects of another realm are not instances of this one's Object.
+                same_realm = "(names) => names.filter(n => !(globalThis[n] instanceof Object))"
+                assert first.call(same_realm, LAZY) == []
+                assert second.call(same_realm, LAZY) == []
+                first.run_script("globalThis.leak = [fetch, URL, ReadableStream, crypto.subtle]")
+                assert second.eval("typeof leak") == "undefined"
+                assert second.eval("fetch !== undefined && typeof Response === 'function'") is True
+                # Promises of a lazily made group settle in their own context's queue.
+                stream = "new ReadableStream({ start(c) { c.enqueue(1); c.close() } })"
+                read = f"(async () => (await {stream}.getReader().read()).value)()"
+                assert second.eval(read, await_promise=True) == 1
+                assert first.eval("new Blob(['ab']).text()", await_promise=True) == "ab"
+                digest = "crypto.subtle.digest('SHA-256', new Uint8Array(0)).then(b => b.byteLength)"
+                assert first.eval(digest, await_promise=True) == 32
+                if blob is not None:
+                    assert first.eval("u.href") == "https://a/"
+                    assert first.eval("u instanceof URL") is True
+            finally:
+                first.tear_down()
+                second.tear_down()
+
+    def test_they_look_like_builtins_until_and_after_first_use(self, ctx: Context) -> None:
+        described = (
+            "(names) => names.map(n => { const d = Object.getOwnPropertyDescriptor(globalThis, n);"
+            " return [n, 'value' in d, d.writable, d.enumerable, d.configurable] })"
+        )
+        assert ctx.call(described, LAZY) == [[n, True, True, False, True] for n in LAZY]
+        assert ctx.call("(names) => names.filter(n => !(n in globalThis))", LAZY) == []
+        assert ctx.eval("Object.keys(globalThis)") == []
+        descriptor = "Object.getOwnPropertyDescriptor(Crypto.prototype, 'subtle')"
+        assert ctx.eval(f"typeof {descriptor}.get") == "function"
+        assert ctx.eval(f"{descriptor}.enumerable") is True
+        with pytest.raises(V8JSError, match="Illegal invocation"):
+            ctx.eval(f"{descriptor}.get.call({{}})")
+
+    def test_a_write_or_delete_before_first_use_wins(self, ctx: Context) -> None:
+        ctx.run_script("fetch = 5; URL = function MyURL() {}; delete globalThis.ReadableStream")
+        assert ctx.eval("fetch") == 5
+        assert ctx.eval("URL.name") == "MyURL"
+        assert ctx.eval("typeof ReadableStream") == "undefined"
+        assert ctx.eval("typeof Response") == "function"  # the rest of the group still loads
+
+    def test_a_load_cut_short_by_a_timeout_is_tried_again(self, ctx: Context) -> None:
+        # A call whose time runs out while the group loads (a busy loop first, so the
+        # load is what the deadline lands in, or just before it) leaves it loadable.
+        for budget in (0.001, 0.002, 0.005):
+            try:
+                ctx.eval("for (let i = 0; i < 3e5; i++); typeof Headers", timeout=budget)
+            except V8JSError:
+                pass
+            except Exception as e:  # the timeout error
+                assert "time" in str(e).lower()
+        assert ctx.eval("typeof new Headers({a: '1'}).get") == "function"
+
+
 class TestEncoding:
     def test_encode_and_encode_into(self, ctx: Context) -> None:
         assert ctx.eval("new TextEncoder().encode('h€llo 😀')") == "h€llo 😀".encode()

@@ -3,14 +3,12 @@
 // `util.inspect`, vendored in inspect.js and loaded on the first call that needs it)
 // and handed to `native.consoleWrite(level, text)`, which gives it to the VM's sink;
 // V8's own console gets the same call, so an attached DevTools inspector shows it.
-(function installConsole(native) {
+(function installConsole(native, v8Console) {
   'use strict';
 
   const DEBUG = 0, LOG = 1, INFO = 2, WARN = 3, ERROR = 4;
   const kOurs = Symbol.for('v8rs.console');
-  const global = globalThis;
-  const v8Console = global.console;
-  if (v8Console && v8Console[kOurs]) return;
+  if (v8Console && v8Console[kOurs]) return v8Console;
 
   const NAMES = ['debug', 'log', 'info', 'warn', 'error'];
   let write = native.consoleWrite;
@@ -312,5 +310,5 @@
     },
   });
   Object.defineProperty(console, Symbol.toStringTag, { value: 'console', configurable: true });
-  Object.defineProperty(global, 'console', { value: console, writable: true, configurable: true, enumerable: false });
+  return console;
 });

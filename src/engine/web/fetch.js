@@ -1,7 +1,8 @@
 // fetch, Headers, Request, Response, Blob, File, FormData of a v8rs context
 // (docs/web-apis.md), following the Fetch, File API and XHR (FormData) standards as
-// Node 20's undici does. Runs once per context with the `fetch` group, after the
-// prelude, which hands over its internals. The network is the embedder's: `fetch`
+// Node 20's undici does. Runs once per context with the `fetch` group, on the first
+// use of any of its globals (the prelude defines them lazily and hands over its
+// internals); returns them. The network is the embedder's: `fetch`
 // hands each request to the host the embedder gave the context (native.fetchSend, a
 // pending host operation answered later); a context without one has none, and fetch
 // rejects with `TypeError: fetch failed`. Nothing here opens a connection.
@@ -9,17 +10,10 @@
   'use strict';
 
   const { DOMException, kCreate, requireArgs, loadStreams, AbortSignal, URL, URLSearchParams, TextDecoder } = internals;
-  const global = globalThis;
   const usv = (value) => String(value).toWellFormed();
   const encode = (text) => native.utf8Encode(usv(text));
   const decoder = new TextDecoder();
   const decode = (bytes) => decoder.decode(bytes);
-
-  function define(name, value) {
-    if (!(name in global)) {
-      Object.defineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
-    }
-  }
 
   function concat(chunks) {
     let length = 0;
@@ -871,11 +865,5 @@
     }
   }
 
-  define('Headers', Headers);
-  define('Request', Request);
-  define('Response', Response);
-  define('Blob', Blob);
-  define('File', File);
-  define('FormData', FormData);
-  define('fetch', fetch);
+  return { Headers, Request, Response, Blob, File, FormData, fetch };
 });

@@ -21,6 +21,7 @@ mod clone;
 mod console;
 mod encoding;
 mod fetch;
+pub(crate) mod lazy;
 mod subtle;
 mod url;
 
@@ -155,7 +156,7 @@ pub(crate) fn install(
 
 /// The natives the prelude builds on, made once: a snapshot refers to each callback by
 /// its place in [`crate::engine::startup`]'s list, so each must be one function.
-pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 37]> =
+pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 41]> =
     std::sync::LazyLock::new(|| {
         [
             ("utf8Encode", native!(encoding::encode)),
@@ -195,11 +196,16 @@ pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback)
             ("loadDom", native!(load_dom)),
             ("fetchSend", native!(fetch::send)),
             ("fetchAbort", native!(fetch::abort)),
+            ("loadSubtle", native!(load_subtle)),
+            ("loadFetch", native!(load_fetch)),
+            ("loadConsole", native!(load_console)),
+            ("lazyGlobals", native!(lazy::lazy_globals)),
         ]
     });
 
 /// Runs the prelude (the classes of every group but timers and the DOM) with the
-/// natives of [`WEB_NATIVES`], then `subtle.js` and `console.js` when asked for.
+/// natives of [`WEB_NATIVES`]; it defines the subtle, fetch and console groups to load
+/// on first use.
 fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Option<()> {
     let native = v8::Object::new(scope);
     for &(name, callback) in WEB_NATIVES.iter() {
@@ -212,23 +218,9 @@ fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Optio
     let features_mask = features.0;
     let features = v8::Integer::new_from_unsigned(scope, features_mask);
     let receiver = v8::undefined(scope).into();
-    // The prelude gives its internals (`DOMException`, `Crypto`) to the scripts after it.
-    let internals = install.call(scope, receiver, &[native.into(), features.into()])?;
-    if features_mask & WebFeatures::CRYPTO.0 != 0 {
-        let install = natives::run_internal(scope, SUBTLE_SOURCE, "v8rs:web/subtle.js")?;
-        let install = v8::Local::<v8::Function>::try_from(install).ok()?;
-        install.call(scope, receiver, &[native.into(), internals])?;
-    }
-    if features_mask & WebFeatures::FETCH.0 != 0 {
-        let install = natives::run_internal(scope, FETCH_SOURCE, "v8rs:web/fetch.js")?;
-        let install = v8::Local::<v8::Function>::try_from(install).ok()?;
-        install.call(scope, receiver, &[native.into(), internals])?;
-    }
-    if features_mask & WebFeatures::CONSOLE.0 != 0 {
-        let install = natives::run_internal(scope, CONSOLE_SOURCE, "v8rs:web/console.js")?;
-        let install = v8::Local::<v8::Function>::try_from(install).ok()?;
-        install.call(scope, receiver, &[native.into()])?;
-    }
+    // The prelude defines the crypto.subtle, fetch and console groups as properties
+    // that run their scripts on first use (`loadSubtle`, `loadFetch`, `loadConsole`).
+    install.call(scope, receiver, &[native.into(), features.into()])?;
     Some(())
 }
 
@@ -267,6 +259,39 @@ fn os_random(bytes: &mut [u8]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `loadSubtle()`: runs `subtle.js`; returns its `install(native, internals)`.
+fn load_subtle<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    if let Some(install) = natives::run_internal(scope, SUBTLE_SOURCE, "v8rs:web/subtle.js") {
+        rv.set(install);
+    }
+}
+
+/// `loadFetch()`: runs `fetch.js`; returns its `install(native, internals)`.
+fn load_fetch<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    if let Some(install) = natives::run_internal(scope, FETCH_SOURCE, "v8rs:web/fetch.js") {
+        rv.set(install);
+    }
+}
+
+/// `loadConsole()`: runs `console.js`; returns its `install(native, v8Console)`.
+fn load_console<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    if let Some(install) = natives::run_internal(scope, CONSOLE_SOURCE, "v8rs:web/console.js") {
+        rv.set(install);
+    }
 }
 
 /// `loadStreams()`: runs the bundled streams polyfill; returns its exports.

@@ -5,7 +5,8 @@
   'use strict';
 
   const ENCODING = 1 << 1, BASE64 = 1 << 2, STRUCTURED_CLONE = 1 << 3, PERFORMANCE = 1 << 4,
-    CRYPTO = 1 << 5, URL_ = 1 << 6, EVENTS = 1 << 7, MESSAGE_CHANNEL = 1 << 8, STREAMS = 1 << 9;
+    CRYPTO = 1 << 5, URL_ = 1 << 6, EVENTS = 1 << 7, MESSAGE_CHANNEL = 1 << 8, STREAMS = 1 << 9,
+    CONSOLE = 1 << 10, FETCH = 1 << 11;
   const global = globalThis;
   const kCreate = Symbol('v8rs.create');
 
@@ -15,22 +16,17 @@
     }
   }
 
-  // A global made on first use (the streams polyfill is large).
-  function defineLazy(name, make) {
-    if (name in global) return;
-    const replace = (value) =>
-      Object.defineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
-    Object.defineProperty(global, name, {
-      configurable: true,
-      enumerable: false,
-      get() {
-        const value = make();
-        replace(value);
-        return value;
-      },
-      set: replace,
-    });
+  // Globals made on first use (web/lazy.rs): each of `names` not defined yet becomes
+  // `loader()[name]` at its first read. `loader` builds its group once and returns its
+  // exports (it must not read the group's own globals).
+  const { lazyGlobals } = native;
+  function defineLazy(names, loader) {
+    lazyGlobals(global, names.filter((name) => !(name in global)), loader);
   }
+  const once = (make) => {
+    let made;
+    return () => (made ??= make());
+  };
 
   function requireArgs(args, count, what) {
     if (args.length < count) {
@@ -236,78 +232,82 @@
   }
 
   // --- MessageChannel -------------------------------------------------------------
-  class MessageEvent extends Event {
-    #data; #origin; #lastEventId; #source; #ports;
-    constructor(type, init = undefined) {
-      super(type, init);
-      this.#data = init?.data ?? null;
-      this.#origin = String(init?.origin ?? '');
-      this.#lastEventId = String(init?.lastEventId ?? '');
-      this.#source = init?.source ?? null;
-      this.#ports = Object.freeze([...(init?.ports ?? [])]);
-    }
-    get data() { return this.#data; }
-    get origin() { return this.#origin; }
-    get lastEventId() { return this.#lastEventId; }
-    get source() { return this.#source; }
-    get ports() { return this.#ports; }
-  }
-
-  let entangle;
-  // Each message is delivered by a task of its own on the context's event loop.
-  class MessagePort extends EventTarget {
-    #other = null; #started = false; #closed = false; #queue = [];
-    constructor(key) {
-      if (key !== kCreate) throw new TypeError('Illegal constructor');
-      super();
-    }
-    postMessage(message, transfer = undefined) {
-      requireArgs(arguments, 1, 'postMessage');
-      if (transfer?.length ?? transfer?.transfer?.length) {
-        throw new DOMException('postMessage: v8rs does not transfer objects', 'DataCloneError');
+  // Made on first use of any of the three (see defineLazy).
+  function makeMessaging() {
+    class MessageEvent extends Event {
+      #data; #origin; #lastEventId; #source; #ports;
+      constructor(type, init = undefined) {
+        super(type, init);
+        this.#data = init?.data ?? null;
+        this.#origin = String(init?.origin ?? '');
+        this.#lastEventId = String(init?.lastEventId ?? '');
+        this.#source = init?.source ?? null;
+        this.#ports = Object.freeze([...(init?.ports ?? [])]);
       }
-      const data = native.clone(message, cloneError);
-      const other = this.#other;
-      if (other && !this.#closed) other.#enqueue(data);
+      get data() { return this.#data; }
+      get origin() { return this.#origin; }
+      get lastEventId() { return this.#lastEventId; }
+      get source() { return this.#source; }
+      get ports() { return this.#ports; }
     }
-    start() {
-      if (this.#started) return;
-      this.#started = true;
-      for (let i = 0; i < this.#queue.length; i++) this.#schedule();
-    }
-    close() {
-      this.#closed = true;
-      this.#queue.length = 0;
-      if (this.#other) this.#other.#other = null;
-      this.#other = null;
-    }
-    #enqueue(data) {
-      if (this.#closed) return;
-      this.#queue.push(data);
-      if (this.#started) this.#schedule();
-    }
-    #schedule() {
-      native.schedule(() => {
-        if (this.#closed || this.#queue.length === 0) return;
-        this.dispatchEvent(new MessageEvent('message', { data: this.#queue.shift() }));
-      }, 0);
-    }
-    static {
-      entangle = (a, b) => {
-        a.#other = b;
-        b.#other = a;
-      };
-    }
-  }
-  defineHandler(MessagePort, 'message', (port) => port.start());
-  defineHandler(MessagePort, 'messageerror');
 
-  class MessageChannel {
-    #port1 = new MessagePort(kCreate);
-    #port2 = new MessagePort(kCreate);
-    constructor() { entangle(this.#port1, this.#port2); }
-    get port1() { return this.#port1; }
-    get port2() { return this.#port2; }
+    let entangle;
+    // Each message is delivered by a task of its own on the context's event loop.
+    class MessagePort extends EventTarget {
+      #other = null; #started = false; #closed = false; #queue = [];
+      constructor(key) {
+        if (key !== kCreate) throw new TypeError('Illegal constructor');
+        super();
+      }
+      postMessage(message, transfer = undefined) {
+        requireArgs(arguments, 1, 'postMessage');
+        if (transfer?.length ?? transfer?.transfer?.length) {
+          throw new DOMException('postMessage: v8rs does not transfer objects', 'DataCloneError');
+        }
+        const data = native.clone(message, cloneError);
+        const other = this.#other;
+        if (other && !this.#closed) other.#enqueue(data);
+      }
+      start() {
+        if (this.#started) return;
+        this.#started = true;
+        for (let i = 0; i < this.#queue.length; i++) this.#schedule();
+      }
+      close() {
+        this.#closed = true;
+        this.#queue.length = 0;
+        if (this.#other) this.#other.#other = null;
+        this.#other = null;
+      }
+      #enqueue(data) {
+        if (this.#closed) return;
+        this.#queue.push(data);
+        if (this.#started) this.#schedule();
+      }
+      #schedule() {
+        native.schedule(() => {
+          if (this.#closed || this.#queue.length === 0) return;
+          this.dispatchEvent(new MessageEvent('message', { data: this.#queue.shift() }));
+        }, 0);
+      }
+      static {
+        entangle = (a, b) => {
+          a.#other = b;
+          b.#other = a;
+        };
+      }
+    }
+    defineHandler(MessagePort, 'message', (port) => port.start());
+    defineHandler(MessagePort, 'messageerror');
+
+    class MessageChannel {
+      #port1 = new MessagePort(kCreate);
+      #port2 = new MessagePort(kCreate);
+      constructor() { entangle(this.#port1, this.#port2); }
+      get port1() { return this.#port1; }
+      get port2() { return this.#port2; }
+    }
+    return { MessageChannel, MessagePort, MessageEvent };
   }
 
   // --- TextEncoder, TextDecoder ---------------------------------------------------
@@ -473,165 +473,178 @@
       return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
     }
   }
+  // crypto.subtle: subtle.js, run on first use (see `subtleGroup` below).
+  Object.defineProperty(Crypto.prototype, 'subtle', {
+    get() {
+      if (!(this instanceof Crypto)) throw new TypeError('Illegal invocation');
+      return subtleGroup().subtle;
+    },
+    enumerable: true,
+    configurable: true,
+  });
 
   // --- URL, URLSearchParams -------------------------------------------------------
-  const HREF = 0, ORIGIN = 1, PROTOCOL = 2, USERNAME = 3, PASSWORD = 4, HOST = 5, HOSTNAME = 6,
-    PORT = 7, PATHNAME = 8, SEARCH = 9, HASH = 10;
-  let bindParams, reparseParams, setQuery;
+  // Made on first use (see defineLazy): by a global, or by fetch.js.
+  function makeUrl() {
+    const HREF = 0, ORIGIN = 1, PROTOCOL = 2, USERNAME = 3, PASSWORD = 4, HOST = 5, HOSTNAME = 6,
+      PORT = 7, PATHNAME = 8, SEARCH = 9, HASH = 10;
+    let bindParams, reparseParams, setQuery;
 
-  class URLSearchParams {
-    #list = [];
-    #url = null;
-    constructor(init = '') {
-      if (typeof init === 'object' && init !== null) {
-        if (typeof init[Symbol.iterator] === 'function') {
-          for (const pair of init) {
-            const items = [...pair];
-            if (items.length !== 2) {
-              throw new TypeError("Failed to construct 'URLSearchParams': Sequence initializer must only contain pair elements");
+    class URLSearchParams {
+      #list = [];
+      #url = null;
+      constructor(init = '') {
+        if (typeof init === 'object' && init !== null) {
+          if (typeof init[Symbol.iterator] === 'function') {
+            for (const pair of init) {
+              const items = [...pair];
+              if (items.length !== 2) {
+                throw new TypeError("Failed to construct 'URLSearchParams': Sequence initializer must only contain pair elements");
+              }
+              this.#list.push([usv(items[0]), usv(items[1])]);
             }
-            this.#list.push([usv(items[0]), usv(items[1])]);
+          } else {
+            for (const key of Object.keys(init)) this.#list.push([usv(key), usv(init[key])]);
           }
         } else {
-          for (const key of Object.keys(init)) this.#list.push([usv(key), usv(init[key])]);
+          const query = usv(init);
+          this.#parse(query.startsWith('?') ? query.slice(1) : query);
         }
-      } else {
-        const query = usv(init);
-        this.#parse(query.startsWith('?') ? query.slice(1) : query);
+      }
+      #parse(query) {
+        const flat = native.formParse(query);
+        this.#list = [];
+        for (let i = 0; i < flat.length; i += 2) this.#list.push([flat[i], flat[i + 1]]);
+      }
+      #update() { if (this.#url) setQuery(this.#url, this.toString()); }
+      get size() { return this.#list.length; }
+      append(name, value) {
+        requireArgs(arguments, 2, 'append');
+        this.#list.push([usv(name), usv(value)]);
+        this.#update();
+      }
+      delete(name, value = undefined) {
+        requireArgs(arguments, 1, 'delete');
+        name = usv(name);
+        const v = value === undefined ? undefined : usv(value);
+        this.#list = this.#list.filter(([n, x]) => !(n === name && (v === undefined || x === v)));
+        this.#update();
+      }
+      get(name) {
+        requireArgs(arguments, 1, 'get');
+        name = usv(name);
+        return this.#list.find(([n]) => n === name)?.[1] ?? null;
+      }
+      getAll(name) {
+        requireArgs(arguments, 1, 'getAll');
+        name = usv(name);
+        return this.#list.filter(([n]) => n === name).map(([, v]) => v);
+      }
+      has(name, value = undefined) {
+        requireArgs(arguments, 1, 'has');
+        name = usv(name);
+        const v = value === undefined ? undefined : usv(value);
+        return this.#list.some(([n, x]) => n === name && (v === undefined || x === v));
+      }
+      set(name, value) {
+        requireArgs(arguments, 2, 'set');
+        name = usv(name);
+        value = usv(value);
+        const i = this.#list.findIndex(([n]) => n === name);
+        if (i < 0) this.#list.push([name, value]);
+        else {
+          this.#list[i][1] = value;
+          this.#list = this.#list.filter(([n], j) => j <= i || n !== name);
+        }
+        this.#update();
+      }
+      sort() {
+        // Stable, by UTF-16 code units, as the standard says.
+        this.#list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        this.#update();
+      }
+      forEach(callback, thisArg = undefined) {
+        for (let i = 0; i < this.#list.length; i++) {
+          const [name, value] = this.#list[i];
+          callback.call(thisArg, value, name, this);
+        }
+      }
+      *entries() { for (let i = 0; i < this.#list.length; i++) yield [this.#list[i][0], this.#list[i][1]]; }
+      *keys() { for (const [name] of this.entries()) yield name; }
+      *values() { for (const [, value] of this.entries()) yield value; }
+      [Symbol.iterator]() { return this.entries(); }
+      toString() { return native.formSerialize(this.#list.flat()); }
+      static {
+        bindParams = (params, url) => { params.#url = url; };
+        reparseParams = (params, query) => params.#parse(query);
       }
     }
-    #parse(query) {
-      const flat = native.formParse(query);
-      this.#list = [];
-      for (let i = 0; i < flat.length; i += 2) this.#list.push([flat[i], flat[i + 1]]);
-    }
-    #update() { if (this.#url) setQuery(this.#url, this.toString()); }
-    get size() { return this.#list.length; }
-    append(name, value) {
-      requireArgs(arguments, 2, 'append');
-      this.#list.push([usv(name), usv(value)]);
-      this.#update();
-    }
-    delete(name, value = undefined) {
-      requireArgs(arguments, 1, 'delete');
-      name = usv(name);
-      const v = value === undefined ? undefined : usv(value);
-      this.#list = this.#list.filter(([n, x]) => !(n === name && (v === undefined || x === v)));
-      this.#update();
-    }
-    get(name) {
-      requireArgs(arguments, 1, 'get');
-      name = usv(name);
-      return this.#list.find(([n]) => n === name)?.[1] ?? null;
-    }
-    getAll(name) {
-      requireArgs(arguments, 1, 'getAll');
-      name = usv(name);
-      return this.#list.filter(([n]) => n === name).map(([, v]) => v);
-    }
-    has(name, value = undefined) {
-      requireArgs(arguments, 1, 'has');
-      name = usv(name);
-      const v = value === undefined ? undefined : usv(value);
-      return this.#list.some(([n, x]) => n === name && (v === undefined || x === v));
-    }
-    set(name, value) {
-      requireArgs(arguments, 2, 'set');
-      name = usv(name);
-      value = usv(value);
-      const i = this.#list.findIndex(([n]) => n === name);
-      if (i < 0) this.#list.push([name, value]);
-      else {
-        this.#list[i][1] = value;
-        this.#list = this.#list.filter(([n], j) => j <= i || n !== name);
-      }
-      this.#update();
-    }
-    sort() {
-      // Stable, by UTF-16 code units, as the standard says.
-      this.#list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      this.#update();
-    }
-    forEach(callback, thisArg = undefined) {
-      for (let i = 0; i < this.#list.length; i++) {
-        const [name, value] = this.#list[i];
-        callback.call(thisArg, value, name, this);
-      }
-    }
-    *entries() { for (let i = 0; i < this.#list.length; i++) yield [this.#list[i][0], this.#list[i][1]]; }
-    *keys() { for (const [name] of this.entries()) yield name; }
-    *values() { for (const [, value] of this.entries()) yield value; }
-    [Symbol.iterator]() { return this.entries(); }
-    toString() { return native.formSerialize(this.#list.flat()); }
-    static {
-      bindParams = (params, url) => { params.#url = url; };
-      reparseParams = (params, query) => params.#parse(query);
-    }
-  }
 
-  class URL {
-    #parts;
-    #params = null;
-    constructor(url, base = undefined) {
-      requireArgs(arguments, 1, 'URL');
-      const parts = native.urlParse(usv(url), base === undefined ? undefined : usv(base));
-      if (parts === null) throw new TypeError(`Failed to construct 'URL': Invalid URL '${url}'`);
-      this.#parts = parts;
-    }
-    static canParse(url, base = undefined) {
-      return native.urlParse(usv(url), base === undefined ? undefined : usv(base)) !== null;
-    }
-    static parse(url, base = undefined) {
-      try {
-        return new URL(url, base);
-      } catch {
-        return null;
+    class URL {
+      #parts;
+      #params = null;
+      constructor(url, base = undefined) {
+        requireArgs(arguments, 1, 'URL');
+        const parts = native.urlParse(usv(url), base === undefined ? undefined : usv(base));
+        if (parts === null) throw new TypeError(`Failed to construct 'URL': Invalid URL '${url}'`);
+        this.#parts = parts;
+      }
+      static canParse(url, base = undefined) {
+        return native.urlParse(usv(url), base === undefined ? undefined : usv(base)) !== null;
+      }
+      static parse(url, base = undefined) {
+        try {
+          return new URL(url, base);
+        } catch {
+          return null;
+        }
+      }
+      #set(part, value) {
+        this.#parts = native.urlSet(this.#parts[HREF], part, usv(value));
+        if (this.#params) reparseParams(this.#params, this.#parts[SEARCH].slice(1));
+      }
+      get href() { return this.#parts[HREF]; }
+      set href(value) {
+        const parts = native.urlParse(usv(value));
+        if (parts === null) throw new TypeError(`Failed to set the 'href' property on 'URL': Invalid URL '${value}'`);
+        this.#parts = parts;
+        if (this.#params) reparseParams(this.#params, this.#parts[SEARCH].slice(1));
+      }
+      get origin() { return this.#parts[ORIGIN]; }
+      get protocol() { return this.#parts[PROTOCOL]; }
+      set protocol(value) { this.#set('protocol', value); }
+      get username() { return this.#parts[USERNAME]; }
+      set username(value) { this.#set('username', value); }
+      get password() { return this.#parts[PASSWORD]; }
+      set password(value) { this.#set('password', value); }
+      get host() { return this.#parts[HOST]; }
+      set host(value) { this.#set('host', value); }
+      get hostname() { return this.#parts[HOSTNAME]; }
+      set hostname(value) { this.#set('hostname', value); }
+      get port() { return this.#parts[PORT]; }
+      set port(value) { this.#set('port', value); }
+      get pathname() { return this.#parts[PATHNAME]; }
+      set pathname(value) { this.#set('pathname', value); }
+      get search() { return this.#parts[SEARCH]; }
+      set search(value) { this.#set('search', value); }
+      get hash() { return this.#parts[HASH]; }
+      set hash(value) { this.#set('hash', value); }
+      get searchParams() {
+        if (!this.#params) {
+          this.#params = new URLSearchParams(this.#parts[SEARCH]);
+          bindParams(this.#params, this);
+        }
+        return this.#params;
+      }
+      toString() { return this.#parts[HREF]; }
+      toJSON() { return this.#parts[HREF]; }
+      static {
+        setQuery = (url, query) => {
+          url.#parts = native.urlSet(url.#parts[HREF], 'search', query);
+        };
       }
     }
-    #set(part, value) {
-      this.#parts = native.urlSet(this.#parts[HREF], part, usv(value));
-      if (this.#params) reparseParams(this.#params, this.#parts[SEARCH].slice(1));
-    }
-    get href() { return this.#parts[HREF]; }
-    set href(value) {
-      const parts = native.urlParse(usv(value));
-      if (parts === null) throw new TypeError(`Failed to set the 'href' property on 'URL': Invalid URL '${value}'`);
-      this.#parts = parts;
-      if (this.#params) reparseParams(this.#params, this.#parts[SEARCH].slice(1));
-    }
-    get origin() { return this.#parts[ORIGIN]; }
-    get protocol() { return this.#parts[PROTOCOL]; }
-    set protocol(value) { this.#set('protocol', value); }
-    get username() { return this.#parts[USERNAME]; }
-    set username(value) { this.#set('username', value); }
-    get password() { return this.#parts[PASSWORD]; }
-    set password(value) { this.#set('password', value); }
-    get host() { return this.#parts[HOST]; }
-    set host(value) { this.#set('host', value); }
-    get hostname() { return this.#parts[HOSTNAME]; }
-    set hostname(value) { this.#set('hostname', value); }
-    get port() { return this.#parts[PORT]; }
-    set port(value) { this.#set('port', value); }
-    get pathname() { return this.#parts[PATHNAME]; }
-    set pathname(value) { this.#set('pathname', value); }
-    get search() { return this.#parts[SEARCH]; }
-    set search(value) { this.#set('search', value); }
-    get hash() { return this.#parts[HASH]; }
-    set hash(value) { this.#set('hash', value); }
-    get searchParams() {
-      if (!this.#params) {
-        this.#params = new URLSearchParams(this.#parts[SEARCH]);
-        bindParams(this.#params, this);
-      }
-      return this.#params;
-    }
-    toString() { return this.#parts[HREF]; }
-    toJSON() { return this.#parts[HREF]; }
-    static {
-      setQuery = (url, query) => {
-        url.#parts = native.urlSet(url.#parts[HREF], 'search', query);
-      };
-    }
+    return { URL, URLSearchParams };
   }
 
   // --- streams (loaded on first use) ----------------------------------------------
@@ -700,11 +713,7 @@
     define('AbortSignal', AbortSignal);
   }
   if (features & STRUCTURED_CLONE) define('structuredClone', structuredClone);
-  if (features & MESSAGE_CHANNEL) {
-    define('MessageChannel', MessageChannel);
-    define('MessagePort', MessagePort);
-    define('MessageEvent', MessageEvent);
-  }
+  if (features & MESSAGE_CHANNEL) defineLazy(['MessageChannel', 'MessagePort', 'MessageEvent'], once(makeMessaging));
   if (features & ENCODING) {
     define('TextEncoder', TextEncoder);
     define('TextDecoder', TextDecoder);
@@ -721,23 +730,36 @@
     define('Crypto', Crypto);
     define('crypto', new Crypto(kCreate));
   }
-  if (features & URL_) {
-    define('URL', URL);
-    define('URLSearchParams', URLSearchParams);
-  }
+  const urlGroup = once(makeUrl);
+  if (features & URL_) defineLazy(['URL', 'URLSearchParams'], urlGroup);
   if (features & STREAMS) {
-    for (const name of ['ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
+    defineLazy(['ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
       'ReadableStreamDefaultController', 'ReadableByteStreamController', 'ReadableStreamBYOBRequest',
       'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',
       'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
-      'CountQueuingStrategy']) {
-      defineLazy(name, () => loadStreams()[name]);
-    }
+      'CountQueuingStrategy'], loadStreams);
     if (features & ENCODING) {
-      defineLazy('TextDecoderStream', makeTextDecoderStream);
-      defineLazy('TextEncoderStream', makeTextEncoderStream);
+      defineLazy(['TextDecoderStream', 'TextEncoderStream'], once(() => ({
+        TextDecoderStream: makeTextDecoderStream(),
+        TextEncoderStream: makeTextEncoderStream(),
+      })));
     }
   }
-  // For the scripts that run after this one (subtle.js, fetch.js).
-  return { DOMException, Crypto, kCreate, requireArgs, loadStreams, AbortSignal, URL, URLSearchParams, TextDecoder };
+  // For the groups loaded on first use (subtle.js, fetch.js).
+  const internals = {
+    DOMException, Crypto, kCreate, requireArgs, loadStreams, AbortSignal, TextDecoder,
+    get URL() { return urlGroup().URL; },
+    get URLSearchParams() { return urlGroup().URLSearchParams; },
+  };
+  const subtleGroup = once(() => native.loadSubtle()(native, internals));
+  if (features & CRYPTO) defineLazy(['SubtleCrypto', 'CryptoKey'], subtleGroup);
+  if (features & FETCH) {
+    defineLazy(['Headers', 'Request', 'Response', 'Blob', 'File', 'FormData', 'fetch'],
+      once(() => native.loadFetch()(native, internals)));
+  }
+  if (features & CONSOLE) {
+    // Over V8's own console, which console.js builds on.
+    const v8Console = global.console;
+    lazyGlobals(global, ['console'], once(() => ({ console: native.loadConsole()(native, v8Console) })));
+  }
 });

@@ -1,6 +1,7 @@
 // crypto.subtle (WebCrypto) of a v8rs context (docs/web-apis.md), on the subtle*
 // natives of src/engine/web/subtle/ (RustCrypto). Runs once per context with the
-// `crypto` group, after the prelude, which hands over its internals. Keys live in
+// `crypto` group, on the first use of `crypto.subtle`, `SubtleCrypto` or `CryptoKey`
+// (the prelude hands over its internals); returns them. Keys live in
 // private fields of CryptoKey (a secret key's bytes, a private key's PKCS #8, a public
 // key's SPKI): user code reaches them only through exportKey of an extractable key.
 // The natives work synchronously, so each promise is settled when the method returns.
@@ -576,18 +577,5 @@
   }
   Object.defineProperty(SubtleCrypto.prototype, Symbol.toStringTag, { value: 'SubtleCrypto', configurable: true });
 
-  const subtle = new SubtleCrypto(kCreate);
-  Object.defineProperty(Crypto.prototype, 'subtle', {
-    get() {
-      if (!(this instanceof Crypto)) throw new TypeError('Illegal invocation');
-      return subtle;
-    },
-    enumerable: true,
-    configurable: true,
-  });
-  for (const [name, value] of [['SubtleCrypto', SubtleCrypto], ['CryptoKey', CryptoKey]]) {
-    if (!(name in globalThis)) {
-      Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-    }
-  }
+  return { subtle: new SubtleCrypto(kCreate), SubtleCrypto, CryptoKey };
 });
