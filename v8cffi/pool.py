@@ -13,20 +13,24 @@ every VM starts from it — much faster than loading the bundles into each (if t
 be snapshotted, the pool loads them into each VM instead; :attr:`VMPool.snapshot_error`
 says why).
 
-The first VM is made before the constructor returns; the others, and every replacement,
-are made in the background, so borrowers wait (up to a ``timeout``) only while all VMs
-are in use or not yet made. A VM that breaks — its heap still full after an
-out-of-memory stop, or torn down by the borrower — is replaced with a fresh one.
+:meth:`VMPool.call` goes to the VM with the fewest calls in flight and does not wait
+for it to be idle: calls on one VM take turns inside the library, with the GIL released,
+so one thread's conversions overlap another's JavaScript. :meth:`VMPool.context` lends a
+VM for a ``with`` block alone (it waits, up to a ``timeout``, for the calls in flight
+there to end). The first VM is made before the constructor returns; the others, and
+every replacement, are made in the background, so callers wait only while every VM is
+lent or not yet made. A VM that breaks — its heap still full after an out-of-memory
+stop, or torn down by the borrower — is replaced with a fresh one.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import Any
 
 from ._snapshot import Snapshot
 from .context import Context, StrPath
@@ -41,8 +45,17 @@ class PoolTimeout(V8Error, TimeoutError):
     """No VM of the pool became free within the timeout."""
 
 
-#: What the queue of free VMs holds: a ready VM, or the error that making one raised.
-_Slot = Union[tuple[VM, Context], BaseException]
+class _Slot:
+    """One VM of the pool and what is being done with it."""
+
+    __slots__ = ("broken", "calls", "ctx", "lent", "vm")
+
+    def __init__(self, vm: VM, ctx: Context) -> None:
+        self.vm = vm
+        self.ctx = ctx
+        self.calls = 0  #: calls in flight
+        self.lent = False  #: lent by ``context()`` (no new calls go to it)
+        self.broken = False  #: to be replaced once its calls end
 
 
 class VMPool:
@@ -72,12 +85,16 @@ class VMPool:
             self._snapshot = self._make_snapshot(list(warmup))
         elif snapshot is not None and snapshot is not False:
             self._snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot(snapshot)
-        self._free: queue.LifoQueue[_Slot] = queue.LifoQueue()
-        self._lock = threading.Lock()
+        #: Guards everything below; notified whenever a VM may have become usable.
+        self._changed = threading.Condition(threading.Lock())
+        self._slots: list[_Slot] = []  # the ready VMs
+        self._failures: list[BaseException] = []  # errors of VMs that could not be made
         self._closed = False
         self._makers: list[threading.Thread] = []
+        self._makers_lock = threading.Lock()  # not ``_changed``: makers start under it
         self.replaced = 0  #: how many broken VMs were replaced so far
-        self._free.put(self._make())  # the first one here: its errors are the caller's
+        first = self._make()  # the first one here: its errors are the caller's
+        self._slots.append(_Slot(*first))
         self._size = size
         for _ in range(size - 1):
             self._make_in_background()
@@ -110,22 +127,27 @@ class VMPool:
         return vm, ctx
 
     def _make_in_background(self) -> None:
-        """Makes a VM on a thread of its own and adds it to the free ones (or, if that
-        fails, the error, which the borrower that takes it raises)."""
+        """Makes a VM on a thread of its own and adds it to the ready ones (or, if that
+        fails, keeps the error, which the next caller that finds no VM raises)."""
 
         def make() -> None:
             try:
-                slot: _Slot = self._make()
-            except BaseException as e:  # given to a borrower, not lost on this thread
-                slot = e
-            if self._closed and not isinstance(slot, BaseException):
-                slot[1].tear_down()
-                slot[0].tear_down()
+                vm, ctx = self._make()
+            except BaseException as e:  # given to a caller, not lost on this thread
+                with self._changed:
+                    self._failures.append(e)
+                    self._changed.notify_all()
                 return
-            self._free.put(slot)
+            with self._changed:
+                if not self._closed:
+                    self._slots.append(_Slot(vm, ctx))
+                    self._changed.notify_all()
+                    return
+            ctx.tear_down()
+            vm.tear_down()
 
         maker = threading.Thread(target=make, name="v8cffi-pool-maker", daemon=True)
-        with self._lock:
+        with self._makers_lock:
             self._makers = [t for t in self._makers if t.is_alive()]
             self._makers.append(maker)
         maker.start()
@@ -133,73 +155,119 @@ class VMPool:
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Waits until the VMs being made in the background are ready; returns whether
         they all are (``False`` after ``timeout`` seconds)."""
-        with self._lock:
+        with self._makers_lock:
             makers = list(self._makers)
         for maker in makers:
             maker.join(timeout)
         return not any(maker.is_alive() for maker in makers)
 
+    def _take(self, timeout: float | None, lend: bool) -> _Slot:
+        """A slot for one more call (the one with the fewest calls in flight), or one to
+        lend (``lend``: then no new call goes to it). Holds ``_changed``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._closed:
+                raise V8LifecycleError("the pool is closed")
+            best = None
+            for slot in self._slots:
+                if not (slot.lent or slot.broken) and (best is None or slot.calls < best.calls):
+                    best = slot
+            if best is not None:
+                if lend:
+                    best.lent = True
+                else:
+                    best.calls += 1
+                return best
+            if self._failures:
+                error = self._failures.pop(0)
+                self._make_in_background()  # try again for the next caller
+                raise error
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise PoolTimeout(f"no VM of the pool became free within {timeout} s")
+            self._changed.wait(left)
+
     @contextmanager
     def context(self, timeout: float | None = None) -> Iterator[Context]:
-        """Borrows a ready context for the ``with`` block, waiting at most ``timeout``
-        seconds for a free VM (:class:`PoolTimeout` after that)."""
-        if self._closed:
-            raise V8LifecycleError("the pool is closed")
-        try:
-            slot = self._free.get(timeout=timeout)
-        except queue.Empty:
-            raise PoolTimeout(f"no VM of the pool became free within {timeout} s") from None
-        if isinstance(slot, BaseException):
-            self._make_in_background()  # try again for the next borrower
-            raise slot
-        vm, ctx = slot
+        """Lends a ready context for the ``with`` block alone, waiting at most
+        ``timeout`` seconds for a VM (:class:`PoolTimeout` after that)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            slot = self._take(timeout, lend=True)
+            try:
+                while slot.calls:  # the calls in flight there end first
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise PoolTimeout(f"no VM of the pool became free within {timeout} s")
+                    self._changed.wait(left)
+            except BaseException:
+                slot.lent = False
+                self._changed.notify_all()
+                raise
         broken = False
         try:
-            yield ctx
+            yield slot.ctx
         except V8MemoryError:
-            broken = not _still_usable(ctx)
+            broken = not _still_usable(slot.ctx)
             raise
         finally:
-            if not (vm.is_alive() and ctx.is_alive()):
-                broken = True
-            self._give_back(vm, ctx, broken)
-
-    def _give_back(self, vm: VM, ctx: Context, broken: bool) -> None:
-        if broken:
-            for item in (ctx, vm):
-                if item.is_alive():
-                    item.tear_down()
-            if self._closed:
-                return
-            with self._lock:
-                self.replaced += 1
-            self._make_in_background()  # the borrower does not wait for it
-            return
-        if self._closed:
-            ctx.tear_down()
-            vm.tear_down()
-        else:
-            self._free.put((vm, ctx))
+            with self._changed:
+                slot.lent = False
+                slot.broken = slot.broken or broken or not (slot.vm.is_alive() and slot.ctx.is_alive())
+                self._changed.notify_all()
+            self._settle(slot)
 
     def call(self, function: str, *args: Any, timeout: float | None = None, wait: float | None = None) -> Any:
-        """``ctx.call(function, *args, timeout=timeout)`` on a borrowed context,
-        waiting at most ``wait`` seconds for one."""
-        with self.context(wait) as ctx:
-            return ctx.call(function, *args, timeout=timeout)
+        """``ctx.call(function, *args, timeout=timeout)`` on the VM with the fewest
+        calls in flight, waiting at most ``wait`` seconds while every VM is lent or not
+        yet made."""
+        changed = self._changed
+        with changed:
+            slot = self._take(wait, lend=False)
+        try:
+            return slot.ctx.call(function, *args, timeout=timeout)
+        except V8MemoryError:
+            if not _still_usable(slot.ctx):
+                slot.broken = True
+            raise
+        finally:
+            with changed:
+                slot.calls -= 1
+                last = slot.calls == 0
+                if last:
+                    changed.notify_all()
+            if last and (slot.broken or self._closed):
+                self._settle(slot)
+
+    def _settle(self, slot: _Slot) -> None:
+        """Tears down a broken slot (replacing it) or, once the pool is closed, any
+        slot, when nothing uses it any more."""
+        with self._changed:
+            if slot.calls or slot.lent or not (slot.broken or self._closed):
+                return
+            if slot not in self._slots:
+                return  # settled already
+            self._slots.remove(slot)
+            replace = slot.broken and not self._closed
+            if replace:
+                self.replaced += 1
+        for item in (slot.ctx, slot.vm):
+            if item.is_alive():
+                item.tear_down()
+        if replace:
+            self._make_in_background()  # the caller does not wait for it
 
     def close(self) -> None:
-        """Tears down the free VMs now, borrowed ones when they come back, and those
+        """Tears down the idle VMs now, those in use when their calls end, and those
         being made when they are ready."""
-        self._closed = True
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
         self.wait_ready()
-        while True:
-            try:
-                slot = self._free.get_nowait()
-            except queue.Empty:
-                return
-            if not isinstance(slot, BaseException):
-                slot[1].tear_down()
-                slot[0].tear_down()
+        with self._changed:
+            slots = list(self._slots)
+        for slot in slots:
+            self._settle(slot)
 
     def __enter__(self) -> VMPool:
         return self

@@ -455,8 +455,13 @@ def _from_epoch_ms(ms: float) -> _dt.datetime:
 
 def loads(data: bytes) -> Any:
     """The Python value of one wire-format value (all of ``data``)."""
-    if data and data[0] == 0x4A and len(data) >= 5 and _U32.unpack_from(data, 1)[0] == len(data) - 5:
-        return _json_text(memoryview(data)[5:], 0)  # the usual result: no copy
+    # The usual results first: a JSON text (no copy) or a Latin-1 string.
+    if len(data) >= 5 and _U32.unpack_from(data, 1)[0] == len(data) - 5:
+        tag = data[0]
+        if tag == 0x4A:
+            return _json_text(memoryview(data)[5:], 0)
+        if tag == 0x6C:
+            return data[5:].decode("latin-1")
     view = memoryview(data)
     value, end = _read(view, 0, 0)
     if end != len(view):

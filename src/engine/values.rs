@@ -803,10 +803,16 @@ impl<'s> Reader<'_, 's> {
             b'J' => {
                 let n = self.u32()?;
                 let text = self.take(n)?;
-                let text = v8::String::new_from_utf8(scope, text, v8::NewStringType::Normal)
-                    .ok_or_else(|| {
-                        Error::new(Code::OutOfMemory, "a JSON text is larger than V8 allows")
-                    })?;
+                // Most JSON texts are ASCII (orjson escapes nothing, but keys and
+                // values usually are): then V8 need not decode them.
+                let text = if text.is_ascii() {
+                    v8::String::new_from_one_byte(scope, text, v8::NewStringType::Normal)
+                } else {
+                    v8::String::new_from_utf8(scope, text, v8::NewStringType::Normal)
+                };
+                let text = text.ok_or_else(|| {
+                    Error::new(Code::OutOfMemory, "a JSON text is larger than V8 allows")
+                })?;
                 v8::json::parse(scope, text).ok_or_else(|| self.bad("invalid JSON text"))?
             }
             b'S' => {

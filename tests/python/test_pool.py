@@ -128,3 +128,52 @@ def test_a_vm_that_cannot_be_made_in_the_background_is_an_error_for_its_borrower
         assert pool.wait_ready(30)  # the pool tried again for the next borrower
         assert pool.call("() => 1", wait=5) == 1
         assert made == [1]
+
+
+BUSY = "function busy(ms) { const end = Date.now() + ms; while (Date.now() < end); return ms }"
+
+
+def test_calls_share_a_vm_and_wait_only_for_a_lent_one() -> None:
+    with VMPool(1, scripts=[BUSY]) as pool:
+        slow = threading.Thread(target=pool.call, args=("busy", 300))
+        slow.start()
+        time.sleep(0.05)
+        # The VM is busy, not lent: this call queues inside the library, however short
+        # its wait for a VM.
+        assert pool.call("busy", 1, wait=0.01) == 1
+        slow.join()
+        with pool.context():
+            with pytest.raises(PoolTimeout):
+                pool.call("busy", 1, wait=0.05)
+
+
+def test_a_call_goes_to_the_vm_with_the_fewest_calls() -> None:
+    with VMPool(2, scripts=[BUSY]) as pool:
+        assert pool.wait_ready(30)
+        slow = threading.Thread(target=pool.call, args=("busy", 500))
+        slow.start()
+        time.sleep(0.05)
+        start = time.perf_counter()
+        assert pool.call("busy", 1) == 1  # on the other VM: it does not wait for the slow one
+        assert slow.is_alive()
+        assert time.perf_counter() - start < 0.4
+        slow.join()
+
+
+def test_a_lent_context_waits_for_the_calls_in_flight_and_is_alone() -> None:
+    with VMPool(1, scripts=[BUSY, "var log = []"]) as pool:
+        slow = threading.Thread(target=pool.call, args=("(ms) => { log.push('call'); return busy(ms) }", 200))
+        slow.start()
+        time.sleep(0.05)
+        with pool.context(timeout=5) as ctx:
+            assert not slow.is_alive()  # its call ended before the context was lent
+            ctx.run_script("log.push('lent')")
+            late = threading.Thread(target=pool.call, args=("() => log.push('late')",))
+            late.start()
+            time.sleep(0.1)
+            assert ctx.eval("log") == ["call", "lent"]  # the late call waits for the block
+        late.join()
+        assert pool.call("() => log") == ["call", "lent", "late"]
+        with pytest.raises(PoolTimeout):
+            with pool.context(), pool.context(timeout=0.05):
+                pass
