@@ -53,10 +53,15 @@ static REFERENCES: LazyLock<References> = LazyLock::new(|| {
     References(
         natives()
             .map(|(_, function)| v8::ExternalReference { function })
-            // The getter of the lazy web globals (an accessor, not a function).
-            .chain([v8::ExternalReference {
-                pointer: web::lazy::getter() as *mut std::ffi::c_void,
-            }])
+            // The getters of the lazy web globals and natives (accessors, not functions).
+            .chain([
+                v8::ExternalReference {
+                    pointer: web::lazy::getter() as *mut std::ffi::c_void,
+                },
+                v8::ExternalReference {
+                    pointer: web::lazy::native_getter() as *mut std::ffi::c_void,
+                },
+            ])
             // V8's end mark (without it, each VM would copy the list to add one).
             .chain([v8::ExternalReference {
                 pointer: std::ptr::null_mut(),

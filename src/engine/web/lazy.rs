@@ -85,6 +85,63 @@ pub(crate) fn getter() -> v8::AccessorNameGetterCallback {
     <_ as v8::MapFnTo<v8::AccessorNameGetterCallback>>::map_fn_to(get)
 }
 
+/// The getter of the prelude's natives (see [`define_natives`]).
+pub(crate) fn native_getter() -> v8::AccessorNameGetterCallback {
+    <_ as v8::MapFnTo<v8::AccessorNameGetterCallback>>::map_fn_to(get_native)
+}
+
+/// Defines each of `natives` on `object` as a lazy data property: most are reached
+/// only from methods, so a context made from the snapshot makes the function of a
+/// native the first time its group uses it.
+pub(crate) fn define_natives(
+    scope: &mut v8::PinScope<'_, '_>,
+    object: v8::Local<v8::Object>,
+    natives: &[(&str, v8::FunctionCallback)],
+) -> Option<()> {
+    for (index, &(name, _)) in natives.iter().enumerate() {
+        let key = v8::String::new(scope, name)?;
+        let data = v8::Integer::new_from_unsigned(scope, index as u32);
+        let defined = object.set_lazy_data_property_with_data(
+            scope,
+            key.into(),
+            get_native,
+            data.into(),
+            v8::PropertyAttribute::NONE,
+            v8::SideEffectType::HasSideEffect,
+            v8::SideEffectType::HasSideEffect,
+        )?;
+        defined.then_some(())?;
+    }
+    Some(())
+}
+
+/// Makes the native numbered by the property's data, in the context of its holder.
+fn get_native<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _key: v8::Local<'s, v8::Name>,
+    args: v8::PropertyCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<v8::Value>,
+) {
+    let outcome = crate::engine::panic::catch(|| {
+        let Ok(index) = v8::Local::<v8::Integer>::try_from(args.data()) else {
+            return;
+        };
+        let Some(&(name, callback)) = super::WEB_NATIVES.get(index.value() as usize) else {
+            return natives::throw_type_error(scope, "no such native");
+        };
+        let Some(context) = args.holder().get_creation_context(scope) else {
+            return natives::throw_type_error(scope, "a native outside its context");
+        };
+        let scope = &mut v8::ContextScope::new(scope, context);
+        if let Some(function) = natives::function(scope, name, callback, None) {
+            rv.set(function.into());
+        }
+    });
+    if let Err(message) = outcome {
+        natives::throw_error(scope, &format!("internal error in v8rs: {message}"));
+    }
+}
+
 /// Reads `key` of what the property's loader returns — the loader of the context that
 /// made the object holding the property; a loader that throws leaves the property as
 /// it is, so the next read tries again.

@@ -208,11 +208,7 @@ pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback)
 /// on first use.
 fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Option<()> {
     let native = v8::Object::new(scope);
-    for &(name, callback) in WEB_NATIVES.iter() {
-        let function = natives::function(scope, name, callback, None)?;
-        let key = v8::String::new(scope, name)?;
-        native.set(scope, key.into(), function.into())?;
-    }
+    lazy::define_natives(scope, native, &*WEB_NATIVES)?;
     let install = natives::run_internal(scope, PRELUDE, "v8rs:web/prelude.js")?;
     let install = v8::Local::<v8::Function>::try_from(install).ok()?;
     let features_mask = features.0;

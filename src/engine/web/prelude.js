@@ -393,7 +393,8 @@
 
   // --- atob, btoa -----------------------------------------------------------------
   const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const BASE64_VALUES = new Map([...BASE64_ALPHABET].map((c, i) => [c, i]));
+  let base64Values; // made by the first atob
+  const BASE64_VALUES = () => (base64Values ??= new Map([...BASE64_ALPHABET].map((c, i) => [c, i])));
 
   function btoa(data) {
     requireArgs(arguments, 1, 'btoa');
@@ -422,9 +423,10 @@
       throw new DOMException("Failed to execute 'atob': The string to be decoded is not correctly encoded.", 'InvalidCharacterError');
     }
     const out = [];
+    const values = BASE64_VALUES();
     let buffer = 0, bits = 0;
     for (const c of s) {
-      buffer = (buffer << 6) | BASE64_VALUES.get(c);
+      buffer = (buffer << 6) | values.get(c);
       bits += 6;
       if (bits >= 8) {
         bits -= 8;
