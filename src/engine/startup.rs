@@ -141,6 +141,34 @@ fn cache_name() -> String {
     format!("web-{hex}.snapshot")
 }
 
+/// How many built-in blobs (of other versions, flags or builds) the cache directory keeps.
+const KEPT_BLOBS: usize = 8;
+
+/// Removes all but the [`KEPT_BLOBS`] newest built-in blobs from the directory of `made`
+/// (just written): every build with other sources writes one of its own. A blob removed
+/// while another process reads it is still read whole (the file stays open), and one
+/// still needed is made again.
+fn prune(made: &std::path::Path) {
+    let Some(Ok(entries)) = made.parent().map(std::fs::read_dir) else {
+        return;
+    };
+    let mut blobs: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("web-") && name.ends_with(".snapshot")
+        })
+        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+        .collect();
+    blobs.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, path) in blobs.into_iter().skip(KEPT_BLOBS) {
+        if path != made {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 fn load_or_make() -> Option<&'static [u8]> {
     let path = cache_dir().map(|dir| dir.join(cache_name()));
     if let Some(path) = &path {
@@ -156,6 +184,7 @@ fn load_or_make() -> Option<&'static [u8]> {
     let blob = make_builtin().ok()?;
     if let Some(path) = &path {
         snapshot_file::write_atomically(path, &snapshot_file::wrap(&blob, 0));
+        prune(path);
     }
     Some(Vec::leak(blob))
 }

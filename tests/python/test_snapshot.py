@@ -192,6 +192,24 @@ def test_the_built_in_web_snapshot_is_made_once_then_read_from_its_cache(tmp_pat
     child()
 
 
+def test_the_cache_keeps_the_newest_blobs_only(tmp_path: Path) -> None:
+    import os
+
+    # Blobs of older builds (each build with other sources writes its own), oldest first.
+    for i in range(12):
+        old = tmp_path / f"web-{i:032x}.snapshot"
+        old.write_bytes(b"old")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "other.file").write_bytes(b"kept")
+    env = {**os.environ, "V8RS_CACHE_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", BUILTIN_CHILD], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    left = sorted(p.name for p in tmp_path.glob("web-*.snapshot"))
+    assert len(left) == 8
+    assert [f"web-{i:032x}.snapshot" for i in range(5, 12)] == [n for n in left if n.startswith("web-0000")]
+    assert (tmp_path / "other.file").exists()
+
+
 def test_the_web_apis_behave_the_same_without_the_built_in_snapshot() -> None:
     import os
 
