@@ -48,13 +48,14 @@ class PoolTimeout(V8Error, TimeoutError):
 class _Slot:
     """One VM of the pool and what is being done with it."""
 
-    __slots__ = ("broken", "calls", "ctx", "lent", "vm")
+    __slots__ = ("broken", "calls", "ctx", "lent", "reserved", "vm")
 
     def __init__(self, vm: VM, ctx: Context) -> None:
         self.vm = vm
         self.ctx = ctx
         self.calls = 0  #: calls in flight
         self.lent = False  #: lent by ``context()`` (no new calls go to it)
+        self.reserved = False  #: to be lent once its calls end (no new calls go to it)
         self.broken = False  #: to be replaced once its calls end
 
 
@@ -161,49 +162,85 @@ class VMPool:
             maker.join(timeout)
         return not any(maker.is_alive() for maker in makers)
 
-    def _take(self, timeout: float | None, lend: bool) -> _Slot:
-        """A slot for one more call (the one with the fewest calls in flight), or one to
-        lend (``lend``: then no new call goes to it). Holds ``_changed``."""
+    def _usable(self) -> list[_Slot]:
+        """The slots new calls may go to (neither lent nor broken). Under ``_changed``."""
+        return [slot for slot in self._slots if not (slot.lent or slot.reserved or slot.broken)]
+
+    def _retry_failures(self) -> BaseException | None:
+        """Starts making again each VM that could not be made; the first error, if any.
+        Under ``_changed`` (the makers take only ``_makers_lock``)."""
+        failures, self._failures = self._failures, []
+        for _ in failures:
+            self._make_in_background()
+        return failures[0] if failures else None
+
+    def _wait(self, deadline: float | None, timeout: float | None) -> None:
+        """Waits for a change, or raises once the pool is closed or the time is up."""
+        if self._closed:
+            raise V8LifecycleError("the pool is closed")
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise PoolTimeout(f"no VM of the pool became free within {timeout} s")
+        self._changed.wait(left)
+
+    def _take_for_call(self, timeout: float | None) -> _Slot:
+        """The slot with the fewest calls in flight, with one more. Under ``_changed``."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self._closed:
                 raise V8LifecycleError("the pool is closed")
-            best = None
-            for slot in self._slots:
-                if not (slot.lent or slot.broken) and (best is None or slot.calls < best.calls):
-                    best = slot
-            if best is not None:
-                if lend:
-                    best.lent = True
-                else:
-                    best.calls += 1
+            usable = self._usable()
+            failure = self._retry_failures()  # other VMs serve meanwhile
+            if usable:
+                best = min(usable, key=lambda slot: slot.calls)
+                best.calls += 1
                 return best
-            if self._failures:
-                error = self._failures.pop(0)
-                self._make_in_background()  # try again for the next caller
-                raise error
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise PoolTimeout(f"no VM of the pool became free within {timeout} s")
-            self._changed.wait(left)
+            if failure is not None:
+                raise failure  # no VM at all: the caller learns why
+            self._wait(deadline, timeout)
+
+    def _take_to_lend(self, timeout: float | None) -> _Slot:
+        """An idle slot, lent. While none is idle, the least busy one is reserved (no new
+        call goes to it) until it, or another, is. Under ``_changed``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        reserved: _Slot | None = None
+        try:
+            while True:
+                if self._closed:
+                    raise V8LifecycleError("the pool is closed")
+                if reserved is not None and reserved.broken:
+                    reserved.reserved = False  # its last call settles it
+                    reserved = None
+                if reserved is not None and reserved.calls == 0:
+                    chosen, reserved = reserved, None
+                    chosen.reserved = False
+                    chosen.lent = True
+                    return chosen
+                usable = self._usable()
+                failure = self._retry_failures()
+                idle = [slot for slot in usable if slot.calls == 0]
+                if idle:
+                    idle[0].lent = True
+                    return idle[0]
+                if reserved is None:
+                    if usable:
+                        reserved = min(usable, key=lambda slot: slot.calls)
+                        reserved.reserved = True
+                    elif failure is not None:
+                        raise failure
+                self._wait(deadline, timeout)
+        finally:
+            if reserved is not None:  # given up (an error), or another one was idle first
+                reserved.reserved = False
+                self._changed.notify_all()
 
     @contextmanager
     def context(self, timeout: float | None = None) -> Iterator[Context]:
         """Lends a ready context for the ``with`` block alone, waiting at most
-        ``timeout`` seconds for a VM (:class:`PoolTimeout` after that)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        ``timeout`` seconds for a VM with no call in flight (:class:`PoolTimeout` after
+        that)."""
         with self._changed:
-            slot = self._take(timeout, lend=True)
-            try:
-                while slot.calls:  # the calls in flight there end first
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        raise PoolTimeout(f"no VM of the pool became free within {timeout} s")
-                    self._changed.wait(left)
-            except BaseException:
-                slot.lent = False
-                self._changed.notify_all()
-                raise
+            slot = self._take_to_lend(timeout)
         broken = False
         try:
             yield slot.ctx
@@ -223,7 +260,7 @@ class VMPool:
         yet made."""
         changed = self._changed
         with changed:
-            slot = self._take(wait, lend=False)
+            slot = self._take_for_call(wait)
         try:
             return slot.ctx.call(function, *args, timeout=timeout)
         except V8MemoryError:

@@ -59,43 +59,56 @@
   // by their intrinsic toString (which checks the brand), made by their intrinsic from.
   // V8 builds the whole Temporal namespace the first time anything reads the global
   // (a quarter of a context's creation): so it is read only when a value claims to be
-  // Temporal (its @@toStringTag) or one is made, once per context.
+  // Temporal (its @@toStringTag) or one is made, once per context — the global as it is
+  // then (code that replaced `Temporal` before gets its replacement's conversions).
   const call = Function.prototype.call.bind(Function.prototype.call);
   const toStringTag = Symbol.toStringTag;
+  // The intrinsics used later, taken now: user code runs before the first conversion.
+  const MapCtor = Map, mapGet = Map.prototype.get, mapSet = Map.prototype.set;
+  const startsWith = String.prototype.startsWith;
+  const describe = Object.getOwnPropertyDescriptor;
   let byPrototype, byKind;
   function intrinsics() {
     if (byKind !== undefined) return;
     const T = typeof Temporal === 'object' && Temporal !== null ? Temporal : undefined;
-    const kinds = T === undefined ? [] : [
-      ['I', T.Instant], ['Z', T.ZonedDateTime], ['D', T.PlainDate], ['d', T.PlainDateTime],
-      ['t', T.PlainTime], ['R', T.Duration], ['Y', T.PlainYearMonth], ['M', T.PlainMonthDay],
-    ].filter(([, C]) => typeof C === 'function');
-    byPrototype = new Map(kinds.map(([kind, C]) => [C.prototype, [kind, C.prototype.toString]]));
-    // A ZonedDateTime's toString() rounds its offset to minutes (historic offsets have
-    // seconds): it goes as its exact instant and its zone, `…Z[zone][u-ca=…]`, which
-    // Temporal.ZonedDateTime.from reads back as the same value.
-    if (T !== undefined && typeof T.ZonedDateTime === 'function') {
-      const Z = T.ZonedDateTime.prototype;
-      const getter = (name) => Object.getOwnPropertyDescriptor(Z, name).get;
-      const zoneOf = getter('timeZoneId'), calendarOf = getter('calendarId');
-      const toInstant = Z.toInstant, instantText = T.Instant.prototype.toString;
-      byPrototype.set(Z, ['Z', function () {
-        const calendar = call(calendarOf, this);
-        const annotation = calendar === 'iso8601' ? '' : `[u-ca=${calendar}]`;
-        return `${call(instantText, call(toInstant, this))}[${call(zoneOf, this)}]${annotation}`;
-      }]);
+    const found = new MapCtor(), made = new MapCtor();
+    if (T !== undefined) {
+      const kinds = [
+        ['I', T.Instant], ['Z', T.ZonedDateTime], ['D', T.PlainDate], ['d', T.PlainDateTime],
+        ['t', T.PlainTime], ['R', T.Duration], ['Y', T.PlainYearMonth], ['M', T.PlainMonthDay],
+      ];
+      for (let i = 0; i < kinds.length; i++) {
+        const kind = kinds[i][0], C = kinds[i][1];
+        if (typeof C !== 'function') continue;
+        call(mapSet, found, C.prototype, [kind, C.prototype.toString]);
+        call(mapSet, made, kind, [C, C.from]);
+      }
+      // A ZonedDateTime's toString() rounds its offset to minutes (historic offsets have
+      // seconds): it goes as its exact instant and its zone, `…Z[zone][u-ca=…]`, which
+      // Temporal.ZonedDateTime.from reads back as the same value.
+      if (typeof T.ZonedDateTime === 'function') {
+        const Z = T.ZonedDateTime.prototype;
+        const zoneOf = describe(Z, 'timeZoneId').get, calendarOf = describe(Z, 'calendarId').get;
+        const toInstant = Z.toInstant, instantText = T.Instant.prototype.toString;
+        call(mapSet, found, Z, ['Z', function () {
+          const calendar = call(calendarOf, this);
+          const annotation = calendar === 'iso8601' ? '' : `[u-ca=${calendar}]`;
+          return `${call(instantText, call(toInstant, this))}[${call(zoneOf, this)}]${annotation}`;
+        }]);
+      }
     }
-    byKind = new Map(kinds.map(([kind, C]) => [kind, [C, C.from]]));
+    byPrototype = found;
+    byKind = made;
   }
 
   function temporalText(value) {
     try {
       if (byPrototype === undefined) {
         const tag = value[toStringTag];
-        if (typeof tag !== 'string' || !tag.startsWith('Temporal.')) return undefined;
+        if (typeof tag !== 'string' || !call(startsWith, tag, 'Temporal.')) return undefined;
         intrinsics();
       }
-      const found = byPrototype.get(getPrototypeOf(value));
+      const found = call(mapGet, byPrototype, getPrototypeOf(value));
       if (found === undefined) return undefined;
       return [found[0], call(found[1], value)];
     } catch (e) {
@@ -105,7 +118,7 @@
 
   function temporalFrom(kind, text) {
     intrinsics();
-    const found = byKind.get(kind);
+    const found = call(mapGet, byKind, kind);
     if (found === undefined) throw new TypeError(`this context has no Temporal kind ${kind}`);
     return call(found[1], found[0], text);
   }

@@ -144,8 +144,9 @@ fn cache_name() -> String {
 /// How many built-in blobs (of other versions, flags or builds) the cache directory keeps.
 const KEPT_BLOBS: usize = 8;
 
-/// Removes all but the [`KEPT_BLOBS`] newest built-in blobs from the directory of `made`
-/// (just written): every build with other sources writes one of its own. A blob removed
+/// Removes all but the [`KEPT_BLOBS`] most recently used built-in blobs (each read sets
+/// its file's time) from the directory of `made` (just written): every build with other
+/// sources writes one of its own. A blob removed
 /// while another process reads it is still read whole (the file stays open), and one
 /// still needed is made again.
 fn prune(made: &std::path::Path) {
@@ -161,7 +162,7 @@ fn prune(made: &std::path::Path) {
         })
         .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
         .collect();
-    blobs.sort_by(|a, b| b.0.cmp(&a.0));
+    blobs.sort_by_key(|blob| std::cmp::Reverse(blob.0));
     for (_, path) in blobs.into_iter().skip(KEPT_BLOBS) {
         if path != made {
             let _ = std::fs::remove_file(path);
@@ -174,7 +175,13 @@ fn load_or_make() -> Option<&'static [u8]> {
     if let Some(path) = &path {
         if let Ok(file) = std::fs::read(path) {
             match snapshot_file::open(&file) {
-                Ok(opened) => return Some(Box::leak(opened.blob)),
+                Ok(opened) => {
+                    // Used now: the newest are kept (see `prune`).
+                    if let Ok(file) = std::fs::File::options().append(true).open(path) {
+                        let _ = file.set_modified(std::time::SystemTime::now());
+                    }
+                    return Some(Box::leak(opened.blob));
+                }
                 Err(_) => {
                     let _ = std::fs::remove_file(path); // made again below
                 }

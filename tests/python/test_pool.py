@@ -177,3 +177,41 @@ def test_a_lent_context_waits_for_the_calls_in_flight_and_is_alone() -> None:
         with pytest.raises(PoolTimeout):
             with pool.context(), pool.context(timeout=0.05):
                 pass
+
+
+def test_a_vm_that_could_not_be_made_is_made_again_while_the_others_serve() -> None:
+    with VMPool(2) as pool:
+        assert pool.wait_ready(30)
+        original, fails = pool._make, [1]
+
+        def flaky() -> Any:
+            if fails:
+                fails.pop()
+                raise V8Error("transient failure")
+            return original()
+
+        pool._make = flaky  # type: ignore[method-assign]
+        with pool.context() as ctx:
+            ctx._vm.tear_down()  # its replacement fails once
+        assert pool.wait_ready(30)
+        assert pool.call("() => 1") == 1  # the other VM serves, and the pool tries again
+        assert pool.wait_ready(30)
+        with pool.context(timeout=5), pool.context(timeout=5):
+            pass  # both VMs are there
+
+
+def test_a_lent_context_comes_from_whichever_vm_is_idle_first() -> None:
+    with VMPool(2, scripts=[BUSY]) as pool:
+        assert pool.wait_ready(30)
+        long = threading.Thread(target=pool.call, args=("busy", 2000))
+        long.start()
+        time.sleep(0.05)
+        short = threading.Thread(target=pool.call, args=("busy", 200))
+        short.start()
+        time.sleep(0.05)
+        start = time.perf_counter()
+        with pool.context(timeout=1.5):
+            assert time.perf_counter() - start < 1.5
+        assert long.is_alive()
+        long.join()
+        short.join()

@@ -10,6 +10,7 @@ import pytest
 from v8cffi import V8JSError
 from v8cffi.context import Context
 from v8cffi.platform import platform
+from v8cffi.vm import VM
 
 
 def test_globals_exist_like_builtins_and_are_not_enumerable(ctx: Context) -> None:
@@ -87,6 +88,33 @@ class TestGroupsMadeOnFirstUse:
         assert ctx.eval("URL.name") == "MyURL"
         assert ctx.eval("typeof ReadableStream") == "undefined"
         assert ctx.eval("typeof Response") == "function"  # the rest of the group still loads
+
+    @pytest.mark.parametrize(
+        "meddle",
+        [
+            "globalThis.MessageChannel",
+            "globalThis.MessageChannel = 1",
+            "delete globalThis.MessageChannel",
+            "Object.freeze(globalThis)",
+            "console.log('x')",
+        ],
+    )
+    def test_user_code_run_by_a_group_being_made_cannot_crash_it(self, vm: VM, meddle: str) -> None:
+        # A replaced built-in that the group's own code calls meddles with the global
+        # being made: V8 would abort the process if the lazy property were not itself
+        # when its getter returns. The outcome is a value or a JavaScript error.
+        with vm.create_context() as ctx:
+            ctx.run_script(
+                "const define = Object.defineProperty; let busy = false;"
+                "Object.defineProperty = function (o, k, d) {"
+                f"  if (!busy) {{ busy = true; {meddle}; busy = false }} return define(o, k, d) }}"
+            )
+            for use in ("typeof MessageChannel", "typeof console.log"):
+                try:
+                    assert ctx.eval(use) in ("function", "number")
+                except V8JSError as e:
+                    assert "web API" in e.js_message
+            assert ctx.eval("1 + 1") == 2
 
     def test_a_load_cut_short_by_a_timeout_is_tried_again(self, ctx: Context) -> None:
         # A call whose time runs out while the group loads (a busy loop first, so the

@@ -10,7 +10,38 @@
 //! data is only the loader's number: the loaders themselves are in a table on the
 //! global object of the context that owns the property, under a private key.
 
+use std::cell::RefCell;
+
 use crate::engine::natives;
+
+thread_local! {
+    /// The loaders running on this thread, by global object (its identity hash) and
+    /// number: a read of a group's globals while its loader runs (user code that the
+    /// loader called) throws instead of starting it again.
+    static LOADING: RefCell<Vec<(i32, u32)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks a loader as running until dropped (also when a termination unwinds the
+/// JavaScript, which skips its `finally` blocks).
+struct Loading((i32, u32));
+
+impl Loading {
+    fn start(key: (i32, u32)) -> Option<Loading> {
+        LOADING.with(|loading| {
+            let mut loading = loading.borrow_mut();
+            (!loading.contains(&key)).then(|| {
+                loading.push(key);
+                Loading(key)
+            })
+        })
+    }
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        LOADING.with(|loading| loading.borrow_mut().retain(|key| *key != self.0));
+    }
+}
 
 /// The private key of the loader table on a global object.
 const LOADERS: &str = "v8rs.lazyLoaders";
@@ -166,6 +197,13 @@ fn get<'s>(
         let Some(loader) = loader else {
             return natives::throw_type_error(scope, "a lazy global without its loader");
         };
+        let running = (global.get_identity_hash().get(), index.value() as u32);
+        let Some(_loading) = Loading::start(running) else {
+            return natives::throw_type_error(
+                scope,
+                "a web API was used while its group was being set up",
+            );
+        };
         let receiver = v8::undefined(scope).into();
         let Some(exports) = loader.call(scope, receiver, &[]) else {
             return;
@@ -173,8 +211,32 @@ fn get<'s>(
         let Ok(exports) = v8::Local::<v8::Object>::try_from(exports) else {
             return natives::throw_type_error(scope, "a lazy global's loader gave no object");
         };
-        if let Some(value) = exports.get(scope, key.into()) {
-            rv.set(value);
+        let Some(value) = exports.get(scope, key.into()) else {
+            return;
+        };
+        // V8 turns the property into a data property once this returns, and aborts if
+        // it is no longer this accessor by then: user code the loader called (a
+        // replaced built-in) may have written or deleted it. So it is made this
+        // accessor again (that write is lost); where it cannot be, this throws instead,
+        // and V8 leaves the property alone.
+        let holder = args.holder();
+        let defined = holder.set_lazy_data_property_with_data(
+            scope,
+            key,
+            get,
+            args.data(),
+            v8::PropertyAttribute::DONT_ENUM,
+            v8::SideEffectType::HasSideEffect,
+            v8::SideEffectType::HasSideEffect,
+        );
+        match defined {
+            Some(true) => rv.set(value),
+            // An exception is pending already.
+            None => {}
+            Some(false) => natives::throw_type_error(
+                scope,
+                "a web API global changed while its group was set up",
+            ),
         }
     });
     if let Err(message) = outcome {

@@ -23,9 +23,18 @@
   function defineLazy(names, loader) {
     lazyGlobals(global, names.filter((name) => !(name in global)), loader);
   }
+  // A loader that builds its group once (web/lazy.rs refuses a read of a group's
+  // globals while it is being built; should a build start inside another, the first
+  // one made is kept, so every global of a group comes from one build).
   const once = (make) => {
     let made;
-    return () => (made ??= make());
+    return () => {
+      if (made === undefined) {
+        const value = make();
+        if (made === undefined) made = value;
+      }
+      return made;
+    };
   };
 
   function requireArgs(args, count, what) {
