@@ -242,7 +242,9 @@
 
   // --- MessageChannel -------------------------------------------------------------
   // Made on first use of any of the three (see defineLazy).
-  function makeMessaging() {
+  // In parentheses, so that V8 compiles it with the prelude: the built-in snapshot then
+  // holds its bytecode, and a first use in a new VM compiles nothing.
+  const makeMessaging = (function makeMessaging() {
     class MessageEvent extends Event {
       #data; #origin; #lastEventId; #source; #ports;
       constructor(type, init = undefined) {
@@ -317,7 +319,7 @@
       get port2() { return this.#port2; }
     }
     return { MessageChannel, MessagePort, MessageEvent };
-  }
+  });
 
   // --- TextEncoder, TextDecoder ---------------------------------------------------
   class TextEncoder {
@@ -496,7 +498,7 @@
 
   // --- URL, URLSearchParams -------------------------------------------------------
   // Made on first use (see defineLazy): by a global, or by fetch.js.
-  function makeUrl() {
+  const makeUrl = (function makeUrl() { // (in parentheses: see makeMessaging)
     const HREF = 0, ORIGIN = 1, PROTOCOL = 2, USERNAME = 3, PASSWORD = 4, HOST = 5, HOSTNAME = 6,
       PORT = 7, PATHNAME = 8, SEARCH = 9, HASH = 10;
     let bindParams, reparseParams, setQuery;
@@ -656,7 +658,7 @@
       }
     }
     return { URL, URLSearchParams };
-  }
+  });
 
   // --- streams (loaded on first use) ----------------------------------------------
   let streams = null;
@@ -762,15 +764,21 @@
     get URL() { return urlGroup().URL; },
     get URLSearchParams() { return urlGroup().URLSearchParams; },
   };
-  const subtleGroup = once(() => native.loadSubtle()(native, internals));
+  // The groups' scripts are compiled now (each is one parenthesized function, which V8
+  // compiles at once), so that the built-in snapshot holds their bytecode; they run on
+  // first use.
+  const subtleInstall = features & CRYPTO ? native.loadSubtle() : undefined;
+  const subtleGroup = once(() => subtleInstall(native, internals));
   if (features & CRYPTO) defineLazy(['SubtleCrypto', 'CryptoKey'], subtleGroup);
   if (features & FETCH) {
+    const fetchInstall = native.loadFetch();
     defineLazy(['Headers', 'Request', 'Response', 'Blob', 'File', 'FormData', 'fetch'],
-      once(() => native.loadFetch()(native, internals)));
+      once(() => fetchInstall(native, internals)));
   }
   if (features & CONSOLE) {
     // Over V8's own console, which console.js builds on.
     const v8Console = global.console;
-    lazyGlobals(global, ['console'], once(() => ({ console: native.loadConsole()(native, v8Console) })));
+    const consoleInstall = native.loadConsole();
+    lazyGlobals(global, ['console'], once(() => ({ console: consoleInstall(native, v8Console) })));
   }
 });
