@@ -96,7 +96,6 @@ class VMPool:
         self.replaced = 0  #: how many broken VMs were replaced so far
         first = self._make()  # the first one here: its errors are the caller's
         self._slots.append(_Slot(*first))
-        self._size = size
         for _ in range(size - 1):
             self._make_in_background()
 

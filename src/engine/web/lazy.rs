@@ -71,18 +71,55 @@ pub(crate) fn lazy_globals<'s>(
         let Ok(name) = v8::Local::<v8::Name>::try_from(name) else {
             return natives::throw_type_error(scope, "lazyGlobals: a name is not a string");
         };
-        let defined = object.set_lazy_data_property_with_data(
-            scope,
-            name,
-            get,
-            data.into(),
-            v8::PropertyAttribute::DONT_ENUM,
-            v8::SideEffectType::HasSideEffect,
-            v8::SideEffectType::HasSideEffect,
-        );
+        let defined = define_lazy(scope, object, name, get, data.into(), true);
         if defined != Some(true) {
             return natives::throw_type_error(scope, "lazyGlobals: cannot define a property");
         }
+    }
+}
+
+/// Defines `name` on `object` as a lazy data property read by `getter` with `data`
+/// (not enumerable when `hidden`); whether it could be.
+fn define_lazy(
+    scope: &mut v8::PinScope<'_, '_>,
+    object: v8::Local<v8::Object>,
+    name: v8::Local<v8::Name>,
+    getter: impl v8::MapFnTo<v8::AccessorNameGetterCallback>,
+    data: v8::Local<v8::Value>,
+    hidden: bool,
+) -> Option<bool> {
+    let attributes = if hidden {
+        v8::PropertyAttribute::DONT_ENUM
+    } else {
+        v8::PropertyAttribute::NONE
+    };
+    object.set_lazy_data_property_with_data(
+        scope,
+        name,
+        getter,
+        data,
+        attributes,
+        v8::SideEffectType::HasSideEffect,
+        v8::SideEffectType::HasSideEffect,
+    )
+}
+
+/// Runs an accessor's `body` behind the panic boundary (a panic becomes a JavaScript
+/// error), in the context that made the object holding the property.
+fn in_holder_context<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::PropertyCallbackArguments<'s>,
+    body: impl FnOnce(&mut v8::PinScope<'s, '_>, v8::Local<'s, v8::Context>),
+) {
+    let outcome = crate::engine::panic::catch(|| {
+        let Some(context) = args.holder().get_creation_context(scope) else {
+            return natives::throw_type_error(scope, "a web API outside its context");
+        };
+        let scope = &mut v8::ContextScope::new(scope, context);
+        body(scope, context);
+    });
+    if let Err(message) = outcome {
+        natives::throw_error(scope, &format!("internal error in v8rs: {message}"));
     }
 }
 
@@ -132,15 +169,7 @@ pub(crate) fn define_natives(
     for (index, &(name, _)) in natives.iter().enumerate() {
         let key = v8::String::new(scope, name)?;
         let data = v8::Integer::new_from_unsigned(scope, index as u32);
-        let defined = object.set_lazy_data_property_with_data(
-            scope,
-            key.into(),
-            get_native,
-            data.into(),
-            v8::PropertyAttribute::NONE,
-            v8::SideEffectType::HasSideEffect,
-            v8::SideEffectType::HasSideEffect,
-        )?;
+        let defined = define_lazy(scope, object, key.into(), get_native, data.into(), false)?;
         defined.then_some(())?;
     }
     Some(())
@@ -153,24 +182,17 @@ fn get_native<'s>(
     args: v8::PropertyCallbackArguments<'s>,
     mut rv: v8::ReturnValue<v8::Value>,
 ) {
-    let outcome = crate::engine::panic::catch(|| {
-        let Ok(index) = v8::Local::<v8::Integer>::try_from(args.data()) else {
-            return;
-        };
+    let Ok(index) = v8::Local::<v8::Integer>::try_from(args.data()) else {
+        return;
+    };
+    in_holder_context(scope, &args, |scope, _| {
         let Some(&(name, callback)) = super::WEB_NATIVES.get(index.value() as usize) else {
             return natives::throw_type_error(scope, "no such native");
         };
-        let Some(context) = args.holder().get_creation_context(scope) else {
-            return natives::throw_type_error(scope, "a native outside its context");
-        };
-        let scope = &mut v8::ContextScope::new(scope, context);
         if let Some(function) = natives::function(scope, name, callback, None) {
             rv.set(function.into());
         }
     });
-    if let Err(message) = outcome {
-        natives::throw_error(scope, &format!("internal error in v8rs: {message}"));
-    }
 }
 
 /// Reads `key` of what the property's loader returns — the loader of the context that
@@ -182,14 +204,10 @@ fn get<'s>(
     args: v8::PropertyCallbackArguments<'s>,
     mut rv: v8::ReturnValue<v8::Value>,
 ) {
-    let outcome = crate::engine::panic::catch(|| {
-        let Ok(index) = v8::Local::<v8::Integer>::try_from(args.data()) else {
-            return;
-        };
-        let Some(context) = args.holder().get_creation_context(scope) else {
-            return natives::throw_type_error(scope, "a lazy global outside its context");
-        };
-        let scope = &mut v8::ContextScope::new(scope, context);
+    let Ok(index) = v8::Local::<v8::Integer>::try_from(args.data()) else {
+        return;
+    };
+    in_holder_context(scope, &args, |scope, context| {
         let global = context.global(scope);
         let loader = loaders(scope, global)
             .and_then(|table| table.get_index(scope, index.value() as u32))
@@ -219,17 +237,7 @@ fn get<'s>(
         // replaced built-in) may have written or deleted it. So it is made this
         // accessor again (that write is lost); where it cannot be, this throws instead,
         // and V8 leaves the property alone.
-        let holder = args.holder();
-        let defined = holder.set_lazy_data_property_with_data(
-            scope,
-            key,
-            get,
-            args.data(),
-            v8::PropertyAttribute::DONT_ENUM,
-            v8::SideEffectType::HasSideEffect,
-            v8::SideEffectType::HasSideEffect,
-        );
-        match defined {
+        match define_lazy(scope, args.holder(), key, get, args.data(), true) {
             Some(true) => rv.set(value),
             // An exception is pending already.
             None => {}
@@ -239,7 +247,4 @@ fn get<'s>(
             ),
         }
     });
-    if let Err(message) = outcome {
-        natives::throw_error(scope, &format!("internal error in v8rs: {message}"));
-    }
 }
