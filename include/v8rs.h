@@ -59,6 +59,11 @@
 // their frames are in such scripts.
 #define V8RS_SOURCE_MAPS 4
 
+// Flag for `v8rs_call` and `v8rs_call_into`: `args` is the JSON text (UTF-8) of the
+// array of arguments, as `JSON.parse` reads it, instead of a wire-format array — the
+// fast way for arguments that JSON carries exactly.
+#define V8RS_ARGS_JSON 16
+
 // Flag for `v8rs_load_libs_with`: go through V8's code cache, as
 // `v8rs_load_libs_cached`.
 #define V8RS_CODE_CACHE 8
@@ -501,7 +506,9 @@ v8rs_code v8rs_eval(v8rs_context *context,
 
 // Calls the function named by `function` (`function_len` bytes of UTF-8: `"render"`,
 // or a dotted name such as `"lib.render"`, called as a method of `lib`) with `args`, a
-// wire-format array (`args_len` bytes), and returns its result like `v8rs_eval`.
+// wire-format array (`args_len` bytes) — or, with the flag `V8RS_ARGS_JSON`, the JSON
+// text of the array — and returns its result like `v8rs_eval`. `flags`:
+// `V8RS_AWAIT_PROMISE`, `V8RS_ACCEPT_JSON`, `V8RS_ARGS_JSON`, any of them (`|`) or 0.
 //
 // Errors: as `v8rs_eval`; `V8RS_CODE_INVALID_ARGUMENT` for malformed `args`.
 //

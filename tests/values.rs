@@ -110,6 +110,30 @@ fn malformed_arguments_are_invalid_arguments() {
 }
 
 #[test]
+fn call_json_reads_its_arguments_as_a_json_array() {
+    let ctx = common::context();
+    let out = ctx
+        .call_json(b"(a, b) => [a, b]", br#"["hola", [true]]"#, None, NONE)
+        .unwrap();
+    let mut expected = vec![b'a'];
+    expected.extend_from_slice(&2u32.to_le_bytes());
+    expected.extend(latin1("hola"));
+    expected.push(b'a');
+    expected.extend_from_slice(&1u32.to_le_bytes());
+    expected.push(b't');
+    assert_eq!(out, expected);
+    // UTF-8 text is read as UTF-8.
+    let out = ctx
+        .call_json(b"(s) => s", "[\"ñ\"]".as_bytes(), None, NONE)
+        .unwrap();
+    assert_eq!(out, b"l\x01\x00\x00\x00\xf1");
+    for args in [&b""[..], b"[1,", b"{\"a\": 1}", b"1", b"[1] x"] {
+        let err = ctx.call_json(b"(x) => x", args, None, NONE).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn unconvertible_results_say_where() {
     let ctx = common::context();
     let err = eval(&ctx, "({list: [1, {f() {}}.f]})").unwrap_err();

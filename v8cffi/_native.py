@@ -539,20 +539,28 @@ def eval(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int) 
 
 
 def call_function(context: Any, function: bytes, args: bytes, timeout_ms: int, flags: int) -> Any:
-    """The value of calling ``function`` with the wire-format array ``args``."""
-    buffer, capacity, out_len, spill, error = scratch.run
+    """The value of calling ``function`` with ``args``: a wire-format array, or with
+    ``ARGS_JSON`` in ``flags`` the JSON text of one."""
+    buf, capacity, out_len, spill, error = scratch.run
     n, m = len(function), len(args)
-    out = (buffer, capacity, out_len, spill, error)
-    code = _call_into(context, function, n, args, m, timeout_ms, flags, *out)
+    code = _call_into(context, function, n, args, m, timeout_ms, flags, buf, capacity, out_len, spill, error)
     if code:
         raise_error(code, error[0])
-    return _delivered(buffer, out_len[0], spill[0])
+    return _delivered(buf, out_len[0], spill[0])
 
 
 def _delivered(buffer: Any, length: int, spilled: Any) -> Any:
     """The wire-format value an ``_into`` call left in ``buffer`` (or, when it did not
     fit, at ``spilled``, which is freed here)."""
     if spilled == NULL:
+        if buffer[0] == b"l":
+            # The usual result, a Latin-1 string, decoded from one copy: the library
+            # wrote the whole value, so its text is the ``length - 5`` bytes after the
+            # tag and length. (Nothing runs between the call and the copy that could
+            # make another call on this thread and overwrite the buffer: no Python
+            # object that the garbage collector tracks is made.)
+            text: bytes = _unpack(buffer + 5, length - 5)  # type: ignore[assignment]
+            return text.decode("latin-1")
         return loads(_unpack(buffer, length))  # type: ignore[arg-type]  # char[] -> bytes
     try:
         return loads(_unpack(spilled, length))  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from ._managed import Managed
 from .exceptions import V8ArgumentError, V8IOError, V8JSError, V8LifecycleError
 from .node import JSValue, NodeOptions, folder
 from .node import StrPath as _NodePath
-from .values import dumps
+from .values import dumps_tagged, exact_json
 
 if TYPE_CHECKING:
     from .vm import VM
@@ -31,6 +31,7 @@ _NAMES: dict[str, bytes] = {}
 _AWAIT = _constants.AWAIT_PROMISE
 _MAPS = _constants.SOURCE_MAPS
 _JSON = _constants.ACCEPT_JSON  # results JSON says exactly come as JSON text (C json.loads)
+_ARGS_JSON = _constants.ARGS_JSON  # the arguments are a JSON text
 
 
 def _timeout_ms(timeout: float) -> int:
@@ -265,10 +266,12 @@ class Context(Managed):
                 if len(_NAMES) >= 1024:
                     _NAMES.clear()
                 _NAMES[function] = name
-        packed = dumps(args)
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         flags = _AWAIT | _JSON if await_promise else _JSON
-        return _call(self._ptr or self._live_ptr(), name, packed, timeout_ms, flags)
+        text = exact_json(args)
+        if text is not None:  # the usual case: V8's JSON.parse reads the arguments
+            return _call(self._ptr or self._live_ptr(), name, text, timeout_ms, flags | _ARGS_JSON)
+        return _call(self._ptr or self._live_ptr(), name, dumps_tagged(args), timeout_ms, flags)
 
     def run_until_idle(self, *, timeout: float | None = None) -> None:
         """Runs the context's event loop — microtasks and timers (``setTimeout``,

@@ -71,30 +71,38 @@ def dumps(value: Any) -> bytes:
     ``None``, finite floats, ints up to 2**53) travel as JSON text, which the encoders
     on both sides handle much faster; everything else is written tag by tag.
     """
+    text = exact_json(value)
+    if text is not None:
+        return b"J" + _U32.pack(len(text)) + text
+    return dumps_tagged(value)
+
+
+def exact_json(value: Any) -> bytes | None:
+    """``value`` as a JSON text (ASCII or UTF-8) when JSON says it exactly — what
+    :func:`dumps` sends as a ``J`` value — or ``None`` (then :func:`dumps_tagged`)."""
     if _orjson is None and _until_orjson >= 0:
         _count_towards_orjson()
     if _orjson is not None:
         try:
             data: bytes = _orjson_dumps(value, default=_not_json, option=_ORJSON_OPTIONS)
         except (TypeError, _orjson.JSONEncodeError):
-            pass  # not exact in JSON, or not for orjson: the paths below decide
+            pass  # not exact in JSON, or not for orjson: the standard library decides
         else:
             # orjson writes NaN and infinities as null: only then look closer.
             if _find_null(data) is None:
-                return b"J" + _U32.pack(len(data)) + data
-    return _dumps_without_orjson(value)
-
-
-def _dumps_without_orjson(value: Any) -> bytes:
-    """:func:`dumps` with the standard library's JSON encoder."""
+                return data
     try:
         text = _json(value)
     except (TypeError, ValueError, RecursionError):
-        text = None
-    if text is not None:
-        data = text.encode("ascii")
-        if _SIXTEEN_DIGITS not in data.translate(_DIGITS_AS_ZEROS):
-            return b"J" + _U32.pack(len(data)) + data
+        return None
+    data = text.encode("ascii")
+    if _SIXTEEN_DIGITS in data.translate(_DIGITS_AS_ZEROS):
+        return None
+    return data
+
+
+def dumps_tagged(value: Any) -> bytes:
+    """``value`` in the wire format, written tag by tag (no ``J`` text at the top)."""
     out = bytearray()
     _write(out, value, 0, set(), "value")
     return bytes(out)

@@ -8,7 +8,7 @@ use crate::abi::handle::{
     arc_into_handle, box_into_handle, clone_arc, free_arc, Castable, OwnershipArc,
 };
 use crate::abi::strings::{bytes, c_paths, hand_out, non_null, script_name, timeout, ResultBuffer};
-use crate::abi::types::{call_flags, v8rs_code, V8RS_CODE_CACHE, V8RS_WEB_ALL};
+use crate::abi::types::{call_flags, v8rs_code, V8RS_ARGS_JSON, V8RS_CODE_CACHE, V8RS_WEB_ALL};
 use crate::abi::vm::v8rs_vm;
 use crate::engine::{Context, Error, NodeOptions, WebFeatures};
 
@@ -328,7 +328,9 @@ pub unsafe extern "C" fn v8rs_eval(
 
 /// Calls the function named by `function` (`function_len` bytes of UTF-8: `"render"`,
 /// or a dotted name such as `"lib.render"`, called as a method of `lib`) with `args`, a
-/// wire-format array (`args_len` bytes), and returns its result like `v8rs_eval`.
+/// wire-format array (`args_len` bytes) — or, with the flag `V8RS_ARGS_JSON`, the JSON
+/// text of the array — and returns its result like `v8rs_eval`. `flags`:
+/// `V8RS_AWAIT_PROMISE`, `V8RS_ACCEPT_JSON`, `V8RS_ARGS_JSON`, any of them (`|`) or 0.
 ///
 /// Errors: as `v8rs_eval`; `V8RS_CODE_INVALID_ARGUMENT` for malformed `args`.
 ///
@@ -356,7 +358,7 @@ pub unsafe extern "C" fn v8rs_call(
         let function = unsafe { bytes(function, function_len, "function") }?;
         // SAFETY: as above.
         let args = unsafe { bytes(args, args_len, "args") }?;
-        let value = context.call(function, args, timeout(timeout_ms), call_flags(flags))?;
+        let value = call_function(&context, function, args, timeout_ms, flags)?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
     })
@@ -433,10 +435,25 @@ pub unsafe extern "C" fn v8rs_call_into(
         let function = unsafe { bytes(function, function_len, "function") }?;
         // SAFETY: as above.
         let args = unsafe { bytes(args, args_len, "args") }?;
-        let value = context.call(function, args, timeout(timeout_ms), call_flags(flags))?;
+        let value = call_function(&context, function, args, timeout_ms, flags)?;
         // SAFETY: the caller's contract for `buffer` and the out-params.
         unsafe { into.deliver(&value) }
     })
+}
+
+/// `context.call` or, with `V8RS_ARGS_JSON`, `context.call_json`.
+fn call_function(
+    context: &Context,
+    function: &[u8],
+    args: &[u8],
+    timeout_ms: u64,
+    flags: u32,
+) -> Result<Vec<u8>, Error> {
+    if flags & V8RS_ARGS_JSON != 0 {
+        context.call_json(function, args, timeout(timeout_ms), call_flags(flags))
+    } else {
+        context.call(function, args, timeout(timeout_ms), call_flags(flags))
+    }
 }
 
 /// The context (a reference of the call's own), script and script name of a call.

@@ -185,6 +185,11 @@ pub const V8RS_ACCEPT_JSON: u32 = 2;
 /// their frames are in such scripts.
 pub const V8RS_SOURCE_MAPS: u32 = 4;
 
+/// Flag for `v8rs_call` and `v8rs_call_into`: `args` is the JSON text (UTF-8) of the
+/// array of arguments, as `JSON.parse` reads it, instead of a wire-format array — the
+/// fast way for arguments that JSON carries exactly.
+pub const V8RS_ARGS_JSON: u32 = 16;
+
 /// Flag for `v8rs_load_libs_with`: go through V8's code cache, as
 /// `v8rs_load_libs_cached`.
 pub const V8RS_CODE_CACHE: u32 = 8;

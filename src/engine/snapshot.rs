@@ -11,6 +11,7 @@
 
 use crate::engine::error::{Code, Error};
 use crate::engine::exception::describe_exception;
+use crate::engine::realm::keep_exact_json;
 use crate::engine::script::{compile_and_run, utf8};
 use crate::engine::snapshot_file;
 use crate::engine::web::{self, WebFeatures};
@@ -33,10 +34,10 @@ pub fn create_warm(
 ) -> Result<Vec<u8>, Error> {
     let cold = crate::engine::startup::with_creator(None, |scope| {
         let context = v8::Context::new(scope, Default::default());
-        let outcome = {
+        let outcome = keep_exact_json(scope, context).and_then(|()| {
             let scope = &mut v8::ContextScope::new(scope, context);
             web::install(scope, WebFeatures::ALL).and_then(|()| run_scripts(scope, scripts))
-        };
+        });
         scope.set_default_context(context);
         outcome
     })?;
@@ -51,8 +52,9 @@ pub fn create_warm(
         };
         // A creator must have a default context to end, even after a failure.
         let fresh = v8::Context::new(scope, Default::default());
+        let kept = keep_exact_json(scope, fresh);
         scope.set_default_context(fresh);
-        outcome
+        outcome.and(kept)
     })?;
     Ok(snapshot_file::wrap(&warm, WebFeatures::ALL.0))
 }

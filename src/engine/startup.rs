@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use crate::engine::error::{Code, Error};
+use crate::engine::realm::keep_exact_json;
 use crate::engine::snapshot_file::{self, Snapshot, CREATING};
 use crate::engine::vm::{check_not_inside_vm, Blob, SnapshotContexts, Startup, Vm, VmOptions};
 use crate::engine::web::{self, WebFeatures};
@@ -201,8 +202,11 @@ fn load_or_make() -> Option<&'static [u8]> {
 fn make_builtin() -> Result<Vec<u8>, Error> {
     with_creator(None, |scope| {
         let bare = v8::Context::new(scope, Default::default());
+        let kept = keep_exact_json(scope, bare);
         scope.set_default_context(bare);
+        kept?;
         let context = v8::Context::new(scope, Default::default());
+        keep_exact_json(scope, context)?;
         {
             let scope = &mut v8::ContextScope::new(scope, context);
             web::install(scope, WebFeatures::ALL)?;

@@ -614,6 +614,37 @@ pub(crate) fn read<'s>(
     Ok(value)
 }
 
+/// The value of the UTF-8 JSON text `text` (a call's arguments given as JSON).
+pub(crate) fn read_json<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    text: &[u8],
+) -> Result<v8::Local<'s, v8::Value>, Error> {
+    parse_json(scope, text).map_err(|e| {
+        e.unwrap_or_else(|| Error::invalid_argument("malformed value: invalid JSON text"))
+    })
+}
+
+/// `JSON.parse` of the UTF-8 `text`: `Err(None)` when it is not JSON.
+fn parse_json<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    text: &[u8],
+) -> Result<v8::Local<'s, v8::Value>, Option<Error>> {
+    // Most JSON texts are ASCII (orjson escapes nothing, but keys and values usually
+    // are): then V8 need not decode them.
+    let text = if text.is_ascii() {
+        v8::String::new_from_one_byte(scope, text, v8::NewStringType::Normal)
+    } else {
+        v8::String::new_from_utf8(scope, text, v8::NewStringType::Normal)
+    };
+    let text = text.ok_or_else(|| {
+        Some(Error::new(
+            Code::OutOfMemory,
+            "a JSON text is larger than V8 allows",
+        ))
+    })?;
+    v8::json::parse(scope, text).ok_or(None)
+}
+
 struct Reader<'b, 's> {
     bytes: &'b [u8],
     at: usize,
@@ -803,17 +834,8 @@ impl<'s> Reader<'_, 's> {
             b'J' => {
                 let n = self.u32()?;
                 let text = self.take(n)?;
-                // Most JSON texts are ASCII (orjson escapes nothing, but keys and
-                // values usually are): then V8 need not decode them.
-                let text = if text.is_ascii() {
-                    v8::String::new_from_one_byte(scope, text, v8::NewStringType::Normal)
-                } else {
-                    v8::String::new_from_utf8(scope, text, v8::NewStringType::Normal)
-                };
-                let text = text.ok_or_else(|| {
-                    Error::new(Code::OutOfMemory, "a JSON text is larger than V8 allows")
-                })?;
-                v8::json::parse(scope, text).ok_or_else(|| self.bad("invalid JSON text"))?
+                parse_json(scope, text)
+                    .map_err(|e| e.unwrap_or_else(|| self.bad("invalid JSON text")))?
             }
             b'S' => {
                 let n = self.u32()?;

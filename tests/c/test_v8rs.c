@@ -482,6 +482,21 @@ static void test_values(v8rs_context *ctx) {
     CHECK(len == 9 && out[0] == 'i' && out[1] == 9);
     v8rs_string_free(out);
 
+    /* With V8RS_ARGS_JSON, the arguments are the JSON text of their array. */
+    static const char json_args[] = "[3, 9.5, {\"n\": 2}]";
+    CHECK(v8rs_call(ctx, "Math.max", 8, json_args, sizeof(json_args) - 1, 0, V8RS_ARGS_JSON, &out, &len, NULL) ==
+          V8RS_CODE_OK);
+    CHECK(len == 9 && out[0] == 'd'); /* NaN: the object is not a number */
+    v8rs_string_free(out);
+    CHECK(v8rs_call(ctx, "Math.max", 8, "[3, 9]", 6, 0, V8RS_ARGS_JSON, &out, &len, NULL) == V8RS_CODE_OK);
+    CHECK(len == 9 && out[0] == 'i' && out[1] == 9);
+    v8rs_string_free(out);
+    v8rs_error *bad = NULL;
+    CHECK(v8rs_call(ctx, "Math.max", 8, "[3,", 3, 0, V8RS_ARGS_JSON, &out, &len, &bad) == V8RS_CODE_INVALID_ARGUMENT);
+    v8rs_error_free(bad);
+    CHECK(v8rs_call(ctx, "Math.max", 8, "{\"a\": 1}", 8, 0, V8RS_ARGS_JSON, &out, &len, NULL) ==
+          V8RS_CODE_INVALID_ARGUMENT);
+
     /* With V8RS_ACCEPT_JSON, a JSON-exact result comes as JSON text. */
     CHECK(v8rs_eval(ctx, "({a: [1, 'x']})", 15, NULL, 0, 0, V8RS_ACCEPT_JSON, &out, &len, NULL) == V8RS_CODE_OK);
     static const char json[] = "J\x0d\0\0\0{\"a\":[1,\"x\"]}";

@@ -120,3 +120,25 @@ def test_json_results_decode_alike(ctx: Context, path: str) -> None:
     assert result["s"] == "x\ud800y"
     assert result["n"][:2] == [1, 2.5] and result["n"][3] == 1e21
     assert result["t"] is True
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: type(v).__name__ + ":" + repr(v)[:20])
+def test_arguments_go_as_json_only_when_json_says_them_exactly(path: str, value: Any) -> None:
+    # ``call`` sends ``exact_json((args…))`` as the JSON text of its arguments, and
+    # the tagged form otherwise: the text must read back as the value itself.
+    text = values.exact_json((value,))
+    if text is None:
+        assert values.dumps((value,))[0] != ord("J")
+        return
+    assert values.dumps((value,)) == b"J" + len(text).to_bytes(4, "little") + text
+    import json
+
+    (back,) = json.loads(text)
+    assert same(back, expected(value)) or isinstance(value, (uuid.UUID, enum.Enum)), (path, value, back)
+
+
+def test_string_results_of_every_kind_come_back_whole(ctx: Context, path: str) -> None:
+    ctx.run_script("function echo(s) { return s }")
+    for s in ["", "l", "Latin-1 ÿ", "x" * 70_000, "ÿ" * 70_000, "☃ wide", "\ud800", "😀" * 40_000]:
+        assert ctx.call("echo", s) == s
+        assert ctx.eval(f"{s!r}.length") == len(s.encode("utf-16-le", "surrogatepass")) // 2
