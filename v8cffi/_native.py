@@ -82,10 +82,19 @@ class Scratch(threading.local):
         self.length = ffi.new("size_t *")
         #: ``(string, length, error)`` in one attribute lookup, for the hot path.
         self.out = (self.string, self.length, self.error)
-        #: A result buffer that small results are written into (no malloc, no free).
-        self.buffer = ffi.new(f"char[{RESULT_BUFFER}]")
-        #: Everything ``run_script`` needs, in one attribute lookup.
-        self.run = (self.buffer, RESULT_BUFFER, self.length, self.string, self.error)
+        #: Everything ``run_script``, ``eval`` and ``call`` need, in one attribute lookup:
+        #: a result buffer that small results are written into (no malloc, no free) and
+        #: the out-params. ``None`` while a call on this thread uses them (see
+        #: :func:`_result_buffers`).
+        self.run: tuple[Any, int, Any, Any, Any] | None = _result_buffers()
+
+
+def _result_buffers() -> tuple[Any, int, Any, Any, Any]:
+    """A result buffer and out-params: the thread's own, or a spare for a call made while
+    those are in use — by a finalizer or a signal handler that runs during a call or
+    while its result is read, which would otherwise overwrite that result."""
+    error = ffi.new("v8rs_error **")
+    return (ffi.new(f"char[{RESULT_BUFFER}]"), RESULT_BUFFER, ffi.new("size_t *"), ffi.new("char **"), error)
 
 
 scratch = Scratch()
@@ -488,26 +497,29 @@ def context_close(context: Any) -> None:
 def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int = 0) -> str:
     """``String(result)`` of running ``source`` in ``context`` (``flags``:
     ``SOURCE_MAPS`` or 0)."""
-    buffer, capacity, out_len, spill, error = scratch.run
-    if flags:
-        out = (buffer, capacity, out_len, spill, error)
-        n, m = len(source), len(name)
-        code = lib.v8rs_run_script_into_with(context, source, n, name, m, timeout_ms, flags, *out)
-    else:
-        code = _run_into(
-            context, source, len(source), name, len(name), timeout_ms, buffer, capacity, out_len, spill, error
-        )
-    if code:
-        raise_error(code, error[0])
-    spilled = spill[0]
-    if spilled == NULL:
-        data: bytes = _unpack(buffer, out_len[0])  # type: ignore[assignment]  # char[] -> bytes
-        return data.decode("utf-8")
+    s = scratch
+    out = s.run or _result_buffers()
+    s.run = None
     try:
-        data = _unpack(spilled, out_len[0])  # type: ignore[assignment]
-        return data.decode("utf-8")
+        buffer, capacity, out_len, spill, error = out
+        n, m = len(source), len(name)
+        if flags:
+            code = lib.v8rs_run_script_into_with(context, source, n, name, m, timeout_ms, flags, *out)
+        else:
+            code = _run_into(context, source, n, name, m, timeout_ms, buffer, capacity, out_len, spill, error)
+        if code:
+            raise_error(code, error[0])
+        spilled = spill[0]
+        if spilled == NULL:
+            data: bytes = _unpack(buffer, out_len[0])  # type: ignore[assignment]  # char[] -> bytes
+            return data.decode("utf-8")
+        try:
+            data = _unpack(spilled, out_len[0])  # type: ignore[assignment]
+            return data.decode("utf-8")
+        finally:
+            lib.v8rs_string_free(spilled)
     finally:
-        lib.v8rs_string_free(spilled)
+        s.run = out
 
 
 def _value(fn: Any, *args: Any) -> Any:
@@ -530,23 +542,35 @@ _call_into = lib.v8rs_call_into
 
 def eval(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int) -> Any:
     """The value of running ``source`` in ``context``."""
-    buffer, capacity, out_len, spill, error = scratch.run
-    n, m = len(source), len(name)
-    code = _eval_into(context, source, n, name, m, timeout_ms, flags, buffer, capacity, out_len, spill, error)
-    if code:
-        raise_error(code, error[0])
-    return _delivered(buffer, out_len[0], spill[0])
+    s = scratch
+    out = s.run or _result_buffers()
+    s.run = None  # taken: a call made before this one's result is read gets its own
+    try:
+        buf, cap, out_len, spill, error = out
+        n, m = len(source), len(name)
+        code = _eval_into(context, source, n, name, m, timeout_ms, flags, buf, cap, out_len, spill, error)
+        if code:
+            raise_error(code, error[0])
+        return _delivered(buf, out_len[0], spill[0])
+    finally:
+        s.run = out
 
 
 def call_function(context: Any, function: bytes, args: bytes, timeout_ms: int, flags: int) -> Any:
     """The value of calling ``function`` with ``args``: a wire-format array, or with
     ``ARGS_JSON`` in ``flags`` the JSON text of one."""
-    buf, capacity, out_len, spill, error = scratch.run
-    n, m = len(function), len(args)
-    code = _call_into(context, function, n, args, m, timeout_ms, flags, buf, capacity, out_len, spill, error)
-    if code:
-        raise_error(code, error[0])
-    return _delivered(buf, out_len[0], spill[0])
+    s = scratch
+    out = s.run or _result_buffers()
+    s.run = None  # taken: a call made before this one's result is read gets its own
+    try:
+        buf, cap, out_len, spill, error = out
+        n, m = len(function), len(args)
+        code = _call_into(context, function, n, args, m, timeout_ms, flags, buf, cap, out_len, spill, error)
+        if code:
+            raise_error(code, error[0])
+        return _delivered(buf, out_len[0], spill[0])
+    finally:
+        s.run = out
 
 
 def _delivered(buffer: Any, length: int, spilled: Any) -> Any:
@@ -556,9 +580,7 @@ def _delivered(buffer: Any, length: int, spilled: Any) -> Any:
         if buffer[0] == b"l":
             # The usual result, a Latin-1 string, decoded from one copy: the library
             # wrote the whole value, so its text is the ``length - 5`` bytes after the
-            # tag and length. (Nothing runs between the call and the copy that could
-            # make another call on this thread and overwrite the buffer: no Python
-            # object that the garbage collector tracks is made.)
+            # tag and length. (The buffer is the caller's alone until it is read.)
             text: bytes = _unpack(buffer + 5, length - 5)  # type: ignore[assignment]
             return text.decode("latin-1")
         return loads(_unpack(buffer, length))  # type: ignore[arg-type]  # char[] -> bytes

@@ -88,15 +88,15 @@ impl Drop for Platform {
 
 /// V8 flags set before the caller's (which may undo them).
 ///
-/// `--no-concurrent-recompilation`: optimize hot functions (Maglev, TurboFan) on the
-/// thread that runs them, at the moment V8 decides to. A VM's thread takes V8's
-/// `Locker` for each call, and a `Locker` taken by a thread that holds no archived
-/// state resets the isolate's pending interrupts (`StackGuard::InitThread`). A
-/// background compile that finishes between two calls asks for its code to be
-/// installed with such an interrupt, so its code was lost, and the function ran
-/// unoptimized for good: at random, half the runs of a hot `render` loop were 2×
-/// slower. Compiling on the calling thread never loses code.
-const DEFAULT_FLAGS: &str = "--no-concurrent-recompilation";
+/// `--no-concurrent-recompilation`, `--no-concurrent-sparkplug`: make baseline
+/// (Sparkplug) and optimized (Maglev, TurboFan) code on the thread that runs the
+/// function, when V8 decides to. A VM's thread takes V8's `Locker` for each call, and a
+/// `Locker` taken by a thread that holds no archived state resets the isolate's pending
+/// interrupts (`StackGuard::InitThread`). A background compile that finished between two
+/// calls asked for its code to be installed with such an interrupt, so its code was
+/// lost and the function kept running in the interpreter (at random: half the runs of a
+/// hot `render` loop were 2× slower). Compiling on the calling thread loses nothing.
+const DEFAULT_FLAGS: &str = "--no-concurrent-recompilation --no-concurrent-sparkplug";
 
 /// Initialises V8 for this process, with optional V8 command-line `flags`
 /// (for example `"--max-old-space-size=64 --no-expose-wasm"`).

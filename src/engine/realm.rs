@@ -60,6 +60,14 @@ pub(crate) fn keep_exact_json(
     let made = {
         let scope = &mut v8::ContextScope::new(scope, context);
         let made = exact_json_from_snapshot(scope).or_else(|| make_exact_json(scope));
+        if let Some(made) = made {
+            // One conversion compiles its functions, so the snapshot keeps their code.
+            let sample = v8::String::new(scope, r#"{"a": [1, "x", 1.5, null, true, {}]}"#);
+            if let Some(sample) = sample.and_then(|text| v8::json::parse(scope, text)) {
+                let receiver = v8::undefined(scope).into();
+                let _ = made.call(scope, receiver, &[sample]);
+            }
+        }
         made.map(|made| v8::Global::new(scope, made))
     };
     let unmade = || {

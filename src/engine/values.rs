@@ -633,8 +633,10 @@ fn parse_json<'s>(
     // are): then V8 need not decode them.
     let text = if text.is_ascii() {
         v8::String::new_from_one_byte(scope, text, v8::NewStringType::Normal)
-    } else {
+    } else if std::str::from_utf8(text).is_ok() {
         v8::String::new_from_utf8(scope, text, v8::NewStringType::Normal)
+    } else {
+        return Err(None); // not UTF-8, so not JSON
     };
     let text = text.ok_or_else(|| {
         Some(Error::new(

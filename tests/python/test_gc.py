@@ -88,3 +88,59 @@ def test_tear_down_while_another_thread_runs() -> None:
     t.join()
     assert outcome in (["finished"], ["torn down before the call began"])
     assert not ctx.is_alive()
+
+
+def test_calls_made_while_a_result_is_read_do_not_overwrite_it() -> None:
+    # A finalizer run by a collection, or a signal handler, may call into the library
+    # between a call and the reading of its result: it gets result buffers of its own.
+    import signal
+
+    vm = platform.create_vm().set_up()
+    ctx = vm.create_context().set_up()
+    ctx.run_script("function echo(s) { return s }")
+    made: list[int] = []
+
+    class CallsWhenCollected:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: freed by a collection, at any allocation
+            made.append(1)
+
+        def __del__(self) -> None:
+            if len(made) < 3000:
+                ctx.call("echo", "Z" * 50)
+                CallsWhenCollected()
+
+    text = "abcdefgh" * 4 + "0"
+    old = gc.get_threshold()
+    CallsWhenCollected()
+    gc.set_threshold(1, 1, 1)
+    try:
+        for _ in range(500):
+            assert ctx.eval(f"'{text}'") == text
+            assert ctx.call("echo", text) == text
+            assert ctx.eval(f"({{a: '{text}'}})") == {"a": text}
+            assert ctx.run_script(f"'{text}'") == text
+    finally:
+        gc.set_threshold(*old)
+        made.extend([1] * 3000)  # the last finalizer makes no more
+    assert len(made) > 100, "the finalizers ran"
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return
+    calls = 0
+
+    def on_alarm(signum: int, frame: object) -> None:
+        nonlocal calls
+        calls += 1
+        ctx.call("echo", "Y" * 40)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    try:
+        for _ in range(20_000):
+            assert ctx.call("echo", text) == text
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert calls > 0, "the handler ran"
+    vm.tear_down()

@@ -35,6 +35,21 @@ def test_round_trip(blob: bytes) -> None:
                 assert ctx.eval("settled") == "yes"
 
 
+@pytest.mark.parametrize("warm", [False, True])
+def test_a_snapshots_scripts_cannot_change_how_its_contexts_convert_values(warm: bool) -> None:
+    # The value converter is made before the scripts run, and kept in the snapshot.
+    meddle = (
+        "JSON.stringify = () => '\"hacked\"'; Object.keys = () => []; Map = function () {};"
+        "Object.getPrototypeOf = () => null; Array.isArray = () => false;"
+    )
+    made = platform.create_snapshot([("meddle.js", meddle)], warmup=["1"] if warm else ())
+    with platform.create_vm(snapshot=made) as vm, vm.create_context() as ctx:
+        assert ctx.eval("({a: [1, 'x', null], b: {c: 2.5}})") == {"a": [1, "x", None], "b": {"c": 2.5}}
+        assert ctx.call("(x) => x", {"k": [1, {"n": None}]}) == {"k": [1, {"n": None}]}
+        assert ctx.eval("new Set([1])") == {1}
+        assert str(ctx.eval("Temporal.PlainDate.from('2024-02-29')")) == "2024-02-29"
+
+
 def test_made_here_beside_live_vms_of_every_kind() -> None:
     # Snapshots share V8's built-in read-only heap: VMs from different snapshots, and
     # plain ones, live side by side whatever order they come in (V8 read the wrong
