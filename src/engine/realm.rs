@@ -59,15 +59,19 @@ pub(crate) fn keep_exact_json(
 ) -> Result<(), crate::engine::error::Error> {
     let made = {
         let scope = &mut v8::ContextScope::new(scope, context);
-        let made = exact_json_from_snapshot(scope).or_else(|| make_exact_json(scope));
-        if let Some(made) = made {
-            // One conversion compiles its functions, so the snapshot keeps their code.
+        // One made here converts a sample, so that the snapshot keeps its functions'
+        // code; one taken from the snapshot has it already (and user scripts may have run
+        // since, whose getters the sample would call).
+        let made = exact_json_from_snapshot(scope).or_else(|| {
+            let made = make_exact_json(scope)?;
             let sample = v8::String::new(scope, r#"{"a": [1, "x", 1.5, null, true, {}]}"#);
             if let Some(sample) = sample.and_then(|text| v8::json::parse(scope, text)) {
-                let receiver = v8::undefined(scope).into();
-                let _ = made.call(scope, receiver, &[sample]);
+                v8::tc_scope!(let tc, scope);
+                let receiver = v8::undefined(tc).into();
+                let _ = made.call(tc, receiver, &[sample]);
             }
-        }
+            Some(made)
+        });
         made.map(|made| v8::Global::new(scope, made))
     };
     let unmade = || {

@@ -50,6 +50,13 @@ def test_a_snapshots_scripts_cannot_change_how_its_contexts_convert_values(warm:
         assert str(ctx.eval("Temporal.PlainDate.from('2024-02-29')")) == "2024-02-29"
 
 
+def test_making_a_warm_snapshot_runs_no_user_getter() -> None:
+    getter = "globalThis.hits = 0; Object.defineProperty(Object.prototype, 'toJSON', {get() { hits++ }});"
+    made = platform.create_snapshot([("getter.js", getter)], warmup=["1"])
+    with platform.create_vm(snapshot=made) as vm, vm.create_context() as ctx:
+        assert ctx.eval("hits") == 0
+
+
 def test_made_here_beside_live_vms_of_every_kind() -> None:
     # Snapshots share V8's built-in read-only heap: VMs from different snapshots, and
     # plain ones, live side by side whatever order they come in (V8 read the wrong
