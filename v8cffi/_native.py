@@ -73,20 +73,26 @@ RESULT_BUFFER = 1 << 16
 
 class Scratch(threading.local):
     """Out-params reused by every call on one thread (allocating them per call
-    costs more than the call itself). The library writes them only during a call,
-    and a thread makes one call at a time."""
+    costs more than the call itself). The library writes them only during a call. A
+    call takes the ones it uses (the attribute is ``None`` meanwhile) and puts them back
+    when it has read them, so a call made in between — by a finalizer or a signal
+    handler — makes its own."""
 
     def __init__(self) -> None:
-        self.error = ffi.new("v8rs_error **")
-        self.string = ffi.new("char **")
-        self.length = ffi.new("size_t *")
-        #: ``(string, length, error)`` in one attribute lookup, for the hot path.
-        self.out = (self.string, self.length, self.error)
+        #: The error out-param of :func:`call`; ``None`` while a call on this thread uses it.
+        self.error: Any | None = ffi.new("v8rs_error **")
+        #: ``(string, length, error)`` out-params of :func:`_value`; ``None`` while in use.
+        self.out: tuple[Any, Any, Any] | None = _value_params()
         #: Everything ``run_script``, ``eval`` and ``call`` need, in one attribute lookup:
         #: a result buffer that small results are written into (no malloc, no free) and
         #: the out-params. ``None`` while a call on this thread uses them (see
         #: :func:`_result_buffers`).
         self.run: tuple[Any, int, Any, Any, Any] | None = _result_buffers()
+
+
+def _value_params() -> tuple[Any, Any, Any]:
+    """The ``(string, length, error)`` out-params of :func:`_value`."""
+    return (ffi.new("char **"), ffi.new("size_t *"), ffi.new("v8rs_error **"))
 
 
 def _result_buffers() -> tuple[Any, int, Any, Any, Any]:
@@ -135,10 +141,15 @@ def lent_count() -> int:
 def call(fn: Callable[..., int], *args: Any) -> None:
     """Calls the fallible C function ``fn(*args, error_out)`` and raises the
     matching :class:`~v8cffi.exceptions.V8Error` when it fails."""
-    slot = scratch.error
-    code = fn(*args, slot)
-    if code:
-        raise_error(code, slot[0])
+    s = scratch
+    slot = s.error or ffi.new("v8rs_error **")
+    s.error = None  # taken, as by :func:`eval`: a call made before ``slot`` is read gets its own
+    try:
+        code = fn(*args, slot)
+        if code:
+            raise_error(code, slot[0])
+    finally:
+        s.error = slot
 
 
 def read_bytes(ptr: Any, length: int) -> bytes:
@@ -525,15 +536,21 @@ def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int, flags:
 def _value(fn: Any, *args: Any) -> Any:
     """Calls ``fn(*args, value_out, value_len_out, error_out)`` and decodes the
     wire-format value it returns."""
-    out, out_len, error = scratch.out
-    code = fn(*args, out, out_len, error)
-    if code:
-        raise_error(code, error[0])
-    result = out[0]
+    s = scratch
+    taken = s.out or _value_params()
+    s.out = None  # taken, as by :func:`eval`: a call made before the result is read gets its own
     try:
-        return loads(_unpack(result, out_len[0]))  # type: ignore[arg-type]  # char * -> bytes
+        out, out_len, error = taken
+        code = fn(*args, out, out_len, error)
+        if code:
+            raise_error(code, error[0])
+        result = out[0]
+        try:
+            return loads(_unpack(result, out_len[0]))  # type: ignore[arg-type]  # char * -> bytes
+        finally:
+            lib.v8rs_string_free(result)
     finally:
-        lib.v8rs_string_free(result)
+        s.out = taken
 
 
 _eval_into = lib.v8rs_eval_into

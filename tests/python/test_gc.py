@@ -6,6 +6,7 @@ import gc
 import random
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -153,6 +154,83 @@ def test_a_signal_handler_calling_while_a_result_is_read_does_not_overwrite_it()
     try:
         for _ in range(20_000):
             assert ctx.call("echo", _TEXT) == _TEXT
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert calls > 0, "the handler ran"
+    vm.tear_down()
+
+
+def _module_and_error_calls(ctx: v8cffi.Context, throwing: Path, tag: str) -> None:
+    """A module's namespace (``_value``) and a failing error-only call (``call``: the
+    cached ``load_libs`` is one C call)."""
+    assert ctx.run_module(f"export const t = '{tag}' + '{_TEXT}'") == {"t": tag + _TEXT}
+    with pytest.raises(v8cffi.V8JSError, match=f"thrown {tag}"):
+        ctx.load_libs([throwing], cache=True, cache_dir=throwing.parent)
+
+
+@pytest.mark.skipif(not hasattr(gc, "set_threshold"), reason="CPython's collector (PyPy has no thresholds)")
+def test_a_finalizer_making_module_and_error_only_calls_does_not_corrupt_them(tmp_path: Path) -> None:
+    # run_module and the calls that report only an error share out-params per thread too:
+    # a call made while they are in use gets its own.
+    vm, ctx = _echo_context()
+    throws = {}
+    for tag in ("A", "B"):
+        throws[tag] = tmp_path / f"throws_{tag}.js"
+        throws[tag].write_text(f"throw new Error('thrown {tag}')")
+    made: list[int] = []
+
+    class CallsWhenCollected:
+        def __init__(self) -> None:
+            self.me = self
+            made.append(1)
+
+        def __del__(self) -> None:
+            if len(made) < 2000:
+                _module_and_error_calls(ctx, throws["B"], "B")
+                CallsWhenCollected()
+
+    old = gc.get_threshold()
+    CallsWhenCollected()
+    gc.set_threshold(1, 1, 1)
+    try:
+        for _ in range(300):
+            _module_and_error_calls(ctx, throws["A"], "A")
+    finally:
+        gc.set_threshold(*old)
+        made.extend([1] * 2000)
+    assert len(made) > 100, "the finalizers ran"
+    vm.tear_down()
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+def test_a_signal_handler_making_module_and_error_only_calls_does_not_corrupt_them(tmp_path: Path) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers run on the main thread")
+    vm, ctx = _echo_context()
+    throws = {}
+    for tag in ("A", "B"):
+        throws[tag] = tmp_path / f"throws_{tag}.js"
+        throws[tag].write_text(f"throw new Error('thrown {tag}')")
+    calls = 0
+    busy = False
+
+    def on_alarm(signum: int, frame: object) -> None:
+        nonlocal calls, busy
+        if busy:  # the timer fired again while the handler ran
+            return
+        busy = True
+        calls += 1
+        try:
+            _module_and_error_calls(ctx, throws["B"], "B")
+        finally:
+            busy = False
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+    try:
+        for _ in range(3000):
+            _module_and_error_calls(ctx, throws["A"], "A")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0, 0)
         signal.signal(signal.SIGALRM, previous)
