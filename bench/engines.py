@@ -38,6 +38,12 @@ def flat_data() -> dict[str, Any]:
     return {f"key{i}": (i if i % 3 else f"value {i}") for i in range(40)}
 
 
+def record_data() -> dict[str, Any]:
+    """A 40-key record as APIs return them: numbers, floats, short strings and nulls."""
+    kinds: list[Any] = [lambda i: i, lambda i: i + 0.25, lambda i: f"value {i}", lambda i: None]
+    return {f"key{i}": kinds[i % 4](i) for i in range(40)}
+
+
 def render_data() -> dict[str, Any]:
     """About 1 KB of JSON: a page title, a user and 12 items."""
     return {

@@ -25,7 +25,18 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from engines import FLAT_JS, PEER_MODULES, RENDER_JS, Engine, Jsrun, MiniRacer, V8rs, flat_data, render_data
+from engines import (
+    FLAT_JS,
+    PEER_MODULES,
+    RENDER_JS,
+    Engine,
+    Jsrun,
+    MiniRacer,
+    V8rs,
+    flat_data,
+    record_data,
+    render_data,
+)
 
 ENGINES: list[type[Engine]] = [V8rs, MiniRacer, Jsrun]
 FIB = "function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) }"
@@ -255,6 +266,13 @@ def bench_flat_render(engine: Engine, seconds: float) -> float:
 def bench_flat_both_ways(engine: Engine, seconds: float) -> float:
     engine.run(FLAT_JS)
     data = flat_data()
+    assert engine.call("same", data) == data
+    return rate(lambda: engine.call("same", data), seconds)
+
+
+def bench_record_both_ways(engine: Engine, seconds: float) -> float:
+    engine.run(FLAT_JS)
+    data = record_data()
     assert engine.call("same", data) == data
     return rate(lambda: engine.call("same", data), seconds)
 
@@ -499,6 +517,7 @@ def run(quick: bool, only: str | None) -> tuple[list[Row], list[str]]:
         ("render", "render(~1 KB dict) -> str", "ops/s", True, bench_render),
         ("flat-render", "render(40-key dict) -> str", "ops/s", True, bench_flat_render),
         ("flat-both", "40-key dict there and back", "ops/s", True, bench_flat_both_ways),
+        ("record-both", "40-key record with nulls there and back", "ops/s", True, bench_record_both_ways),
     ]
     for name, title, unit, higher, fn in per_engine:
         if not wanted(name):
@@ -733,8 +752,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         metavar="NAME",
-        help="one workload: hello, add, compile, render, flat-render, flat-both, parallel, start, react, "
-        "babel, memory, snapshot, pool, startup",
+        help="one workload: hello, add, compile, render, flat-render, flat-both, record-both, parallel, "
+        "start, react, babel, memory, snapshot, pool, startup",
     )
     parser.add_argument("--json", metavar="PATH", help="write the numbers as JSON")
     parser.add_argument("--plot", metavar="PATH", help="write a bar chart of the ratios (needs matplotlib)")

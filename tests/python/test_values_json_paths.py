@@ -115,6 +115,23 @@ def test_nan_is_not_null(ctx: Context, path: str) -> None:
     assert ctx.call("(x) => x === null", None) is True
 
 
+class NanValued(enum.Enum):
+    NAN = float("nan")
+
+
+def test_nulls_stay_on_the_json_path_and_nan_anywhere_leaves_it(ctx: Context, path: str) -> None:
+    # orjson writes None and NaN alike as null: a text with null goes on the JSON path only
+    # once nothing in the value is a NaN or an infinity.
+    with_none = {"a": None, "b": [1.5, None, {"c": None, "d": (2.5, "x")}], "e": True}
+    assert values.exact_json(with_none) == b'{"a":null,"b":[1.5,null,{"c":null,"d":[2.5,"x"]}],"e":true}'
+    for hidden in (math.nan, math.inf, -math.inf, NanValued.NAN):
+        for value in ({"a": None, "b": [1.5, {"c": hidden}]}, (None, hidden), [[None], [[hidden]]]):
+            assert values.exact_json(value) is None, (path, value)
+            show = "(x) => JSON.stringify(x, (k, v) => typeof v === 'number' ? String(v) : v)"
+            back = ctx.call(show, value)
+            assert "null" in back and ("NaN" in back or "Infinity" in back), (path, value, back)
+
+
 def test_json_results_decode_alike(ctx: Context, path: str) -> None:
     result = ctx.eval("({s: 'x\\ud800y', n: [1, 2.5, -0, 1e21], t: true})")
     assert result["s"] == "x\ud800y"
