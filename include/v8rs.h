@@ -71,6 +71,12 @@
 // How deep arrays, objects, maps and sets may nest in a wire-format value.
 #define V8RS_MAX_DEPTH 512
 
+// The version of this C ABI, which `v8rs_abi_version()` returns. It grows with every
+// change that breaks a program built against an older header (a signature, a struct's
+// layout, a flag's or code's meaning); functions and flags only added keep it. Check
+// at start-up that `v8rs_abi_version() == V8RS_ABI_VERSION`.
+#define V8RS_ABI_VERSION 1
+
 // `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
 #define V8RS_WEB_TIMERS 1
 
@@ -1054,6 +1060,11 @@ void v8rs_inspector_stop(v8rs_inspector *inspector);
 // # Safety
 // `inspector` is NULL or a handle from `v8rs_inspector_start` not freed yet.
 void v8rs_inspector_free(v8rs_inspector *inspector);
+
+// The version of the C ABI this library implements: compare it with the header's
+// `V8RS_ABI_VERSION` before any other call (a library built from another version of
+// the header may take other arguments).
+uint32_t v8rs_abi_version(void);
 
 // The version of V8 inside, as a static NUL-terminated string (e.g. `"15.2.124.1"`).
 const char *v8rs_version(void);

@@ -52,14 +52,32 @@ def _load() -> Any:
             tried.append(f"{path} (not found)")
             continue
         try:
-            return ffi.dlopen(path)
+            loaded = ffi.dlopen(path)
         except OSError as e:
             tried.append(f"{path} ({e})")
+            continue
+        mismatch = _abi_mismatch(loaded)
+        if mismatch is None:
+            return loaded
+        tried.append(f"{path} ({mismatch})")
     raise ImportError(
         "cannot load libv8rs.so; tried:\n  "
         + "\n  ".join(tried)
         + f"\nInstall v8cffi with pip, or point ${LIBRARY_ENV} at libv8rs.so."
     )
+
+
+def _abi_mismatch(loaded: Any) -> str | None:
+    """Why ``loaded`` cannot serve this package (a library built from another header
+    takes other arguments: calling it would crash), or ``None``."""
+    try:
+        version = loaded.v8rs_abi_version()
+    except (AttributeError, ffi.error):  # cffi: ``ffi.error`` for a symbol not found
+        needs = _constants.ABI_VERSION
+        return f"a libv8rs older than this v8cffi: no v8rs_abi_version (this v8cffi needs C ABI {needs})"
+    if version != _constants.ABI_VERSION:
+        return f"C ABI {version}, but this v8cffi needs C ABI {_constants.ABI_VERSION}"
+    return None
 
 
 lib: Any = _load()

@@ -10,6 +10,14 @@ use crate::abi::strings::bytes;
 use crate::abi::types::v8rs_code;
 use crate::engine::{platform, Context, Error, Text, Vm};
 
+/// The version of the C ABI this library implements: compare it with the header's
+/// `V8RS_ABI_VERSION` before any other call (a library built from another version of
+/// the header may take other arguments).
+#[no_mangle]
+pub extern "C" fn v8rs_abi_version() -> u32 {
+    crate::abi::types::V8RS_ABI_VERSION
+}
+
 /// The version of V8 inside, as a static NUL-terminated string (e.g. `"15.2.124.1"`).
 #[no_mangle]
 pub extern "C" fn v8rs_version() -> *const c_char {

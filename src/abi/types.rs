@@ -197,6 +197,12 @@ pub const V8RS_CODE_CACHE: u32 = 8;
 /// How deep arrays, objects, maps and sets may nest in a wire-format value.
 pub const V8RS_MAX_DEPTH: u32 = 512;
 
+/// The version of this C ABI, which `v8rs_abi_version()` returns. It grows with every
+/// change that breaks a program built against an older header (a signature, a struct's
+/// layout, a flag's or code's meaning); functions and flags only added keep it. Check
+/// at start-up that `v8rs_abi_version() == V8RS_ABI_VERSION`.
+pub const V8RS_ABI_VERSION: u32 = 1;
+
 /// `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
 pub const V8RS_WEB_TIMERS: u32 = 1;
 /// `TextEncoder`, `TextDecoder` (UTF-8).

@@ -923,6 +923,7 @@ static void test_unhandled_rejections(void) {
 
 int main(void) {
     CHECK(strncmp(v8rs_version(), "15.2.", 5) == 0);
+    CHECK(v8rs_abi_version() == V8RS_ABI_VERSION);
     CHECK(!v8rs_platform_is_alive());
     v8rs_vm *vm = NULL;
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_INVALID_STATE);
