@@ -102,6 +102,7 @@ impl Vm {
         let isolate = unsafe { locker.as_raw_isolate_ptr() };
         crate::engine::stack::set_limit_for_current_thread(&mut locker);
         self.shared.drain_graveyard();
+        self.shared.call_started();
         let stops = &self.shared.stops;
         let (call, deadline, cancel) = if stoppable {
             let call = stops.begin();

@@ -818,6 +818,13 @@ impl InspectorHooks for Core {
         self.pump(isolate);
     }
 
+    fn call_started(&self) {
+        if !self.state.lock().events.is_empty() {
+            self.handle
+                .request_interrupt(on_interrupt, std::ptr::null_mut());
+        }
+    }
+
     fn vm_closed(&self) {
         self.shut_down();
     }
@@ -1052,4 +1059,48 @@ fn respond(stream: &mut TcpStream, head_len: usize, status: &str, kind: &str, bo
     );
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Context;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "runs V8")]
+    fn a_message_whose_interrupt_was_wiped_is_served_by_the_next_calls_javascript() {
+        let _ = crate::engine::platform::set_up(""); // this binary's only test of V8
+        let vm = Vm::new().expect("vm");
+        let ctx = Context::new(&vm).expect("context");
+        let inspector = Inspector::start(&vm, "127.0.0.1", 0).expect("inspector");
+        let core = &inspector.core;
+        {
+            // What a call finds when a message arrived just before it took the lock: the
+            // message queued, the interrupt that asked for it wiped by that lock.
+            let mut state = core.state.lock();
+            state.last_client += 1;
+            state.client = state.last_client;
+            let client = state.client;
+            state.events.push_back(Event::Connect(client));
+            let evaluate = r#"{"id":1,"method":"Runtime.evaluate","params":{"expression":"globalThis.served = 1"}}"#;
+            state
+                .events
+                .push_back(Event::Message(client, evaluate.into()));
+        }
+        let served = ctx
+            .run_script(
+                b"var until = Date.now() + 5000; \
+                  while (!globalThis.served && Date.now() < until) {} \
+                  String(globalThis.served === 1)",
+                b"busy.js",
+            )
+            .expect("run");
+        assert_eq!(served.as_bytes(), b"true", "served only after the call");
+        let outbound = core.state.lock().outbound.clone();
+        assert!(
+            outbound.iter().any(|m| m.starts_with(r#"{"id":1,"#)),
+            "{outbound:?}"
+        );
+        inspector.stop();
+    }
 }

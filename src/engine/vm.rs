@@ -113,6 +113,10 @@ pub(crate) trait InspectorHooks: Send + Sync {
     fn context_retired(&self, id: u32);
     /// V8 asks for the inspector's messages (an interrupt; the caller holds the lock).
     fn interrupt(&self, isolate: &mut v8::Isolate);
+    /// A call took the VM's lock, which wipes the interrupts V8 had pending: ask again
+    /// for the messages still queued, so that this call serves them when its
+    /// JavaScript runs (the caller holds the lock).
+    fn call_started(&self);
     /// The VM's owner freed it (any thread, lock or not): stop serving.
     fn vm_closed(&self);
     /// The isolate is about to go: drop every V8 object (the caller holds the lock).
@@ -145,6 +149,8 @@ pub(crate) struct VmShared {
     buried: AtomicBool,
     /// The VM's DevTools inspector, while one is started.
     inspector: Mutex<Option<Arc<dyn InspectorHooks>>>,
+    /// Whether `inspector` may hold one (read without its lock on every call).
+    inspected: AtomicBool,
 }
 
 impl VmShared {
@@ -209,6 +215,16 @@ impl VmShared {
         }
     }
 
+    /// Tells the VM's inspector, if any, that a call took the lock (see
+    /// [`InspectorHooks::call_started`]); one atomic load when there is none.
+    pub(crate) fn call_started(&self) {
+        if self.inspected.load(Ordering::Acquire) {
+            if let Some(hooks) = self.inspector() {
+                hooks.call_started();
+            }
+        }
+    }
+
     /// The VM's inspector, while one is started.
     pub(crate) fn inspector(&self) -> Option<Arc<dyn InspectorHooks>> {
         self.inspector.lock().clone()
@@ -223,6 +239,7 @@ impl VmShared {
             ));
         }
         *slot = Some(hooks);
+        self.inspected.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -231,6 +248,7 @@ impl VmShared {
         let mut slot = self.inspector.lock();
         if slot.as_ref().is_some_and(|h| Arc::ptr_eq(h, hooks)) {
             *slot = None;
+            self.inspected.store(false, Ordering::Release);
         }
     }
 
@@ -399,6 +417,7 @@ impl Vm {
                 graveyard: Mutex::new(Vec::new()),
                 buried: AtomicBool::new(false),
                 inspector: Mutex::new(None),
+                inspected: AtomicBool::new(false),
             });
             locker.set_slot(Arc::clone(&shared));
             locker.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(&shared));
@@ -498,6 +517,7 @@ fn dispose(isolate: v8::SharedIsolate, shared: &VmShared) {
     {
         let _locker = isolate.lock();
         let inspector = shared.inspector.lock().take();
+        shared.inspected.store(false, Ordering::Release);
         if let Some(inspector) = inspector {
             inspector.dispose();
         }

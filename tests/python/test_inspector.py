@@ -245,6 +245,34 @@ def test_console_and_contexts_reach_the_client(vm: VM, inspected: tuple[Context,
     cdp.close()
 
 
+def test_a_message_that_arrives_between_calls_is_served_by_the_next_one(
+    inspected: tuple[Context, v8cffi.Inspector],
+) -> None:
+    # A message that arrives while a call's host function sleeps (no JavaScript left to
+    # run in that call) is served before the next, busy call ends. (The lock each call
+    # takes wipes V8's pending interrupts; the unit test in inspector.rs forces that case.)
+    ctx, inspector = inspected
+    cdp = Cdp(inspector.url)
+    assert "error" not in cdp.call("Runtime.enable")
+    ctx.expose("hostSleep", lambda: time.sleep(0.5))
+    ctx.run_script("function sleepThenReturn() { hostSleep() }")
+    outcome = []
+
+    def run() -> None:
+        ctx.call("sleepThenReturn")
+        busy = "var until = Date.now() + 8000; while (!globalThis.served && Date.now() < until) {}"
+        outcome.append(ctx.eval(busy + "; globalThis.served"))
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(0.2)  # inside hostSleep
+    reply = cdp.call("Runtime.evaluate", {"expression": "globalThis.served = 42"})
+    t.join()
+    assert reply["result"]["result"]["value"] == 42
+    assert outcome == [42], "served only once the busy call ended"
+    cdp.close()
+
+
 def test_client_leaving_mid_pause_lets_the_call_finish(inspected: tuple[Context, v8cffi.Inspector]) -> None:
     ctx, inspector = inspected
     cdp = Cdp(inspector.url)
