@@ -15,7 +15,7 @@ use crate::engine::{platform, Context, Error, Text, Vm};
 /// the header may take other arguments).
 #[no_mangle]
 pub extern "C" fn v8rs_abi_version() -> u32 {
-    crate::abi::types::V8RS_ABI_VERSION
+    shielded(0, || crate::abi::types::V8RS_ABI_VERSION)
 }
 
 /// The version of V8 inside, as a static NUL-terminated string (e.g. `"15.2.124.1"`).
