@@ -182,10 +182,12 @@ def _count_towards_orjson() -> None:
 def _use_orjson() -> None:
     """Makes orjson the JSON path (when it is installed)."""
     global _orjson, _orjson_dumps, _orjson_loads, _ORJSON_OPTIONS, _until_orjson
+    # One try only: an import cut short (a KeyboardInterrupt from a signal handler) and
+    # tried again crashes in orjson's module set-up; then the standard library stays.
+    _until_orjson = -1
     try:
         import orjson
     except ImportError:
-        _until_orjson = -1
         return
     _orjson_dumps = orjson.dumps
     _orjson_loads = orjson.loads

@@ -159,3 +159,29 @@ def test_string_results_of_every_kind_come_back_whole(ctx: Context, path: str) -
     for s in ["", "l", "Latin-1 ÿ", "x" * 70_000, "ÿ" * 70_000, "☃ wide", "\ud800", "😀" * 40_000]:
         assert ctx.call("echo", s) == s
         assert ctx.eval(f"{s!r}.length") == len(s.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def test_an_interrupted_orjson_import_is_not_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Importing orjson again after an import cut short by a signal handler crashes in its
+    # module set-up: the first try is the only one, and the standard library stays.
+    import builtins
+    import sys
+
+    real_import = builtins.__import__
+    tries = []
+
+    def interrupted(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "orjson":
+            tries.append(name)
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "orjson", raising=False)
+    monkeypatch.setattr(values, "_orjson", None)
+    monkeypatch.setattr(values, "_until_orjson", 1)
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        values.exact_json({"a": 1})
+    assert values.exact_json({"a": [1, None]}) == b'{"a":[1,null]}'
+    assert values.exact_json({"a": math.nan}) is None
+    assert tries == ["orjson"]
