@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import random
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -104,11 +106,10 @@ def _echo_context() -> tuple[v8cffi.VM, v8cffi.Context]:
 _TEXT = "abcdefgh" * 4 + "0"
 
 
-@pytest.mark.skipif(not hasattr(gc, "set_threshold"), reason="CPython's collector (PyPy has no thresholds)")
-def test_a_finalizer_calling_while_a_result_is_read_does_not_overwrite_it() -> None:
-    # A finalizer run by a collection may call into the library between a call and the
-    # reading of its result: it gets result buffers of its own.
-    vm, ctx = _echo_context()
+@contextlib.contextmanager
+def _finalizers_calling(action: Callable[[], object], limit: int) -> Iterator[list[int]]:
+    """Inside: collections (at almost any allocation) run finalizers that each call
+    ``action``, until ``limit`` finalizers were made. Yields the list of those made."""
     made: list[int] = []
 
     class CallsWhenCollected:
@@ -117,22 +118,60 @@ def test_a_finalizer_calling_while_a_result_is_read_does_not_overwrite_it() -> N
             made.append(1)
 
         def __del__(self) -> None:
-            if len(made) < 3000:
-                ctx.call("echo", "Z" * 50)
+            if len(made) < limit:
+                action()
                 CallsWhenCollected()
 
     old = gc.get_threshold()
     CallsWhenCollected()
     gc.set_threshold(1, 1, 1)
     try:
+        yield made
+    finally:
+        gc.set_threshold(*old)
+        made.extend([1] * limit)  # the last finalizer makes no more
+
+
+@contextlib.contextmanager
+def _alarms_calling(action: Callable[[], object]) -> Iterator[Callable[[], None]]:
+    """Inside: a SIGALRM handler calls ``action`` every 0.2 ms, once the loop moved on
+    since its last call (a handler slower than the timer would nest or starve the loop).
+    Yields the function the loop calls at each step; checks that the handler ran."""
+    progress = [0, -1]  # the loop's steps; the step when the handler last called
+    calls = 0
+
+    def on_alarm(signum: int, frame: object) -> None:
+        nonlocal calls
+        if progress[0] == progress[1]:
+            return
+        progress[1] = progress[0]
+        calls += 1
+        action()
+
+    def step() -> None:
+        progress[0] += 1
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    try:
+        yield step
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert calls > 0, "the handler ran"
+
+
+@pytest.mark.skipif(not hasattr(gc, "set_threshold"), reason="CPython's collector (PyPy has no thresholds)")
+def test_a_finalizer_calling_while_a_result_is_read_does_not_overwrite_it() -> None:
+    # A finalizer run by a collection may call into the library between a call and the
+    # reading of its result: it gets result buffers of its own.
+    vm, ctx = _echo_context()
+    with _finalizers_calling(lambda: ctx.call("echo", "Z" * 50), 3000) as made:
         for _ in range(500):
             assert ctx.eval(f"'{_TEXT}'") == _TEXT
             assert ctx.call("echo", _TEXT) == _TEXT
             assert ctx.eval(f"({{a: '{_TEXT}'}})") == {"a": _TEXT}
             assert ctx.run_script(f"'{_TEXT}'") == _TEXT
-    finally:
-        gc.set_threshold(*old)
-        made.extend([1] * 3000)  # the last finalizer makes no more
     assert len(made) > 100, "the finalizers ran"
     vm.tear_down()
 
@@ -142,27 +181,10 @@ def test_a_signal_handler_calling_while_a_result_is_read_does_not_overwrite_it()
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers run on the main thread")
     vm, ctx = _echo_context()
-    calls = 0
-    progress = [0, -1]  # the loop's iterations; those when the handler last called
-
-    def on_alarm(signum: int, frame: object) -> None:
-        nonlocal calls
-        if progress[0] == progress[1]:  # the loop first: a slow handler would starve it
-            return
-        progress[1] = progress[0]
-        calls += 1
-        ctx.call("echo", "Y" * 40)
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
-    try:
+    with _alarms_calling(lambda: ctx.call("echo", "Y" * 40)) as step:
         for _ in range(20_000):
             assert ctx.call("echo", _TEXT) == _TEXT
-            progress[0] += 1
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
-        signal.signal(signal.SIGALRM, previous)
-    assert calls > 0, "the handler ran"
+            step()
     vm.tear_down()
 
 
@@ -174,36 +196,24 @@ def _module_and_error_calls(ctx: v8cffi.Context, throwing: Path, tag: str) -> No
         ctx.load_libs([throwing], cache=True, cache_dir=throwing.parent)
 
 
+def _throwing_files(folder: Path) -> dict[str, Path]:
+    """A script per tag that throws ``thrown <tag>``."""
+    files = {}
+    for tag in ("A", "B"):
+        files[tag] = folder / f"throws_{tag}.js"
+        files[tag].write_text(f"throw new Error('thrown {tag}')")
+    return files
+
+
 @pytest.mark.skipif(not hasattr(gc, "set_threshold"), reason="CPython's collector (PyPy has no thresholds)")
 def test_a_finalizer_making_module_and_error_only_calls_does_not_corrupt_them(tmp_path: Path) -> None:
     # run_module and the calls that report only an error share out-params per thread too:
     # a call made while they are in use gets its own.
     vm, ctx = _echo_context()
-    throws = {}
-    for tag in ("A", "B"):
-        throws[tag] = tmp_path / f"throws_{tag}.js"
-        throws[tag].write_text(f"throw new Error('thrown {tag}')")
-    made: list[int] = []
-
-    class CallsWhenCollected:
-        def __init__(self) -> None:
-            self.me = self
-            made.append(1)
-
-        def __del__(self) -> None:
-            if len(made) < 2000:
-                _module_and_error_calls(ctx, throws["B"], "B")
-                CallsWhenCollected()
-
-    old = gc.get_threshold()
-    CallsWhenCollected()
-    gc.set_threshold(1, 1, 1)
-    try:
+    throws = _throwing_files(tmp_path)
+    with _finalizers_calling(lambda: _module_and_error_calls(ctx, throws["B"], "B"), 2000) as made:
         for _ in range(300):
             _module_and_error_calls(ctx, throws["A"], "A")
-    finally:
-        gc.set_threshold(*old)
-        made.extend([1] * 2000)
     assert len(made) > 100, "the finalizers ran"
     vm.tear_down()
 
@@ -213,29 +223,9 @@ def test_a_signal_handler_making_module_and_error_only_calls_does_not_corrupt_th
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers run on the main thread")
     vm, ctx = _echo_context()
-    throws = {}
-    for tag in ("A", "B"):
-        throws[tag] = tmp_path / f"throws_{tag}.js"
-        throws[tag].write_text(f"throw new Error('thrown {tag}')")
-    calls = 0
-    progress = [0, -1]  # as in the test above: the loop goes on between two handler calls
-
-    def on_alarm(signum: int, frame: object) -> None:
-        nonlocal calls
-        if progress[0] == progress[1]:
-            return
-        progress[1] = progress[0]
-        calls += 1
-        _module_and_error_calls(ctx, throws["B"], "B")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
-    try:
+    throws = _throwing_files(tmp_path)
+    with _alarms_calling(lambda: _module_and_error_calls(ctx, throws["B"], "B")) as step:
         for _ in range(3000):
             _module_and_error_calls(ctx, throws["A"], "A")
-            progress[0] += 1
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
-        signal.signal(signal.SIGALRM, previous)
-    assert calls > 0, "the handler ran"
+            step()
     vm.tear_down()
