@@ -156,18 +156,56 @@ def lent_count() -> int:
 # --- the one error path ---------------------------------------------------------------
 
 
-def call(fn: Callable[..., int], *args: Any) -> None:
+def call(fn: Callable[..., int], *args: Any, owned: tuple[Any, Callable[[Any], None]] | None = None) -> None:
     """Calls the fallible C function ``fn(*args, error_out)`` and raises the
-    matching :class:`~v8cffi.exceptions.V8Error` when it fails."""
+    matching :class:`~v8cffi.exceptions.V8Error` when it fails. ``owned``: an out-param
+    among ``args`` (a fresh one, NULL until the call fills it) and the function that frees
+    what it points to, which is freed when an exception cuts in before the caller gets it."""
     s = scratch
     slot = s.error or ffi.new("v8rs_error **")
     s.error = None  # taken, as by :func:`eval`: a call made before ``slot`` is read gets its own
     try:
         code = fn(*args, slot)
         if code:
-            raise_error(code, slot[0])
+            raise_error(code, _taken(slot))
+    except BaseException:
+        # A failure, or an exception (a signal handler's) raised as the call returned,
+        # before its results were read: they are freed, not leaked.
+        if slot[0] != NULL:
+            lib.v8rs_error_free(_taken(slot))
+        if owned is not None and owned[0][0] != NULL:
+            owned[1](_taken(owned[0]))
+        raise
     finally:
         s.error = slot
+
+
+def _made(free: Callable[[Any], None], kind: str, fn: Callable[..., int], *args: Any) -> Any:
+    """The handle that ``fn(*args, out, error_out)`` makes at ``out`` (a ``kind``), owned
+    by the returned cdata (``free`` frees it when that goes)."""
+    out = ffi.new(kind)
+    call(fn, *args, out, owned=(out, free))
+    # No exception can cut in between the call and `ffi.gc` (CPython checks for signals
+    # after it returns, with the handle owned).
+    return ffi.gc(out[0], free)
+
+
+def _taken(holder: Any) -> Any:
+    """``holder[0]``, leaving NULL there: what a call left in an out-param is read (and
+    freed) once, and what :func:`_free_unread` finds there was never read."""
+    value = holder[0]
+    holder[0] = NULL
+    return value
+
+
+def _free_unread(result: Any, error: Any) -> None:
+    """Frees the result (``char **``) and error (``v8rs_error **``) a call left unread: an
+    exception raised as the call returned (a signal handler's) skipped the code that reads
+    them. Both hold NULL whenever nothing is left, as every reader takes with :func:`_taken`."""
+    if result[0] != NULL:
+        lib.v8rs_string_free(_taken(result))
+    if error[0] != NULL:
+        lib.v8rs_error_free(_taken(error))
 
 
 def read_bytes(ptr: Any, length: int) -> bytes:
@@ -358,6 +396,7 @@ def snapshot_create(pairs: Sequence[tuple[bytes, bytes]], warmup: int = 0) -> by
         warmup,
         out,
         out_len,
+        owned=(out, lib.v8rs_string_free),
     )
     try:
         return read_bytes(out[0], out_len[0])
@@ -367,9 +406,7 @@ def snapshot_create(pairs: Sequence[tuple[bytes, bytes]], warmup: int = 0) -> by
 
 def snapshot_open(data: bytes) -> Any:
     """A handle of the snapshot file ``data``, checked (freed when the object goes)."""
-    out = ffi.new("v8rs_snapshot **")
-    call(lib.v8rs_snapshot_open, data, len(data), out)
-    return ffi.gc(out[0], lib.v8rs_snapshot_free)
+    return _made(lib.v8rs_snapshot_free, "v8rs_snapshot **", lib.v8rs_snapshot_open, data, len(data))
 
 
 # --- VMs ------------------------------------------------------------------------------
@@ -384,12 +421,9 @@ def vm_new(initial_heap_size: int, max_heap_size: int, snapshot: Any | None) -> 
     options = ffi.new(
         "v8rs_vm_options *", {"initial_heap_size": initial_heap_size, "max_heap_size": max_heap_size}
     )
-    out = ffi.new("v8rs_vm **")
     if snapshot is None:
-        call(lib.v8rs_vm_new, options, out)
-    else:
-        call(lib.v8rs_vm_new_with_snapshot, options, snapshot, out)
-    return ffi.gc(out[0], lib.v8rs_vm_free)
+        return _made(lib.v8rs_vm_free, "v8rs_vm **", lib.v8rs_vm_new, options)
+    return _made(lib.v8rs_vm_free, "v8rs_vm **", lib.v8rs_vm_new_with_snapshot, options, snapshot)
 
 
 #: The names of the ``V8RS_CONSOLE_*`` levels, by number.
@@ -454,9 +488,9 @@ def vm_low_memory_notification(vm: Any) -> None:
 def inspector_start(vm: Any, host: bytes, port: int) -> Any:
     """A new inspector handle for ``vm`` listening on ``host:port`` (stopped and freed
     when the returned object goes)."""
-    out = ffi.new("v8rs_inspector **")
-    call(lib.v8rs_inspector_start, vm, host, len(host), port, out)
-    return ffi.gc(out[0], lib.v8rs_inspector_free)
+    return _made(
+        lib.v8rs_inspector_free, "v8rs_inspector **", lib.v8rs_inspector_start, vm, host, len(host), port
+    )
 
 
 def inspector_url(inspector: Any) -> str:
@@ -500,9 +534,7 @@ def inspector_stop(inspector: Any) -> None:
 
 def context_new(vm: Any, features: int) -> Any:
     """A new context handle in ``vm`` (freed when the returned object goes)."""
-    out = ffi.new("v8rs_context **")
-    call(lib.v8rs_context_new_with, vm, features, out)
-    return ffi.gc(out[0], lib.v8rs_context_free)
+    return _made(lib.v8rs_context_free, "v8rs_context **", lib.v8rs_context_new_with, vm, features)
 
 
 def context_enable_node(context: Any, modules: bytes | None, env: bytes) -> None:
@@ -537,16 +569,19 @@ def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int, flags:
         else:
             code = _run_into(context, source, n, name, m, timeout_ms, buffer, capacity, out_len, spill, error)
         if code:
-            raise_error(code, error[0])
-        spilled = spill[0]
-        if spilled == NULL:
+            raise_error(code, _taken(error))
+        if spill[0] == NULL:
             data: bytes = _unpack(buffer, out_len[0])  # type: ignore[assignment]  # char[] -> bytes
             return data.decode("utf-8")
+        spilled = _taken(spill)
         try:
             data = _unpack(spilled, out_len[0])  # type: ignore[assignment]
             return data.decode("utf-8")
         finally:
             lib.v8rs_string_free(spilled)
+    except BaseException:
+        _free_unread(out[3], out[4])
+        raise
     finally:
         s.run = out
 
@@ -561,12 +596,15 @@ def _value(fn: Any, *args: Any) -> Any:
         out, out_len, error = taken
         code = fn(*args, out, out_len, error)
         if code:
-            raise_error(code, error[0])
-        result = out[0]
+            raise_error(code, _taken(error))
+        result = _taken(out)
         try:
             return loads(_unpack(result, out_len[0]))  # type: ignore[arg-type]  # char * -> bytes
         finally:
             lib.v8rs_string_free(result)
+    except BaseException:
+        _free_unread(taken[0], taken[2])
+        raise
     finally:
         s.out = taken
 
@@ -585,8 +623,11 @@ def eval(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int) 
         n, m = len(source), len(name)
         code = _eval_into(context, source, n, name, m, timeout_ms, flags, buf, cap, out_len, spill, error)
         if code:
-            raise_error(code, error[0])
-        return _delivered(buf, out_len[0], spill[0])
+            raise_error(code, _taken(error))
+        return _delivered(buf, out_len[0], spill)
+    except BaseException:
+        _free_unread(out[3], out[4])
+        raise
     finally:
         s.run = out
 
@@ -604,16 +645,19 @@ def call_function(context: Any, function: bytes, args: bytes, timeout_ms: int, f
         n, m = len(function), len(args)
         code = _call_into(context, function, n, args, m, timeout_ms, flags, buf, cap, out_len, spill, error)
         if code:
-            raise_error(code, error[0])
-        return _delivered(buf, out_len[0], spill[0])
+            raise_error(code, _taken(error))
+        return _delivered(buf, out_len[0], spill)
+    except BaseException:
+        _free_unread(out[3], out[4])
+        raise
     finally:
         s.run = out
 
 
-def _delivered(buffer: Any, length: int, spilled: Any) -> Any:
+def _delivered(buffer: Any, length: int, spill: Any) -> Any:
     """The wire-format value an ``_into`` call left in ``buffer`` (or, when it did not
-    fit, at ``spilled``, which is freed here)."""
-    if spilled == NULL:
+    fit, at ``spill[0]``, which is taken and freed here)."""
+    if spill[0] == NULL:
         if buffer[0] == b"l":
             # The usual result, a Latin-1 string, decoded from one copy: the library
             # wrote the whole value, so its text is the ``length - 5`` bytes after the
@@ -621,6 +665,7 @@ def _delivered(buffer: Any, length: int, spilled: Any) -> Any:
             text: bytes = _unpack(buffer + 5, length - 5)  # type: ignore[assignment]
             return text.decode("latin-1")
         return loads(_unpack(buffer, length))  # type: ignore[arg-type]  # char[] -> bytes
+    spilled = _taken(spill)
     try:
         return loads(_unpack(spilled, length))  # type: ignore[arg-type]
     finally:
@@ -641,7 +686,7 @@ def take_unhandled_rejection(context: Any) -> BaseException | None:
     """The exception of the oldest promise of ``context`` rejected with no handler (not
     raised), or ``None``."""
     out = ffi.new("v8rs_error **")
-    call(lib.v8rs_context_take_unhandled_rejection, context, out)
+    call(lib.v8rs_context_take_unhandled_rejection, context, out, owned=(out, lib.v8rs_error_free))
     if out[0] == NULL:
         return None
     try:

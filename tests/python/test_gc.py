@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import random
 import signal
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import v8cffi
-from v8cffi import V8LifecycleError
+from v8cffi import V8LifecycleError, _native
 from v8cffi.platform import platform
 
 
@@ -229,3 +230,107 @@ def test_a_signal_handler_making_module_and_error_only_calls_does_not_corrupt_th
             _module_and_error_calls(ctx, throws["A"], "A")
             step()
     vm.tear_down()
+
+
+class _Cut(Exception):
+    """What a signal handler raises just as a C call returns, before its result is read."""
+
+
+def _cut_short(fn: Callable[..., int]) -> Callable[..., int]:
+    def cut(*args: object) -> int:
+        fn(*args)
+        raise _Cut
+
+    return cut
+
+
+class _LibCuttingShort:
+    """The library, one of its functions cut short by :class:`_Cut`."""
+
+    def __init__(self, lib: object, name: str) -> None:
+        self._lib, self._name = lib, name
+
+    def __getattr__(self, attr: str) -> object:
+        fn = getattr(self._lib, attr)
+        return _cut_short(fn) if attr == self._name else fn
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+#: A global that makes a snapshot over 4 MiB (snapshots are compressed: not 'x' * 4M).
+_INCOMPRESSIBLE = (
+    "var big = new Uint8Array(1 << 22);"
+    "for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536))"
+)
+
+_CUT_CALLS: dict[str, tuple[str, Callable[[v8cffi.Context], object]]] = {
+    # what is cut short (a `_native` global, or `lib.` one of the library's functions): a call
+    "eval": ("_eval_into", lambda ctx: ctx.eval("big")),
+    "call": ("_call_into", lambda ctx: ctx.call("get")),
+    "run_script": ("_run_into", lambda ctx: ctx.run_script("big")),
+    "run_module": ("lib.v8rs_run_module", lambda ctx: ctx.run_module("export default big")),
+    "a failed eval": ("_eval_into", lambda ctx: ctx.eval("fail()")),
+    "an error-only call": ("lib.v8rs_context_run_until_idle", lambda ctx: ctx.run_until_idle()),
+    "create_snapshot": (
+        "lib.v8rs_snapshot_create_warm",
+        lambda ctx: platform.create_snapshot(scripts=[_INCOMPRESSIBLE], isolated=False),
+    ),
+}
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads Linux's /proc")
+@pytest.mark.parametrize("what", list(_CUT_CALLS))
+def test_what_a_call_cut_short_as_it_returned_left_unread_is_freed(
+    monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    # A signal handler's exception (KeyboardInterrupt) raised as a C call returns skips
+    # the code that reads its result or error: they are freed all the same. Each here is
+    # 4 MiB or more (a spilled result; an error's message and stack), so 40 leaked would
+    # be 160 MiB or more.
+    target, action = _CUT_CALLS[what]
+    vm, ctx = _echo_context()
+    ctx.run_script("var big = 'x'.repeat(1 << 22); function get() { return big }")
+    ctx.run_script("function fail() { throw new Error(big) }")
+    if target.startswith("lib."):
+        monkeypatch.setattr(_native, "lib", _LibCuttingShort(_native.lib, target[4:]))
+    else:
+        monkeypatch.setattr(_native, target, _cut_short(getattr(_native, target)))
+    before = _rss_mib()
+    for _ in range(40):
+        if what == "an error-only call":
+            ctx.run_script("setTimeout(fail, 0)")
+        with pytest.raises(_Cut):
+            action(ctx)
+        vm.low_memory_notification()
+    growth = _rss_mib() - before
+    monkeypatch.undo()
+    assert growth < 64, f"{growth:.0f} MiB more after 40 calls cut short"
+    # The thread's out-params are whole again: the next calls read their own results.
+    assert ctx.eval("big.length") == 1 << 22
+    assert ctx.run_script("'ok'") == "ok"
+    with pytest.raises(v8cffi.V8JSError):
+        ctx.eval("fail()")
+    vm.tear_down()
+
+
+@pytest.mark.parametrize("name", ["v8rs_vm_new", "v8rs_context_new_with"])
+def test_a_handle_made_by_a_call_cut_short_as_it_returned_is_freed(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    base = settle()
+    vm = platform.create_vm().set_up()
+    monkeypatch.setattr(_native, "lib", _LibCuttingShort(_native.lib, name))
+    for _ in range(5):
+        with pytest.raises(_Cut):
+            if name == "v8rs_vm_new":
+                platform.create_vm().set_up()
+            else:
+                vm.create_context().set_up()
+    monkeypatch.undo()
+    assert vm.create_context().set_up().eval("1 + 1") == 2
+    vm.tear_down()
+    del vm
+    assert settle() == base
