@@ -77,7 +77,21 @@ def _abi_mismatch(loaded: Any) -> str | None:
         return f"a libv8rs older than this v8cffi: no v8rs_abi_version (this v8cffi needs C ABI {needs})"
     if version != _constants.ABI_VERSION:
         return f"C ABI {version}, but this v8cffi needs C ABI {_constants.ABI_VERSION}"
+    # A build of this ABI from before a function was added says the same version.
+    missing = [name for name in dir(loaded) if name.startswith("v8rs_") and not _resolves(loaded, name)]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        return f"C ABI {version} without {shown}: older than this v8cffi, which needs them all"
     return None
+
+
+def _resolves(loaded: Any, name: str) -> bool:
+    """Whether the library ``loaded`` has the function ``name`` (looked up here, once)."""
+    try:
+        getattr(loaded, name)
+    except (AttributeError, ffi.error):
+        return False
+    return True
 
 
 lib: Any = _load()
