@@ -49,7 +49,11 @@ fn call_host<'s>(
         Err(Some(error)) => return natives::throw_error(scope, &error.message().to_str_lossy()),
         Err(None) => return, // a getter threw: its exception propagates
     }
-    match host(&packed) {
+    let answer = host(&packed);
+    if natives::stop_requested_meanwhile(scope) {
+        return;
+    }
+    match answer {
         Ok(value) => match crate::engine::values::read(scope, &value, Some(temporal)) {
             Ok(value) => rv.set(value),
             Err(error) => natives::throw_error(

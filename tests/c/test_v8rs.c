@@ -688,6 +688,13 @@ static void *terminate_soon(void *arg) {
     return NULL;
 }
 
+/* A host function that stops its own VM's call. */
+static void terminate_own_vm(void *vm, const char *args, size_t args_len, v8rs_reply *reply) {
+    (void)args, (void)args_len, (void)reply;
+    bool stopped = false;
+    CHECK(v8rs_vm_terminate(vm, &stopped, NULL) == V8RS_CODE_OK && stopped);
+}
+
 static void test_limits(void) {
     v8rs_vm_options options = {0, 64u << 20};
     v8rs_vm *vm = NULL;
@@ -710,6 +717,11 @@ static void test_limits(void) {
     pthread_create(&stopper, NULL, terminate_soon, vm);
     CHECK(v8rs_run_script(ctx, "for (;;) {}", 11, NULL, 0, 0, &out, NULL, NULL) == V8RS_CODE_TERMINATED);
     pthread_join(stopper, NULL);
+    RUN(ctx, "'usable'", "usable");
+
+    /* A stop asked for during a host function takes effect when it returns. */
+    CHECK(v8rs_context_expose(ctx, "stopMe", 6, terminate_own_vm, vm, NULL, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_run_script(ctx, "stopMe(); 'went on'", 19, NULL, 0, 0, &out, NULL, NULL) == V8RS_CODE_TERMINATED);
     RUN(ctx, "'usable'", "usable");
 
     /* Filling the heap stops the call, not the process. */

@@ -68,6 +68,38 @@ def test_terminate_from_another_thread(vm: VM) -> None:
     ctx.tear_down()
 
 
+def test_a_stop_asked_for_during_a_host_function_takes_effect_when_it_returns(vm: VM) -> None:
+    # V8 sees a stop at its next interrupt check, which a loop of host calls reaches only
+    # after hundreds of them: each such stop used to take ~480 calls (4.8 s here).
+    ctx = vm.create_context()
+    calls = []
+
+    def slow() -> None:
+        calls.append(1)
+        time.sleep(0.01)
+
+    ctx.expose("slow", slow)
+    with pytest.raises(V8TimeoutError):
+        ctx.run_script("for (;;) slow()", timeout=0.05)
+    assert len(calls) < 50, f"{len(calls)} host calls after the timeout was due"
+    calls.clear()
+    threading.Timer(0.05, vm.terminate).start()
+    with pytest.raises(V8TerminatedError):
+        ctx.run_script("for (let i = 0; i < 1e5; i++) slow(); 'ran to the end'")
+    assert len(calls) < 50, f"{len(calls)} host calls after terminate()"
+    # A host function that stops its own call: the script does not go on after it.
+    ctx.expose("stop_me", vm.terminate)
+    with pytest.raises(V8TerminatedError):
+        ctx.run_script("stop_me(); 'went on'")
+    # So does a console handler.
+    vm.set_console(lambda level, text: vm.terminate())
+    with pytest.raises(V8TerminatedError):
+        ctx.run_script("console.log('stop'); 'went on'")
+    vm.set_console(None)
+    assert ctx.run_script("'usable'") == "usable"
+    ctx.tear_down()
+
+
 def test_timeout_while_another_thread_waits(ctx: Context) -> None:
     outcomes: dict[str, object] = {}
 
