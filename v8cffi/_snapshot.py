@@ -33,6 +33,9 @@ class Snapshot:
     __slots__ = ("_data", "_handle")
 
     def __init__(self, data: bytes) -> None:
+        if isinstance(data, Snapshot):
+            raise TypeError("this is a Snapshot already")
+        check_kind(data)
         self._data = bytes(data)
         self._handle = _native.snapshot_open(self._data)
 
@@ -53,9 +56,12 @@ class Snapshot:
 
 
 #: Recently opened snapshots: bytes objects by identity (each kept alive with its
-#: snapshot, so its id is not reused), files by (path, mtime, size).
+#: snapshot, so its id is not reused), files by (path, mtime, size). At most
+#: ``_OPENED_MAX`` of them, and (beyond the newest) ``_OPENED_MAX_BYTES`` in all: each
+#: holds its bytes twice (Python's and the library's copy).
 _OPENED: OrderedDict[Any, tuple[object, Snapshot]] = OrderedDict()
 _OPENED_MAX = 8
+_OPENED_MAX_BYTES = 64 << 20
 _opened_lock = threading.Lock()
 
 
@@ -68,15 +74,24 @@ def _remember(key: Any, keep: object, make: Any) -> Snapshot:
     snapshot: Snapshot = make()
     with _opened_lock:
         _OPENED[key] = (keep, snapshot)
-        while len(_OPENED) > _OPENED_MAX:
-            _OPENED.popitem(last=False)
+        held = sum(len(s) for _, s in _OPENED.values())
+        while len(_OPENED) > _OPENED_MAX or (held > _OPENED_MAX_BYTES and len(_OPENED) > 1):
+            held -= len(_OPENED.popitem(last=False)[1][1])
     return snapshot
+
+
+def check_kind(snapshot: object) -> None:
+    """Raises ``TypeError`` unless ``snapshot`` is bytes (or bytes-like) or a :class:`Snapshot`."""
+    if not isinstance(snapshot, (bytes, bytearray, memoryview, Snapshot)):
+        hint = " (for a file, pass Snapshot.load(path))" if isinstance(snapshot, (str, os.PathLike)) else ""
+        raise TypeError(f"snapshot must be bytes or a Snapshot, not {type(snapshot).__name__}{hint}")
 
 
 def opened(snapshot: bytes | Snapshot) -> Snapshot:
     """``snapshot`` opened (once for the same bytes object)."""
     if isinstance(snapshot, Snapshot):
         return snapshot
+    check_kind(snapshot)
     data = snapshot if type(snapshot) is bytes else bytes(snapshot)
     return _remember(("bytes", id(data)), data, lambda: Snapshot(data))
 
@@ -138,15 +153,11 @@ def _text(data: bytes) -> str:
 
 def create_in_child(pairs: list[Pair], flags: str, warmup: int = 0) -> bytes:
     """The snapshot, made in a child process with the same V8 flags."""
-    request = json.dumps(
-        {
-            "flags": flags,
-            "warmup": warmup,
-            "scripts": [
-                (n.decode("utf-8", "surrogatepass"), s.decode("utf-8", "surrogatepass")) for n, s in pairs
-            ],
-        }
-    )
+    try:
+        scripts = [(n.decode("utf-8", "surrogatepass"), s.decode("utf-8", "surrogatepass")) for n, s in pairs]
+    except UnicodeDecodeError as e:  # as the library says when it makes the snapshot here
+        raise exceptions.V8ArgumentError(f"a snapshot script or its name is not UTF-8: {e}") from None
+    request = json.dumps({"flags": flags, "warmup": warmup, "scripts": scripts})
     import subprocess  # here: a snapshot made in this process needs none
 
     proc = subprocess.run(
@@ -160,9 +171,18 @@ def create_in_child(pairs: list[Pair], flags: str, warmup: int = 0) -> bytes:
         if issubclass(cls, exceptions.V8JSError):
             raise cls(report["message"], **report["fields"])
         raise cls(report["message"])
-    tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-8:]
     raise exceptions.V8UnknownError(
         f"V8 stopped the process that made the snapshot (exit status {proc.returncode}); "
         "most likely the scripts leave Intl objects (formatters, collators, ...) reachable, "
-        "which V8 cannot snapshot: create them lazily, after start-up.\n" + "\n".join(tail)
+        "which V8 cannot snapshot: create them lazily, after start-up. V8 said:\n"
+        + "\n".join(_fatal_lines(proc.stderr.decode("utf-8", "replace")))
     )
+
+
+def _fatal_lines(stderr: str) -> list[str]:
+    """What V8 said when it stopped a process: its ``# Fatal error`` / ``# Check failed``
+    lines (the C stack trace after them says nothing to a user), else the last lines."""
+    lines = stderr.strip().splitlines()
+    fatal = [line.strip("# \t") for line in lines if line.startswith("#") and line.strip("# \t")]
+    fatal = [line for line in fatal if not line.startswith("FailureMessage")]
+    return fatal[:4] or lines[-8:]

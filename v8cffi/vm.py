@@ -57,6 +57,8 @@ class VM(Managed):
     ) -> None:
         super().__init__()
         self._platform = platform
+        if snapshot is not None:
+            _snapshot.check_kind(snapshot)
         self._snapshot = snapshot
         self._initial_heap_size = _size(initial_heap_size, "initial_heap_size")
         self._max_heap_size = _size(max_heap_size, "max_heap_size")

@@ -91,6 +91,9 @@ impl Context {
         let mut call = vm.enter_unstoppable()?;
         let realm = {
             v8::scope!(let scope, &mut *call);
+            if from.is_none() {
+                check_room_for_default_context(scope, snapshot.default_heap)?;
+            }
             let realm = Realm::create(scope, &vm.shared, from)
                 .ok_or_else(|| Error::new(Code::Unknown, "V8 could not make the context"))?;
             let guard = RetireOnError(Some(&realm));
@@ -676,4 +679,36 @@ fn write<'s>(
     let temporal = realm.temporal(scope);
     crate::engine::values::write(scope, value, &mut out, accept_json, Some(temporal))?;
     Ok(out)
+}
+
+/// Fails when the VM's heap has no room for another copy of its snapshot's default
+/// context (about `heap` bytes, the most it can be; 0: not known) even after a full
+/// collection: V8 aborts the process when the heap limit is reached while it
+/// deserializes one.
+fn check_room_for_default_context(
+    scope: &mut v8::PinScope<'_, '_, ()>,
+    heap: usize,
+) -> Result<(), Error> {
+    if heap == 0 {
+        return Ok(());
+    }
+    let room = |scope: &mut v8::PinScope<'_, '_, ()>| {
+        let stats = scope.get_heap_statistics();
+        stats.used_heap_size().saturating_add(heap) <= stats.heap_size_limit()
+    };
+    if room(scope) {
+        return Ok(());
+    }
+    scope.low_memory_notification();
+    if room(scope) {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::OutOfMemory,
+        format!(
+            "the VM's heap has no room for another context from its snapshot (one may fill \
+             {:.1} MiB): raise max_heap_size, or close contexts",
+            heap as f64 / f64::from(1 << 20)
+        ),
+    ))
 }

@@ -71,10 +71,14 @@ pub(crate) fn realm(
 ) -> Option<(Arc<Realm>, u32)> {
     let found = Realm::current(scope);
     let Some(realm) = found else {
-        throw_error(
-            scope,
-            "this function belongs to a context that was torn down, and cannot run",
-        );
+        let message = if crate::engine::vm::VmShared::of(scope).is_none() {
+            // A snapshot creator's isolate: its contexts have no realm to queue work in.
+            "this function cannot run while a snapshot is made (timers, queueMicrotask, \
+             MessageChannel, fetch and host functions need a VM): call it after start-up"
+        } else {
+            "this function belongs to a context that was torn down, and cannot run"
+        };
+        throw_error(scope, message);
         return None;
     };
     let data = args.data();

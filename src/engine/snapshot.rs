@@ -36,15 +36,21 @@ pub fn create_warm(
         let context = v8::Context::new(scope, Default::default());
         let outcome = keep_exact_json(scope, context).and_then(|()| {
             let scope = &mut v8::ContextScope::new(scope, context);
-            web::install(scope, WebFeatures::ALL).and_then(|()| run_scripts(scope, scripts))
+            web::install(scope, WebFeatures::ALL)
+                .and_then(|()| run_scripts(scope, scripts))
+                .and_then(|()| check_global_extensible(scope))
         });
         scope.set_default_context(context);
         outcome
     })?;
     if warmup.is_empty() {
-        return Ok(snapshot_file::wrap(&cold, WebFeatures::ALL.0));
+        return Ok(snapshot_file::wrap(
+            &cold.blob,
+            WebFeatures::ALL.0,
+            cold.heap,
+        ));
     }
-    let warm = crate::engine::startup::with_creator(Some(cold), |scope| {
+    let warm = crate::engine::startup::with_creator(Some(cold.blob), |scope| {
         let throwaway = v8::Context::new(scope, Default::default());
         let outcome = {
             let scope = &mut v8::ContextScope::new(scope, throwaway);
@@ -56,7 +62,30 @@ pub fn create_warm(
         scope.set_default_context(fresh);
         outcome.and(kept)
     })?;
-    Ok(snapshot_file::wrap(&warm, WebFeatures::ALL.0))
+    Ok(snapshot_file::wrap(
+        &warm.blob,
+        WebFeatures::ALL.0,
+        warm.heap,
+    ))
+}
+
+/// Fails when the scripts froze, sealed or stopped extensions of the global object: V8
+/// adds its flag-enabled globals (`Temporal`…) to every context made from a snapshot, and
+/// aborts the process when it cannot.
+fn check_global_extensible(scope: &mut v8::PinScope<'_, '_>) -> Result<(), Error> {
+    let global = scope.get_current_context().global(scope);
+    let probe = v8::Symbol::new(scope, None);
+    let undefined = v8::undefined(scope);
+    match global.create_data_property(scope, probe.into(), undefined.into()) {
+        Some(true) => {
+            global.delete(scope, probe.into());
+            Ok(())
+        }
+        _ => Err(Error::invalid_argument(
+            "a snapshot's global object must stay extensible (the scripts froze, sealed or \
+             stopped extensions of globalThis): V8 adds globals to every context made from it",
+        )),
+    }
 }
 
 /// Runs `scripts` (`(name, source)`) in order, settling microtasks after each.

@@ -1,7 +1,7 @@
 //! The file format of v8rs snapshots: V8's startup blob behind a header of ours — a
 //! magic string, the V8 version and the V8 flags of the platform that made it, the web
-//! APIs its default context holds, and a checksum — because V8 aborts the process on a
-//! blob it cannot use. Here such a blob is an `InvalidArgument` error instead: garbage,
+//! APIs its default context holds, the heap it fills, and a checksum of all that — because
+//! V8 aborts the process on a blob it cannot use. Here such a blob is an `InvalidArgument` error instead: garbage,
 //! truncated or corrupted data, a blob from another V8 version, or one made under other
 //! V8 flags.
 
@@ -11,21 +11,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::engine::error::Error;
 use crate::engine::platform;
 
-/// Revision 3: functions refer to v8rs's natives (the default context has the web
-/// APIs); revision 2 blobs had no natives, revision 1 blobs could not live beside other
-/// VMs. Older revisions are refused.
-const MAGIC: &[u8; 14] = b"v8rs-snapshot3";
+/// Revision 4: the header says the heap the snapshot fills, and the checksum covers the
+/// header's fields too. Revision 3: functions refer to v8rs's natives (the default
+/// context has the web APIs); revision 2 blobs had no natives, revision 1 blobs could not
+/// live beside other VMs. Older revisions are refused.
+const MAGIC: &[u8; 14] = b"v8rs-snapshot4";
 
 /// Held for writing while a snapshot is made, for reading while a VM is created: one
 /// creator at a time, and no isolate appears while it works.
 pub(crate) static CREATING: parking_lot::RwLock<()> = parking_lot::RwLock::new(());
 
-/// FNV-1a over 64-bit words (then the tail bytes): enough to tell a damaged blob from a
-/// good one, at memory speed.
-fn checksum(data: &[u8]) -> u64 {
+/// FNV-1a over the header's `fields`, then `data` in 64-bit words (then its tail bytes):
+/// enough to tell a damaged snapshot from a good one, at memory speed.
+fn checksum(fields: &[u64], data: &[u8]) -> u64 {
     const PRIME: u64 = 0x100_0000_01b3;
+    let mix = |h: u64, word: u64| (h ^ word).wrapping_mul(PRIME).rotate_left(29);
+    let start = fields
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &f| mix(h, f));
     let mut chunks = data.chunks_exact(8);
-    let mut hash = (&mut chunks).fold(0xcbf2_9ce4_8422_2325u64, |h, word| {
+    let mut hash = (&mut chunks).fold(start, |h, word| {
         let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
         (h ^ word).wrapping_mul(PRIME).rotate_left(29)
     });
@@ -43,15 +48,17 @@ fn identity() -> Vec<u8> {
 }
 
 /// `blob` (V8's startup data, whose default context holds the web APIs of the mask
-/// `web`) behind the header.
-pub(crate) fn wrap(blob: &[u8], web: u32) -> Vec<u8> {
+/// `web`, and which filled `heap` bytes of heap when it was made) behind the header.
+pub(crate) fn wrap(blob: &[u8], web: u32, heap: usize) -> Vec<u8> {
     let id = identity();
-    let mut out = Vec::with_capacity(MAGIC.len() + 16 + id.len() + blob.len());
+    let heap = heap as u64;
+    let mut out = Vec::with_capacity(MAGIC.len() + 24 + id.len() + blob.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(id.len() as u32).to_le_bytes());
     out.extend_from_slice(&id);
     out.extend_from_slice(&web.to_le_bytes());
-    out.extend_from_slice(&checksum(blob).to_le_bytes());
+    out.extend_from_slice(&heap.to_le_bytes());
+    out.extend_from_slice(&checksum(&[u64::from(web), heap], blob).to_le_bytes());
     out.extend_from_slice(blob);
     out
 }
@@ -64,6 +71,9 @@ pub struct Snapshot {
     pub(crate) blob: Box<[u8]>,
     /// The web APIs (a `WebFeatures` mask) its default context holds.
     pub(crate) web: u32,
+    /// The bytes of heap in use when it was made (after a full collection): about what
+    /// its startup part and default context fill in a VM made from it.
+    pub(crate) heap: usize,
 }
 
 impl Snapshot {
@@ -94,7 +104,10 @@ pub(crate) fn open(snapshot: &[u8]) -> Result<Snapshot, Error> {
     let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
     let (id, rest) = rest.split_at_checked(len).ok_or_else(truncated)?;
     let (web, rest) = rest.split_at_checked(4).ok_or_else(truncated)?;
+    let (heap, rest) = rest.split_at_checked(8).ok_or_else(truncated)?;
     let (sum, blob) = rest.split_at_checked(8).ok_or_else(truncated)?;
+    let web = u32::from_le_bytes(web.try_into().expect("4 bytes"));
+    let heap = u64::from_le_bytes(heap.try_into().expect("8 bytes"));
     let expected = identity();
     if id != expected.as_slice() {
         return Err(bad(&format!(
@@ -103,12 +116,14 @@ pub(crate) fn open(snapshot: &[u8]) -> Result<Snapshot, Error> {
             String::from_utf8_lossy(&expected)
         )));
     }
-    if u64::from_le_bytes(sum.try_into().expect("8 bytes")) != checksum(blob) || blob.is_empty() {
+    let sum = u64::from_le_bytes(sum.try_into().expect("8 bytes"));
+    if sum != checksum(&[u64::from(web), heap], blob) || blob.is_empty() {
         return Err(bad("its checksum does not match (truncated or corrupted)"));
     }
     Ok(Snapshot {
         blob: blob.into(),
-        web: u32::from_le_bytes(web.try_into().expect("4 bytes")),
+        web,
+        heap: usize::try_from(heap).map_err(|_| bad("its heap size does not fit"))?,
     })
 }
 
@@ -156,7 +171,9 @@ mod tests {
         for i in 0..data.len() {
             let mut changed = data.clone();
             changed[i] ^= 1;
-            assert_ne!(checksum(&changed), checksum(&data));
+            assert_ne!(checksum(&[1, 2], &changed), checksum(&[1, 2], &data));
         }
+        assert_ne!(checksum(&[1, 3], &data), checksum(&[1, 2], &data));
+        assert_ne!(checksum(&[2, 2], &data), checksum(&[1, 2], &data));
     }
 }

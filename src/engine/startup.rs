@@ -191,7 +191,7 @@ fn load_or_make() -> Option<&'static [u8]> {
     }
     let blob = make_builtin().ok()?;
     if let Some(path) = &path {
-        snapshot_file::write_atomically(path, &snapshot_file::wrap(&blob, 0));
+        snapshot_file::write_atomically(path, &snapshot_file::wrap(&blob, 0, 0));
         prune(path);
     }
     Some(Vec::leak(blob))
@@ -200,7 +200,7 @@ fn load_or_make() -> Option<&'static [u8]> {
 /// Makes the built-in blob: V8's bare default context, and the web context at
 /// [`WEB_CONTEXT`].
 fn make_builtin() -> Result<Vec<u8>, Error> {
-    with_creator(None, |scope| {
+    let made = with_creator(None, |scope| {
         let bare = v8::Context::new(scope, Default::default());
         let kept = keep_exact_json(scope, bare);
         scope.set_default_context(bare);
@@ -219,12 +219,25 @@ fn make_builtin() -> Result<Vec<u8>, Error> {
             ));
         }
         Ok(())
-    })
+    })?;
+    Ok(made.blob)
+}
+
+/// A blob a snapshot creator made, and the heap its isolate filled then.
+pub(crate) struct Made {
+    /// V8's startup blob.
+    pub(crate) blob: Vec<u8>,
+    /// The bytes of heap in use, after a full collection, just before the blob was made.
+    pub(crate) heap: usize,
 }
 
 /// Runs `build` in a snapshot creator — from `existing` (a V8 blob of v8rs, which the
 /// creator owns while it works), or from nothing — and returns the blob it makes.
 /// `build` must set the default context whatever happens (V8 aborts otherwise).
+///
+/// Before the blob is made, the creator collects its garbage and runs the tasks that
+/// queues (a `FinalizationRegistry` whose target died must have run its cleanup: V8
+/// aborts on one that has not), and measures the heap left.
 ///
 /// All the isolates of a process share one read-only heap: the one of the first
 /// isolate. A creator that starts from nothing builds a read-only heap of its own, so
@@ -235,7 +248,7 @@ fn make_builtin() -> Result<Vec<u8>, Error> {
 pub(crate) fn with_creator(
     existing: Option<Vec<u8>>,
     build: impl FnOnce(&mut v8::PinScope<'_, '_, ()>) -> Result<(), Error>,
-) -> Result<Vec<u8>, Error> {
+) -> Result<Made, Error> {
     let _platform = crate::engine::platform::acquire()?;
     check_not_inside_vm()?;
     // One creator at a time, and no VM created meanwhile.
@@ -254,13 +267,22 @@ pub(crate) fn with_creator(
         v8::scope!(let scope, &mut creator);
         build(scope)
     };
+    if outcome.is_ok() {
+        creator.clear_kept_objects();
+        creator.low_memory_notification();
+        crate::engine::platform::pump_message_loop(&creator);
+    }
+    let heap = creator.get_heap_statistics().used_heap_size();
     // The creator must make its blob before it goes, even after a failure. (It consumes
     // the creator, which goes before the keeper: isolates entered on this thread go in
     // reverse order.)
     let blob = creator.create_blob(v8::FunctionCodeHandling::Keep);
     outcome?;
     let blob = blob.ok_or_else(|| Error::new(Code::Unknown, "V8 could not make the snapshot"))?;
-    Ok(blob.to_vec())
+    Ok(Made {
+        blob: blob.to_vec(),
+        heap,
+    })
 }
 
 impl Vm {
@@ -282,6 +304,7 @@ impl Vm {
                 contexts: SnapshotContexts {
                     default_web: 0,
                     web_index: Some(WEB_CONTEXT),
+                    default_heap: 0,
                 },
             },
             None => Startup::default(),
@@ -303,6 +326,7 @@ impl Vm {
             contexts: SnapshotContexts {
                 default_web: snapshot.web,
                 web_index: None,
+                default_heap: snapshot.heap,
             },
             blob: Some(Blob::Shared(Arc::clone(snapshot))),
             external_references: Some(external_references()),

@@ -337,6 +337,28 @@ pub(crate) enum Blob {
     Shared(Arc<crate::engine::snapshot_file::Snapshot>),
 }
 
+/// Fails, before V8 sees the snapshot, when `max_heap_size` leaves too little room for a
+/// snapshot that filled `heap` bytes: V8 aborts the process (or crashes) when its heap
+/// limit is reached while it deserializes. What V8 needs depends on the objects (large
+/// strings need more); measured, none needed more than half again the heap plus 8 MiB.
+fn check_room_for_snapshot(max_heap_size: usize, heap: usize) -> Result<(), Error> {
+    const MIB: usize = 1 << 20;
+    let needed = heap.saturating_add(heap / 2).saturating_add(8 * MIB);
+    if max_heap_size >= needed {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::OutOfMemory,
+        format!(
+            "this snapshot filled {:.1} MiB of heap when it was made: a VM from it needs a \
+             max_heap_size of at least {} MiB (it is {:.1} MiB)",
+            heap as f64 / MIB as f64,
+            needed.div_ceil(MIB),
+            max_heap_size as f64 / MIB as f64
+        ),
+    ))
+}
+
 /// Which contexts a VM's startup blob holds besides V8's own.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct SnapshotContexts {
@@ -344,6 +366,11 @@ pub(crate) struct SnapshotContexts {
     pub(crate) default_web: u32,
     /// The index of a context with every web API (for `Context::from_snapshot`).
     pub(crate) web_index: Option<usize>,
+    /// About the heap a new default context and the blob's startup part fill (a user's
+    /// snapshot: see `Snapshot::heap`); 0 when not known. V8 aborts the process when a
+    /// heap limit is reached while it deserializes, so VMs and contexts that would not
+    /// have room are refused first.
+    pub(crate) default_heap: usize,
 }
 
 impl Vm {
@@ -371,6 +398,9 @@ impl Vm {
             // the initial size is larger.
             let max = default_heap_limit().max(options.initial_heap_size);
             params = params.heap_limits(options.initial_heap_size, max);
+        }
+        if let (true, Some(Blob::Shared(snapshot))) = (limited, &startup.blob) {
+            check_room_for_snapshot(options.max_heap_size, snapshot.heap)?;
         }
         let mut keep = None;
         if let Some(blob) = startup.blob {

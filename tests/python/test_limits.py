@@ -91,8 +91,12 @@ def test_a_stop_asked_for_during_a_host_function_takes_effect_when_it_returns(vm
     ctx.expose("stop_me", vm.terminate)
     with pytest.raises(V8TerminatedError):
         ctx.run_script("stop_me(); 'went on'")
+
     # So does a console handler.
-    vm.set_console(lambda level, text: vm.terminate())
+    def stop(level: str, text: str) -> None:
+        vm.terminate()
+
+    vm.set_console(stop)
     with pytest.raises(V8TerminatedError):
         ctx.run_script("console.log('stop'); 'went on'")
     vm.set_console(None)

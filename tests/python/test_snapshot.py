@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run_python
 
-from v8cffi import V8ArgumentError, V8JSError, V8UnknownError
+from v8cffi import V8ArgumentError, V8JSError, V8MemoryError, V8UnknownError
 from v8cffi.platform import platform
 
 LIB = (
@@ -108,14 +108,23 @@ def test_a_blob_from_a_file_in_another_process(blob: bytes, tmp_path: Path) -> N
     assert proc.stdout == "<p>from a file</p>\n"
 
 
-@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated", "corrupt", "foreign"])
+@pytest.mark.parametrize(
+    "damage", ["garbage", "empty", "truncated", "corrupt", "foreign", "web mask", "heap"]
+)
 def test_bad_blobs_are_refused(blob: bytes, damage: str) -> None:
+    fields = 18 + int.from_bytes(blob[14:18], "little")  # after the magic and the identity
+
+    def flipped(at: int) -> bytes:
+        return blob[:at] + bytes([blob[at] ^ 0xFF]) + blob[at + 1 :]
+
     bad = {
         "garbage": b"not a snapshot at all",
         "empty": b"",
         "truncated": blob[: len(blob) // 3],
         "corrupt": blob[:-64] + bytes(b ^ 0xFF for b in blob[-64:]),
         "foreign": blob[:14] + blob[14:18] + b"0" + blob[19:],
+        "web mask": flipped(fields),  # the checksum covers the header's fields too
+        "heap": flipped(fields + 4),
     }[damage]
     vm = platform.create_vm(snapshot=bad)
     with pytest.raises(V8ArgumentError, match="not a usable v8rs snapshot"):
@@ -126,9 +135,69 @@ def test_failing_scripts_and_unsnapshottable_objects() -> None:
     with pytest.raises(V8JSError) as info:
         platform.create_snapshot([("ok.js", "var a = 1"), ("bad.js", "\nnope()")])
     assert (info.value.name, info.value.script_name, info.value.line) == ("ReferenceError", "bad.js", 2)
-    # V8 aborts on Intl objects left reachable: the child process takes the blow.
-    with pytest.raises(V8UnknownError, match="Intl"):
+    # V8 aborts on Intl objects left reachable: the child process takes the blow, and
+    # what V8 said is in the message (not the C stack trace after it).
+    with pytest.raises(V8UnknownError, match="Intl") as aborted:
         platform.create_snapshot(["var fmt = new Intl.NumberFormat('de-DE')"])
+    assert "V8 said:\nFatal error" in str(aborted.value) and "0x" not in str(aborted.value)
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+@pytest.mark.parametrize("how", ["freeze", "seal", "preventExtensions"])
+def test_a_global_object_that_cannot_grow_is_refused(how: str, isolated: bool) -> None:
+    # V8 adds globals to every context made from a snapshot: it aborted the process
+    # that used such a snapshot.
+    with pytest.raises(V8ArgumentError, match="must stay extensible"):
+        platform.create_snapshot([f"var lib = 1; Object.{how}(globalThis)"], isolated=isolated)
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_finalization_registries_whose_targets_died_are_snapshotted(isolated: bool) -> None:
+    # Their cleanups run before the snapshot is made: V8 aborted on one still due.
+    source = (
+        "var cleaned = []; var fr = new FinalizationRegistry((held) => cleaned.push(held));"
+        "(function () { for (let i = 0; i < 10; i++) fr.register({}, i) })();"
+        "var kept = {}; fr.register(kept, 'kept');"
+    )
+    blob = platform.create_snapshot([source], isolated=isolated)
+    with platform.create_vm(snapshot=blob) as vm, vm.create_context() as ctx:
+        assert ctx.eval("cleaned.length") == 10
+        assert ctx.eval("kept !== undefined && typeof fr.unregister") == "function"
+
+
+def test_a_heap_limit_with_no_room_for_the_snapshot_raises_a_memory_error() -> None:
+    # V8 crashed or aborted when its heap limit was reached while it deserialized.
+    big = platform.create_snapshot(["var big = Array.from({length: 1e5}, (_, i) => ({i, s: 'x' + i}))"])
+    for mib in (4, 8, 12):
+        vm = platform.create_vm(snapshot=big, max_heap_size=mib << 20)
+        with pytest.raises(V8MemoryError, match="needs a max_heap_size of at least"):
+            vm.set_up()
+    with platform.create_vm(snapshot=big, max_heap_size=24 << 20) as vm:
+        contexts = []
+        with pytest.raises(V8MemoryError, match="no room for another context"):
+            for _ in range(10):
+                contexts.append(vm.create_context().set_up())
+        assert 1 <= len(contexts) < 10
+        assert contexts[0].eval("big.length") == 100_000
+        for ctx in contexts:
+            ctx.tear_down()
+        assert vm.create_context().set_up().eval("big[7].s") == "x7"
+
+
+@pytest.mark.parametrize("wrong", ["app.snapshot", Path("app.snapshot"), 12, [b"x"]])
+def test_a_snapshot_that_is_not_bytes_is_a_type_error(wrong: object) -> None:
+    from v8cffi import Snapshot
+
+    with pytest.raises(TypeError, match="snapshot must be bytes or a Snapshot"):
+        platform.create_vm(snapshot=wrong)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="snapshot must be bytes or a Snapshot"):
+        Snapshot(wrong)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_a_script_that_is_not_utf8_is_an_argument_error(isolated: bool) -> None:
+    with pytest.raises(V8ArgumentError, match="UTF-8"):
+        platform.create_snapshot([b"var b = '\xff'"], isolated=isolated)
 
 
 def test_snapshots_have_the_web_apis_and_warm_ups_keep_only_code(tmp_path: Path) -> None:
