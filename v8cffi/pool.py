@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import threading
+import traceback
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -89,7 +90,10 @@ class VMPool:
         #: Guards everything below; notified whenever a VM may have become usable.
         self._changed = threading.Condition(threading.Lock())
         self._slots: list[_Slot] = []  # the ready VMs
-        self._failures: list[BaseException] = []  # errors of VMs that could not be made
+        #: The errors of VMs that could not be made, each with when it may be made again
+        #: while other VMs serve (see ``_retry_failures``).
+        self._failures: list[tuple[BaseException, float]] = []
+        self._failed_in_a_row = 0  # makings that failed since the last that worked
         self._closed = False
         self._makers: list[threading.Thread] = []
         self._makers_lock = threading.Lock()  # not ``_changed``: makers start under it
@@ -117,13 +121,18 @@ class VMPool:
             return None
 
     def _make(self) -> tuple[VM, Context]:
-        vm = platform.create_vm(snapshot=self._snapshot, max_heap_size=self._max_heap_size).set_up()
-        ctx = vm.create_context().set_up()
-        if self._snapshot is None:
-            if self._libs:
-                ctx.load_libs(self._libs)
-            for source in self._scripts:
-                ctx.run_script(source, "<pool script>")
+        vm = platform.create_vm(snapshot=self._snapshot, max_heap_size=self._max_heap_size)
+        try:
+            vm.set_up()
+            ctx = vm.create_context().set_up()
+            if self._snapshot is None:
+                if self._libs:
+                    ctx.load_libs(self._libs)
+                for source in self._scripts:
+                    ctx.run_script(source, "<pool script>")
+        except BaseException:
+            vm.tear_down()  # with its context: the error's traceback must not keep them
+            raise
         return vm, ctx
 
     def _make_in_background(self) -> None:
@@ -134,11 +143,20 @@ class VMPool:
             try:
                 vm, ctx = self._make()
             except BaseException as e:  # given to a caller, not lost on this thread
+                traceback.clear_frames(e.__traceback__)  # whose locals held the VM and context
                 with self._changed:
-                    self._failures.append(e)
+                    self._failed_in_a_row += 1
+                    # Made again at once the first time; then after 0.1 s, 0.2 s, … 30 s.
+                    wait = (
+                        0.0
+                        if self._failed_in_a_row == 1
+                        else min(0.05 * 2 ** (self._failed_in_a_row - 1), 30.0)
+                    )
+                    self._failures.append((e, time.monotonic() + wait))
                     self._changed.notify_all()
                 return
             with self._changed:
+                self._failed_in_a_row = 0
                 if not self._closed:
                     self._slots.append(_Slot(vm, ctx))
                     self._changed.notify_all()
@@ -165,13 +183,20 @@ class VMPool:
         """The slots new calls may go to (neither lent nor broken). Under ``_changed``."""
         return [slot for slot in self._slots if not (slot.lent or slot.reserved or slot.broken)]
 
-    def _retry_failures(self) -> BaseException | None:
-        """Starts making again each VM that could not be made; the first error, if any.
+    def _retry_failures(self, serving: bool) -> BaseException | None:
+        """Starts making again the VMs that could not be made — while other VMs are
+        ``serving``, only those whose wait is over (a failure that repeats is retried
+        less and less often, not at every call) — and returns the first error, if any.
         Under ``_changed`` (the makers take only ``_makers_lock``)."""
-        failures, self._failures = self._failures, []
-        for _ in failures:
+        if not self._failures:
+            return None
+        first = self._failures[0][0]
+        now = time.monotonic()
+        due = [f for f in self._failures if not serving or f[1] <= now]
+        self._failures = [f for f in self._failures if serving and f[1] > now]
+        for _ in due:
             self._make_in_background()
-        return failures[0] if failures else None
+        return first
 
     def _wait(self, deadline: float | None, timeout: float | None) -> None:
         """Waits for a change, or raises once the pool is closed or the time is up."""
@@ -189,7 +214,7 @@ class VMPool:
             if self._closed:
                 raise V8LifecycleError("the pool is closed")
             usable = self._usable()
-            failure = self._retry_failures()  # other VMs serve meanwhile
+            failure = self._retry_failures(serving=bool(usable))  # other VMs serve meanwhile
             if usable:
                 best = min(usable, key=lambda slot: slot.calls)
                 best.calls += 1
@@ -216,7 +241,7 @@ class VMPool:
                     chosen.lent = True
                     return chosen
                 usable = self._usable()
-                failure = self._retry_failures()
+                failure = self._retry_failures(serving=bool(usable))
                 idle = [slot for slot in usable if slot.calls == 0]
                 if idle:
                     idle[0].lent = True
@@ -300,6 +325,8 @@ class VMPool:
             self._closed = True
             self._changed.notify_all()
         self.wait_ready()
+        with self._changed:
+            self._failures.clear()  # no caller will get them
         with self._changed:
             slots = list(self._slots)
         for slot in slots:

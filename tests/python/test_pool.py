@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from pathlib import Path
@@ -128,6 +129,34 @@ def test_a_vm_that_cannot_be_made_in_the_background_is_an_error_for_its_borrower
         assert pool.wait_ready(30)  # the pool tried again for the next borrower
         assert pool.call("() => 1", wait=5) == 1
         assert made == [1]
+
+
+def test_a_vm_that_keeps_failing_is_retried_less_and_less_and_not_kept(tmp_path: Path) -> None:
+    # Each call retried every failed VM (114 makings in 40 calls), and the errors'
+    # tracebacks kept the half-made VMs and their heaps alive.
+    lib = tmp_path / "lib.js"
+    lib.write_text("function f() { return 1 }")
+    base = live_counts()
+    makings = []
+
+    class Counting(VMPool):
+        def _make(self) -> Any:
+            makings.append(1)
+            made = super()._make()
+            lib.write_text("var junk = new Array(1e5).fill(1.5); throw new Error('broken lib')")
+            return made
+
+    with Counting(4, libs=[lib]) as pool:
+        assert pool.wait_ready(30)
+        gc.collect()
+        assert live_counts() == (base[0] + 1, base[1] + 1)  # the failed ones are gone
+        for _ in range(40):
+            assert pool.call("f") == 1
+            time.sleep(0.02)
+        assert pool.wait_ready(30)
+        assert len(makings) < 1 + 3 + 3 * 6, f"{len(makings)} makings"
+    gc.collect()
+    assert live_counts() == base
 
 
 BUSY = "function busy(ms) { const end = Date.now() + ms; while (Date.now() < end); return ms }"
