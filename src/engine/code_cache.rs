@@ -24,7 +24,6 @@ static MEMORY: Mutex<Lru> = Mutex::new(Lru::new(MEMORY_LIMIT));
 static HITS: AtomicU64 = AtomicU64::new(0);
 static MISSES: AtomicU64 = AtomicU64::new(0);
 static REJECTED: AtomicU64 = AtomicU64::new(0);
-static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
 
 /// An entry's code, and when it was last used.
 type Entry = (Arc<Vec<u8>>, u64);
@@ -100,13 +99,16 @@ pub fn stats() -> (u64, u64, u64) {
     )
 }
 
-/// The key of `source` named `name` under this V8 and its flags.
-pub(crate) fn key(name: &str, source: &str) -> Key {
+/// The key of `source` named `name` under this V8, its flags and the startup snapshot
+/// `startup` (see `SnapshotContexts::startup_id`).
+pub(crate) fn key(name: &str, source: &str, startup: u64) -> Key {
     use sha2::Digest;
     let flags = crate::engine::platform::flags();
-    let parts: [&[u8]; 4] = [
+    let startup = startup.to_le_bytes();
+    let parts: [&[u8]; 5] = [
         crate::engine::platform::v8_version().as_bytes(),
         flags.as_bytes(),
+        &startup,
         name.as_bytes(),
         source.as_bytes(),
     ];
@@ -137,13 +139,8 @@ pub(crate) fn lookup(key: Key, dir: Option<&Path>) -> Option<Arc<Vec<u8>>> {
 /// Keeps `data` for `key` in memory and, best effort, in `dir`.
 pub(crate) fn store(key: Key, data: Vec<u8>, dir: Option<&Path>) {
     if let Some(dir) = dir {
-        let path = file(dir, key);
-        let writer = TEMP_FILES.fetch_add(1, Ordering::Relaxed);
-        let temp = path.with_extension(format!("tmp.{}.{writer}", std::process::id()));
-        let written = std::fs::create_dir_all(dir).is_ok() && std::fs::write(&temp, &data).is_ok();
-        if written && std::fs::rename(&temp, &path).is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
+        // A write cut short (a full disk) leaves no temporary file behind.
+        crate::engine::snapshot_file::write_atomically(&file(dir, key), &data);
     }
     MEMORY.lock().insert(key, Arc::new(data));
 }

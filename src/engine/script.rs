@@ -314,7 +314,8 @@ pub(crate) fn run_with_code_cache<'s>(
     source_maps: bool,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Error> {
     use v8::script_compiler::{CachedData, CompileOptions, NoCacheReason, Source};
-    let key = code_cache::key(name, source);
+    let startup = crate::engine::vm::VmShared::of(scope).map_or(0, |vm| vm.snapshot.startup_id);
+    let key = code_cache::key(name, source, startup);
     let code = new_string(scope, source)?;
     let origin = origin(scope, name, false)?;
     let cached = code_cache::lookup(key, dir);

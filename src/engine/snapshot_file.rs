@@ -74,6 +74,9 @@ pub struct Snapshot {
     /// The bytes of heap in use when it was made (after a full collection): about what
     /// its startup part and default context fill in a VM made from it.
     pub(crate) heap: usize,
+    /// Its checksum: tells it from other snapshots (code caches are kept apart per
+    /// startup snapshot, since V8 refuses code made under another one).
+    pub(crate) id: u64,
 }
 
 impl Snapshot {
@@ -124,6 +127,7 @@ pub(crate) fn open(snapshot: &[u8]) -> Result<Snapshot, Error> {
         blob: blob.into(),
         web,
         heap: usize::try_from(heap).map_err(|_| bad("its heap size does not fit"))?,
+        id: sum,
     })
 }
 

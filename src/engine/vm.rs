@@ -371,6 +371,9 @@ pub(crate) struct SnapshotContexts {
     /// heap limit is reached while it deserializes, so VMs and contexts that would not
     /// have room are refused first.
     pub(crate) default_heap: usize,
+    /// Which startup snapshot this is, for the code cache's keys (V8 rejects code cached
+    /// under another one): 0 V8's own, 1 the built-in one, a user snapshot's checksum.
+    pub(crate) startup_id: u64,
 }
 
 impl Vm {

@@ -88,3 +88,26 @@ def test_the_cache_is_made_again_after_the_first_call(vm: VM, tmp_path: Path) ->
         ctx.load_libs([lib], cache_dir=cache)
         assert ctx.call("api.run", 0) == sum(range(300))
     assert delta(before) == {"hits": 1, "misses": 0, "rejected": 0}
+
+
+def test_vms_from_other_startup_snapshots_keep_entries_of_their_own(tmp_path: Path) -> None:
+    # V8 rejects code cached under another startup snapshot: one entry for all made
+    # VMs of other kinds reject it, drop it and store theirs, over and over.
+    from v8cffi.platform import platform
+
+    lib = tmp_path / "lib.js"
+    lib.write_text("\n".join(f"function f{i}(x) {{ return x + {i} }}" for i in range(200)))
+    snapshot = platform.create_snapshot(["var fromSnapshot = 1"], isolated=False)
+    seen = []
+    before = code_cache_stats()
+    for kind in ["plain", "snapshot"] * 3:
+        with platform.create_vm(snapshot=snapshot if kind == "snapshot" else None) as vm:
+            ctx = vm.create_context()
+            ctx.load_libs([lib], cache=True, cache_dir=tmp_path / "cache")
+            assert ctx.call("f7", 1) == 8
+        after = code_cache_stats()
+        seen.append({k: after[k] - before[k] for k in after})
+        before = after
+    assert [s["misses"] for s in seen] == [1, 1, 0, 0, 0, 0]
+    assert [s["hits"] for s in seen] == [0, 0, 1, 1, 1, 1]
+    assert all(s["rejected"] == 0 for s in seen)
