@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
