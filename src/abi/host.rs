@@ -86,7 +86,8 @@ impl Drop for ForeignData {
 /// (a wire-format value; no reply means `undefined`), `v8rs_reply_error` or
 /// `v8rs_reply_error_with_data` (thrown in JavaScript as an `Error`). It runs on the
 /// thread that called into the context, with the VM held. It may call back into the
-/// same VM (nested calls run inside the outer call, under its timeout); calls into
+/// same VM (nested calls run inside the outer call, under its timeout; a nested call's
+/// own `timeout_ms` stops it and the outer call together); calls into
 /// another VM on that thread fail with `V8RS_CODE_INVALID_STATE`.
 ///
 /// Ownership: `data` is passed back to `function` on every call. The library keeps it

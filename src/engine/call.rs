@@ -69,7 +69,8 @@ impl Vm {
     ///
     /// A call made while this thread is already inside this VM (from a host function
     /// that JavaScript called) is *nested*: it runs inside the outer call, under its
-    /// lock, timeout and stop state.
+    /// lock, timeout and stop state — and its own `timeout`, whose end stops the whole
+    /// call (the outer one too: they share their stop state).
     pub(crate) fn enter(&self, timeout: Option<Duration>) -> Result<VmCall<'_>, Error> {
         self.take(timeout, true)
     }
@@ -85,12 +86,16 @@ impl Vm {
         self.check_usable()?;
         if let Some(inside) = INSIDE.with(std::cell::Cell::get) {
             if std::ptr::eq(inside.vm, self) {
+                let deadline = match (stoppable, inside.call, timeout) {
+                    (true, Some(call), Some(t)) => Deadline::start(&self.shared.stops, call, t),
+                    _ => None,
+                };
                 return Ok(VmCall {
                     hold: Hold::Nested(inside.isolate),
                     shared: &self.shared,
                     call: inside.call,
                     timeout,
-                    _deadline: None,
+                    _deadline: deadline,
                     _cancel: None,
                 });
             }
@@ -248,11 +253,15 @@ impl StopCause<'_> {
     pub(crate) fn error(&self) -> Error {
         let reason = self.call.and_then(|call| self.shared.stops.reason(call));
         match reason {
-            Some(StopReason::TimedOut) => Error::new(
+            Some(StopReason::TimedOut(after)) if self.timeout == Some(after) => Error::new(
+                Code::Timeout,
+                format!("JavaScript ran longer than its timeout of {after:?} and was stopped"),
+            ),
+            Some(StopReason::TimedOut(after)) => Error::new(
                 Code::Timeout,
                 format!(
-                    "JavaScript ran longer than its timeout of {:?} and was stopped",
-                    self.timeout.unwrap_or_default()
+                    "a call made from a host function inside this one ran longer than its \
+                     timeout of {after:?}: both were stopped"
                 ),
             ),
             Some(StopReason::OutOfMemory) => Error::new(

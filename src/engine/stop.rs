@@ -30,8 +30,8 @@ use parking_lot::{Condvar, Mutex};
 pub(crate) enum StopReason {
     /// `Vm::terminate` from some thread.
     Terminated,
-    /// The call's timeout expired.
-    TimedOut,
+    /// A timeout of the call expired: its own, or that of a call nested in it.
+    TimedOut(Duration),
     /// The heap reached its limit.
     OutOfMemory,
     /// A SIGINT arrived for the thread running the call.
@@ -280,6 +280,7 @@ struct Due {
     stops: Weak<Stops>,
     call: CallId,
     paused_base: Duration,
+    timeout: Duration,
 }
 
 /// Deadlines by when they come due (and a unique key as tie-breaker), and when each
@@ -341,7 +342,7 @@ impl Watchdog {
                 let (paused, paused_now) = stops.debugger_pause(now);
                 let extra = paused.saturating_sub(due.paused_base);
                 if extra.is_zero() && !paused_now {
-                    stops.stop(StopReason::TimedOut, Target::Call(due.call));
+                    stops.stop(StopReason::TimedOut(due.timeout), Target::Call(due.call));
                     continue;
                 }
                 // Paused in the debugger since it was set: push it back by that time.
@@ -382,6 +383,7 @@ impl Deadline {
             stops: Arc::downgrade(stops),
             call,
             paused_base: stops.debugger_pause(now).0,
+            timeout,
         };
         let mut deadlines = watchdog.deadlines.lock();
         let earliest = deadlines

@@ -104,6 +104,26 @@ def test_a_stop_asked_for_during_a_host_function_takes_effect_when_it_returns(vm
     ctx.tear_down()
 
 
+def test_a_nested_calls_own_timeout_stops_it_and_the_outer_call(ctx: Context) -> None:
+    # It was ignored: with no timeout on the outer call, this hung for good.
+    inner: list[str] = []
+
+    def spin() -> None:
+        try:
+            ctx.run_script("while (true) {}", timeout=0.1)
+        except V8TimeoutError as e:
+            inner.append(str(e))
+            raise
+
+    ctx.expose("spin", spin)
+    start = time.perf_counter()
+    with pytest.raises(V8TimeoutError, match="inside this one ran longer than its timeout of 100ms"):
+        ctx.run_script("spin(); 'went on'")
+    assert time.perf_counter() - start < 30
+    assert inner == ["JavaScript ran longer than its timeout of 100ms and was stopped"]
+    assert ctx.run_script("'usable'") == "usable"
+
+
 def test_timeout_while_another_thread_waits(ctx: Context) -> None:
     outcomes: dict[str, object] = {}
 
