@@ -99,7 +99,9 @@ impl Drop for Platform {
 const DEFAULT_FLAGS: &str = "--no-concurrent-recompilation --no-concurrent-sparkplug";
 
 /// Initialises V8 for this process, with optional V8 command-line `flags`
-/// (for example `"--max-old-space-size=64 --no-expose-wasm"`).
+/// (for example `"--max-old-space-size=64 --stack-size=500"`). Fails with
+/// [`Code::InvalidArgument`] naming what V8 does not recognise (then nothing is set up,
+/// and `set_up` may be called again).
 ///
 /// Fails with [`Code::InvalidState`] when called a second time, even after
 /// [`tear_down`]: V8 cannot be initialised twice in one process.
@@ -117,12 +119,21 @@ pub fn set_up(flags: &str) -> Result<(), Error> {
         }
         State::NotSetUp => {}
     }
-    *FLAGS.lock() = flags.trim().to_string();
     v8::V8::set_flags_from_string(DEFAULT_FLAGS);
     if !flags.trim().is_empty() {
-        v8::V8::set_flags_from_string(flags);
+        // As a command line, V8 hands back what it did not recognise (as a string, it
+        // only prints "Error: unrecognized flag" to stderr and goes on).
+        let args = std::iter::once(String::new()).chain(flags.split_whitespace().map(String::from));
+        let unknown = v8::V8::set_flags_from_command_line(args.collect());
+        if unknown.len() > 1 {
+            return Err(Error::invalid_argument(format!(
+                "V8 does not know {}: see `node --v8-options` for V8's flags",
+                unknown[1..].join(" ")
+            )));
+        }
         crate::engine::stack::note_flags(flags);
     }
+    *FLAGS.lock() = flags.trim().to_string();
     // The unprotected platform lets threads created before set-up (any Python thread)
     // run JavaScript; the protected one requires them to descend from this thread.
     let v8_platform = v8::new_unprotected_default_platform(0, false).make_shared();

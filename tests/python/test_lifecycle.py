@@ -158,6 +158,29 @@ def test_platform_lifecycle_in_a_fresh_process() -> None:
     assert proc.stdout.endswith("(0, 0)\n")
 
 
+def test_a_flag_v8_does_not_know_is_refused_and_set_up_can_be_tried_again() -> None:
+    # V8 only printed "Error: unrecognized flag" to stderr, and set-up went on.
+    proc = run_python(
+        """
+        from v8cffi import V8ArgumentError
+        from v8cffi.platform import platform
+
+        for flags in ("--no-such-flag-xyz", "--stack-size=500 stray"):
+            try:
+                platform.set_up(flags)
+            except V8ArgumentError as e:
+                print("refused:", str(e).split(":")[0])
+        platform.set_up("--stack-size=500")
+        print(platform.create_vm().set_up().create_context().eval("6 * 7"))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (
+        "refused: V8 does not know --no-such-flag-xyz\nrefused: V8 does not know stray\n42\n"
+    ), proc.stdout
+    assert "unrecognized flag" not in proc.stderr
+
+
 def test_lifecycle_checks_survive_python_O() -> None:
     proc = run_python(
         """
