@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import V8_VERSION, __version__, shortcuts
 from .context import Context
-from .exceptions import V8Error, V8JSError, V8JSSyntaxError
+from .exceptions import V8ArgumentError, V8Error, V8JSError, V8JSSyntaxError
 
 if TYPE_CHECKING:
     from .inspector import Inspector
@@ -347,7 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     if not files and not args.exprs and not interactive:
         files = ["-"]  # Node reads a script from a standard input that is not a terminal
 
-    shortcuts.set_up(args.v8_flags)
+    try:
+        shortcuts.set_up(args.v8_flags)
+    except V8ArgumentError as e:  # a flag V8 does not know
+        parser.error(f"--v8-flags: {e}")
     ctx = shortcuts.get_context()
     ctx.vm.set_console(_print_console)
     ctx.run_script(_CLI_JS, _CLI_NAME)
