@@ -263,10 +263,25 @@ pub(crate) fn with_creator(
         None => v8::Isolate::snapshot_creator(Some(external_references()), None),
     };
     creator.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+    // Ctrl-C stops the scripts as it stops a call (`sigint.rs`).
+    let stops = Arc::new(crate::engine::stop::Stops::new(
+        creator.thread_safe_handle(),
+    ));
+    let call = stops.begin();
+    crate::engine::sigint::call_started(&stops, call);
     let outcome = {
         v8::scope!(let scope, &mut creator);
         build(scope)
     };
+    crate::engine::sigint::call_ended();
+    let outcome = match stops.end(call) {
+        Some(_) => Err(Error::new(
+            Code::Terminated,
+            "the snapshot's scripts were interrupted (Ctrl-C)",
+        )),
+        None => outcome,
+    };
+    creator.cancel_terminate_execution();
     if outcome.is_ok() {
         creator.clear_kept_objects();
         creator.low_memory_notification();

@@ -315,3 +315,28 @@ def test_the_web_apis_behave_the_same_without_the_built_in_snapshot() -> None:
         text=True,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def test_ctrl_c_stops_a_snapshot_made_in_this_process() -> None:
+    # Its scripts could not be interrupted: an endless loop there hung the process.
+    proc = run_python(
+        """
+        import os, signal, threading, time
+        from v8cffi.platform import platform
+
+        platform.set_up()
+        for warm in (False, True):
+            threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+            start = time.perf_counter()
+            try:
+                if warm:
+                    platform.create_snapshot(["function r() { for (;;) {} }"], warmup=["r()"], isolated=False)
+                else:
+                    platform.create_snapshot(["for (;;) {}"], isolated=False)
+            except KeyboardInterrupt:
+                print("KeyboardInterrupt", time.perf_counter() - start < 20)
+        print(len(platform.create_snapshot(["var ok = 1"], isolated=False)) > 0)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "KeyboardInterrupt True\nKeyboardInterrupt True\nTrue\n"
