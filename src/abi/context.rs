@@ -245,7 +245,7 @@ pub unsafe extern "C" fn v8rs_run_script_into(
             len_out: result_len_out,
             spill_out,
         };
-        into.check()?;
+        into.check("result_len_out")?;
         let result = context.run_script_with_timeout(script, identifier, timeout(timeout_ms))?;
         // SAFETY: the caller's contract for `buffer` and the out-params.
         unsafe { into.deliver(result.as_bytes()) }
@@ -283,7 +283,7 @@ pub unsafe extern "C" fn v8rs_run_script_into_with(
             len_out: result_len_out,
             spill_out,
         };
-        into.check()?;
+        into.check("result_len_out")?;
         let source_maps = call_flags(flags).source_maps;
         let result =
             context.run_script_with(script, identifier, timeout(timeout_ms), source_maps)?;
@@ -394,7 +394,7 @@ pub unsafe extern "C" fn v8rs_eval_into(
             len_out: value_len_out,
             spill_out,
         };
-        into.check()?;
+        into.check("value_len_out")?;
         let value = context.eval(script, identifier, timeout(timeout_ms), call_flags(flags))?;
         // SAFETY: the caller's contract for `buffer` and the out-params.
         unsafe { into.deliver(&value) }
@@ -430,7 +430,7 @@ pub unsafe extern "C" fn v8rs_call_into(
             len_out: value_len_out,
             spill_out,
         };
-        into.check()?;
+        into.check("value_len_out")?;
         // SAFETY: each pointer has the given number of readable bytes.
         let function = unsafe { bytes(function, function_len, "function") }?;
         // SAFETY: as above.

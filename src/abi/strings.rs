@@ -86,9 +86,10 @@ pub(crate) struct ResultBuffer {
 }
 
 impl ResultBuffer {
-    /// Checks the out-params before the call runs.
-    pub(crate) fn check(&self) -> Result<(), Error> {
-        non_null(self.len_out, "result_len_out")?;
+    /// Checks the out-params before the call runs (`len_name`: what the export calls
+    /// `len_out`, for the error).
+    pub(crate) fn check(&self, len_name: &str) -> Result<(), Error> {
+        non_null(self.len_out, len_name)?;
         non_null(self.spill_out, "spill_out")?;
         if self.buffer.is_null() && self.capacity > 0 {
             return Err(Error::invalid_argument("buffer is NULL with a capacity"));
