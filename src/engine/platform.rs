@@ -119,6 +119,17 @@ pub fn set_up(flags: &str) -> Result<(), Error> {
         }
         State::NotSetUp => {}
     }
+    if flags.contains('\0') {
+        return Err(Error::invalid_argument("V8 flags cannot contain NUL"));
+    }
+    if flags
+        .split_whitespace()
+        .any(|f| matches!(f, "--help" | "-help"))
+    {
+        return Err(Error::invalid_argument(
+            "--help would make V8 print its flags and end the process: see `node --v8-options`",
+        ));
+    }
     v8::V8::set_flags_from_string(DEFAULT_FLAGS);
     if !flags.trim().is_empty() {
         // As a command line, V8 hands back what it did not recognise (as a string, it

@@ -165,7 +165,7 @@ def test_a_flag_v8_does_not_know_is_refused_and_set_up_can_be_tried_again() -> N
         from v8cffi import V8ArgumentError
         from v8cffi.platform import platform
 
-        for flags in ("--no-such-flag-xyz", "--stack-size=500 stray"):
+        for flags in ("--no-such-flag-xyz", "--stack-size=500 stray", "--help", "--stack-size=500\\0"):
             try:
                 platform.set_up(flags)
             except V8ArgumentError as e:
@@ -176,7 +176,9 @@ def test_a_flag_v8_does_not_know_is_refused_and_set_up_can_be_tried_again() -> N
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == (
-        "refused: V8 does not know --no-such-flag-xyz\nrefused: V8 does not know stray\n42\n"
+        "refused: V8 does not know --no-such-flag-xyz\nrefused: V8 does not know stray\n"
+        "refused: --help would make V8 print its flags and end the process\n"
+        "refused: V8 flags cannot contain NUL\n42\n"
     ), proc.stdout
     assert "unrecognized flag" not in proc.stderr
 
