@@ -131,18 +131,59 @@ pub(crate) fn lookup(key: Key, dir: Option<&Path>) -> Option<Arc<Vec<u8>>> {
     if let Some(found) = MEMORY.lock().get(key) {
         return Some(found);
     }
-    let data = Arc::new(std::fs::read(file(dir?, key)).ok()?);
+    let path = file(dir?, key);
+    let data = Arc::new(std::fs::read(&path).ok()?);
+    // Used now: the directory keeps the most recently used (see `prune`).
+    if let Ok(f) = std::fs::File::options().append(true).open(&path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
     MEMORY.lock().insert(key, Arc::clone(&data));
     Some(data)
 }
 
-/// Keeps `data` for `key` in memory and, best effort, in `dir`.
+/// Keeps `data` for `key` in memory and, best effort, in `dir` (which then keeps at most
+/// [`DISK_LIMIT`] bytes of entries).
 pub(crate) fn store(key: Key, data: Vec<u8>, dir: Option<&Path>) {
     if let Some(dir) = dir {
+        let path = file(dir, key);
         // A write cut short (a full disk) leaves no temporary file behind.
-        crate::engine::snapshot_file::write_atomically(&file(dir, key), &data);
+        crate::engine::snapshot_file::write_atomically(&path, &data);
+        prune(dir, &path, DISK_LIMIT);
     }
     MEMORY.lock().insert(key, Arc::new(data));
+}
+
+/// Bytes of entries a cache directory keeps at most: past that, the least recently used
+/// go when an entry is stored.
+pub const DISK_LIMIT: u64 = 256 << 20;
+
+/// Removes the least recently used entries of `dir` (never `kept`) until at most `limit`
+/// bytes of them are left.
+fn prune(dir: &Path, kept: &Path, limit: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".v8cache"))
+        .filter_map(|entry| {
+            let meta = entry.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), entry.path()))
+        })
+        .collect();
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    if total <= limit {
+        return;
+    }
+    files.sort_by_key(|f| f.0); // the least recently used first
+    for (_, len, path) in files {
+        if total <= limit {
+            break;
+        }
+        if path != kept && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
 }
 
 /// Drops `key` (its entry was rejected by V8).
@@ -188,6 +229,33 @@ mod tests {
         assert!(data == vec![1; 100_000] || data == vec![2; 100_000]);
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(leftovers, 1, "temporary files were left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "writes files")]
+    fn a_directory_keeps_the_most_recently_used_entries_within_its_bytes() {
+        let dir =
+            std::env::temp_dir().join(format!("v8rs-code-cache-prune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let at = |secs: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let entry = |n: u8, used: u64| {
+            let path = file(&dir, Key([n; 32]));
+            std::fs::write(&path, vec![n; 40]).unwrap();
+            std::fs::File::options()
+                .append(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(at(used))
+                .unwrap();
+            path
+        };
+        let (old, newer, newest) = (entry(1, 1000), entry(2, 2000), entry(3, 3000));
+        std::fs::write(dir.join("other.txt"), vec![0; 500]).unwrap(); // not an entry: stays
+        prune(&dir, &old, 100); // 120 bytes: the least recently used goes, but not `kept`
+        assert!(old.exists() && !newer.exists() && newest.exists());
+        prune(&dir, &newest, 100); // 80 bytes: nothing to do
+        assert!(old.exists() && newest.exists() && dir.join("other.txt").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
