@@ -220,6 +220,12 @@ impl Error {
         }
     }
 
+    /// This error with `prefix` before its message (the JavaScript parts unchanged).
+    pub(crate) fn with_message_prefix(mut self, prefix: &str) -> Self {
+        self.message = Text::from(format!("{prefix}{}", self.message.to_str_lossy()));
+        self
+    }
+
     /// A [`Code::InvalidArgument`] error.
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Error::new(Code::InvalidArgument, message)

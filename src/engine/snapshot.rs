@@ -9,6 +9,8 @@
 //! Snapshots are made in a creator of `startup.rs` (which explains why they fit every
 //! VM); their default context has every web API, under the scripts' globals.
 
+use std::cell::RefCell;
+
 use crate::engine::error::{Code, Error};
 use crate::engine::exception::describe_exception;
 use crate::engine::realm::keep_exact_json;
@@ -88,8 +90,55 @@ fn check_global_extensible(scope: &mut v8::PinScope<'_, '_>) -> Result<(), Error
     }
 }
 
-/// Runs `scripts` (`(name, source)`) in order, settling microtasks after each.
+thread_local! {
+    /// The promises that the scripts `run_scripts` runs on this thread rejected with no
+    /// handler (by identity hash), with their reasons.
+    static UNHANDLED: RefCell<Vec<(i32, v8::Global<v8::Value>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The creator's promise-reject callback: keeps the rejections no handler took (a
+/// failing async set-up), forgets those a handler was added to later.
+extern "C" fn on_promise_reject(message: v8::PromiseRejectMessage) {
+    let _ = crate::engine::panic::catch(|| {
+        // SAFETY: V8 calls this on the isolate's thread, inside a context, with a message
+        // that lives through the call.
+        v8::callback_scope!(unsafe scope, &message);
+        let id = message.get_promise().get_identity_hash().get();
+        match message.get_event() {
+            v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
+                let reason = message
+                    .get_value()
+                    .unwrap_or_else(|| v8::undefined(scope).into());
+                let reason = v8::Global::new(scope, reason);
+                UNHANDLED.with(|u| u.borrow_mut().push((id, reason)));
+            }
+            v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
+                UNHANDLED.with(|u| u.borrow_mut().retain(|(kept, _)| *kept != id));
+            }
+            _ => {}
+        }
+    });
+}
+
+/// Runs `scripts` (`(name, source)`) in order, settling microtasks after each. A
+/// promise they rejected that no handler took by the end fails them like a throw (a
+/// failing async set-up would otherwise leave a broken snapshot without a word).
 fn run_scripts(scope: &mut v8::PinScope<'_, '_>, scripts: &[(&[u8], &[u8])]) -> Result<(), Error> {
+    UNHANDLED.with(|u| u.borrow_mut().clear());
+    scope.set_promise_reject_callback(on_promise_reject);
+    let outcome = run_each(scope, scripts);
+    let unhandled = UNHANDLED.with(|u| std::mem::take(&mut *u.borrow_mut()));
+    outcome?;
+    let Some((_, reason)) = unhandled.into_iter().next() else {
+        return Ok(());
+    };
+    v8::tc_scope!(let tc, scope);
+    let reason = v8::Local::new(tc, reason);
+    let error = describe_exception(tc, reason, None);
+    Err(error.with_message_prefix("a promise was rejected with no handler: "))
+}
+
+fn run_each(scope: &mut v8::PinScope<'_, '_>, scripts: &[(&[u8], &[u8])]) -> Result<(), Error> {
     v8::tc_scope!(let tc, scope);
     for (name, source) in scripts {
         let name = utf8(name, "a script name")?;

@@ -340,3 +340,17 @@ def test_ctrl_c_stops_a_snapshot_made_in_this_process() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "KeyboardInterrupt True\nKeyboardInterrupt True\nTrue\n"
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_a_promise_rejected_with_no_handler_fails_the_snapshot(isolated: bool) -> None:
+    # A failing async set-up made a broken snapshot without a word.
+    with pytest.raises(V8JSError, match="rejected with no handler: Error: init failed"):
+        platform.create_snapshot(["(async () => { throw new Error('init failed') })()"], isolated=isolated)
+    with pytest.raises(V8JSError, match="rejected with no handler: TypeError: warm"):
+        platform.create_snapshot(
+            ["function r() { Promise.reject(new TypeError('warm')) }"], warmup=["r()"], isolated=isolated
+        )
+    # Handled, even later in the scripts: fine.
+    handled = "var p = Promise.reject(1); Promise.resolve().then(() => p.catch(() => {}))"
+    assert platform.create_snapshot([handled, "var ok = 1"], isolated=isolated)
