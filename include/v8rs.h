@@ -128,6 +128,10 @@
 // The largest original source file read to show one of its lines.
 #define MAX_ORIGINAL_BYTES (16 << 20)
 
+// Bytes of entries a cache directory keeps at most: past that, the least recently used
+// go when an entry is stored.
+#define DISK_LIMIT (256 << 20)
+
 // Result code of every fallible operation.
 //
 // The numeric values are stable: new codes are only ever appended.
@@ -1075,8 +1079,9 @@ const char *v8rs_version(void);
 //
 // Errors: `V8RS_CODE_INVALID_STATE` on a second call, including after tear-down (V8
 // cannot be initialised twice in one process); `V8RS_CODE_INVALID_ARGUMENT` for flags
-// that are not UTF-8, or that V8 does not know (the message names them; nothing is set
-// up, and the call may be made again).
+// that are not UTF-8, contain `--help` (V8 would end the process) or a NUL, or that V8
+// does not know or cannot read (the message names them; nothing is set up, and the
+// call may be made again; the other flags of that string stay set, as V8 took them).
 //
 // Thread safety: may be called from any thread; threads created before it may use V8.
 //

@@ -184,11 +184,17 @@ def call(fn: Callable[..., int], *args: Any, owned: tuple[Any, Callable[[Any], N
             raise_error(code, _taken(slot))
     except BaseException:
         # A failure, or an exception (a signal handler's) raised as the call returned,
-        # before its results were read: they are freed, not leaked.
-        if slot[0] != NULL:
-            lib.v8rs_error_free(_taken(slot))
-        if owned is not None and owned[0][0] != NULL:
-            owned[1](_taken(owned[0]))
+        # before its results were read: they are freed, not leaked. (Inline: a Python
+        # call here would be one more place for a second signal to cut in.)
+        error = slot[0]
+        if error != NULL:
+            slot[0] = NULL
+            lib.v8rs_error_free(error)
+        if owned is not None:
+            made = owned[0][0]
+            if made != NULL:
+                owned[0][0] = NULL
+                owned[1](made)
         raise
     finally:
         s.error = slot
@@ -196,30 +202,29 @@ def call(fn: Callable[..., int], *args: Any, owned: tuple[Any, Callable[[Any], N
 
 def _made(free: Callable[[Any], None], kind: str, fn: Callable[..., int], *args: Any) -> Any:
     """The handle that ``fn(*args, out, error_out)`` makes at ``out`` (a ``kind``), owned
-    by the returned cdata (``free`` frees it when that goes)."""
+    by the returned cdata (``free`` frees it when that goes). An exception that cuts in
+    (a signal handler's) leaves it owned or freed, never both or neither: ``out`` is
+    emptied before ``ffi.gc`` takes it, and after that call the handle is owned."""
     out = ffi.new(kind)
-    call(fn, *args, out, owned=(out, free))
-    # No exception can cut in between the call and `ffi.gc` (CPython checks for signals
-    # after it returns, with the handle owned).
-    return ffi.gc(out[0], free)
+    try:
+        call(fn, *args, out)
+        made = out[0]
+        out[0] = NULL
+        return ffi.gc(made, free)
+    except BaseException:
+        made = out[0]  # not owned yet (inline, as in `call`)
+        if made != NULL:
+            out[0] = NULL
+            free(made)
+        raise
 
 
 def _taken(holder: Any) -> Any:
     """``holder[0]``, leaving NULL there: what a call left in an out-param is read (and
-    freed) once, and what :func:`_free_unread` finds there was never read."""
+    freed) once, and what the cleanup of an interrupted call finds there was never read."""
     value = holder[0]
     holder[0] = NULL
     return value
-
-
-def _free_unread(result: Any, error: Any) -> None:
-    """Frees the result (``char **``) and error (``v8rs_error **``) a call left unread: an
-    exception raised as the call returned (a signal handler's) skipped the code that reads
-    them. Both hold NULL whenever nothing is left, as every reader takes with :func:`_taken`."""
-    if result[0] != NULL:
-        lib.v8rs_string_free(_taken(result))
-    if error[0] != NULL:
-        lib.v8rs_error_free(_taken(error))
 
 
 def read_bytes(ptr: Any, length: int) -> bytes:
@@ -594,7 +599,14 @@ def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int, flags:
         finally:
             lib.v8rs_string_free(spilled)
     except BaseException:
-        _free_unread(out[3], out[4])
+        # What the call left unread (an exception, a signal handler's, cut in as it
+        # returned) is freed — inline: a Python call here could be cut in on again.
+        spilled, error = out[3][0], out[4][0]
+        out[3][0] = out[4][0] = NULL
+        if spilled != NULL:
+            lib.v8rs_string_free(spilled)
+        if error != NULL:
+            lib.v8rs_error_free(error)
         raise
     finally:
         s.run = out
@@ -617,7 +629,12 @@ def _value(fn: Any, *args: Any) -> Any:
         finally:
             lib.v8rs_string_free(result)
     except BaseException:
-        _free_unread(taken[0], taken[2])
+        result, error = taken[0][0], taken[2][0]  # as in `run_script`, inline
+        taken[0][0] = taken[2][0] = NULL
+        if result != NULL:
+            lib.v8rs_string_free(result)
+        if error != NULL:
+            lib.v8rs_error_free(error)
         raise
     finally:
         s.out = taken
@@ -640,7 +657,14 @@ def eval(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int) 
             raise_error(code, _taken(error))
         return _delivered(buf, out_len[0], spill)
     except BaseException:
-        _free_unread(out[3], out[4])
+        # What the call left unread (an exception, a signal handler's, cut in as it
+        # returned) is freed — inline: a Python call here could be cut in on again.
+        spilled, error = out[3][0], out[4][0]
+        out[3][0] = out[4][0] = NULL
+        if spilled != NULL:
+            lib.v8rs_string_free(spilled)
+        if error != NULL:
+            lib.v8rs_error_free(error)
         raise
     finally:
         s.run = out
@@ -662,7 +686,14 @@ def call_function(context: Any, function: bytes, args: bytes, timeout_ms: int, f
             raise_error(code, _taken(error))
         return _delivered(buf, out_len[0], spill)
     except BaseException:
-        _free_unread(out[3], out[4])
+        # What the call left unread (an exception, a signal handler's, cut in as it
+        # returned) is freed — inline: a Python call here could be cut in on again.
+        spilled, error = out[3][0], out[4][0]
+        out[3][0] = out[4][0] = NULL
+        if spilled != NULL:
+            lib.v8rs_string_free(spilled)
+        if error != NULL:
+            lib.v8rs_error_free(error)
         raise
     finally:
         s.run = out

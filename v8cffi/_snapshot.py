@@ -127,7 +127,11 @@ def create_here(pairs: list[Pair], warmup: int = 0) -> bytes:
 
 
 CHILD = """
-import json, sys
+import json, os, sys
+# The blob (or the error) goes out on the original standard output; anything V8 prints
+# meanwhile (an uncaught exception's report, say) goes to standard error, not into it.
+reply = os.fdopen(os.dup(1), "wb")
+os.dup2(2, 1)
 from v8cffi import V8Error, V8JSError
 from v8cffi.platform import platform
 from v8cffi import _snapshot
@@ -141,9 +145,11 @@ try:
 except V8Error as e:
     fields = {k: getattr(e, k, None) for k in ("name", "js_message", "script_name", "line", "start_column",
                                                "end_column", "source_line", "stack")}
-    sys.stdout.write(json.dumps({"error": type(e).__name__, "message": str(e), "fields": fields}))
+    reply.write(json.dumps({"error": type(e).__name__, "message": str(e), "fields": fields}).encode())
+    reply.close()
     sys.exit(3)
-sys.stdout.buffer.write(blob)
+reply.write(blob)
+reply.close()
 """
 
 

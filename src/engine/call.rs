@@ -260,8 +260,9 @@ impl StopCause<'_> {
             Some(StopReason::TimedOut(after)) => Error::new(
                 Code::Timeout,
                 format!(
-                    "a call made from a host function inside this one ran longer than its \
-                     timeout of {after:?}: both were stopped"
+                    "JavaScript ran longer than the timeout of {after:?} of a call this one \
+                     is nested with (the call it was made from, or one made from a host \
+                     function inside it), and was stopped with it"
                 ),
             ),
             Some(StopReason::OutOfMemory) => Error::new(

@@ -92,7 +92,7 @@ impl Context {
         let realm = {
             v8::scope!(let scope, &mut *call);
             if from.is_none() {
-                check_room_for_default_context(scope, snapshot.default_heap)?;
+                check_room_for_default_context(scope, snapshot.default_heap, vm.shared.heap_limit)?;
             }
             let realm = Realm::create(scope, &vm.shared, from)
                 .ok_or_else(|| Error::new(Code::Unknown, "V8 could not make the context"))?;
@@ -104,6 +104,8 @@ impl Context {
             std::mem::forget(guard);
             realm
         };
+        // No stop could end this work: V8 may have raised the heap limit meanwhile.
+        crate::engine::vm::restore_heap_limit(&mut call, &vm.shared);
         drop(call);
         LIVE_CONTEXTS.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(Context {
@@ -681,20 +683,21 @@ fn write<'s>(
     Ok(out)
 }
 
-/// Fails when the VM's heap has no room for another copy of its snapshot's default
-/// context (about `heap` bytes, the most it can be; 0: not known) even after a full
-/// collection: V8 aborts the process when the heap limit is reached while it
-/// deserializes one.
+/// Fails when the VM's heap, of `limit` bytes (the VM's own: V8's may have been raised
+/// for a while), has no room for another copy of its snapshot's default context (about
+/// `heap` bytes; 0: not known) even after a full collection: V8 aborts the process when
+/// its heap limit is reached while it deserializes one.
 fn check_room_for_default_context(
     scope: &mut v8::PinScope<'_, '_, ()>,
     heap: usize,
+    limit: usize,
 ) -> Result<(), Error> {
     if heap == 0 {
         return Ok(());
     }
     let room = |scope: &mut v8::PinScope<'_, '_, ()>| {
         let stats = scope.get_heap_statistics();
-        stats.used_heap_size().saturating_add(heap) <= stats.heap_size_limit()
+        stats.used_heap_size().saturating_add(heap) <= limit
     };
     if room(scope) {
         return Ok(());

@@ -44,6 +44,7 @@ pub mod node;
 pub mod startup;
 pub mod context;
 pub mod snapshot;
+pub(crate) mod snapshot_builtins;
 pub mod inspector;
 
 pub use cancel::CancelToken;

@@ -171,6 +171,7 @@ impl Realm {
         let (exact_json, temporal) = {
             let scope = &mut v8::ContextScope::new(scope, local);
             let made = exact_json_from_snapshot(scope).or_else(|| make_exact_json(scope))?;
+            crate::engine::snapshot_builtins::reapply(scope);
             let helper = |scope: &mut v8::PinScope<'_, '_>, name: &str| {
                 let key = v8::String::new(scope, name)?;
                 let value = made.get(scope, key.into())?;

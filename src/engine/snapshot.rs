@@ -15,6 +15,7 @@ use crate::engine::error::{Code, Error};
 use crate::engine::exception::describe_exception;
 use crate::engine::realm::keep_exact_json;
 use crate::engine::script::{compile_and_run, utf8};
+use crate::engine::snapshot_builtins;
 use crate::engine::snapshot_file;
 use crate::engine::web::{self, WebFeatures};
 
@@ -34,13 +35,21 @@ pub fn create_warm(
     scripts: &[(&[u8], &[u8])],
     warmup: &[(&[u8], &[u8])],
 ) -> Result<Vec<u8>, Error> {
+    let in_a_vm = snapshot_builtins::in_a_vm()?;
     let cold = crate::engine::startup::with_creator(None, |scope| {
         let context = v8::Context::new(scope, Default::default());
         let outcome = keep_exact_json(scope, context).and_then(|()| {
-            let scope = &mut v8::ContextScope::new(scope, context);
-            web::install(scope, WebFeatures::ALL)
-                .and_then(|()| run_scripts(scope, scripts))
-                .and_then(|()| check_global_extensible(scope))
+            let in_a_creator = snapshot_builtins::in_a_creator(scope)?;
+            let reapply = {
+                let scope = &mut v8::ContextScope::new(scope, context);
+                web::install(scope, WebFeatures::ALL)?;
+                let check = snapshot_builtins::prepare(scope, in_a_vm, &in_a_creator)?;
+                run_scripts(scope, scripts)?;
+                check_global_extensible(scope)?;
+                let reapply = snapshot_builtins::finish(scope, check)?;
+                v8::Global::new(scope, reapply)
+            };
+            keep_reapply(scope, context, reapply)
         });
         scope.set_default_context(context);
         outcome
@@ -54,13 +63,16 @@ pub fn create_warm(
     }
     let warm = crate::engine::startup::with_creator(Some(cold.blob), |scope| {
         let throwaway = v8::Context::new(scope, Default::default());
-        let outcome = {
+        let (outcome, carried) = {
             let scope = &mut v8::ContextScope::new(scope, throwaway);
-            run_scripts(scope, warmup)
+            // Taken before the warm-up runs (its changes must not be kept).
+            let carried = snapshot_builtins::carried(scope);
+            let carried = v8::Global::new(scope, carried);
+            (run_scripts(scope, warmup), carried)
         };
         // A creator must have a default context to end, even after a failure.
         let fresh = v8::Context::new(scope, Default::default());
-        let kept = keep_exact_json(scope, fresh);
+        let kept = keep_exact_json(scope, fresh).and_then(|()| keep_reapply(scope, fresh, carried));
         scope.set_default_context(fresh);
         outcome.and(kept)
     })?;
@@ -69,6 +81,23 @@ pub fn create_warm(
         WebFeatures::ALL.0,
         warm.heap,
     ))
+}
+
+/// Adds the values to set again in each context (see `snapshot_builtins.rs`) to the
+/// snapshot of `context`, after its `exactJson`.
+fn keep_reapply(
+    scope: &mut v8::PinScope<'_, '_, ()>,
+    context: v8::Local<'_, v8::Context>,
+    values: v8::Global<v8::Value>,
+) -> Result<(), Error> {
+    let values = v8::Local::new(scope, values);
+    if scope.add_context_data(context, values) != snapshot_builtins::REAPPLY_DATA {
+        return Err(Error::new(
+            Code::Unknown,
+            "a snapshot kept its data out of order",
+        ));
+    }
+    Ok(())
 }
 
 /// Fails when the scripts froze, sealed or stopped extensions of the global object: V8

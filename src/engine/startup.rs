@@ -273,6 +273,8 @@ pub(crate) fn with_creator(
         v8::scope!(let scope, &mut creator);
         build(scope)
     };
+    // Also after a failure: the blob is made then too.
+    let settled = settle(&mut creator);
     crate::engine::sigint::call_ended();
     let outcome = match stops.end(call) {
         Some(_) => Err(Error::new(
@@ -282,10 +284,16 @@ pub(crate) fn with_creator(
         None => outcome,
     };
     creator.cancel_terminate_execution();
-    if outcome.is_ok() {
-        creator.clear_kept_objects();
-        creator.low_memory_notification();
-        crate::engine::platform::pump_message_loop(&creator);
+    if let Err(unsettled) = settled {
+        // V8 would abort the process making this blob: the creator is left unused
+        // instead (leaked, with its heap — a rare failure), after it exits, so that the
+        // keeper is the current isolate again.
+        // SAFETY: the creator was entered on this thread when it was made, and nothing
+        // entered since is still entered (the scopes above are closed); it is never
+        // touched again.
+        unsafe { creator.exit() };
+        std::mem::forget(creator);
+        return Err(outcome.err().unwrap_or(unsettled));
     }
     let heap = creator.get_heap_statistics().used_heap_size();
     // The creator must make its blob before it goes, even after a failure. (It consumes
@@ -299,6 +307,29 @@ pub(crate) fn with_creator(
         heap,
     })
 }
+
+/// Collects the creator's garbage and runs the tasks that queues (the cleanups of
+/// `FinalizationRegistry`s whose targets died), until a collection queues none: V8
+/// aborts the process on a registry with a cleanup still due when it makes the blob
+/// (whose own collection then finds nothing new, as no JavaScript ran since ours).
+/// Fails when the cleanups go on making such work.
+fn settle(creator: &mut v8::OwnedIsolate) -> Result<(), Error> {
+    creator.clear_kept_objects();
+    for _ in 0..SETTLE_ROUNDS {
+        creator.low_memory_notification();
+        if !crate::engine::platform::pump_message_loop(creator) {
+            return Ok(());
+        }
+    }
+    Err(Error::invalid_argument(format!(
+        "the snapshot's FinalizationRegistry cleanups still had work after {SETTLE_ROUNDS} \
+         collections (a cleanup that registers objects that die?): V8 cannot make a \
+         snapshot with a cleanup due"
+    )))
+}
+
+/// How many collections [`settle`] makes at most.
+const SETTLE_ROUNDS: usize = 16;
 
 impl Vm {
     /// Creates a VM with V8's default heap. See [`Vm::with_options`].

@@ -338,12 +338,13 @@ pub(crate) enum Blob {
 }
 
 /// Fails, before V8 sees the snapshot, when `max_heap_size` leaves too little room for a
-/// snapshot that filled `heap` bytes: V8 aborts the process (or crashes) when its heap
-/// limit is reached while it deserializes. What V8 needs depends on the objects (large
-/// strings need more); measured, none needed more than half again the heap plus 8 MiB.
+/// snapshot that filled `heap` bytes and one context from it: V8 aborts the process (or
+/// crashes) when its heap limit is reached while it deserializes. The startup part may
+/// hold as much as the whole (measured: up to all of it, and large strings need more),
+/// and each context up to the whole again: twice the heap, plus 8 MiB.
 fn check_room_for_snapshot(max_heap_size: usize, heap: usize) -> Result<(), Error> {
     const MIB: usize = 1 << 20;
-    let needed = heap.saturating_add(heap / 2).saturating_add(8 * MIB);
+    let needed = heap.saturating_mul(2).saturating_add(8 * MIB);
     if max_heap_size >= needed {
         return Ok(());
     }
@@ -366,10 +367,11 @@ pub(crate) struct SnapshotContexts {
     pub(crate) default_web: u32,
     /// The index of a context with every web API (for `Context::from_snapshot`).
     pub(crate) web_index: Option<usize>,
-    /// About the heap a new default context and the blob's startup part fill (a user's
-    /// snapshot: see `Snapshot::heap`); 0 when not known. V8 aborts the process when a
-    /// heap limit is reached while it deserializes, so VMs and contexts that would not
-    /// have room are refused first.
+    /// The most heap a new default context may fill: what a user's snapshot filled in
+    /// all (see `Snapshot::heap`; how it splits between the startup part and a context
+    /// depends on the objects); 0 when not known. V8 aborts the process when a heap
+    /// limit is reached while it deserializes, so VMs and contexts that would not have
+    /// room are refused first.
     pub(crate) default_heap: usize,
     /// Which startup snapshot this is, for the code cache's keys (V8 rejects code cached
     /// under another one): 0 V8's own, 1 the built-in one, a user snapshot's checksum.
@@ -586,6 +588,16 @@ unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial
     };
     let _ = crate::engine::panic::catch(body);
     current.saturating_mul(2)
+}
+
+/// Puts the heap limit back where the VM's options set it when V8's near-limit callback
+/// raised it during work that no stop could end (making a context): the raise lasted
+/// for good, and the heap grew past the limit context by context.
+pub(crate) fn restore_heap_limit(isolate: &mut v8::Isolate, shared: &Arc<VmShared>) {
+    if isolate.get_heap_statistics().heap_size_limit() > shared.heap_limit {
+        isolate.remove_near_heap_limit_callback(near_heap_limit, shared.heap_limit);
+        isolate.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(shared));
+    }
 }
 
 /// After an out-of-memory stop: put the heap limit back, collect, and mark the VM

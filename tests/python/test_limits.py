@@ -117,10 +117,24 @@ def test_a_nested_calls_own_timeout_stops_it_and_the_outer_call(ctx: Context) ->
 
     ctx.expose("spin", spin)
     start = time.perf_counter()
-    with pytest.raises(V8TimeoutError, match="inside this one ran longer than its timeout of 100ms"):
+    with pytest.raises(V8TimeoutError, match="longer than the timeout of 100ms of a call this one is nested"):
         ctx.run_script("spin(); 'went on'")
     assert time.perf_counter() - start < 30
     assert inner == ["JavaScript ran longer than its timeout of 100ms and was stopped"]
+    # The outer call's timeout, seen from a nested call without one of its own.
+    inner.clear()
+
+    def spin_forever() -> None:
+        try:
+            ctx.run_script("while (true) {}")
+        except V8TimeoutError as e:
+            inner.append(str(e))
+            raise
+
+    ctx.expose("spin_forever", spin_forever)
+    with pytest.raises(V8TimeoutError, match="its timeout of 100ms"):
+        ctx.run_script("spin_forever()", timeout=0.1)
+    assert inner and "the timeout of 100ms of a call this one is nested with" in inner[0]
     assert ctx.run_script("'usable'") == "usable"
 
 

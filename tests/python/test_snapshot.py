@@ -168,11 +168,11 @@ def test_finalization_registries_whose_targets_died_are_snapshotted(isolated: bo
 def test_a_heap_limit_with_no_room_for_the_snapshot_raises_a_memory_error() -> None:
     # V8 crashed or aborted when its heap limit was reached while it deserialized.
     big = platform.create_snapshot(["var big = Array.from({length: 1e5}, (_, i) => ({i, s: 'x' + i}))"])
-    for mib in (4, 8, 12):
+    for mib in (4, 8, 16, 22):
         vm = platform.create_vm(snapshot=big, max_heap_size=mib << 20)
         with pytest.raises(V8MemoryError, match="needs a max_heap_size of at least"):
             vm.set_up()
-    with platform.create_vm(snapshot=big, max_heap_size=24 << 20) as vm:
+    with platform.create_vm(snapshot=big, max_heap_size=32 << 20) as vm:
         contexts = []
         with pytest.raises(V8MemoryError, match="no room for another context"):
             for _ in range(10):
@@ -354,3 +354,48 @@ def test_a_promise_rejected_with_no_handler_fails_the_snapshot(isolated: bool) -
     # Handled, even later in the scripts: fine.
     handled = "var p = Promise.reject(1); Promise.resolve().then(() => p.catch(() => {}))"
     assert platform.create_snapshot([handled, "var ok = 1"], isolated=isolated)
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_members_v8_adds_to_built_ins_in_each_context_may_be_set_by_the_scripts(warm: bool) -> None:
+    # V8 adds them (Promise.try, Error.stackTraceLimit…) to every context made from a
+    # snapshot, and aborted the process when a script had set one (a polyfill).
+    scripts = [
+        "Promise.try = function polyfill() {}; Math.sumPrecise = () => 0;"
+        "Error.stackTraceLimit = 50; function limit() { return Error.stackTraceLimit }"
+    ]
+    blob = platform.create_snapshot(scripts, warmup=["limit()"] if warm else (), isolated=False)
+    for _ in range(2):
+        with platform.create_vm(snapshot=blob) as vm, vm.create_context() as ctx:
+            assert ctx.eval("[Promise.try.name, Math.sumPrecise([1, 2]), limit()]") == ["try", 3, 50]
+
+
+@pytest.mark.parametrize(
+    ("script", "problem"),
+    [
+        ("Object.freeze(Math)", "Math is frozen, sealed or not extensible"),
+        ("Object.preventExtensions(Uint8Array.prototype)", "Uint8Array.prototype is frozen"),
+        ("Object.defineProperty(Promise, 'try', {value: 1})", "Promise.try was defined non-configurable"),
+    ],
+)
+def test_a_built_in_v8_cannot_add_its_members_to_is_refused(script: str, problem: str) -> None:
+    with pytest.raises(V8ArgumentError, match=problem):
+        platform.create_snapshot([script], isolated=False)
+    # Built-ins V8 adds nothing to may be frozen.
+    assert platform.create_snapshot(["Object.freeze(Array); Object.freeze(JSON)"], isolated=False)
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_finalization_registry_cleanups_that_throw_or_never_settle(isolated: bool) -> None:
+    # A cleanup that throws is reported by V8 on standard output: in a child process
+    # that was the snapshot's channel, and its bytes were corrupted.
+    throws = (
+        "var fr = new FinalizationRegistry(() => { throw new Error('x') }); (() => fr.register({}, 1))();"
+    )
+    with platform.create_vm(snapshot=platform.create_snapshot([throws], isolated=isolated)) as vm:
+        assert vm.create_context().eval("typeof fr.register") == "function"
+    # One that registers more objects that die never settles: V8 aborted the process.
+    endless = "var fr = new FinalizationRegistry((h) => fr.register({}, h)); (() => fr.register({}, 1))();"
+    with pytest.raises(V8ArgumentError, match="cleanups still had work"):
+        platform.create_snapshot([endless], isolated=isolated)
+    assert platform.create_snapshot(["var after = 1"], isolated=isolated)

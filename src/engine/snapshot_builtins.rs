@@ -1,0 +1,166 @@
+//! The members V8 adds to its built-ins in every context made from a snapshot.
+//!
+//! V8 makes a snapshot's contexts without the features it enables by flags
+//! (`Promise.try`, `Math.sumPrecise`, `Error.stackTraceLimit`, `Uint8Array.fromBase64`…)
+//! and adds them to each context made from it — aborting the process when it cannot: the
+//! built-in was frozen, or the member is there already (a polyfill, or
+//! `Error.stackTraceLimit = 50`). So before a snapshot is made, those members are taken
+//! back out (VMs get V8's own functions; other values are set again in each context, see
+//! [`reapply`]), and a snapshot that froze such a built-in is refused.
+
+use std::sync::OnceLock;
+
+use crate::engine::error::{Code, Error};
+use crate::engine::script::compile_and_run;
+
+/// Where a context of a snapshot made by v8rs keeps the values to set again (the
+/// second data added to it, after `exactJson`).
+pub(crate) const REAPPLY_DATA: usize = 1;
+
+/// The own members of each of V8's built-ins (`Name` and `Name.prototype`) in the current
+/// context, as JSON; reads descriptors only (no getter runs).
+const PROBE: &str = r#"(() => {
+  const { getOwnPropertyNames, getOwnPropertyDescriptor } = Object;
+  const out = {};
+  const isObject = (v) => v !== null && (typeof v === 'object' || typeof v === 'function');
+  for (const name of getOwnPropertyNames(globalThis)) {
+    const found = getOwnPropertyDescriptor(globalThis, name);
+    if (!found || !('value' in found) || !isObject(found.value) || found.value === globalThis) continue;
+    out[name] = getOwnPropertyNames(found.value);
+    const proto = typeof found.value === 'function' ? getOwnPropertyDescriptor(found.value, 'prototype') : undefined;
+    if (proto && 'value' in proto && isObject(proto.value)) out[name + '.prototype'] = getOwnPropertyNames(proto.value);
+  }
+  return JSON.stringify(out);
+})()"#;
+
+/// The check (see `snapshot_builtins.js`).
+const CHECK: &str = include_str!("snapshot_builtins.js");
+
+fn failed(what: &str) -> Error {
+    Error::new(Code::Unknown, format!("a snapshot could not {what}"))
+}
+
+/// [`PROBE`] in a bare context of a VM (made once per process: the flags cannot change).
+/// Called before the creator takes its lock (a VM cannot be made while it works).
+pub(crate) fn in_a_vm() -> Result<&'static str, Error> {
+    static MEMBERS: OnceLock<String> = OnceLock::new();
+    if let Some(members) = MEMBERS.get() {
+        return Ok(members);
+    }
+    let vm = crate::engine::Vm::new()?;
+    let context = crate::engine::Context::with_features(&vm, crate::engine::web::WebFeatures(0))?;
+    let members = context.run_script(PROBE.as_bytes(), b"v8rs:snapshot-probe");
+    context.close();
+    vm.close();
+    let members = members?.to_str_lossy().into_owned();
+    Ok(MEMBERS.get_or_init(|| members))
+}
+
+/// [`PROBE`] in a bare context of the creator `scope` (one it does not keep).
+pub(crate) fn in_a_creator(scope: &mut v8::PinScope<'_, '_, ()>) -> Result<String, Error> {
+    let bare = v8::Context::new(scope, Default::default());
+    let scope = &mut v8::ContextScope::new(scope, bare);
+    let members = compile_and_run(scope, PROBE, "v8rs:snapshot-probe", false)?
+        .ok_or_else(|| failed("list V8's built-ins"))?;
+    Ok(members.to_rust_string_lossy(scope))
+}
+
+/// Makes the check in the current context (before the scripts run): it holds the
+/// built-ins whose members V8 adds to every context made from a snapshot (those that
+/// `vm` lists and `creator` does not).
+pub(crate) fn prepare<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    vm: &str,
+    creator: &str,
+) -> Result<v8::Local<'s, v8::Function>, Error> {
+    let make = compile_and_run(scope, CHECK, "v8rs:snapshot-builtins.js", false)?
+        .and_then(|made| v8::Local::<v8::Function>::try_from(made).ok())
+        .ok_or_else(|| failed("check V8's built-ins"))?;
+    let parse = |scope: &mut v8::PinScope<'s, '_>, json: &str| {
+        let text = v8::String::new(scope, json)?;
+        v8::json::parse(scope, text)
+    };
+    let vm = parse(scope, vm).ok_or_else(|| failed("read V8's built-ins"))?;
+    let creator = parse(scope, creator).ok_or_else(|| failed("read V8's built-ins"))?;
+    let receiver = v8::undefined(scope).into();
+    make.call(scope, receiver, &[vm, creator])
+        .and_then(|check| v8::Local::<v8::Function>::try_from(check).ok())
+        .ok_or_else(|| failed("check V8's built-ins"))
+}
+
+/// Runs the check after the scripts: fails, naming them, when they froze a built-in V8
+/// adds members to or defined such a member for good; otherwise takes those members back
+/// out and returns the values to set again in each context (`[path, name, value, …]`).
+pub(crate) fn finish<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    check: v8::Local<'s, v8::Function>,
+) -> Result<v8::Local<'s, v8::Value>, Error> {
+    let receiver = v8::undefined(scope).into();
+    let outcome = check
+        .call(scope, receiver, &[])
+        .and_then(|o| v8::Local::<v8::Object>::try_from(o).ok())
+        .ok_or_else(|| failed("check V8's built-ins"))?;
+    let field = |scope: &mut v8::PinScope<'s, '_>, name: &str| {
+        let key = v8::String::new(scope, name)?;
+        let value = outcome.get(scope, key.into())?;
+        v8::Local::<v8::Array>::try_from(value).ok()
+    };
+    let problems = field(scope, "problems").ok_or_else(|| failed("check V8's built-ins"))?;
+    if problems.length() > 0 {
+        let mut listed = Vec::new();
+        for i in 0..problems.length() {
+            if let Some(problem) = problems.get_index(scope, i) {
+                listed.push(problem.to_rust_string_lossy(scope));
+            }
+        }
+        return Err(Error::invalid_argument(format!(
+            "V8 adds members to its built-ins in every context made from a snapshot, and \
+             cannot here: {} (freeze built-ins after start-up instead)",
+            listed.join("; ")
+        )));
+    }
+    let reapply = field(scope, "reapply").ok_or_else(|| failed("check V8's built-ins"))?;
+    Ok(reapply.into())
+}
+
+/// Sets the values the snapshot of the current context kept (see [`finish`]) again, now
+/// that V8 has added its members; nothing for other contexts.
+pub(crate) fn reapply(scope: &mut v8::PinScope<'_, '_>) {
+    let Ok(kept) = scope.get_context_data_from_snapshot_once::<v8::Array>(REAPPLY_DATA) else {
+        return;
+    };
+    let global = scope.get_current_context().global(scope);
+    let mut i = 0;
+    while i + 2 < kept.length() {
+        let (Some(path), Some(name), Some(value)) = (
+            kept.get_index(scope, i),
+            kept.get_index(scope, i + 1),
+            kept.get_index(scope, i + 2),
+        ) else {
+            break;
+        };
+        i += 3;
+        let path = path.to_rust_string_lossy(scope);
+        let mut target: Option<v8::Local<v8::Object>> = Some(global);
+        for part in path.split('.') {
+            target = target.and_then(|t| {
+                let key = v8::String::new(scope, part)?;
+                let value = t.get(scope, key.into())?;
+                v8::Local::<v8::Object>::try_from(value).ok()
+            });
+        }
+        if let Some(target) = target {
+            v8::tc_scope!(let tc, scope);
+            target.set(tc, name, value);
+        }
+    }
+}
+
+/// Takes the values to set again from the current context's own snapshot (a warm-up's
+/// fresh copy), to keep them in the next one; an empty list when there are none.
+pub(crate) fn carried<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Value> {
+    match scope.get_context_data_from_snapshot_once::<v8::Array>(REAPPLY_DATA) {
+        Ok(kept) => kept.into(),
+        Err(_) => v8::Array::new(scope, 0).into(),
+    }
+}
