@@ -25,6 +25,45 @@ const EXACT_JSON: &str = include_str!("exact_json.js");
 /// added to the context, see [`keep_exact_json`]).
 const EXACT_JSON_DATA: usize = 0;
 
+/// Where a context of a snapshot made by v8rs keeps the values of V8's per-context
+/// built-in members that its scripts set, to set again (the second data added to it,
+/// after `exactJson`: see `snapshot_builtins.rs`).
+pub(crate) const REAPPLY_DATA: usize = 1;
+
+/// Sets the values the snapshot of the current context kept (see
+/// `snapshot_builtins::finish`) again, now that V8 has added its members; nothing for
+/// other contexts.
+fn reapply_snapshot_values(scope: &mut v8::PinScope<'_, '_>) {
+    let Ok(kept) = scope.get_context_data_from_snapshot_once::<v8::Array>(REAPPLY_DATA) else {
+        return;
+    };
+    let global = scope.get_current_context().global(scope);
+    let mut i = 0;
+    while i + 2 < kept.length() {
+        let (Some(path), Some(name), Some(value)) = (
+            kept.get_index(scope, i),
+            kept.get_index(scope, i + 1),
+            kept.get_index(scope, i + 2),
+        ) else {
+            break;
+        };
+        i += 3;
+        let path = path.to_rust_string_lossy(scope);
+        let mut target: Option<v8::Local<v8::Object>> = Some(global);
+        for part in path.split('.') {
+            target = target.and_then(|t| {
+                let key = v8::String::new(scope, part)?;
+                let value = t.get(scope, key.into())?;
+                v8::Local::<v8::Object>::try_from(value).ok()
+            });
+        }
+        if let Some(target) = target {
+            v8::tc_scope!(let tc, scope);
+            target.set(tc, name, value);
+        }
+    }
+}
+
 /// Compiles and runs `exact_json.js` in the current context: its `exactJson`.
 fn make_exact_json<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
     let make =
@@ -171,7 +210,7 @@ impl Realm {
         let (exact_json, temporal) = {
             let scope = &mut v8::ContextScope::new(scope, local);
             let made = exact_json_from_snapshot(scope).or_else(|| make_exact_json(scope))?;
-            crate::engine::snapshot_builtins::reapply(scope);
+            reapply_snapshot_values(scope);
             let helper = |scope: &mut v8::PinScope<'_, '_>, name: &str| {
                 let key = v8::String::new(scope, name)?;
                 let value = made.get(scope, key.into())?;

@@ -5,17 +5,15 @@
 //! and adds them to each context made from it — aborting the process when it cannot: the
 //! built-in was frozen, or the member is there already (a polyfill, or
 //! `Error.stackTraceLimit = 50`). So before a snapshot is made, those members are taken
-//! back out (VMs get V8's own functions; other values are set again in each context, see
-//! [`reapply`]), and a snapshot that froze such a built-in is refused.
+//! back out (VMs get V8's own functions; other values are set again in each context, by
+//! `realm::reapply_snapshot_values`), and a snapshot that froze such a built-in is refused.
 
 use std::sync::OnceLock;
 
 use crate::engine::error::{Code, Error};
 use crate::engine::script::compile_and_run;
 
-/// Where a context of a snapshot made by v8rs keeps the values to set again (the
-/// second data added to it, after `exactJson`).
-pub(crate) const REAPPLY_DATA: usize = 1;
+pub(crate) use crate::engine::realm::REAPPLY_DATA;
 
 /// The own members of each of V8's built-ins (`Name` and `Name.prototype`) in the current
 /// context, as JSON; reads descriptors only (no getter runs).
@@ -121,39 +119,6 @@ pub(crate) fn finish<'s>(
     }
     let reapply = field(scope, "reapply").ok_or_else(|| failed("check V8's built-ins"))?;
     Ok(reapply.into())
-}
-
-/// Sets the values the snapshot of the current context kept (see [`finish`]) again, now
-/// that V8 has added its members; nothing for other contexts.
-pub(crate) fn reapply(scope: &mut v8::PinScope<'_, '_>) {
-    let Ok(kept) = scope.get_context_data_from_snapshot_once::<v8::Array>(REAPPLY_DATA) else {
-        return;
-    };
-    let global = scope.get_current_context().global(scope);
-    let mut i = 0;
-    while i + 2 < kept.length() {
-        let (Some(path), Some(name), Some(value)) = (
-            kept.get_index(scope, i),
-            kept.get_index(scope, i + 1),
-            kept.get_index(scope, i + 2),
-        ) else {
-            break;
-        };
-        i += 3;
-        let path = path.to_rust_string_lossy(scope);
-        let mut target: Option<v8::Local<v8::Object>> = Some(global);
-        for part in path.split('.') {
-            target = target.and_then(|t| {
-                let key = v8::String::new(scope, part)?;
-                let value = t.get(scope, key.into())?;
-                v8::Local::<v8::Object>::try_from(value).ok()
-            });
-        }
-        if let Some(target) = target {
-            v8::tc_scope!(let tc, scope);
-            target.set(tc, name, value);
-        }
-    }
 }
 
 /// Takes the values to set again from the current context's own snapshot (a warm-up's
