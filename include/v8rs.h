@@ -1135,6 +1135,18 @@ void v8rs_source_map_stats(uint64_t *parsed_out,
 // `string` is NULL or a string from an out-param of this library, not freed yet.
 void v8rs_string_free(char *string);
 
+// Frees what a call left in two out-params and sets them to NULL: the string at
+// `*string` (as `v8rs_string_free`) and the error at `*error` (as `v8rs_error_free`).
+// For a caller whose reading of a call's results was cut short (by a signal handler's
+// exception, say): one call does the cleanup, which nothing then interrupts. NULL
+// pointers (either out-param, or what one holds) are skipped.
+//
+// # Safety
+// `string` and `error` are NULL or writable; what they hold is NULL or a string / an
+// error from this library, not freed yet.
+void v8rs_free_unread(char **string,
+                      v8rs_error **error);
+
 // Number of VMs alive in the process (for leak checks).
 size_t v8rs_live_vm_count(void);
 

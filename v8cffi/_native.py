@@ -184,12 +184,11 @@ def call(fn: Callable[..., int], *args: Any, owned: tuple[Any, Callable[[Any], N
             raise_error(code, _taken(slot))
     except BaseException:
         # A failure, or an exception (a signal handler's) raised as the call returned,
-        # before its results were read: they are freed, not leaked. (Inline: a Python
-        # call here would be one more place for a second signal to cut in.)
-        error = slot[0]
-        if error != NULL:
-            slot[0] = NULL
-            lib.v8rs_error_free(error)
+        # before its results were read: they are freed, not leaked — by C calls and
+        # inline code only (a Python call would be one more place for a second signal
+        # to cut in; each reader takes what it reads with `_taken`, so what is left here
+        # was never read).
+        lib.v8rs_free_unread(NULL, slot)
         if owned is not None:
             made = owned[0][0]
             if made != NULL:
@@ -599,14 +598,7 @@ def run_script(context: Any, source: bytes, name: bytes, timeout_ms: int, flags:
         finally:
             lib.v8rs_string_free(spilled)
     except BaseException:
-        # What the call left unread (an exception, a signal handler's, cut in as it
-        # returned) is freed — inline: a Python call here could be cut in on again.
-        spilled, error = out[3][0], out[4][0]
-        out[3][0] = out[4][0] = NULL
-        if spilled != NULL:
-            lib.v8rs_string_free(spilled)
-        if error != NULL:
-            lib.v8rs_error_free(error)
+        lib.v8rs_free_unread(out[3], out[4])  # see `call`
         raise
     finally:
         s.run = out
@@ -629,12 +621,7 @@ def _value(fn: Any, *args: Any) -> Any:
         finally:
             lib.v8rs_string_free(result)
     except BaseException:
-        result, error = taken[0][0], taken[2][0]  # as in `run_script`, inline
-        taken[0][0] = taken[2][0] = NULL
-        if result != NULL:
-            lib.v8rs_string_free(result)
-        if error != NULL:
-            lib.v8rs_error_free(error)
+        lib.v8rs_free_unread(taken[0], taken[2])  # see `call`
         raise
     finally:
         s.out = taken
@@ -657,14 +644,7 @@ def eval(context: Any, source: bytes, name: bytes, timeout_ms: int, flags: int) 
             raise_error(code, _taken(error))
         return _delivered(buf, out_len[0], spill)
     except BaseException:
-        # What the call left unread (an exception, a signal handler's, cut in as it
-        # returned) is freed — inline: a Python call here could be cut in on again.
-        spilled, error = out[3][0], out[4][0]
-        out[3][0] = out[4][0] = NULL
-        if spilled != NULL:
-            lib.v8rs_string_free(spilled)
-        if error != NULL:
-            lib.v8rs_error_free(error)
+        lib.v8rs_free_unread(out[3], out[4])  # see `call`
         raise
     finally:
         s.run = out
@@ -686,14 +666,7 @@ def call_function(context: Any, function: bytes, args: bytes, timeout_ms: int, f
             raise_error(code, _taken(error))
         return _delivered(buf, out_len[0], spill)
     except BaseException:
-        # What the call left unread (an exception, a signal handler's, cut in as it
-        # returned) is freed — inline: a Python call here could be cut in on again.
-        spilled, error = out[3][0], out[4][0]
-        out[3][0] = out[4][0] = NULL
-        if spilled != NULL:
-            lib.v8rs_string_free(spilled)
-        if error != NULL:
-            lib.v8rs_error_free(error)
+        lib.v8rs_free_unread(out[3], out[4])  # see `call`
         raise
     finally:
         s.run = out

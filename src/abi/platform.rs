@@ -141,6 +141,35 @@ pub unsafe extern "C" fn v8rs_string_free(string: *mut c_char) {
     shielded((), || unsafe { libc::free(string as *mut libc::c_void) })
 }
 
+/// Frees what a call left in two out-params and sets them to NULL: the string at
+/// `*string` (as `v8rs_string_free`) and the error at `*error` (as `v8rs_error_free`).
+/// For a caller whose reading of a call's results was cut short (by a signal handler's
+/// exception, say): one call does the cleanup, which nothing then interrupts. NULL
+/// pointers (either out-param, or what one holds) are skipped.
+///
+/// # Safety
+/// `string` and `error` are NULL or writable; what they hold is NULL or a string / an
+/// error from this library, not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn v8rs_free_unread(string: *mut *mut c_char, error: *mut *mut v8rs_error) {
+    shielded((), || {
+        if !string.is_null() {
+            // SAFETY: writable, and holds NULL or a string of this library (the contract).
+            unsafe {
+                libc::free(*string as *mut libc::c_void);
+                *string = ptr::null_mut();
+            }
+        }
+        if !error.is_null() {
+            // SAFETY: writable, and holds NULL or a live error (the contract).
+            unsafe {
+                drop(crate::abi::handle::free_box(*error));
+                *error = ptr::null_mut();
+            }
+        }
+    })
+}
+
 /// Number of VMs alive in the process (for leak checks).
 #[no_mangle]
 pub extern "C" fn v8rs_live_vm_count() -> usize {

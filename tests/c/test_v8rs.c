@@ -88,7 +88,14 @@ static void test_errors(v8rs_context *ctx) {
     CHECK(str_eq(s, len, "syntax.js:1\n    var a = ;\n            ^\nSyntaxError: Unexpected token ';'"));
     CHECK(v8rs_error_line(err) == 1);
     CHECK(v8rs_error_start_column(err) == 8 && v8rs_error_end_column(err) == 9);
-    v8rs_error_free(err);
+
+    /* What a call left unread goes in one call, and the out-params are NULL after. */
+    char *unread = NULL;
+    CHECK(v8rs_run_script(ctx, "'left'", 6, NULL, 0, 0, &unread, NULL, NULL) == V8RS_CODE_OK && unread);
+    v8rs_free_unread(&unread, &err);
+    CHECK(unread == NULL && err == NULL);
+    v8rs_free_unread(&unread, &err); /* NULLs held: nothing to do */
+    v8rs_free_unread(NULL, NULL);
 
     err = expect_error(ctx, "function f() {\n  throw new TypeError('bad');\n}\nf();", "rt.js",
                        V8RS_CODE_JS_ERROR);
