@@ -1079,9 +1079,10 @@ const char *v8rs_version(void);
 //
 // Errors: `V8RS_CODE_INVALID_STATE` on a second call, including after tear-down (V8
 // cannot be initialised twice in one process); `V8RS_CODE_INVALID_ARGUMENT` for flags
-// that are not UTF-8, contain `--help` (V8 would end the process) or a NUL, or that V8
-// does not know or cannot read (the message names them; nothing is set up, and the
-// call may be made again; the other flags of that string stay set, as V8 took them).
+// that are not UTF-8 or contain `--help` (V8 would end the process) or a NUL (then the
+// call may be made again), or that V8 does not know or cannot read (the message names
+// them; V8 may have kept the flags before them, so later calls fail with
+// `V8RS_CODE_INVALID_STATE`: set up in a new process).
 //
 // Thread safety: may be called from any thread; threads created before it may use V8.
 //

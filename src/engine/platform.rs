@@ -16,14 +16,14 @@ enum State {
     NotSetUp,
     Alive(Arc<Platform>),
     TornDown,
+    /// A set-up was refused for flags V8 did not take: it may have kept some.
+    RefusedFlags,
 }
 
 static STATE: Mutex<State> = Mutex::new(State::NotSetUp);
 
 /// The V8 flags the platform was set up with (snapshots record them).
 static FLAGS: Mutex<String> = Mutex::new(String::new());
-/// The flags V8 took from set-ups refused for other flags in the same string.
-static TAKEN_BEFORE: Mutex<String> = Mutex::new(String::new());
 
 /// The V8 platform itself, for pumping its message loop (set once, at set-up).
 static V8_PLATFORM: std::sync::OnceLock<v8::SharedRef<v8::Platform>> = std::sync::OnceLock::new();
@@ -102,9 +102,9 @@ const DEFAULT_FLAGS: &str = "--no-concurrent-recompilation --no-concurrent-spark
 
 /// Initialises V8 for this process, with optional V8 command-line `flags`
 /// (for example `"--max-old-space-size=64 --stack-size=500"`). Fails with
-/// [`Code::InvalidArgument`] naming what V8 does not recognise (then nothing is set up,
-/// and `set_up` may be called again; the flags of that string V8 did take stay set, and
-/// count among the platform's flags).
+/// [`Code::InvalidArgument`] naming what V8 does not recognise or cannot read; V8 may
+/// have kept the flags before it, so every later `set_up` in the process then fails with
+/// [`Code::InvalidState`]. `--help` and NUL bytes are refused before V8 sees anything.
 ///
 /// Fails with [`Code::InvalidState`] when called a second time, even after
 /// [`tear_down`]: V8 cannot be initialised twice in one process.
@@ -118,6 +118,12 @@ pub fn set_up(flags: &str) -> Result<(), Error> {
         State::TornDown => {
             return Err(Error::invalid_state(
                 "the platform was torn down, and V8 cannot be set up twice in one process",
+            ))
+        }
+        State::RefusedFlags => {
+            return Err(Error::invalid_state(
+                "an earlier set-up was refused for its V8 flags, and V8 may have kept some \
+                 of them: set up in a new process",
             ))
         }
         State::NotSetUp => {}
@@ -140,33 +146,19 @@ pub fn set_up(flags: &str) -> Result<(), Error> {
         let args = std::iter::once(String::new()).chain(flags.split_whitespace().map(String::from));
         let unknown = v8::V8::set_flags_from_command_line(args.collect());
         if unknown.len() > 1 {
-            // V8 keeps the flags it took (it cannot take them back): they count as the
-            // platform's flags once a set-up succeeds.
-            let mut left = unknown[1..].to_vec();
-            let took: Vec<&str> = flags
-                .split_whitespace()
-                .filter(|f| match left.iter().position(|u| u == f) {
-                    Some(at) => {
-                        left.remove(at);
-                        false
-                    }
-                    None => true,
-                })
-                .collect();
-            let took = took.join(" ");
-            crate::engine::stack::note_flags(&took);
-            let mut kept = TAKEN_BEFORE.lock();
-            kept.push_str(&took);
-            kept.push(' ');
+            // V8 set the flags before the first it could not take (it cannot take them
+            // back), and one with a bad value too (`--stack-size=abc` sets 0): this
+            // process cannot be set up with known flags any more.
+            *state = State::RefusedFlags;
             return Err(Error::invalid_argument(format!(
-                "V8 does not know (or cannot read) {}: see `node --v8-options` for V8's flags",
+                "V8 does not know (or cannot read) {}: see `node --v8-options` for V8's \
+                 flags (V8 may have kept the others: set up in a new process)",
                 unknown[1..].join(" ")
             )));
         }
         crate::engine::stack::note_flags(flags);
     }
-    let taken_before = std::mem::take(&mut *TAKEN_BEFORE.lock());
-    *FLAGS.lock() = format!("{taken_before}{}", flags.trim()).trim().to_string();
+    *FLAGS.lock() = flags.trim().to_string();
     // The unprotected platform lets threads created before set-up (any Python thread)
     // run JavaScript; the protected one requires them to descend from this thread.
     let v8_platform = v8::new_unprotected_default_platform(0, false).make_shared();
@@ -200,6 +192,10 @@ pub fn tear_down() -> Result<(), Error> {
             *state = State::NotSetUp;
             Err(Error::invalid_state("the platform is not set up"))
         }
+        State::RefusedFlags => {
+            *state = State::RefusedFlags;
+            Err(Error::invalid_state("the platform is not set up"))
+        }
         State::TornDown => Err(Error::invalid_state("the platform is already torn down")),
     }
 }
@@ -216,7 +212,7 @@ pub(crate) fn acquire() -> Result<PlatformRef, Error> {
     }
     match &*STATE.lock() {
         State::Alive(platform) => Ok(Arc::clone(platform)),
-        State::NotSetUp => Err(Error::new(
+        State::NotSetUp | State::RefusedFlags => Err(Error::new(
             Code::InvalidState,
             "the platform is not set up: set it up before creating VMs",
         )),

@@ -31,8 +31,8 @@ const EXACT_JSON_DATA: usize = 0;
 pub(crate) const REAPPLY_DATA: usize = 1;
 
 /// Sets the values the snapshot of the current context kept (see
-/// `snapshot_builtins::finish`) again, now that V8 has added its members; nothing for
-/// other contexts.
+/// `snapshot_builtins::finish`: `[path, name, value, …]`) again, now that V8 has added
+/// its members; nothing for other contexts.
 fn reapply_snapshot_values(scope: &mut v8::PinScope<'_, '_>) {
     let Ok(kept) = scope.get_context_data_from_snapshot_once::<v8::Array>(REAPPLY_DATA) else {
         return;
@@ -49,12 +49,12 @@ fn reapply_snapshot_values(scope: &mut v8::PinScope<'_, '_>) {
         };
         i += 3;
         let path = path.to_rust_string_lossy(scope);
-        let mut target: Option<v8::Local<v8::Object>> = Some(global);
-        for part in path.split('.') {
+        let mut target = Some(global);
+        for step in path.split('.') {
             target = target.and_then(|t| {
-                let key = v8::String::new(scope, part)?;
-                let value = t.get(scope, key.into())?;
-                v8::Local::<v8::Object>::try_from(value).ok()
+                let key = v8::String::new(scope, step)?;
+                let found = t.get(scope, key.into())?;
+                v8::Local::<v8::Object>::try_from(found).ok()
             });
         }
         if let Some(target) = target {

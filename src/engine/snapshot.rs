@@ -36,20 +36,21 @@ pub fn create_warm(
     warmup: &[(&[u8], &[u8])],
 ) -> Result<Vec<u8>, Error> {
     let in_a_vm = snapshot_builtins::in_a_vm()?;
+    let later = !warmup.is_empty();
     let cold = crate::engine::startup::with_creator(None, |scope| {
         let context = v8::Context::new(scope, Default::default());
         let outcome = keep_exact_json(scope, context).and_then(|()| {
             let in_a_creator = snapshot_builtins::in_a_creator(scope)?;
-            let reapply = {
+            let data = {
                 let scope = &mut v8::ContextScope::new(scope, context);
                 web::install(scope, WebFeatures::ALL)?;
                 let check = snapshot_builtins::prepare(scope, in_a_vm, &in_a_creator)?;
                 run_scripts(scope, scripts)?;
                 check_global_extensible(scope)?;
-                let reapply = snapshot_builtins::finish(scope, check)?;
-                v8::Global::new(scope, reapply)
+                let data = snapshot_builtins::finish(scope, check, later)?;
+                v8::Global::new(scope, data)
             };
-            keep_reapply(scope, context, reapply)
+            keep_reapply(scope, context, data)
         });
         scope.set_default_context(context);
         outcome
@@ -62,19 +63,36 @@ pub fn create_warm(
         ));
     }
     let warm = crate::engine::startup::with_creator(Some(cold.blob), |scope| {
+        // The context kept: a copy of the cold one, whose data (its `exactJson`, the
+        // function that takes out V8's per-context members) it takes. The warm-up runs
+        // in another copy, which still has those members.
+        let fresh = v8::Context::new(scope, Default::default());
+        // Taken before any data is added to `fresh` (V8 then starts a new list for it).
+        let strip = {
+            let scope = &mut v8::ContextScope::new(scope, fresh);
+            snapshot_builtins::strip_later(scope).map(|strip| v8::Global::new(scope, strip))
+        };
+        let kept = strip.and_then(|strip| {
+            keep_exact_json(scope, fresh)?;
+            let data = {
+                let scope = &mut v8::ContextScope::new(scope, fresh);
+                let strip = v8::Local::new(scope, strip);
+                let receiver = v8::undefined(scope).into();
+                let data = strip.call(scope, receiver, &[]).ok_or_else(|| {
+                    Error::new(Code::Unknown, "a snapshot could not check V8's built-ins")
+                })?;
+                v8::Global::new(scope, data)
+            };
+            keep_reapply(scope, fresh, data)
+        });
         let throwaway = v8::Context::new(scope, Default::default());
-        let (outcome, carried) = {
+        let outcome = {
             let scope = &mut v8::ContextScope::new(scope, throwaway);
-            // Taken before the warm-up runs (its changes must not be kept).
-            let carried = snapshot_builtins::carried(scope);
-            let carried = v8::Global::new(scope, carried);
-            (run_scripts(scope, warmup), carried)
+            run_scripts(scope, warmup)
         };
         // A creator must have a default context to end, even after a failure.
-        let fresh = v8::Context::new(scope, Default::default());
-        let kept = keep_exact_json(scope, fresh).and_then(|()| keep_reapply(scope, fresh, carried));
         scope.set_default_context(fresh);
-        outcome.and(kept)
+        kept.and(outcome)
     })?;
     Ok(snapshot_file::wrap(
         &warm.blob,
@@ -125,6 +143,9 @@ thread_local! {
     static UNHANDLED: RefCell<Vec<(i32, v8::Global<v8::Value>)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// A promise-reject callback that keeps nothing.
+extern "C" fn ignore_rejection(_message: v8::PromiseRejectMessage) {}
+
 /// The creator's promise-reject callback: keeps the rejections no handler took (a
 /// failing async set-up), forgets those a handler was added to later.
 extern "C" fn on_promise_reject(message: v8::PromiseRejectMessage) {
@@ -156,6 +177,9 @@ fn run_scripts(scope: &mut v8::PinScope<'_, '_>, scripts: &[(&[u8], &[u8])]) -> 
     UNHANDLED.with(|u| u.borrow_mut().clear());
     scope.set_promise_reject_callback(on_promise_reject);
     let outcome = run_each(scope, scripts);
+    // Later rejections (a FinalizationRegistry cleanup's, before the blob is made) are
+    // not kept: a handle left would stop the blob (V8 aborts on one).
+    scope.set_promise_reject_callback(ignore_rejection);
     let unhandled = UNHANDLED.with(|u| std::mem::take(&mut *u.borrow_mut()));
     outcome?;
     let Some((_, reason)) = unhandled.into_iter().next() else {

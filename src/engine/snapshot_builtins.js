@@ -1,59 +1,86 @@
-// Made in a snapshot creator's context before the scripts run: finds the members that V8
-// adds to its built-ins in every context made from a snapshot (Promise.try, Math.sumPrecise,
-// Error.stackTraceLimit…: those `vmSide`, the members of a VM's bare context, has and
-// `creatorSide`, a creator's bare context's, lacks) and returns the check to run after
-// the scripts. V8 aborts the
-// process when it cannot add one (the built-in is frozen, or the member is there: a
-// polyfill), so the check removes polyfills (VMs get V8's own), keeps the other values
-// the scripts set (to set again in each context), and reports what cannot be undone.
-// It holds the intrinsics themselves, so the scripts cannot change what it sees.
-(vmSide, creatorSide) => {
+// The members V8 adds to its built-ins in every context made from a snapshot (see
+// `snapshot_builtins.rs`). Evaluates to `{ prepare }`; made in a creator's context
+// before the scripts run, so it holds the intrinsics as V8 made them.
+(() => {
   const { isExtensible, getOwnPropertyDescriptor, getOwnPropertyNames } = Object;
-  const { deleteProperty, get } = Reflect;
+  const { deleteProperty } = Reflect;
   const global = globalThis;
   const isObject = (v) => v !== null && (typeof v === 'object' || typeof v === 'function');
-  const added = [];
-  const paths = getOwnPropertyNames(vmSide);
-  for (let i = 0; i < paths.length; i++) {
-    const path = paths[i];
-    const had = creatorSide[path];
-    if (had === undefined) continue; // a whole built-in V8 adds (Temporal): left alone
-    const names = vmSide[path].filter((name) => !had.includes(name));
-    if (names.length === 0) continue;
-    const dot = path.indexOf('.');
-    let target = get(global, dot < 0 ? path : path.slice(0, dot));
-    if (dot >= 0 && isObject(target)) target = get(target, path.slice(dot + 1));
-    if (!isObject(target) || target === global) continue;
-    for (let j = 0; j < names.length; j++) {
-      if (getOwnPropertyDescriptor(target, names[j]) === undefined) {
-        added[added.length] = [target, path, names[j]];
-      }
+  // Globals V8 looks up by name (not as intrinsics) to add their members.
+  const byName = ['Math', 'Atomics', 'Uint8Array'];
+  // `path` (`Name` or `Name.prototype`) through own data properties only (no getter runs).
+  const resolve = (path) => {
+    let target = global;
+    const parts = path.split('.');
+    for (let i = 0; i < parts.length; i++) {
+      const found = isObject(target) ? getOwnPropertyDescriptor(target, parts[i]) : undefined;
+      if (found === undefined || !('value' in found)) return undefined;
+      target = found.value;
     }
-  }
-  return () => {
-    const problems = [];
-    const reapply = [];
-    let frozen = null;
-    for (let i = 0; i < added.length; i++) {
-      const target = added[i][0], path = added[i][1], name = added[i][2];
-      if (!isExtensible(target)) {
-        if (frozen !== target) problems[problems.length] = `${path} is frozen, sealed or not extensible`;
-        frozen = target;
-        continue;
-      }
+    return isObject(target) && target !== global ? target : undefined;
+  };
+  // Takes the members out (V8 adds its own in each context): a function or object is
+  // dropped, a primitive kept to be set again. Returns `[path, name, value, …]` (no
+  // JSON: its `toJSON` lookups would run the scripts' getters).
+  const strip = (entries) => {
+    const again = [];
+    for (let i = 0; i < entries.length; i++) {
+      const target = entries[i][0], path = entries[i][1], name = entries[i][2];
       const found = getOwnPropertyDescriptor(target, name);
       if (found === undefined) continue;
-      if (!found.configurable) {
-        problems[problems.length] = `${path}.${name} was defined non-configurable`;
-        continue;
-      }
-      if ('value' in found && typeof found.value !== 'function') {
-        reapply[reapply.length] = path;
-        reapply[reapply.length] = name;
-        reapply[reapply.length] = found.value;
+      if ('value' in found && !isObject(found.value) && typeof found.value !== 'symbol') {
+        again[again.length] = path;
+        again[again.length] = name;
+        again[again.length] = found.value;
       }
       deleteProperty(target, name);
     }
-    return { problems, reapply };
+    return again;
   };
-}
+  // Before the scripts: what V8 will add (`vmSide` lists a VM's bare context's members,
+  // `creatorSide` a creator's). Returns the check to run after them: `{ problems, data }`,
+  // `data` what to set again (`strip` now) or, with `later`, the function that strips
+  // them in the final context (a warm-up runs first, with the members).
+  const prepare = (vmSide, creatorSide) => {
+    const added = [];
+    const paths = getOwnPropertyNames(vmSide);
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i];
+      const had = creatorSide[path];
+      if (had === undefined) continue; // a whole built-in V8 adds (Temporal): left alone
+      const names = vmSide[path].filter((name) => !had.includes(name));
+      const target = names.length > 0 ? resolve(path) : undefined;
+      if (target === undefined) continue;
+      for (let j = 0; j < names.length; j++) {
+        if (getOwnPropertyDescriptor(target, names[j]) === undefined) added[added.length] = [target, path, names[j]];
+      }
+    }
+    const originals = byName.map((name) => resolve(name));
+    return (later) => {
+      const problems = [];
+      for (let i = 0; i < byName.length; i++) {
+        const name = byName[i];
+        const found = getOwnPropertyDescriptor(global, name);
+        if (originals[i] !== undefined && (found === undefined || found.value !== originals[i])) {
+          problems[problems.length] = `globalThis.${name} was replaced, deleted or made an accessor`;
+        }
+      }
+      let frozen = null;
+      for (let i = 0; i < added.length; i++) {
+        const target = added[i][0], path = added[i][1], name = added[i][2];
+        if (!isExtensible(target)) {
+          if (frozen !== target) problems[problems.length] = `${path} is frozen, sealed or not extensible`;
+          frozen = target;
+          continue;
+        }
+        const found = getOwnPropertyDescriptor(target, name);
+        if (found !== undefined && !found.configurable) {
+          problems[problems.length] = `${path}.${name} was defined non-configurable`;
+        }
+      }
+      if (problems.length > 0) return { problems, data: undefined };
+      return { problems, data: later ? () => strip(added) : strip(added) };
+    };
+  };
+  return { prepare };
+})()

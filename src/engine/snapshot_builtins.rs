@@ -63,6 +63,26 @@ pub(crate) fn in_a_creator(scope: &mut v8::PinScope<'_, '_, ()>) -> Result<Strin
     Ok(members.to_rust_string_lossy(scope))
 }
 
+/// `{ prepare, stripListed }` of `snapshot_builtins.js`, made in the current context.
+fn helpers<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object>, Error> {
+    compile_and_run(scope, CHECK, "v8rs:snapshot-builtins.js", false)?
+        .and_then(|made| v8::Local::<v8::Object>::try_from(made).ok())
+        .ok_or_else(|| failed("check V8's built-ins"))
+}
+
+/// The function `name` of `object`.
+fn method<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    object: v8::Local<'s, v8::Object>,
+    name: &str,
+) -> Result<v8::Local<'s, v8::Function>, Error> {
+    let key = v8::String::new(scope, name).ok_or_else(|| failed("check V8's built-ins"))?;
+    object
+        .get(scope, key.into())
+        .and_then(|f| v8::Local::<v8::Function>::try_from(f).ok())
+        .ok_or_else(|| failed("check V8's built-ins"))
+}
+
 /// Makes the check in the current context (before the scripts run): it holds the
 /// built-ins whose members V8 adds to every context made from a snapshot (those that
 /// `vm` lists and `creator` does not).
@@ -71,9 +91,8 @@ pub(crate) fn prepare<'s>(
     vm: &str,
     creator: &str,
 ) -> Result<v8::Local<'s, v8::Function>, Error> {
-    let make = compile_and_run(scope, CHECK, "v8rs:snapshot-builtins.js", false)?
-        .and_then(|made| v8::Local::<v8::Function>::try_from(made).ok())
-        .ok_or_else(|| failed("check V8's built-ins"))?;
+    let made = helpers(scope)?;
+    let make = method(scope, made, "prepare")?;
     let parse = |scope: &mut v8::PinScope<'s, '_>, json: &str| {
         let text = v8::String::new(scope, json)?;
         v8::json::parse(scope, text)
@@ -87,23 +106,29 @@ pub(crate) fn prepare<'s>(
 }
 
 /// Runs the check after the scripts: fails, naming them, when they froze a built-in V8
-/// adds members to or defined such a member for good; otherwise takes those members back
-/// out and returns the values to set again in each context (`[path, name, value, …]`).
+/// adds members to, defined such a member for good, or replaced a built-in V8 finds by
+/// its name. Otherwise returns the data to keep in the snapshot: what to set again in
+/// each context (`[path, name, value, …]`), those members taken back out now — or, with
+/// `later` (a warm-up runs first, which needs them), the function that takes them out
+/// in the final context and returns that ([`strip_later`]).
 pub(crate) fn finish<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     check: v8::Local<'s, v8::Function>,
+    later: bool,
 ) -> Result<v8::Local<'s, v8::Value>, Error> {
     let receiver = v8::undefined(scope).into();
+    let later = v8::Boolean::new(scope, later).into();
     let outcome = check
-        .call(scope, receiver, &[])
+        .call(scope, receiver, &[later])
         .and_then(|o| v8::Local::<v8::Object>::try_from(o).ok())
         .ok_or_else(|| failed("check V8's built-ins"))?;
     let field = |scope: &mut v8::PinScope<'s, '_>, name: &str| {
         let key = v8::String::new(scope, name)?;
-        let value = outcome.get(scope, key.into())?;
-        v8::Local::<v8::Array>::try_from(value).ok()
+        outcome.get(scope, key.into())
     };
-    let problems = field(scope, "problems").ok_or_else(|| failed("check V8's built-ins"))?;
+    let problems = field(scope, "problems")
+        .and_then(|p| v8::Local::<v8::Array>::try_from(p).ok())
+        .ok_or_else(|| failed("check V8's built-ins"))?;
     if problems.length() > 0 {
         let mut listed = Vec::new();
         for i in 0..problems.length() {
@@ -113,19 +138,20 @@ pub(crate) fn finish<'s>(
         }
         return Err(Error::invalid_argument(format!(
             "V8 adds members to its built-ins in every context made from a snapshot, and \
-             cannot here: {} (freeze built-ins after start-up instead)",
+             could not here: {} (freeze or replace built-ins after start-up instead)",
             listed.join("; ")
         )));
     }
-    let reapply = field(scope, "reapply").ok_or_else(|| failed("check V8's built-ins"))?;
-    Ok(reapply.into())
+    field(scope, "data").ok_or_else(|| failed("check V8's built-ins"))
 }
 
-/// Takes the values to set again from the current context's own snapshot (a warm-up's
-/// fresh copy), to keep them in the next one; an empty list when there are none.
-pub(crate) fn carried<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Value> {
-    match scope.get_context_data_from_snapshot_once::<v8::Array>(REAPPLY_DATA) {
-        Ok(kept) => kept.into(),
-        Err(_) => v8::Array::new(scope, 0).into(),
-    }
+/// In the final context of a warm snapshot, before any data is added to it: the function
+/// [`finish`] kept (with `later`), which takes out V8's per-context members and returns
+/// what to set again.
+pub(crate) fn strip_later<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+) -> Result<v8::Local<'s, v8::Function>, Error> {
+    scope
+        .get_context_data_from_snapshot_once::<v8::Function>(REAPPLY_DATA)
+        .map_err(|_| failed("find V8's built-ins again"))
 }

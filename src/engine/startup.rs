@@ -320,6 +320,7 @@ fn settle(creator: &mut v8::OwnedIsolate) -> Result<(), Error> {
         if !crate::engine::platform::pump_message_loop(creator) {
             return Ok(());
         }
+        creator.perform_microtask_checkpoint(); // what the cleanups queued
     }
     Err(Error::invalid_argument(format!(
         "the snapshot's FinalizationRegistry cleanups still had work after {SETTLE_ROUNDS} \

@@ -946,10 +946,12 @@ int main(void) {
     CHECK(!v8rs_platform_is_alive());
     v8rs_vm *vm = NULL;
     CHECK(v8rs_vm_new(NULL, &vm, NULL) == V8RS_CODE_INVALID_STATE);
-    v8rs_error *unknown = NULL;
-    CHECK(v8rs_platform_set_up("--no-such-flag", 14, &unknown) == V8RS_CODE_INVALID_ARGUMENT);
-    CHECK(strstr(v8rs_error_message(unknown, NULL), "--no-such-flag") != NULL);
-    v8rs_error_free(unknown);
+    /* Refused before V8 sees it (an unknown flag is refused too, for good: Python's
+       tests/python/test_lifecycle.py), so set-up may be tried again. */
+    v8rs_error *refused = NULL;
+    CHECK(v8rs_platform_set_up("--help", 6, &refused) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(strstr(v8rs_error_message(refused, NULL), "--help") != NULL);
+    v8rs_error_free(refused);
     CHECK(!v8rs_platform_is_alive());
     CHECK(v8rs_platform_set_up("--stack-size=900", 16, NULL) == V8RS_CODE_OK);
     CHECK(v8rs_platform_is_alive());
