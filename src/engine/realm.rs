@@ -355,29 +355,51 @@ const MAX_REJECTIONS: usize = 64;
 /// realm, and forgotten when a handler is added later (as Node tracks them). Only
 /// bookkeeping here: the reason is described when the embedder asks.
 extern "C" fn on_promise_reject(message: v8::PromiseRejectMessage) {
-    let _ = crate::engine::panic::catch(|| {
-        // SAFETY: V8 calls this on the isolate's thread, inside a context, with a message
-        // that lives through the call.
-        v8::callback_scope!(unsafe scope, &message);
+    track_rejections(&message, |scope, event| {
         let Some(realm) = Realm::current(scope) else {
             return;
         };
+        let mut rejections = realm.rejections.lock();
+        match event {
+            Rejection::Unhandled(id, reason) if rejections.len() < MAX_REJECTIONS => {
+                rejections.push((id, reason));
+            }
+            Rejection::Unhandled(..) => {}
+            Rejection::Handled(id) => rejections.retain(|(kept, _)| *kept != id),
+        }
+    });
+}
+
+/// What a promise-reject callback keeps track of, by the promise's identity hash.
+pub(crate) enum Rejection {
+    /// A promise was rejected with no handler, for this reason.
+    Unhandled(i32, v8::Global<v8::Value>),
+    /// A handler was added to a promise rejected before.
+    Handled(i32),
+}
+
+/// Reads the event of a promise-reject callback's `message` and hands it to `track`
+/// (other events are ignored), behind the panic boundary.
+pub(crate) fn track_rejections(
+    message: &v8::PromiseRejectMessage,
+    track: impl FnOnce(&mut v8::PinScope<'_, '_>, Rejection),
+) {
+    let _ = crate::engine::panic::catch(|| {
+        // SAFETY: V8 calls a promise-reject callback on the isolate's thread, inside a
+        // context, with a message that lives through the call.
+        v8::callback_scope!(unsafe scope, message);
         let id = message.get_promise().get_identity_hash().get();
-        match message.get_event() {
+        let event = match message.get_event() {
             v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
                 let reason = message
                     .get_value()
                     .unwrap_or_else(|| v8::undefined(scope).into());
-                let mut rejections = realm.rejections.lock();
-                if rejections.len() < MAX_REJECTIONS {
-                    rejections.push((id, v8::Global::new(scope, reason)));
-                }
+                Rejection::Unhandled(id, v8::Global::new(scope, reason))
             }
-            v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
-                realm.rejections.lock().retain(|(kept, _)| *kept != id);
-            }
-            _ => {}
-        }
+            v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => Rejection::Handled(id),
+            _ => return,
+        };
+        track(scope, event);
     });
 }
 

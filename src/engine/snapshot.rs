@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use crate::engine::error::{Code, Error};
 use crate::engine::exception::describe_exception;
-use crate::engine::realm::keep_exact_json;
+use crate::engine::realm::{keep_exact_json, track_rejections, Rejection};
 use crate::engine::script::{compile_and_run, utf8};
 use crate::engine::snapshot_builtins;
 use crate::engine::snapshot_file;
@@ -149,24 +149,14 @@ extern "C" fn ignore_rejection(_message: v8::PromiseRejectMessage) {}
 /// The creator's promise-reject callback: keeps the rejections no handler took (a
 /// failing async set-up), forgets those a handler was added to later.
 extern "C" fn on_promise_reject(message: v8::PromiseRejectMessage) {
-    let _ = crate::engine::panic::catch(|| {
-        // SAFETY: V8 calls this on the isolate's thread, inside a context, with a message
-        // that lives through the call.
-        v8::callback_scope!(unsafe scope, &message);
-        let id = message.get_promise().get_identity_hash().get();
-        match message.get_event() {
-            v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
-                let reason = message
-                    .get_value()
-                    .unwrap_or_else(|| v8::undefined(scope).into());
-                let reason = v8::Global::new(scope, reason);
-                UNHANDLED.with(|u| u.borrow_mut().push((id, reason)));
+    track_rejections(&message, |_, event| {
+        UNHANDLED.with(|u| {
+            let mut unhandled = u.borrow_mut();
+            match event {
+                Rejection::Unhandled(id, reason) => unhandled.push((id, reason)),
+                Rejection::Handled(id) => unhandled.retain(|(kept, _)| *kept != id),
             }
-            v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
-                UNHANDLED.with(|u| u.borrow_mut().retain(|(kept, _)| *kept != id));
-            }
-            _ => {}
-        }
+        })
     });
 }
 
