@@ -5,8 +5,9 @@
 //! and adds them to each context made from it — aborting the process when it cannot: the
 //! built-in was frozen, or the member is there already (a polyfill, or
 //! `Error.stackTraceLimit = 50`). So before a snapshot is made, those members are taken
-//! back out (VMs get V8's own functions; other values are set again in each context, by
-//! `realm::reapply_snapshot_values`), and a snapshot that froze such a built-in is refused.
+//! back out (VMs get V8's own functions and objects; primitive values are set again in
+//! each context, by `realm::reapply_snapshot_values`), and a snapshot that froze such a
+//! built-in, or replaced one V8 finds by its name, is refused.
 
 use std::sync::OnceLock;
 
@@ -63,7 +64,7 @@ pub(crate) fn in_a_creator(scope: &mut v8::PinScope<'_, '_, ()>) -> Result<Strin
     Ok(members.to_rust_string_lossy(scope))
 }
 
-/// `{ prepare, stripListed }` of `snapshot_builtins.js`, made in the current context.
+/// `{ prepare }` of `snapshot_builtins.js`, made in the current context.
 fn helpers<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object>, Error> {
     compile_and_run(scope, CHECK, "v8rs:snapshot-builtins.js", false)?
         .and_then(|made| v8::Local::<v8::Object>::try_from(made).ok())
