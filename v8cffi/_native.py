@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -249,10 +250,26 @@ def _number(value: int) -> int | None:
     return None if value < 0 else int(value)
 
 
+def _look_for_signals() -> None:
+    """Makes PyPy check for signals at its next bytecode. When another thread noticed a
+    SIGINT first, PyPy leaves it for the main thread to report after a thread switch,
+    which returning from a call that released the GIL need not count as: the
+    ``KeyboardInterrupt`` of a Ctrl-C that stopped the call came much later (at exit).
+    Setting the switch interval (to what it is) rearms PyPy's ticker; CPython checks at
+    its next call anyway."""
+    sys.setswitchinterval(sys.getswitchinterval())
+
+
+_STOPPED = _constants.CODE_TERMINATED
+_PYPY = sys.implementation.name == "pypy"
+
+
 def raise_error(code: int, error: Any) -> NoReturn:
     """Raises the exception for ``code``, built from (and freeing) ``error``. When the
     error is the uncaught exception of an exposed Python function, that exception is
     raised again (from the :class:`~v8cffi.exceptions.V8JSError`)."""
+    if code == _STOPPED and _PYPY:
+        _look_for_signals()
     try:
         # Not bound to a name here: the exception's traceback holds this frame.
         raise _exception(code, error)

@@ -5,8 +5,8 @@
 //! SIGINT handler that was installed before ours runs as usual — for Python, the one
 //! that raises `KeyboardInterrupt` once the call returns.
 //!
-//! The signal handler only writes a byte to a pipe (async-signal-safe) and chains; a
-//! small thread reads the pipe and stops the watched call.
+//! The signal handler chains to the one before it, then writes a byte to a pipe
+//! (async-signal-safe); a small thread reads the pipe and stops the watched call.
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
@@ -113,39 +113,41 @@ fn install_handler() -> Result<(), Error> {
     Ok(())
 }
 
+/// The handler chains first, then wakes the stopping thread: the embedder's handler has
+/// noted the signal (Python: `KeyboardInterrupt` pending) before the call can return.
 extern "C" fn on_sigint(sig: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
-    // SAFETY: only async-signal-safe work: errno save/restore, write(2) to our pipe,
-    // and calling the previous handler exactly as the kernel would have.
+    // SAFETY: only async-signal-safe work: errno save/restore, calling the previous
+    // handler exactly as the kernel would have, and write(2) to our pipe.
     unsafe {
         let errno = *libc::__errno_location();
+        let previous = PREVIOUS.load(Ordering::Acquire);
+        if !previous.is_null() {
+            let previous = &*previous;
+            match previous.sa_sigaction {
+                libc::SIG_IGN => {}
+                libc::SIG_DFL => {
+                    // The default action ends the process: restore it and re-raise
+                    // (delivered once this handler returns).
+                    libc::signal(sig, libc::SIG_DFL);
+                    libc::raise(sig);
+                }
+                handler if previous.sa_flags & libc::SA_SIGINFO != 0 => {
+                    let handler: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
+                        std::mem::transmute(handler);
+                    handler(sig, info, context);
+                }
+                handler => {
+                    let handler: extern "C" fn(c_int) = std::mem::transmute(handler);
+                    handler(sig);
+                }
+            }
+        }
         let fd = PIPE_WRITE.load(Ordering::Relaxed);
         if fd >= 0 {
             let byte = 1u8;
             libc::write(fd, &byte as *const u8 as *const c_void, 1);
         }
         *libc::__errno_location() = errno;
-        let previous = PREVIOUS.load(Ordering::Acquire);
-        if previous.is_null() {
-            return;
-        }
-        let previous = &*previous;
-        match previous.sa_sigaction {
-            libc::SIG_IGN => {}
-            libc::SIG_DFL => {
-                // The default action ends the process: restore it and re-raise.
-                libc::signal(sig, libc::SIG_DFL);
-                libc::raise(sig);
-            }
-            handler if previous.sa_flags & libc::SA_SIGINFO != 0 => {
-                let handler: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
-                    std::mem::transmute(handler);
-                handler(sig, info, context);
-            }
-            handler => {
-                let handler: extern "C" fn(c_int) = std::mem::transmute(handler);
-                handler(sig);
-            }
-        }
     }
 }
 

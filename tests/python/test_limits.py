@@ -231,8 +231,22 @@ print(ctx.run_script("'still usable'"), flush=True)
 """
 
 
-def test_ctrl_c_interrupts_javascript_on_the_main_thread() -> None:
+SPIN = """
+def spin():
+    end = time.time() + 0.6
+    while time.time() < end:
+        pass
+threading.Thread(target=spin).start()
+"""
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "other_thread_busy"])
+def test_ctrl_c_interrupts_javascript_on_the_main_thread(busy: bool) -> None:
+    # With another thread running Python code, that thread may see the signal first
+    # (PyPy then leaves it for the main thread to report after a thread switch).
     trigger = "threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()"
+    if busy:
+        trigger = SPIN + trigger
     proc = run_python(CTRL_C.format(trigger=trigger))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
