@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -760,19 +761,37 @@ def run_module(
     return _value(lib.v8rs_run_module, context, *args)
 
 
-def expose(context: Any, name: bytes, function: Callable[..., Any]) -> None:
-    """Makes ``function`` the global ``name`` of ``context``; the library keeps it
-    until the context is gone."""
-    call(lib.v8rs_context_expose, context, name, len(name), _trampoline, _lend(function), _finalize)
+class Held:
+    """A host function of a context, held by its :class:`~v8cffi.context.Context` object
+    while the library holds only a weak reference to this: a function that refers to
+    its context (a closure over it, the fetch handler, which settles through its
+    handle) then makes a cycle Python's collector sees, not one through native code
+    that kept the VM and the context alive for good."""
+
+    __slots__ = ("function", "__weakref__")
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
 
 
-def set_fetch(context: Any, function: Callable[..., Any] | None) -> None:
-    """Gives ``context`` the network ``function`` (``None``: none); the library keeps
-    it until it is replaced or the context is gone."""
+def expose(context: Any, name: bytes, function: Callable[..., Any]) -> Held:
+    """Makes ``function`` the global ``name`` of ``context``. The caller keeps what this
+    returns as long as the context is used: the library's reference to it is weak."""
+    held = Held(function)
+    lent = _lend(weakref.ref(held))
+    call(lib.v8rs_context_expose, context, name, len(name), _trampoline, lent, _finalize)
+    return held
+
+
+def set_fetch(context: Any, function: Callable[..., Any] | None) -> Held | None:
+    """Gives ``context`` the network ``function`` (``None``: none), replacing the one
+    before; kept like :func:`expose`'s."""
     if function is None:
         call(lib.v8rs_context_set_fetch, context, NULL, NULL, NULL)
-    else:
-        call(lib.v8rs_context_set_fetch, context, _trampoline, _lend(function), _finalize)
+        return None
+    held = Held(function)
+    call(lib.v8rs_context_set_fetch, context, _trampoline, _lend(weakref.ref(held)), _finalize)
+    return held
 
 
 def context_settle(context: Any, op: int, packed: bytes) -> bool:
@@ -801,8 +820,10 @@ def _trampoline(data: Any, args: Any, args_len: int, reply: Any) -> None:
     """Calls the Python function behind ``data`` with the converted arguments and
     answers with its converted result, or with its exception as a JavaScript Error."""
     try:
-        function = ffi.from_handle(data)
-        result = function(*loads(read_bytes(args, args_len)))
+        held = ffi.from_handle(data)()
+        if held is None:  # the Context object went: its native side is going with it
+            raise exceptions.V8LifecycleError("the context of this function was garbage-collected")
+        result = held.function(*loads(read_bytes(args, args_len)))
         packed = dumps(result)
     except BaseException as exc:
         _reply_error(reply, exc)

@@ -79,6 +79,9 @@ class Context(Managed):
         self._used = False
         self._set_up_on_first_use = False
         self._streams_ready = False  # whether this global scope has the stream helper
+        #: The host functions of this global scope (the library holds them weakly).
+        self._host_functions: list[_native.Held] = []
+        self._network_function: _native.Held | None = None
 
     def set_up(self) -> Context:
         """Creates the global scope, by calling :meth:`__enter__` (as v8-cffi did);
@@ -110,6 +113,8 @@ class Context(Managed):
         self._required = {}
         self._used = True
         self._streams_ready = False  # a fresh global scope
+        self._host_functions = []
+        self._network_function = None
         if self._network is not None:
             self._install_network(self._ptr, *self._network)
 
@@ -124,12 +129,11 @@ class Context(Managed):
         origins = None if allow is None else frozenset(_fetch.origin_of(str(o)) for o in allow)
         return handler, origins
 
-    @staticmethod
-    def _install_network(ptr: Any, handler: _fetch.Handler | None, allow: frozenset[str] | None) -> None:
+    def _install_network(self, ptr: Any, handler: _fetch.Handler | None, allow: frozenset[str] | None) -> None:
         if handler is None and allow is None:
-            _native.set_fetch(ptr, None)
+            self._network_function = _native.set_fetch(ptr, None)
         else:
-            _native.set_fetch(ptr, _fetch.Network(ptr, handler, allow))
+            self._network_function = _native.set_fetch(ptr, _fetch.Network(ptr, handler, allow))
 
     def set_fetch(
         self,
@@ -457,7 +461,8 @@ class Context(Managed):
         thread (``V8LifecycleError``); hand such work to another thread.
         """
         encoded = _native.to_utf8(name, "name")
-        _native.expose(self._live_ptr(), encoded, function)
+        ptr = self._live_ptr()  # first: setting the context up starts a new list
+        self._host_functions.append(_native.expose(ptr, encoded, function))
 
     def expose_console(self, handler: Callable[[str, str], None] | None = None) -> None:
         """Sends this context's console output to ``handler(level, text)`` (``level``:

@@ -50,7 +50,7 @@ fn call_host<'s>(
         Err(None) => return, // a getter threw: its exception propagates
     }
     let answer = host(&packed);
-    if natives::stop_requested_meanwhile(scope) {
+    if crate::engine::call::stop_requested_meanwhile(scope) {
         return;
     }
     match answer {

@@ -240,6 +240,29 @@ impl<'a> VmCall<'a> {
     }
 }
 
+/// Makes a stop asked for while a native ran embedder code or long work of its own (a
+/// host function, a console sink, converting a large value: a timeout, `terminate`, a
+/// cancel token, Ctrl-C) take effect now, and says whether there was one. V8 sees such
+/// a request at its next interrupt check, which a loop of native calls reaches only
+/// after hundreds of them (its interrupt budget): a loop of 10 ms host calls overran a
+/// 50 ms timeout by 4.7 s. A tiny script's entry checks at once: V8 terminates there,
+/// and the termination unwinds the call when the native returns.
+pub(crate) fn stop_requested_meanwhile(scope: &mut v8::PinScope<'_, '_>) -> bool {
+    let Some(shared) = crate::engine::vm::VmShared::of(scope) else {
+        return false;
+    };
+    if !shared.stops.running_is_stopped() {
+        return false;
+    }
+    scope.terminate_execution();
+    if let Some(script) =
+        v8::String::new(scope, "0").and_then(|source| v8::Script::compile(scope, source, None))
+    {
+        let _ = script.run(scope); // `None`: terminating
+    }
+    true
+}
+
 /// Explains why V8 reported a call as terminated.
 #[derive(Clone, Copy)]
 pub(crate) struct StopCause<'a> {

@@ -158,12 +158,15 @@ pub(crate) fn write<'s>(
     temporal: Option<Temporal<'s>>,
 ) -> Result<(), Option<Error>> {
     let mut seen = Vec::new();
+    let heap_limit = crate::engine::vm::VmShared::of(scope).map_or(0, |shared| shared.heap_limit);
     // A lone string reads faster in its own form than as a JSON text.
     let mut writer = Writer {
         out,
         seen: &mut seen,
         json: (accept_json && !value.is_string()).then(Vec::new),
         temporal,
+        values: 0,
+        heap_limit,
     };
     writer.value(scope, value, &Path::Root, 0)?;
     // A value that JSON says exactly goes as JSON text: callers parse that with their
@@ -203,6 +206,13 @@ pub(crate) fn write_json_text(
     Ok(())
 }
 
+/// The most memory one conversion of a VM with heap limit `heap_limit` may hold: 4
+/// times that limit (a value's converted form is larger than its heap form: a double
+/// of 8 bytes is up to 33 bytes of wire format and JSON), and at least 64 MiB.
+fn conversion_limit(heap_limit: usize) -> usize {
+    heap_limit.saturating_mul(4).max(64 << 20)
+}
+
 struct Writer<'a, 's> {
     out: &'a mut Vec<u8>,
     seen: &'a mut Vec<v8::Local<'s, v8::Object>>,
@@ -211,9 +221,41 @@ struct Writer<'a, 's> {
     json: Option<Vec<u8>>,
     /// The context's Temporal helpers, if it has them.
     temporal: Option<Temporal<'s>>,
+    /// The values written so far (each holds a V8 handle until the conversion ends).
+    values: usize,
+    /// The VM's heap limit, which bounds the conversion's own memory (see [`Self::check`]).
+    heap_limit: usize,
 }
 
+/// How often a conversion looks whether its call was stopped and how large it grew:
+/// every this many values. Nothing else interrupts it, as no JavaScript runs while it
+/// reads an array's holes (`new Array(3e7)` took 5.6 s and 1.3 GB past a timeout).
+const CHECK_EVERY: usize = 4096;
+
 impl<'s> Writer<'_, 's> {
+    /// Fails the conversion when its call was stopped (the termination is then in the
+    /// scope's `TryCatch`: `Err(None)`), or when what it holds — the wire format, the
+    /// JSON text and a handle per value — passes [`conversion_limit`].
+    fn check(&mut self, scope: &mut v8::PinScope<'s, '_>) -> Result<(), Option<Error>> {
+        if crate::engine::call::stop_requested_meanwhile(scope) {
+            return Err(None);
+        }
+        let held = self.out.len() + self.json.as_ref().map_or(0, Vec::len) + 8 * self.values;
+        let limit = conversion_limit(self.heap_limit);
+        if held > limit {
+            return Err(Some(Error::new(
+                Code::OutOfMemory,
+                format!(
+                    "cannot convert the value: its conversion passed {} MiB (4 times the VM's \
+                     heap limit of {} MiB); an array's holes count as undefined each",
+                    limit >> 20,
+                    self.heap_limit >> 20
+                ),
+            )));
+        }
+        Ok(())
+    }
+
     /// Appends to the JSON text, if there still is one.
     fn j(&mut self, bytes: &[u8]) {
         if let Some(json) = &mut self.json {
@@ -289,6 +331,10 @@ impl<'s> Writer<'_, 's> {
         path: &Path<'_, 's>,
         depth: usize,
     ) -> Result<(), Option<Error>> {
+        self.values += 1;
+        if self.values % CHECK_EVERY == 0 {
+            self.check(scope)?;
+        }
         if value.is_undefined() {
             self.out.push(b'u');
             self.j(b"null");

@@ -56,6 +56,44 @@ def test_a_context_outlives_its_dropped_vm_object() -> None:
     assert settle() == base
 
 
+@pytest.mark.parametrize("kind", ["closure", "fetch", "console", "both"])
+def test_host_functions_that_refer_to_their_context_leave_nothing_behind(kind: str) -> None:
+    # The library holds host functions weakly (the Context object holds them): a
+    # closure over the context, or the fetch handler (which settles through the
+    # context's handle), made a cycle through native code that kept the VM and the
+    # context for good.
+    base = settle()
+
+    def make() -> None:
+        ctx = platform.create_vm().set_up().create_context()
+        if kind in ("closure", "both"):
+            ctx.expose("f", lambda: ctx.eval("1"))
+            assert ctx.eval("f()") == 1
+        if kind in ("fetch", "both"):
+            ctx.set_fetch(lambda request: (200, {}, b"ok"))
+            assert ctx.eval("fetch('https://x/').then(r => r.text())", await_promise=True) == "ok"
+        if kind in ("console", "both"):
+            ctx.expose_console(lambda level, text: ctx.eval("0"))
+            ctx.run_script("console.log('hi')")
+
+    for _ in range(4):
+        make()
+    assert settle() == base
+
+
+def test_a_host_function_called_after_its_context_object_went_is_an_error() -> None:
+    vm = platform.create_vm().set_up()
+    ctx = vm.create_context()
+    ctx.expose("f", lambda: 1)
+    ctx._host_functions.clear()  # as when the Context object is collected
+    with pytest.raises(V8LifecycleError, match="garbage-collected"):
+        ctx.eval("f()")
+    assert ctx.eval("try { f() } catch (e) { e.message }") == (
+        "V8LifecycleError: the context of this function was garbage-collected"
+    )
+    vm.tear_down()
+
+
 def test_objects_dropped_on_other_threads() -> None:
     base = settle()
     vm = platform.create_vm().set_up()

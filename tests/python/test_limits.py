@@ -189,6 +189,34 @@ def test_huge_single_allocations_are_js_errors(small_vm: VM, script: str) -> Non
     ctx.tear_down()
 
 
+def test_converting_a_huge_holey_array_can_be_stopped(small_vm: VM) -> None:
+    # No JavaScript runs while a result's holes are read: the conversion itself looks
+    # for stops (it ran 5.6 s past a 0.5 s timeout, to 1.3 GB in a 64 MiB VM).
+    ctx = small_vm.create_context()
+    start = time.perf_counter()
+    with pytest.raises(V8TimeoutError):
+        ctx.eval("new Array(3e7)", timeout=0.3)
+    assert time.perf_counter() - start < 2.0
+    threading.Timer(0.3, small_vm.terminate).start()
+    with pytest.raises(V8TerminatedError):
+        ctx.eval("new Array(3e7)")
+    got: list[int] = []
+    ctx.expose("py", lambda a: got.append(len(a)))
+    with pytest.raises(V8TimeoutError):
+        ctx.eval("py(new Array(3e7))", timeout=0.2)
+    assert got == []
+    assert ctx.eval("[1, , 3]") == [1, None, 3]
+    ctx.tear_down()
+
+
+def test_converting_a_huge_holey_array_is_bounded_by_the_heap_limit(small_vm: VM) -> None:
+    ctx = small_vm.create_context()
+    with pytest.raises(V8MemoryError, match="4 times the VM's heap limit of 64 MiB"):
+        ctx.eval("var a = []; a[5e7] = 1; a")
+    assert len(ctx.eval("var b = []; b[99999] = 1; b")) == 100000
+    ctx.tear_down()
+
+
 def test_heap_stats_and_low_memory_notification(small_vm: VM) -> None:
     ctx = small_vm.create_context()
     ctx.run_script("var junk = []; for (var i = 0; i < 1e5; i++) junk.push({i}); junk = null")

@@ -25,7 +25,7 @@ pub(super) fn write<'s>(
     if let Some(shared) = VmShared::of(scope) {
         let shared = std::sync::Arc::clone(shared);
         shared.write_console(level, &text);
-        natives::stop_requested_meanwhile(scope);
+        crate::engine::call::stop_requested_meanwhile(scope);
     }
 }
 
