@@ -161,6 +161,10 @@ def _pairs(headers: Any) -> list[list[str]]:
     return [[str(name), str(value)] for name, value in items]
 
 
+#: What ``next`` gives at the end of a body's chunks (a chunk of ``None`` is an error).
+_END = object()
+
+
 class Network:
     """The host function of one context's ``fetch`` (``v8rs_context_set_fetch``):
     JavaScript calls it with ``("fetch", id, request)``, ``("read", id, stream)``,
@@ -297,8 +301,8 @@ class Network:
             return self._settle(id_, {"error": "the body was cancelled"})
         if isinstance(chunks, Iterator):
             try:
-                chunk = next(chunks, None)
-                answer = None if chunk is None else _chunk(chunk)
+                chunk = next(chunks, _END)
+                answer = None if chunk is _END else _chunk(chunk)  # a None chunk: an error
             except BaseException as exc:
                 self._cancel(stream)
                 return self._fail(id_, exc)

@@ -768,7 +768,7 @@ class Held:
     handle) then makes a cycle Python's collector sees, not one through native code
     that kept the VM and the context alive for good."""
 
-    __slots__ = ("function", "__weakref__")
+    __slots__ = ("__weakref__", "function")
 
     def __init__(self, function: Callable[..., Any]) -> None:
         self.function = function
@@ -821,8 +821,10 @@ def _trampoline(data: Any, args: Any, args_len: int, reply: Any) -> None:
     answers with its converted result, or with its exception as a JavaScript Error."""
     try:
         held = ffi.from_handle(data)()
-        if held is None:  # the Context object went: its native side is going with it
-            raise exceptions.V8LifecycleError("the context of this function was garbage-collected")
+        if held is None:  # the Context object went, or was torn down: so does its native side
+            raise exceptions.V8LifecycleError(
+                "the context of this function was torn down or garbage-collected"
+            )
         result = held.function(*loads(read_bytes(args, args_len)))
         packed = dumps(result)
     except BaseException as exc:

@@ -83,6 +83,13 @@ class Context(Managed):
         self._host_functions: list[_native.Held] = []
         self._network_function: _native.Held | None = None
 
+    def __exit__(self, *_: object, **__: object) -> None:
+        """Frees the global scope, and the host functions the library held of it (the
+        fetch handler holds the native handle)."""
+        super().__exit__()
+        self._host_functions = []
+        self._network_function = None
+
     def set_up(self) -> Context:
         """Creates the global scope, by calling :meth:`__enter__` (as v8-cffi did);
         returns what it returns (``self``)."""
@@ -129,7 +136,9 @@ class Context(Managed):
         origins = None if allow is None else frozenset(_fetch.origin_of(str(o)) for o in allow)
         return handler, origins
 
-    def _install_network(self, ptr: Any, handler: _fetch.Handler | None, allow: frozenset[str] | None) -> None:
+    def _install_network(
+        self, ptr: Any, handler: _fetch.Handler | None, allow: frozenset[str] | None
+    ) -> None:
         if handler is None and allow is None:
             self._network_function = _native.set_fetch(ptr, None)
         else:

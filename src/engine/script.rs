@@ -126,7 +126,7 @@ pub(crate) fn register_source_map(
         return;
     }
     // A long URL (an inline map) is read from V8 when an error needs it.
-    let kept = if url.length() <= 4096 {
+    let kept = if url.length() <= crate::engine::source_map::MAX_KEPT_URL {
         url.to_rust_string_lossy(scope)
     } else {
         String::new()

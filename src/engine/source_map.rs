@@ -37,7 +37,7 @@ const MAX_SCRIPTS: usize = 4096;
 /// Parsed maps kept per VM; the oldest go first.
 const MAX_MAPS: usize = 64;
 /// URLs longer than this are not kept with the registration (inline maps: V8 keeps them).
-const MAX_KEPT_URL: usize = 4096;
+pub(crate) const MAX_KEPT_URL: usize = 4096;
 
 static PARSED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
@@ -84,7 +84,8 @@ struct Registry {
 pub(crate) struct SourceMaps(parking_lot::Mutex<Registry>);
 
 impl SourceMaps {
-    /// Registers the script `script_id`, named `name`, whose `sourceMappingURL` is `url`.
+    /// Registers the script `script_id`, named `name`, whose `sourceMappingURL` is `url`
+    /// (empty: too long to keep here, read from V8 when an error needs it).
     pub(crate) fn register(&self, script_id: i32, name: &str, source: &str, url: &str) {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         source.hash(&mut hasher);
@@ -99,7 +100,8 @@ impl SourceMaps {
             },
             shown_dir,
             fs_dir,
-            url: (url.len() <= MAX_KEPT_URL).then(|| url.into()),
+            // Empty: not kept (too long), read from V8 when an error needs it.
+            url: (!url.is_empty() && url.len() <= MAX_KEPT_URL).then(|| url.into()),
         });
         let mut registry = self.0.lock();
         if registry.scripts.insert(script_id, info).is_none() {
@@ -244,7 +246,13 @@ fn is_under(path: &Path, roots: &[&Path]) -> bool {
 /// Reads the regular file at `path`, if it is at most `limit` bytes.
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Not blocking: opening a FIFO to read waits for a writer (with the VM's lock held).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| e.to_string())?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
     if !meta.is_file() || meta.len() > limit {
         return Err("not a regular file of acceptable size".into());

@@ -331,6 +331,27 @@ def test_cancelling_eval_async_aborts(ctx: Context) -> None:
     assert state["cancelled"] is True
 
 
+@pytest.mark.parametrize("chunks", [[b"", b"a", b"", b"b"], [b"", b""]])
+def test_empty_body_chunks_are_read_past(vm: VM, chunks: list[bytes]) -> None:
+    # The stream has no queue: an empty chunk enqueued nothing, so nothing read again.
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    answers: list[Any] = [lambda request: (200, {}, iter(chunks)), lambda request: (200, {}, body())]
+    for answer in answers:
+        ctx = vm.create_context(fetch=answer)
+        assert settle(ctx, "return (await fetch('https://x/')).text()") == b"".join(chunks).decode()
+
+
+def test_a_none_body_chunk_is_an_error_not_the_end(ctx: Context) -> None:
+    ctx.set_fetch(lambda request: (200, {}, iter([b"a", None, b"b"])))
+    got = settle(
+        ctx, "try { return await (await fetch('https://x/')).text() } catch (e) { return String(e.cause) }"
+    )
+    assert "a body chunk must be bytes or str, not NoneType" in got
+
+
 def test_run_until_idle_waits_for_fetches(ctx: Context) -> None:
     ctx.set_fetch(async_handler)
     ctx.run_script(

@@ -86,10 +86,10 @@ def test_a_host_function_called_after_its_context_object_went_is_an_error() -> N
     ctx = vm.create_context()
     ctx.expose("f", lambda: 1)
     ctx._host_functions.clear()  # as when the Context object is collected
-    with pytest.raises(V8LifecycleError, match="garbage-collected"):
+    with pytest.raises(V8LifecycleError, match="torn down or garbage-collected"):
         ctx.eval("f()")
     assert ctx.eval("try { f() } catch (e) { e.message }") == (
-        "V8LifecycleError: the context of this function was garbage-collected"
+        "V8LifecycleError: the context of this function was torn down or garbage-collected"
     )
     vm.tear_down()
 

@@ -147,6 +147,37 @@ def test_run_script_maps_only_with_the_switch(ctx: Context) -> None:
     assert e.source_mapped and e.script_name == str(SRC / "errors.ts")
 
 
+@pytest.mark.parametrize("padding", [0, 3000, 300_000])
+def test_inline_maps_of_any_size_are_used(ctx: Context, padding: int) -> None:
+    # URLs past 4096 characters (most inline bundles) are read from V8 when needed;
+    # they were taken as an empty URL, and the map was never used.
+    map_ = {
+        "version": 3,
+        "sources": ["a.ts"],
+        "names": [],
+        "mappings": "AAAA;AACA,SAAS",
+        "sourcesContent": ["// " + "x" * padding + "\nfunction f() {}"],
+    }
+    url = "data:application/json;base64," + base64.b64encode(json.dumps(map_).encode()).decode()
+    source = f"0;\nfunction f(){{throw new Error('b')}}\nf()\n//# sourceMappingURL={url}\n"
+    with pytest.raises(V8JSError) as info:
+        ctx.run_script(source, "/tmp/inline-size.js", source_maps=True)
+    assert info.value.source_mapped
+    assert info.value.script_name is not None and info.value.script_name.endswith("a.ts")
+
+
+def test_a_fifo_as_the_map_is_not_waited_for(ctx: Context, tmp_path: Path) -> None:
+    # Opening a FIFO to read waits for a writer: it blocked the VM for good.
+    import os
+
+    os.mkfifo(tmp_path / "fifo.map")
+    source = "function f(){throw new Error('x')}\nf()\n//# sourceMappingURL=fifo.map\n"
+    with pytest.raises(V8JSError) as info:
+        ctx.run_script(source, str(tmp_path / "app.js"), source_maps=True, timeout=5)
+    assert not info.value.source_mapped
+    assert ctx.eval("1 + 1") == 2
+
+
 def test_load_libs_can_turn_maps_off(ctx: Context) -> None:
     ctx.load_libs([str(FIXTURES / "bundle.js")], source_maps=False)
     assert not error_of(ctx, "app.renderAll([{count: 1}])").source_mapped

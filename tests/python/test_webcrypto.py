@@ -191,6 +191,45 @@ def test_pbkdf2_and_hkdf_known_answers(ctx: Context) -> None:
     ]
 
 
+def test_integer_members_are_range_checked_not_wrapped(ctx: Context) -> None:
+    # [EnforceRange]: -1 iterations were 2**32 - 1 (hours of work nothing could stop).
+    got = run(
+        ctx,
+        """const pw = await S.importKey('raw', utf8('p'), 'PBKDF2', false, ['deriveBits']);
+        const name = async (p) => { try { await p; return 'ok' } catch (e) { return e.name + ': ' + e.message } };
+        return [
+          await name(S.deriveBits({name: 'PBKDF2', hash: 'SHA-256', salt: utf8('s'), iterations: -1}, pw, 256)),
+          await name(S.generateKey({name: 'HMAC', hash: 'SHA-256', length: -8}, true, ['sign'])),
+          await name(S.generateKey({name: 'AES-GCM', length: 65536 + 128}, true, ['encrypt'])),
+          await name(S.generateKey({name: 'AES-GCM', length: 128}, true, ['encrypt'])),
+        ];""",
+    )
+    assert got == [
+        "TypeError: iterations is outside the 'unsigned long' value range.",
+        "TypeError: length is outside the 'unsigned long' value range.",
+        "TypeError: length is outside the 'unsigned short' value range.",
+        "ok",
+    ]
+
+
+def test_a_long_pbkdf2_derivation_is_stopped_by_the_calls_timeout(ctx: Context) -> None:
+    import time
+
+    from v8cffi import V8TimeoutError
+
+    start = time.perf_counter()
+    with pytest.raises(V8TimeoutError):
+        ctx.eval(
+            """crypto.subtle.importKey('raw', new Uint8Array(4), 'PBKDF2', false, ['deriveBits'])
+            .then(k => crypto.subtle.deriveBits({name: 'PBKDF2', salt: new Uint8Array(1),
+              iterations: 4e9, hash: 'SHA-256'}, k, 256))""",
+            await_promise=True,
+            timeout=0.3,
+        )
+    assert time.perf_counter() - start < 3
+    assert ctx.eval("1 + 1") == 2
+
+
 # --- round trips -------------------------------------------------------------------------
 
 SIGNERS = {

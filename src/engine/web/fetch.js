@@ -412,32 +412,37 @@
   function hostStream(streamId, signal) {
     const { ReadableStream } = loadStreams();
     let current = null;
+    // One chunk from the host: bytes, or null at the end of the body.
+    async function readOnce() {
+      if (signal?.aborted) throw signal.reason;
+      const sent = native.fetchSend('read', streamId);
+      if (sent === undefined) throw new TypeError('terminated', { cause: new Error('the context has no network any more') });
+      const [id, promise] = sent;
+      current = id;
+      let onAbort;
+      const aborted = signal ? new Promise((_, reject) => {
+        onAbort = () => { native.fetchAbort(id); reject(signal.reason); };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }) : null;
+      let answer;
+      try {
+        answer = await (aborted ? Promise.race([promise, aborted]) : promise);
+      } finally {
+        current = null;
+        if (onAbort) signal.removeEventListener('abort', onAbort);
+      }
+      if (answer === undefined) throw new DOMException('The operation was aborted: a call of the context was stopped', 'AbortError');
+      if (answer === null || answer instanceof Uint8Array) return answer;
+      throw new TypeError('terminated', { cause: new Error(String(answer?.error ?? answer)) });
+    }
     return new ReadableStream({
       async pull(controller) {
-        if (signal?.aborted) throw signal.reason;
-        const sent = native.fetchSend('read', streamId);
-        if (sent === undefined) throw new TypeError('terminated', { cause: new Error('the context has no network any more') });
-        const [id, promise] = sent;
-        current = id;
-        let onAbort;
-        const aborted = signal ? new Promise((_, reject) => {
-          onAbort = () => { native.fetchAbort(id); reject(signal.reason); };
-          signal.addEventListener('abort', onAbort, { once: true });
-        }) : null;
-        let answer;
-        try {
-          answer = await (aborted ? Promise.race([promise, aborted]) : promise);
-        } finally {
-          current = null;
-          if (onAbort) signal.removeEventListener('abort', onAbort);
+        // An empty chunk is read past: nothing would call `pull` again (no queue).
+        for (;;) {
+          const answer = await readOnce();
+          if (answer === null) return controller.close();
+          if (answer.byteLength) return controller.enqueue(answer);
         }
-        if (answer === undefined) throw new DOMException('The operation was aborted: a call of the context was stopped', 'AbortError');
-        if (answer === null) return controller.close();
-        if (answer instanceof Uint8Array) {
-          if (answer.byteLength) controller.enqueue(answer);
-          return;
-        }
-        throw new TypeError('terminated', { cause: new Error(String(answer?.error ?? answer)) });
       },
       cancel() {
         if (current !== null) native.fetchAbort(current);

@@ -67,13 +67,24 @@
     return text;
   }
 
+  // WebIDL's [EnforceRange] integers (every integer member of the algorithms): out of
+  // range is a TypeError, not wrapped (-1 iterations were 2**32 - 1).
   function unsigned(value, what, bits = 32) {
     const n = Number(value);
     if (!Number.isFinite(n)) throw new TypeError(`${what} is not a finite number.`);
     const int = Math.trunc(n);
-    if (bits === 8) return int & 0xff;
-    if (bits === 16) return int & 0xffff;
-    return int >>> 0;
+    if (int < 0 || int > 2 ** bits - 1) {
+      const type = bits === 8 ? 'octet' : bits === 16 ? 'unsigned short' : 'unsigned long';
+      throw new TypeError(`${what} is outside the '${type}' value range.`);
+    }
+    return int;
+  }
+
+  // A plain WebIDL `unsigned long` (deriveBits' length): wrapped modulo 2**32.
+  function wrapped(value, what) {
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw new TypeError(`${what} is not a finite number.`);
+    return Math.trunc(n) >>> 0;
   }
 
   // --- algorithms -------------------------------------------------------------------
@@ -497,7 +508,7 @@
   }
 
   function deriveLength(value) {
-    return value === undefined || value === null ? null : unsigned(value, 'length');
+    return value === undefined || value === null ? null : wrapped(value, 'length');
   }
 
   // The length a derived key of `normalized` needs (the spec's "get key length").

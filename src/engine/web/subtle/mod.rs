@@ -211,11 +211,17 @@ pub(super) fn pbkdf2<'s>(
     };
     let iterations = number(scope, &args, 3);
     let bits = number(scope, &args, 4);
-    give_bytes(
-        scope,
-        &mut rv,
-        ops::pbkdf2(hash, &password, &salt, iterations, bits),
-    );
+    let shared = crate::engine::vm::VmShared::of(scope).cloned();
+    let stopped = || {
+        shared
+            .as_ref()
+            .is_some_and(|s| s.stops.running_is_stopped())
+    };
+    let derived = ops::pbkdf2(hash, &password, &salt, iterations, bits, &stopped);
+    if crate::engine::call::stop_requested_meanwhile(scope) {
+        return; // a timeout, `terminate()`…: the call ends here
+    }
+    give_bytes(scope, &mut rv, derived);
 }
 
 /// `subtleHkdf(hash, ikm, salt, info, bits)`: the derived bits.

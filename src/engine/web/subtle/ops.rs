@@ -208,25 +208,71 @@ pub(crate) fn aes_gcm(
     }
 }
 
-/// PBKDF2-HMAC of `password` and `salt`: `bits` bits.
+/// PBKDF2-HMAC of `password` and `salt`: `bits` bits. `stopped` is asked every
+/// [`STOP_CHECK_ROUNDS`] iterations (billions of them take hours): once it says yes,
+/// the derivation ends with an error.
 pub(crate) fn pbkdf2(
     hash: Hash,
     password: &[u8],
     salt: &[u8],
     iterations: u32,
     bits: u32,
+    stopped: &dyn Fn() -> bool,
 ) -> Outcome<Vec<u8>> {
     if iterations == 0 {
         return Err(Failure::operation("PBKDF2 needs at least one iteration"));
     }
     let mut out = vec![0u8; whole_bytes(bits)?];
-    match hash {
-        Hash::Sha1 => pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, salt, iterations, &mut out),
-        Hash::Sha256 => pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations, &mut out),
-        Hash::Sha384 => pbkdf2::pbkdf2_hmac::<sha2::Sha384>(password, salt, iterations, &mut out),
-        Hash::Sha512 => pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password, salt, iterations, &mut out),
+    let (p, s, n, o) = (password, salt, iterations, &mut out[..]);
+    let done = match hash {
+        Hash::Sha1 => pbkdf2_with::<hmac::Hmac<sha1::Sha1>>(p, s, n, o, stopped),
+        Hash::Sha256 => pbkdf2_with::<hmac::Hmac<sha2::Sha256>>(p, s, n, o, stopped),
+        Hash::Sha384 => pbkdf2_with::<hmac::Hmac<sha2::Sha384>>(p, s, n, o, stopped),
+        Hash::Sha512 => pbkdf2_with::<hmac::Hmac<sha2::Sha512>>(p, s, n, o, stopped),
+    };
+    if !done {
+        return Err(Failure::operation("PBKDF2 was stopped"));
     }
     Ok(out)
+}
+
+/// How many PBKDF2 iterations run between two looks at whether the call was stopped
+/// (about a millisecond's worth).
+const STOP_CHECK_ROUNDS: u32 = 1024;
+
+/// PBKDF2 (RFC 8018) with the PRF `M`, into `out`; `false` when `stopped` said so.
+fn pbkdf2_with<M: hmac::Mac + hmac::digest::KeyInit + Clone>(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    out: &mut [u8],
+    stopped: &dyn Fn() -> bool,
+) -> bool {
+    // HMAC takes keys of any length.
+    let Ok(prf) = <M as hmac::digest::KeyInit>::new_from_slice(password) else {
+        return false;
+    };
+    let size = <M as hmac::digest::OutputSizeUser>::output_size();
+    for (index, block) in out.chunks_mut(size).enumerate() {
+        let mut mac = prf.clone();
+        mac.update(salt);
+        mac.update(&(index as u32 + 1).to_be_bytes());
+        let mut u = mac.finalize().into_bytes();
+        let mut t = u.clone();
+        for round in 1..iterations {
+            if round % STOP_CHECK_ROUNDS == 0 && stopped() {
+                return false;
+            }
+            let mut mac = prf.clone();
+            mac.update(&u);
+            u = mac.finalize().into_bytes();
+            for (t, u) in t.iter_mut().zip(u.iter()) {
+                *t ^= u;
+            }
+        }
+        block.copy_from_slice(&t[..block.len()]);
+    }
+    true
 }
 
 /// HKDF (extract then expand) of `ikm` with `salt` and `info`: `bits` bits.
@@ -1094,7 +1140,7 @@ mod tests {
     fn derivations_known_answers() {
         // RFC 6070 test 2 (PBKDF2-HMAC-SHA1, 2 iterations).
         assert_eq!(
-            hex(&pbkdf2(Hash::Sha1, b"password", b"salt", 2, 160).unwrap()),
+            hex(&pbkdf2(Hash::Sha1, b"password", b"salt", 2, 160, &|| false).unwrap()),
             "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"
         );
         // RFC 5869 test case 1 (HKDF-SHA256).
@@ -1111,7 +1157,9 @@ mod tests {
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
         );
         assert_eq!(
-            pbkdf2(Hash::Sha1, b"p", b"s", 0, 8).unwrap_err().name,
+            pbkdf2(Hash::Sha1, b"p", b"s", 0, 8, &|| false)
+                .unwrap_err()
+                .name,
             "OperationError"
         );
         assert_eq!(
