@@ -157,21 +157,22 @@ fn a_resolver_may_load_modules_in_another_context() {
     platform();
     let vm = Vm::new().unwrap();
     let (main, other) = (Context::new(&vm).unwrap(), Context::new(&vm).unwrap());
-    let mut resolver = |specifier: &str, _: &str| -> Result<(String, String), String> {
-        assert_eq!(specifier, "./inner.js");
-        let inner = other
-            .run_module(
-                b"export const x = 1",
-                b"other.js",
-                None,
-                None,
-                None,
-                CallFlags::default(),
-            )
-            .map_err(|e| e.to_string())?;
-        assert!(!inner.is_empty());
-        Ok(("inner.js".into(), "export const inner = 5".into()))
-    };
+    let mut resolver =
+        |specifier: &str, _: &str| -> Result<(String, String), v8rs::engine::host::HostError> {
+            assert_eq!(specifier, "./inner.js");
+            let inner = other
+                .run_module(
+                    b"export const x = 1",
+                    b"other.js",
+                    None,
+                    None,
+                    None,
+                    CallFlags::default(),
+                )
+                .map_err(|e| e.to_string())?;
+            assert!(!inner.is_empty());
+            Ok(("inner.js".into(), "export const inner = 5".into()))
+        };
     main.run_module(
         b"import { inner } from './inner.js'; globalThis.v = inner * 2",
         b"main.js",

@@ -800,19 +800,34 @@ def context_settle(context: Any, op: int, packed: bytes) -> bool:
     return bool(lib.v8rs_context_settle(context, op, packed, len(packed)))
 
 
-def _reply_error(reply: Any, exc: BaseException) -> None:
-    """Answers with ``exc`` as a JavaScript ``Error``, lending ``exc`` with it so that
-    it can be raised again if JavaScript does not catch the error."""
-    message = f"{type(exc).__name__}: {_describe(exc)}".encode("utf-8", "replace")
-    lib.v8rs_reply_error_with_data(reply, message, len(message), _lend(exc), _finalize)
+def _reply_error(reply: Any, exc: BaseException, *, again: bool = True) -> None:
+    """Answers with ``exc`` as a JavaScript ``Error``; with ``again``, lending ``exc``
+    with it so that it is raised again if JavaScript does not catch the error."""
+    try:
+        message = _describe(exc).encode("utf-8", "replace")
+    except BaseException:  # a str subclass from __str__ that cannot even be encoded
+        message = b"<an exception that could not be described>"
+    if again:
+        lib.v8rs_reply_error_with_data(reply, message, len(message), _lend(exc), _finalize)
+    else:
+        lib.v8rs_reply_error(reply, message, len(message))
 
 
 def _describe(exc: BaseException) -> str:
-    """``str(exc)``, or a note saying it failed (a callback must answer either way)."""
+    """``"<Type>: <str(exc)>"``, or a note where that fails (a callback must answer
+    either way: an exception here became ``undefined``)."""
     try:
-        return str(exc)
+        name = str(type(exc).__name__)
+    except BaseException:  # a metaclass whose __name__ raises
+        name = "<an exception type>"
+    try:
+        text = str.__str__(str(exc))  # a str subclass's own methods (__format__…) may raise
     except BaseException as inner:  # anything __str__ raises
-        return f"<str() of the exception raised {type(inner).__name__}>"
+        try:
+            text = f"<str() of the exception raised {type(inner).__name__}>"
+        except BaseException:
+            text = "<str() of the exception raised>"
+    return f"{name}: {text}"
 
 
 @ffi.callback("v8rs_host_fn")
@@ -848,7 +863,8 @@ def _resolve_module(
         name_b = to_utf8(name, "module name")
         source_b = to_utf8(source, "module source")
     except BaseException as exc:
-        _reply_error(reply, exc)
+        # An Exception is the import's V8JSError; Ctrl-C or SystemExit is raised again.
+        _reply_error(reply, exc, again=not isinstance(exc, Exception))
         return
     lib.v8rs_reply_module(reply, name_b, len(name_b), source_b, len(source_b))
 

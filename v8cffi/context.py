@@ -35,10 +35,11 @@ _ARGS_JSON = _constants.ARGS_JSON  # the arguments are a JSON text
 
 
 def _timeout_ms(timeout: float) -> int:
-    """Seconds to whole milliseconds, at least 1 (0 would mean no timeout)."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    return max(1, math.ceil(timeout * 1000))
+    """Seconds to whole milliseconds, at least 1 (0 would mean no timeout) and at most
+    2**62 (a few hundred million years)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise ValueError(f"timeout must be a positive finite number of seconds, not {timeout!r}")
+    return min(max(1, math.ceil(timeout * 1000)), 1 << 62)
 
 
 class Context(Managed):

@@ -22,7 +22,7 @@ _SLICE = 0.2
 
 def _waits(timeout: float | None) -> Any:
     """Yields the milliseconds of each native wait slice until ``timeout`` is up."""
-    if timeout is not None and timeout < 0:
+    if timeout is not None and not timeout >= 0:  # NaN too (it waited for good)
         raise ValueError(f"timeout must be None or a non-negative number, not {timeout!r}")
     end = None if timeout is None else time.monotonic() + timeout
     while True:

@@ -287,7 +287,7 @@ pub unsafe extern "C" fn v8rs_run_module(
             // SAFETY: as above.
             Some(unsafe { bytes(global_name, global_name_len, "global_name") }?)
         };
-        let mut ask = |specifier: &str, referrer: &str| -> Result<(String, String), String> {
+        let mut ask = |specifier: &str, referrer: &str| -> Result<(String, String), HostError> {
             let resolver: v8rs_resolver_fn = resolver.ok_or("no resolver was given")?;
             let mut reply = v8rs_reply::default();
             // SAFETY: the embedder's resolver, with buffers valid for the call.
@@ -302,7 +302,10 @@ pub unsafe extern "C" fn v8rs_run_module(
                 )
             };
             if let Some(error) = reply.error {
-                return Err(String::from_utf8_lossy(&error).into_owned());
+                return Err(HostError {
+                    message: String::from_utf8_lossy(&error).into_owned(),
+                    payload: reply.payload.map(|p| p as _),
+                });
             }
             match (reply.name, reply.value) {
                 (Some(name), Some(source)) => Ok((

@@ -391,8 +391,10 @@ impl Context {
         let global_name = global_name
             .map(|g| utf8(g, "the global name"))
             .transpose()?;
-        let mut no_imports = |specifier: &str, _: &str| -> Result<(String, String), String> {
-            Err(format!("no resolver was given to import '{specifier}'"))
+        let mut no_imports = |specifier: &str,
+                              _: &str|
+         -> Result<(String, String), crate::engine::host::HostError> {
+            Err(format!("no resolver was given to import '{specifier}'").into())
         };
         // Without a resolver, a context with a modules folder resolves as Node does.
         let node_root = match &resolver {

@@ -42,6 +42,24 @@ impl HostError {
     }
 }
 
+impl From<String> for HostError {
+    fn from(message: String) -> HostError {
+        HostError::new(message)
+    }
+}
+
+impl From<&str> for HostError {
+    fn from(message: &str) -> HostError {
+        HostError::new(message)
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// A host function: the wire-format array of JavaScript's arguments in, a wire-format
 /// value (or a [`HostError`]) out.
 pub type HostFunction = dyn Fn(&[u8]) -> Result<Vec<u8>, HostError> + Send + Sync;

@@ -15,7 +15,8 @@ use std::cell::RefCell;
 use crate::engine::error::Error;
 
 /// Resolves `(specifier, referrer)` to `(canonical name, source)`.
-pub type Resolver<'r> = dyn FnMut(&str, &str) -> Result<(String, String), String> + 'r;
+pub type Resolver<'r> =
+    dyn FnMut(&str, &str) -> Result<(String, String), crate::engine::host::HostError> + 'r;
 
 /// The modules one link has compiled, by name and by identity.
 struct Loader {
@@ -117,25 +118,30 @@ fn resolve<'s>(
     // SAFETY: V8 calls this during `instantiate_module`, inside our scopes.
     v8::callback_scope!(unsafe scope, context);
     let outcome = crate::engine::panic::catch(|| resolve_in(scope, specifier, referrer));
-    match outcome {
-        Ok(Ok(module)) => Some(module),
-        Ok(Err(Some(message))) | Err(message) => {
-            let text = v8::String::new(scope, &message)?;
-            let error = v8::Exception::error(scope, text);
-            scope.throw_exception(error);
-            None
-        }
-        Ok(Err(None)) => None, // the exception is pending already
+    let (message, payload) = match outcome {
+        Ok(Ok(module)) => return Some(module),
+        Ok(Err(Some(failure))) => failure.into_parts(),
+        Err(message) => (message, None),
+        Ok(Err(None)) => return None, // the exception is pending already
+    };
+    let text = v8::String::new(scope, &message)?;
+    let error = v8::Exception::error(scope, text);
+    // The resolver's own exception (a Python `KeyboardInterrupt`…) is raised again if
+    // nothing catches this one, as a host function's is.
+    if let (Some(payload), Ok(object)) = (payload, v8::Local::<v8::Object>::try_from(error)) {
+        crate::engine::exception::mark_host_exception(scope, object, payload);
     }
+    scope.throw_exception(error);
+    None
 }
 
-/// The module `specifier` names from `referrer`; `Err(Some(message))` to throw,
+/// The module `specifier` names from `referrer`; `Err(Some(failure))` to throw,
 /// `Err(None)` when an exception is pending.
 fn resolve_in<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     specifier: v8::Local<'s, v8::String>,
     referrer: v8::Local<'s, v8::Module>,
-) -> Result<v8::Local<'s, v8::Module>, Option<String>> {
+) -> Result<v8::Local<'s, v8::Module>, Option<crate::engine::host::HostError>> {
     let specifier = specifier.to_rust_string_lossy(scope);
     let referrer_name = name_of(scope, referrer).unwrap_or_default();
     let (resolver, source_maps) = LOADERS
@@ -144,14 +150,18 @@ fn resolve_in<'s>(
                 .last()
                 .map(|loader| (loader.resolver, loader.source_maps))
         })
-        .ok_or_else(|| Some("no module is being loaded".to_string()))?;
+        .ok_or_else(|| Some("no module is being loaded".into()))?;
     // SAFETY: set by `link` for the duration of the instantiation on this thread; a
     // nested link pushes a loader of its own and pops it before returning here.
     let answer = unsafe { (*resolver)(&specifier, &referrer_name) };
     let (name, source) = answer.map_err(|why| {
-        Some(format!(
-            "cannot import '{specifier}' from '{referrer_name}': {why}"
-        ))
+        Some(crate::engine::host::HostError {
+            message: format!(
+                "cannot import '{specifier}' from '{referrer_name}': {}",
+                why.message
+            ),
+            payload: why.payload,
+        })
     })?;
     let known = LOADERS.with(|l| {
         let loaders = l.borrow();
@@ -168,7 +178,7 @@ fn resolve_in<'s>(
     let module = match compile(scope, &source, &name, source_maps) {
         Ok(Some(module)) => module,
         Ok(None) => return Err(None),
-        Err(error) => return Err(Some(error.message().to_string())),
+        Err(error) => return Err(Some(error.message().to_string().into())),
     };
     let entry = (
         name,

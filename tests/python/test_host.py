@@ -53,6 +53,36 @@ def test_python_exceptions_become_js_errors(ctx: Context) -> None:
         ctx.eval("throw new Error('plain')")
 
 
+def test_exceptions_that_cannot_be_described_are_still_errors(ctx: Context) -> None:
+    # Building the message raised, and the call answered `undefined`.
+    class Text(str):
+        def __format__(self, spec: str) -> str:
+            raise RuntimeError
+
+    class Odd(Exception):
+        def __str__(self) -> str:
+            return Text("odd")
+
+    class Broken(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError
+
+    def odd() -> None:
+        raise Odd
+
+    def broken() -> None:
+        raise Broken
+
+    ctx.expose("odd", odd)
+    ctx.expose("broken", broken)
+    assert ctx.eval("try { odd() } catch (e) { e.message }") == "Odd: odd"
+    assert ctx.eval("try { broken() } catch (e) { e.message }") == (
+        "Broken: <str() of the exception raised RuntimeError>"
+    )
+    with pytest.raises(Odd):
+        ctx.eval("odd()")
+
+
 def test_results_that_cannot_be_converted_are_js_errors(ctx: Context) -> None:
     ctx.expose("weird", lambda: object())
     with pytest.raises(V8ConversionError):

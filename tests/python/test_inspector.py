@@ -311,6 +311,11 @@ def test_errors_second_inspector_bad_host_port(vm: VM, inspected: tuple[Context,
         vm.start_inspector(port=70000)
     with pytest.raises(ValueError):
         vm.start_inspector(host="")
+    for bad in (-1.0, float("nan")):  # NaN waited for good
+        with pytest.raises(ValueError):
+            inspector.wait_for_client(timeout=bad)
+        with pytest.raises(ValueError):
+            inspector.wait_for_disconnect(timeout=bad)
     inspector.stop()
     with pytest.raises(V8ArgumentError):
         vm.start_inspector(host="no such host.invalid", port=0)

@@ -83,6 +83,17 @@ def test_errors_name_the_module(ctx: Context) -> None:
         ctx.run_module("await Promise.reject(new Error('rejected'));", "tla.js")
 
 
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, SystemExit])
+def test_ctrl_c_in_a_resolver_is_raised_again(ctx: Context, raised: type[BaseException]) -> None:
+    # It became a V8JSError ("... KeyboardInterrupt: "): Ctrl-C was lost.
+    def resolver(specifier: str, referrer: str) -> str:
+        raise raised
+
+    with pytest.raises(raised):
+        ctx.run_module("import x from './g.js'; export default x", "m.js", resolver=resolver)
+    assert ctx.eval("1 + 1") == 2
+
+
 def test_module_timeout(ctx: Context) -> None:
     with pytest.raises(V8TimeoutError):
         ctx.run_module("while (true) {}", "loop.js", timeout=0.05)

@@ -641,7 +641,7 @@ fn is_esm(root: &Path, path: &Path) -> bool {
 /// export is what `require` gives.
 pub(crate) fn esm_resolver(
     root: PathBuf,
-) -> impl FnMut(&str, &str) -> Result<(String, String), String> {
+) -> impl FnMut(&str, &str) -> Result<(String, String), crate::engine::host::HostError> {
     move |specifier: &str, referrer: &str| {
         let name = specifier.strip_prefix("node:").unwrap_or(specifier);
         if NODE_BUILTINS.contains(&name) {

@@ -234,7 +234,13 @@ impl<F: Files> Resolver<'_, F> {
         if relative {
             let base = normalize(&from.join(request));
             self.check_inside(&base)?;
-            let slash = request.ends_with('/');
+            // A directory only, as Node has it: `dir/`, and `.`, `..` or a path ending
+            // in `/.` or `/..` (`..` as a file was `<dir>.js`, outside the modules).
+            let slash = request.ends_with('/')
+                || request == "."
+                || request == ".."
+                || request.ends_with("/.")
+                || request.ends_with("/..");
             let found = if slash {
                 self.load_directory(&base)?
             } else {
@@ -542,6 +548,8 @@ mod tests {
         let files = [
             ("/p/index.js", ""),
             ("/p/lib/a.js", ""),
+            ("/p/lib.js", ""),
+            ("/p/lib/index.js", ""),
             ("/p/lib/data.json", "{}"),
             ("/p/lib/dir/index.js", ""),
             ("/p/node_modules/plain/index.js", ""),
@@ -615,6 +623,12 @@ mod tests {
         assert_eq!(ok("../..", "/p/lib/dir"), "/p/index.js");
         assert_eq!(ok("..", "/p/lib"), "/p/index.js");
         assert_eq!(ok("/p/lib/a", "/p/lib/dir"), "/p/lib/a.js");
+        // `.`, `..` and paths ending so are directories only, as in Node.
+        assert_eq!(ok("./lib", "/p"), "/p/lib.js");
+        assert_eq!(ok("./lib/dir/..", "/p"), "/p/lib/index.js");
+        assert_eq!(ok("..", "/p/lib/dir"), "/p/lib/index.js");
+        assert_eq!(ok(".", "/p/lib"), "/p/lib/index.js");
+        assert_eq!(ok("./lib/.", "/p"), "/p/lib/index.js");
     }
 
     #[test]
