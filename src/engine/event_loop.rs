@@ -78,8 +78,14 @@ impl<'a> Session<'a> {
     ) -> Result<bool, Error> {
         loop {
             // Read before the turn looks at the hosts' answers: one that comes later
-            // wakes the wait below.
+            // wakes the wait below (as does tearing the context down).
             let seen = self.call.epoch();
+            if self.realm.is_retired() {
+                // Its timers and pending operations went with it: nothing can come.
+                return Err(Error::invalid_state(
+                    "the context was torn down while this call waited for its event loop",
+                ));
+            }
             match self.turn(|tc, realm, cause| step(tc, realm, cause, &mut done))? {
                 Step::Done => return Ok(true),
                 Step::Again => {}

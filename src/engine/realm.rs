@@ -184,6 +184,8 @@ pub(crate) struct Realm {
     /// Promises rejected with no handler (yet), by identity hash, with their reasons: what
     /// `Context::take_unhandled_rejections` reports (bounded: the oldest are kept).
     pub(crate) rejections: parking_lot::Mutex<Vec<(i32, v8::Global<v8::Value>)>>,
+    /// Whether its context was torn down (see [`Self::retire`]).
+    retired: AtomicBool,
     shared: Weak<VmShared>,
 }
 
@@ -240,6 +242,7 @@ impl Realm {
                 fetch: parking_lot::Mutex::new(None),
                 node: NodeState::default(),
                 rejections: parking_lot::Mutex::default(),
+                retired: AtomicBool::new(false),
                 shared: Arc::downgrade(shared),
             })
         });
@@ -287,15 +290,23 @@ impl Realm {
         VmShared::of(isolate)?.get(id)?.downcast::<Realm>().ok()
     }
 
-    /// Takes the realm out of its VM's table: from now on its functions throw.
+    /// Takes the realm out of its VM's table: from now on its functions throw, and a
+    /// call waiting for its event loop (a timer, a host's answer) wakes and ends.
     pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
         if let Some(shared) = self.shared.upgrade() {
             if shared.remove(self.id).is_some() {
                 if let Some(inspector) = shared.inspector() {
                     inspector.context_retired(self.id);
                 }
             }
+            shared.stops.notify();
         }
+    }
+
+    /// Whether the realm's context was torn down.
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
     }
 
     /// Runs the realm's microtasks (promise reactions, `queueMicrotask`) in its

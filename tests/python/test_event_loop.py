@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from v8cffi import WEB_FEATURES, V8JSError, V8TerminatedError, V8TimeoutError
+from v8cffi import WEB_FEATURES, V8JSError, V8LifecycleError, V8TerminatedError, V8TimeoutError
 from v8cffi.context import Context
 from v8cffi.vm import VM
 from v8cffi.web import feature_mask
@@ -26,6 +26,37 @@ def test_timers_run_in_due_order_with_microtasks_first(ctx: Context) -> None:
     ctx.run_until_idle()
     assert ctx.eval("log") == ["microtask", "0ms, first", "0ms, second", "10ms", "30ms"]
     assert ctx.pending_tasks == 0
+
+
+@pytest.mark.parametrize("waiting", ["run_until_idle", "await_promise"])
+def test_tearing_the_context_down_ends_a_call_waiting_for_its_timers(vm: VM, waiting: str) -> None:
+    # The waiting call slept until the timer was due, then ran it in the torn-down
+    # context (a 2**31 - 1 ms timer: 24 days).
+    ctx = vm.create_context()
+    ran: list[bool] = []
+    ctx.expose("ping", lambda: ran.append(True))
+    ctx.run_script("setTimeout(() => ping(), 30000)")
+    errors: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            if waiting == "run_until_idle":
+                ctx.run_until_idle()
+            else:
+                ctx.eval("new Promise((r) => setTimeout(r, 30000))", await_promise=True)
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.3)
+    start = time.perf_counter()
+    ctx.tear_down()
+    thread.join(10)
+    assert not thread.is_alive() and time.perf_counter() - start < 5
+    assert len(errors) == 1 and isinstance(errors[0], V8LifecycleError)
+    assert "torn down while this call waited" in str(errors[0])
+    assert ran == []
 
 
 def test_timers_never_fire_behind_the_callers_back(ctx: Context) -> None:
