@@ -435,6 +435,7 @@ impl Context {
             match evaluation.state() {
                 v8::PromiseState::Pending => return Err(event_loop::still_pending()),
                 v8::PromiseState::Rejected => {
+                    realm.forget_rejection(evaluation);
                     let reason = evaluation.result(tc);
                     return Err(rejection(tc, reason));
                 }
@@ -619,6 +620,7 @@ fn first_result<'s>(
                     write(scope, realm, result, flags.accept_json).map(First::Done)
                 }
                 v8::PromiseState::Rejected => {
+                    realm.forget_rejection(promise);
                     let reason = promise.result(scope);
                     Err(Some(rejection(scope, reason)))
                 }
@@ -649,6 +651,7 @@ fn settle_and_write(
                     .map_err(|e| e.unwrap_or_else(|| caught(tc, cause)))
             }
             v8::PromiseState::Rejected => {
+                realm.forget_rejection(promise);
                 let reason = promise.result(tc);
                 Err(rejection(tc, reason))
             }

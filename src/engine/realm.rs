@@ -304,6 +304,13 @@ impl Realm {
         }
     }
 
+    /// Forgets `promise` as rejected with no handler: the caller handed its rejection
+    /// to the embedder (a call's `await_promise`), who must not hear of it again.
+    pub(crate) fn forget_rejection(&self, promise: v8::Local<'_, v8::Promise>) {
+        let id = promise.get_identity_hash().get();
+        self.rejections.lock().retain(|(kept, _)| *kept != id);
+    }
+
     /// Whether the realm's context was torn down.
     pub(crate) fn is_retired(&self) -> bool {
         self.retired.load(Ordering::Acquire)

@@ -204,3 +204,19 @@ def test_unhandled_rejections_are_reported_once_and_handled_ones_not(ctx: Contex
     ctx.run_script("globalThis.p = Promise.reject(new Error('later'));")
     ctx.run_script("p.catch(() => {});")
     assert ctx.unhandled_rejections() == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Promise.reject(new Error('now'))",
+        "(async () => { throw new Error('async') })()",
+        "new Promise((_, reject) => setTimeout(() => reject(new Error('timer')), 5))",
+    ],
+)
+def test_a_rejection_await_promise_raised_is_not_reported_again(ctx: Context, source: str) -> None:
+    with pytest.raises(V8JSError):
+        ctx.eval(source, await_promise=True)
+    with pytest.raises(V8JSError):
+        ctx.run_module(f"await {source}", "tla.js")
+    assert ctx.unhandled_rejections() == []
