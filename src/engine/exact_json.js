@@ -7,7 +7,9 @@
 // numbers (not -0, no integer past 2^53), and arrays and plain objects (of
 // Object.prototype or null) of those, with no `toJSON`, no `undefined` inside, no
 // cycle, at most MAX_DEPTH levels. Checked first (reading each property once), then
-// written by JSON.stringify, much faster than a walk through V8's API.
+// written by JSON.stringify, much faster than a walk through V8's API — which reads the
+// properties again: getters and proxy traps run twice (docs/values.md; writing a copy
+// read once instead cost 40 % more instructions per call of a 40-key result).
 (function (maxDepth) {
   'use strict';
   const { stringify } = JSON;

@@ -456,6 +456,7 @@ impl Vm {
             });
             locker.set_slot(Arc::clone(&shared));
             locker.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(&shared));
+            locker.set_host_import_module_dynamically_callback(refuse_dynamic_import);
             shared
         };
         LIVE_VMS.fetch_add(1, Ordering::Relaxed);
@@ -562,6 +563,32 @@ fn dispose(isolate: v8::SharedIsolate, shared: &VmShared) {
         drop(std::mem::take(&mut *shared.graveyard.lock()));
     }
     drop(isolate);
+}
+
+/// `import()`: rejects, saying what to use instead (V8's own rejection said only "Not
+/// supported"). Modules load through `run_module`'s static imports, or `require` in a
+/// context with the Node group.
+fn refuse_dynamic_import<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _options: v8::Local<'s, v8::Data>,
+    _resource: v8::Local<'s, v8::Value>,
+    specifier: v8::Local<'s, v8::String>,
+    _attributes: v8::Local<'s, v8::FixedArray>,
+) -> Option<v8::Local<'s, v8::Promise>> {
+    let resolver = v8::PromiseResolver::new(scope)?;
+    let outcome = crate::engine::panic::catch(|| {
+        let specifier = specifier.to_rust_string_lossy(scope);
+        format!(
+            "import('{specifier}') is not supported: import modules statically in \
+             run_module (its resolver answers them), or require() them in a context \
+             with the Node group"
+        )
+    });
+    let message = outcome.unwrap_or_else(|why| why);
+    let text = v8::String::new(scope, &message)?;
+    let error = v8::Exception::type_error(scope, text);
+    resolver.reject(scope, error)?;
+    Some(resolver.get_promise(scope))
 }
 
 /// V8's heap limit for a VM created without limits (asked of a throwaway isolate once).

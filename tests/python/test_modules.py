@@ -94,6 +94,14 @@ def test_ctrl_c_in_a_resolver_is_raised_again(ctx: Context, raised: type[BaseExc
     assert ctx.eval("1 + 1") == 2
 
 
+def test_dynamic_import_says_what_to_use_instead(ctx: Context) -> None:
+    # V8's own rejection said only "Not supported".
+    got = ctx.eval("import('./x.js').then(() => 'loaded', (e) => `${e.name}: ${e.message}`)", await_promise=True)
+    assert got.startswith("TypeError: import('./x.js') is not supported: import modules statically in run_module")
+    with pytest.raises(V8JSError, match="is not supported"):
+        ctx.run_module("await import('./d.js')", "m.js", resolver=lambda s, r: "export default 1")
+
+
 def test_module_timeout(ctx: Context) -> None:
     with pytest.raises(V8TimeoutError):
         ctx.run_module("while (true) {}", "loop.js", timeout=0.05)
