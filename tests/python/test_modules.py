@@ -96,8 +96,9 @@ def test_ctrl_c_in_a_resolver_is_raised_again(ctx: Context, raised: type[BaseExc
 
 def test_dynamic_import_says_what_to_use_instead(ctx: Context) -> None:
     # V8's own rejection said only "Not supported".
-    got = ctx.eval("import('./x.js').then(() => 'loaded', (e) => `${e.name}: ${e.message}`)", await_promise=True)
-    assert got.startswith("TypeError: import('./x.js') is not supported: import modules statically in run_module")
+    source = "import('./x.js').then(() => 'loaded', (e) => `${e.name}: ${e.message}`)"
+    got = ctx.eval(source, await_promise=True)
+    assert got.startswith("TypeError: import('./x.js') is not supported: import modules statically")
     with pytest.raises(V8JSError, match="is not supported"):
         ctx.run_module("await import('./d.js')", "m.js", resolver=lambda s, r: "export default 1")
 
