@@ -42,7 +42,7 @@ import sys
 from typing import Any
 
 from . import _constants
-from .exceptions import V8ArgumentError, V8ConversionError
+from .exceptions import V8ArgumentError, V8ConversionError, V8Error
 
 #: orjson, once imported (see :func:`_use_orjson`); ``None`` before, and for good
 #: where it is not installed (PyPy, a platform without its wheels).
@@ -507,7 +507,18 @@ def loads(data: bytes) -> Any:
         if tag == 0x6C:  # (bytes' own decode is the fastest; memoryviews have none)
             return data[5:].decode("latin-1") if type(data) is bytes else str(data[5:], "latin-1")
     view = memoryview(data)
-    value, end = _read(view, 0, 0)
+    try:
+        value, end = _read(view, 0, 0)
+    except V8Error:
+        raise
+    except RecursionError:
+        raise V8ArgumentError("malformed value: it nests too deep to read") from None
+    except (IndexError, struct.error, TypeError, ValueError) as e:
+        # Not what the library writes: cut short, or garbage (an unhashable key, bad
+        # UTF-8…).
+        raise V8ArgumentError(f"malformed value: {type(e).__name__}: {e}") from None
+    if end > len(view):
+        raise V8ArgumentError(f"malformed value: cut short ({end - len(view)} bytes missing)")
     if end != len(view):
         raise V8ArgumentError(f"malformed value: {len(view) - end} bytes after its end")
     return value

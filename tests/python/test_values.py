@@ -299,3 +299,23 @@ def test_values_from_many_threads_on_many_vms() -> None:
 def test_microtasks_run_after_every_script(ctx: Context) -> None:
     ctx.run_script("var r = 'pending'; Promise.resolve(1).then((v) => { r = v })")
     assert ctx.eval("r") == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"i\x01",
+        b"a\x01\x00\x00\x00",
+        b"o\x01\x00\x00\x00a\x00\x00\x00\x00n",  # a list as a key
+        b"l\x09\x00\x00\x00ab",  # cut short
+        b"a\x01\x00\x00\x00" * 100_000 + b"n",  # deeper than Python's stack
+        b"n\x00",  # something after the value
+    ],
+)
+def test_malformed_wire_values_are_argument_errors(data: bytes) -> None:
+    # They were IndexError, struct.error, TypeError, RecursionError…
+    from v8cffi import V8ArgumentError
+
+    with pytest.raises(V8ArgumentError, match="malformed value"):
+        loads(data)
