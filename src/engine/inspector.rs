@@ -96,7 +96,13 @@ struct State {
     /// The next `Debugger.paused` may be that break: say so in its reason.
     rename_pause: bool,
     stopping: bool,
+    /// Connections being read or answered now (each on a thread of its own).
+    handshakes: usize,
 }
+
+/// Connections read at once; more wait in the listener's queue (a few idle sockets
+/// held the debugger out when one was read at a time, 5 s each).
+const MAX_HANDSHAKES: usize = 8;
 
 enum Event {
     Connect(u64),
@@ -614,8 +620,23 @@ impl Core {
             if self.state.lock().stopping {
                 return;
             }
+            if self.state.lock().handshakes >= MAX_HANDSHAKES {
+                std::thread::sleep(POLL * 2);
+                continue;
+            }
             match listener.accept() {
-                Ok((stream, _)) => self.serve_connection(stream),
+                Ok((stream, _)) => {
+                    self.state.lock().handshakes += 1;
+                    let core = Arc::clone(self);
+                    // A connection that never gets the thread is dropped (closed).
+                    let _ = std::thread::Builder::new()
+                        .name("v8rs-inspector-http".into())
+                        .spawn(move || {
+                            let _ = catch(|| core.serve_connection(stream));
+                            core.state.lock().handshakes -= 1;
+                        })
+                        .map_err(|_| self.state.lock().handshakes -= 1);
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(POLL * 2),
                 Err(_) => std::thread::sleep(POLL * 2),
             }

@@ -144,6 +144,24 @@ def test_json_endpoints_have_nodes_shape(inspected: tuple[Context, v8cffi.Inspec
     assert "Browser" in version
 
 
+def test_idle_connections_do_not_keep_clients_out(inspected: tuple[Context, v8cffi.Inspector]) -> None:
+    # Connections were read one at a time, each waited for up to 5 s: three idle
+    # sockets kept a debugger out for 15 s.
+    _, inspector = inspected
+    idle = [socket.create_connection(("127.0.0.1", inspector.port)) for _ in range(3)]
+    try:
+        start = time.perf_counter()
+        (target,) = get_json(inspector, "/json/list")
+        cdp = Cdp(inspector.url)
+        assert cdp.call("Runtime.evaluate", {"expression": "6 * 7"})["result"]["result"]["value"] == 42
+        cdp.close()
+        assert time.perf_counter() - start < 4
+        assert target["webSocketDebuggerUrl"] == inspector.url
+    finally:
+        for sock in idle:
+            sock.close()
+
+
 def test_breakpoint_by_url_scopes_timeout_and_many_calls(inspected: tuple[Context, v8cffi.Inspector]) -> None:
     ctx, inspector = inspected
     ctx.run_script(
