@@ -26,6 +26,35 @@ impl v8::ValueSerializerImpl for CloneErrors {
             .unwrap_or_else(|| v8::Exception::error(scope, message));
         scope.throw_exception(error);
     }
+
+    fn get_shared_array_buffer_id<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+        _buffer: v8::Local<'s, v8::SharedArrayBuffer>,
+    ) -> Option<u32> {
+        self.refuse(scope, "#<SharedArrayBuffer> could not be cloned.");
+        None
+    }
+
+    fn get_wasm_module_transfer_id(
+        &self,
+        scope: &mut v8::PinScope<'_, '_>,
+        _module: v8::Local<v8::WasmModuleObject>,
+    ) -> Option<u32> {
+        self.refuse(scope, "#<WebAssembly.Module> could not be cloned.");
+        None
+    }
+}
+
+impl CloneErrors {
+    /// Throws a `DataCloneError` with `text` (V8, or the crate, threw a plain `Error`
+    /// for these, one naming the crate's internals).
+    fn refuse(&self, scope: &mut v8::PinScope<'_, '_>, text: &str) {
+        use v8::ValueSerializerImpl as _;
+        if let Some(message) = v8::String::new(scope, text) {
+            self.throw_data_clone_error(scope, message);
+        }
+    }
 }
 
 struct NoHostObjects;
