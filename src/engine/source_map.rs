@@ -419,6 +419,11 @@ impl LoadedMap {
         if !token.has_source() || token.get_dst_line() != line {
             return None;
         }
+        // A segment whose deltas went below 0 wrapped round (line or column 2^32 - 1):
+        // it maps nowhere.
+        if token.get_src_line() > i32::MAX as u32 || token.get_src_col() > i32::MAX as u32 {
+            return None;
+        }
         let src_id = token.get_src_id();
         Some(Original {
             source: self.shown.get(src_id as usize)?,
@@ -661,6 +666,16 @@ mod tests {
 
     fn map() -> Arc<LoadedMap> {
         Arc::new(LoadedMap::parse(MAP.as_bytes(), Path::new("dist"), None, None).unwrap())
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "reads the current directory")]
+    fn segments_below_line_or_column_0_map_nowhere() {
+        // `SAFA`: column 9, source line -2 (wraps).
+        let json = br#"{"version":3,"sources":["a.ts"],"names":[],"mappings":"AAAA,SAFA"}"#;
+        let map = LoadedMap::parse(json, Path::new(""), None, None).unwrap();
+        assert!(map.lookup(0, 12).is_none());
+        assert!(map.lookup(0, 3).is_some());
     }
 
     #[test]
