@@ -344,6 +344,29 @@ def test_empty_body_chunks_are_read_past(vm: VM, chunks: list[bytes]) -> None:
         assert settle(ctx, "return (await fetch('https://x/')).text()") == b"".join(chunks).decode()
 
 
+@pytest.mark.parametrize("status", [204, 205, 304])
+def test_null_body_statuses_have_no_body_whatever_the_handler_gave(vm: VM, status: int) -> None:
+    for body in (b"body", iter([b"a", b"b"])):
+        ctx = vm.create_context(fetch=lambda request, body=body: (status, {}, body))
+        got = settle(
+            ctx, "const r = await fetch('https://x/'); return [r.status, r.body === null, await r.text()]"
+        )
+        assert got == [status, True, ""]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ((200, {"x": "€"}, b"ok"), "cannot convert the value to a ByteString"),
+        ({"status": 200, "status_text": "OK\r\nX: y", "body": b"ok"}, "Invalid statusText"),
+    ],
+)
+def test_answers_no_network_could_give_are_type_errors(vm: VM, answer: Any, message: str) -> None:
+    ctx = vm.create_context(fetch=lambda request: answer)
+    got = settle(ctx, "try { await fetch('https://x/') } catch (e) { return [e.name, e.message] }")
+    assert got[0] == "TypeError" and message in got[1]
+
+
 def test_a_none_body_chunk_is_an_error_not_the_end(ctx: Context) -> None:
     ctx.set_fetch(lambda request: (200, {}, iter([b"a", None, b"b"])))
     got = settle(

@@ -96,6 +96,10 @@
       if (value !== undefined && /[\0\r\n]/.test(value)) {
         throw new TypeError(`Headers.${what}: "${value}" is an invalid header value.`);
       }
+      if (value !== undefined && /[^\0-\xff]/.test(value)) { // WebIDL's ByteString
+        const at = value.search(/[^\0-\xff]/);
+        throw new TypeError(`Headers.${what}: cannot convert the value to a ByteString: the character at index ${at} has a value of ${value.charCodeAt(at)}, greater than 255.`);
+      }
       if (this.#guard === 'immutable') throw new TypeError('immutable');
       return name.toLowerCase();
     }
@@ -637,14 +641,20 @@
         fromHost(answer, url, redirected, signal) {
           const response = new Response(kCreate);
           response.#status = answer.status;
-          response.#statusText = answer.statusText ?? '';
+          const statusText = answer.statusText ?? '';
+          if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError(`Invalid statusText: ${JSON.stringify(statusText)}`);
+          response.#statusText = statusText;
           for (const [name, value] of answer.headers ?? []) response.#headers.append(name, value);
           setGuard(response.#headers, 'immutable');
           response.#type = 'basic';
           response.#url = url;
           response.#redirected = redirected;
           let body = null;
-          if (answer.stream !== undefined && answer.stream !== null) body = { host: answer.stream };
+          if (NULL_BODY.has(answer.status)) {
+            // No body, whatever the handler gave (as a network response has none); a
+            // streamed one is cancelled.
+            if (answer.stream !== undefined && answer.stream !== null) native.fetchSend('cancel', answer.stream);
+          } else if (answer.stream !== undefined && answer.stream !== null) body = { host: answer.stream };
           else if (answer.body instanceof Uint8Array) body = { bytes: answer.body };
           else if (answer.body !== null && answer.body !== undefined) body = { bytes: encode(String(answer.body)) };
           else body = { bytes: new Uint8Array(0) };
