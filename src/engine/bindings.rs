@@ -23,7 +23,29 @@ pub(crate) fn expose(
         return Ok(false);
     };
     let global = scope.get_current_context().global(scope);
-    Ok(global.set(scope, key.into(), js_function.into()).is_some())
+    if global.set(scope, key.into(), js_function.into()).is_none() {
+        return Ok(false);
+    }
+    check_global_took(scope, global, key, js_function.into(), name)?;
+    Ok(true)
+}
+
+/// Fails when the global `name` (`key`) of `global` is not `value` after setting it: a
+/// read-only global (`undefined`, `NaN`…) or a setter ignored it without an error.
+pub(crate) fn check_global_took(
+    scope: &mut v8::PinScope<'_, '_>,
+    global: v8::Local<'_, v8::Object>,
+    key: v8::Local<'_, v8::String>,
+    value: v8::Local<'_, v8::Value>,
+    name: &str,
+) -> Result<(), Error> {
+    match global.get(scope, key.into()) {
+        Some(now) if now.strict_equals(value) => Ok(()),
+        _ => Err(Error::invalid_argument(format!(
+            "the global '{name}' cannot be set (it is read-only, or its setter keeps \
+             other values)"
+        ))),
+    }
 }
 
 /// The native behind every host function: finds the closure through its context's id

@@ -454,6 +454,13 @@ impl Context {
                     global
                         .set(tc, key.into(), namespace)
                         .ok_or_else(|| caught(tc, cause))?;
+                    crate::engine::bindings::check_global_took(
+                        tc,
+                        global,
+                        key,
+                        namespace,
+                        global_name,
+                    )?;
                     Ok(b"u".to_vec())
                 }
                 None => write(tc, realm, namespace, flags.accept_json)

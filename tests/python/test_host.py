@@ -83,6 +83,18 @@ def test_exceptions_that_cannot_be_described_are_still_errors(ctx: Context) -> N
         ctx.eval("odd()")
 
 
+@pytest.mark.parametrize("name", ["undefined", "NaN", "Infinity"])
+def test_exposing_as_a_read_only_global_is_an_error(ctx: Context, name: str) -> None:
+    # It succeeded and did nothing.
+    from v8cffi import V8ArgumentError
+
+    with pytest.raises(V8ArgumentError, match=f"the global '{name}' cannot be set"):
+        ctx.expose(name, lambda: 1)
+    with pytest.raises(V8ArgumentError, match=f"the global '{name}' cannot be set"):
+        ctx.run_module("export const a = 1", "m.js", global_name=name)
+    assert ctx.eval(f"typeof {name}") != "function"
+
+
 def test_results_that_cannot_be_converted_are_js_errors(ctx: Context) -> None:
     ctx.expose("weird", lambda: object())
     with pytest.raises(V8ConversionError):
