@@ -102,8 +102,9 @@ class Inspector:
             _native.inspector_stop(ptr)
 
     def is_alive(self) -> bool:
-        """Whether it is still serving (not stopped)."""
-        return self._ptr is not None
+        """Whether it is still serving: not stopped, and its VM not torn down."""
+        vm_alive = getattr(self._vm, "is_alive", None)
+        return self._ptr is not None and (vm_alive is None or bool(vm_alive()))
 
     def __enter__(self) -> Inspector:
         return self

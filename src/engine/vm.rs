@@ -515,6 +515,9 @@ impl Vm {
     /// [`Code::Terminated`]. Returns whether a call was stopped. A VM with nothing
     /// running is unaffected.
     pub fn terminate(&self) -> bool {
+        if platform::in_forked_child() {
+            return false; // no call runs here: the one seen is the parent's
+        }
         self.shared.stops.stop(StopReason::Terminated, Target::All)
     }
 

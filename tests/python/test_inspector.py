@@ -371,7 +371,9 @@ def test_stop_with_a_client_and_free_the_vm_while_serving(vm: VM, ctx: Context) 
     cdp = Cdp(inspector.url)
     cdp.call("Debugger.enable")
     assert cdp.call("Runtime.evaluate", {"expression": "1"})["result"]["result"]["value"] == 1
+    assert inspector.is_alive()
     doomed.tear_down()  # the inspector stops with the VM, no hang
+    assert not inspector.is_alive()
     del doomed_ctx
     inspector.stop()
     cdp.close()
