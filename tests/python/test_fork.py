@@ -22,8 +22,8 @@ def test_a_forked_child_gets_a_clear_error_and_exits_cleanly() -> None:
         import threading, time
         busy = platform.create_vm().set_up()
         busy_ctx = busy.create_context()
-        threading.Thread(target=lambda: busy_ctx.run_script("var t = Date.now(); while (Date.now() - t < 1500) {}"),
-                         daemon=True).start()
+        spin = "var t = Date.now(); while (Date.now() - t < 1500) {}"
+        threading.Thread(target=lambda: busy_ctx.run_script(spin), daemon=True).start()
         time.sleep(0.3)
         pid = os.fork()
         if pid == 0:
