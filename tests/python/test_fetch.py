@@ -346,8 +346,13 @@ def test_empty_body_chunks_are_read_past(vm: VM, chunks: list[bytes]) -> None:
 
 @pytest.mark.parametrize("status", [204, 205, 304])
 def test_null_body_statuses_have_no_body_whatever_the_handler_gave(vm: VM, status: int) -> None:
-    for body in (b"body", iter([b"a", b"b"])):
-        ctx = vm.create_context(fetch=lambda request, body=body: (status, {}, body))
+    bodies: list[Any] = [b"body", iter([b"a", b"b"])]
+    for body in bodies:
+
+        def answer(request: FetchRequest, body: Any = body) -> Any:
+            return (status, {}, body)
+
+        ctx = vm.create_context(fetch=answer)
         got = settle(
             ctx, "const r = await fetch('https://x/'); return [r.status, r.body === null, await r.text()]"
         )
