@@ -332,7 +332,7 @@ impl<'s> Writer<'_, 's> {
         depth: usize,
     ) -> Result<(), Option<Error>> {
         self.values += 1;
-        if self.values % CHECK_EVERY == 0 {
+        if self.values.is_multiple_of(CHECK_EVERY) {
             self.check(scope)?;
         }
         if value.is_undefined() {

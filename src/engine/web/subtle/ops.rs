@@ -260,7 +260,7 @@ fn pbkdf2_with<M: hmac::Mac + hmac::digest::KeyInit + Clone>(
         let mut u = mac.finalize().into_bytes();
         let mut t = u.clone();
         for round in 1..iterations {
-            if round % STOP_CHECK_ROUNDS == 0 && stopped() {
+            if round.is_multiple_of(STOP_CHECK_ROUNDS) && stopped() {
                 return false;
             }
             let mut mac = prf.clone();
