@@ -317,6 +317,9 @@ class Network:
             except StopAsyncIteration:
                 self._cancel(stream)
                 return None
+            except BaseException:
+                self._cancel(stream)  # as the sync path: the body fails, the iterator closes
+                raise
 
         self._await(id_, next_chunk(), lambda chunk: chunk)
         return None

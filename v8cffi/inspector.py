@@ -45,6 +45,8 @@ class Inspector:
 
     def __init__(self, vm: object, ptr: Any, host: str) -> None:
         self._vm = vm
+        #: The VM's native handle when this started: a VM set up again is a new isolate.
+        self._vm_handle = getattr(vm, "_ptr", None)
         self._ptr: Any = ptr
         self._lock = threading.Lock()
         self.host: str = host
@@ -55,7 +57,7 @@ class Inspector:
         """The port it listens on (the one picked when started with port 0)."""
 
     def __repr__(self) -> str:
-        state = "running" if self._ptr is not None else "stopped"
+        state = "running" if self.is_alive() else "stopped"
         return f"<Inspector {self.url} {state}>"
 
     def _live(self) -> Any:
@@ -102,9 +104,10 @@ class Inspector:
             _native.inspector_stop(ptr)
 
     def is_alive(self) -> bool:
-        """Whether it is still serving: not stopped, and its VM not torn down."""
-        vm_alive = getattr(self._vm, "is_alive", None)
-        return self._ptr is not None and (vm_alive is None or bool(vm_alive()))
+        """Whether it is still serving: not stopped, and its VM not torn down (nor set up
+        again since: a new isolate, which this does not serve)."""
+        handle = self._vm_handle
+        return self._ptr is not None and (handle is None or getattr(self._vm, "_ptr", None) is handle)
 
     def __enter__(self) -> Inspector:
         return self

@@ -98,11 +98,28 @@ struct State {
     stopping: bool,
     /// Connections being read or answered now (each on a thread of its own).
     handshakes: usize,
+    /// A WebSocket handshake holds the client slot (see [`Reservation`]).
+    handshaking: bool,
 }
 
 /// Connections read at once; more wait in the listener's queue (a few idle sockets
 /// held the debugger out when one was read at a time, 5 s each).
 const MAX_HANDSHAKES: usize = 8;
+
+/// A WebSocket handshake's claim on the client slot ([`State::handshaking`]), given
+/// back when dropped unless the handshake gave it back itself (a panic in it, too).
+struct Reservation<'a> {
+    state: &'a Mutex<State>,
+    held: Cell<bool>,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.held.get() {
+            self.state.lock().handshaking = false;
+        }
+    }
+}
 
 enum Event {
     Connect(u64),
@@ -670,7 +687,14 @@ impl Core {
                 );
                 return;
             }
-            if self.state.lock().client != 0 {
+            let taken = {
+                // Reserved before the handshake: of two at once, one gets 409.
+                let mut state = self.state.lock();
+                let taken = state.client != 0 || state.handshaking;
+                state.handshaking |= !taken;
+                taken
+            };
+            if taken {
                 respond(
                     &mut stream,
                     head.len(),
@@ -680,18 +704,25 @@ impl Core {
                 );
                 return;
             }
-            let Ok(ws) = tungstenite::accept(stream) else {
-                return;
+            let reservation = Reservation {
+                state: &self.state,
+                held: Cell::new(true),
             };
-            let client = {
+            let accepted = tungstenite::accept(stream);
+            let (ws, client) = {
                 let mut state = self.state.lock();
+                state.handshaking = false;
+                reservation.held.set(false);
                 if state.stopping || state.client != 0 {
                     return;
                 }
+                let Ok(ws) = accepted else {
+                    return;
+                };
                 state.last_client += 1;
                 state.client = state.last_client;
                 state.outbound.clear();
-                state.client
+                (ws, state.client)
             };
             self.deliver(Event::Connect(client));
             let core = Arc::clone(self);

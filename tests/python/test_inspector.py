@@ -162,6 +162,35 @@ def test_idle_connections_do_not_keep_clients_out(inspected: tuple[Context, v8cf
             sock.close()
 
 
+def test_of_clients_upgrading_at_once_one_gets_the_debugger(
+    inspected: tuple[Context, v8cffi.Inspector],
+) -> None:
+    # Served concurrently, two handshakes both passed the check and both got 101.
+    _, inspector = inspected
+    path = inspector.url.split(str(inspector.port), 1)[1]
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{inspector.port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    socks = [socket.create_connection(("127.0.0.1", inspector.port)) for _ in range(6)]
+    statuses: list[str] = []
+
+    def upgrade(sock: socket.socket) -> None:
+        sock.settimeout(10)
+        sock.sendall(request)
+        statuses.append(sock.recv(64).split(b" ")[1].decode())
+
+    threads = [threading.Thread(target=upgrade, args=(sock,)) for sock in socks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    for sock in socks:
+        sock.close()
+    assert sorted(statuses) == ["101"] + ["409"] * 5
+
+
 def test_breakpoint_by_url_scopes_timeout_and_many_calls(inspected: tuple[Context, v8cffi.Inspector]) -> None:
     ctx, inspector = inspected
     ctx.run_script(
@@ -374,6 +403,9 @@ def test_stop_with_a_client_and_free_the_vm_while_serving(vm: VM, ctx: Context) 
     assert inspector.is_alive()
     doomed.tear_down()  # the inspector stops with the VM, no hang
     assert not inspector.is_alive()
+    doomed.set_up()  # a new isolate: not the one it served
+    assert not inspector.is_alive() and "stopped" in repr(inspector)
+    doomed.tear_down()
     del doomed_ctx
     inspector.stop()
     cdp.close()

@@ -453,3 +453,18 @@ def test_globals_from_a_snapshot_win_over_the_web_apis() -> None:
     snapshot = platform.create_snapshot(["globalThis.atob = () => 'from the snapshot'"])
     with platform.create_vm(snapshot=snapshot) as vm, vm.create_context() as ctx:
         assert ctx.eval("[atob('eA=='), btoa('x')]") == ["from the snapshot", "eA=="]
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_snapshot_scripts_and_warm_ups_may_use_base64(isolated: bool) -> None:
+    # V8 adds Uint8Array's base64 only to contexts made from a snapshot: in the one the
+    # scripts run in, btoa/atob threw once they used it.
+    snapshot = platform.create_snapshot(
+        ["globalThis.made = [btoa('hello'), atob('aGk='), btoa('\\xff'.repeat(40000)).length]",
+         "globalThis.enc = (s) => btoa(s)"],
+        warmup=["enc('warm')"],
+        isolated=isolated,
+    )  # fmt: skip
+    with platform.create_vm(snapshot=snapshot) as vm, vm.create_context() as ctx:
+        assert ctx.eval("made") == ["aGVsbG8=", "hi", 53336]
+        assert ctx.eval("[enc('xy'), atob('eHk')]") == ["eHk=", "xy"]

@@ -641,10 +641,16 @@
         fromHost(answer, url, redirected, signal) {
           const response = new Response(kCreate);
           response.#status = answer.status;
-          const statusText = answer.statusText ?? '';
-          if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError(`Invalid statusText: ${JSON.stringify(statusText)}`);
-          response.#statusText = statusText;
-          for (const [name, value] of answer.headers ?? []) response.#headers.append(name, value);
+          try {
+            const statusText = answer.statusText ?? '';
+            if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError(`Invalid statusText: ${JSON.stringify(statusText)}`);
+            response.#statusText = statusText;
+            for (const [name, value] of answer.headers ?? []) response.#headers.append(name, value);
+          } catch (e) {
+            // An answer no network could give: its streamed body is cancelled (closed).
+            if (answer.stream !== undefined && answer.stream !== null) native.fetchSend('cancel', answer.stream);
+            throw e;
+          }
           setGuard(response.#headers, 'immutable');
           response.#type = 'basic';
           response.#url = url;

@@ -405,11 +405,45 @@
   // --- atob, btoa -----------------------------------------------------------------
   // V8's own Uint8Array.prototype.toBase64 and Uint8Array.fromBase64 do the coding (a
   // JavaScript loop of one string per group took 3.4 s and 60 times the memory for
-  // 16 MB). They are looked up at each call: V8 adds them to each context, and a
-  // snapshot must not hold them.
+  // 16 MB). They are looked up at each call: V8 adds them to each context made from a
+  // snapshot, and a snapshot must not hold them. Where they are missing (the context a
+  // snapshot's scripts run in) or replaced by something not callable, the coding is
+  // done here, in chunks.
   const CHUNK = 0x8000; // bytes per String.fromCharCode call
   const { fromCharCode } = String;
   const applyFn = Reflect.apply;
+  const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+  function encodeBytes(bytes) {
+    const out = [];
+    for (let start = 0; start < bytes.length; start += CHUNK) {
+      let part = '';
+      for (let i = start, end = Math.min(start + CHUNK, bytes.length); i < end; i += 3) {
+        const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+        part += BASE64_ALPHABET[(n >> 18) & 63] + BASE64_ALPHABET[(n >> 12) & 63] +
+          (i + 1 < bytes.length ? BASE64_ALPHABET[(n >> 6) & 63] : '=') +
+          (i + 2 < bytes.length ? BASE64_ALPHABET[n & 63] : '=');
+      }
+      out.push(part);
+    }
+    return out.join('');
+  }
+
+  function decodeText(s) { // `s`: checked, without padding
+    const bytes = new Uint8Array(Math.floor((s.length * 3) / 4));
+    let buffer = 0, bits = 0, at = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      const value = c >= 97 ? c - 71 : c >= 65 ? c - 65 : c >= 48 ? c + 4 : c === 43 ? 62 : 63;
+      buffer = ((buffer << 6) | value) & 0xffffff;
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        bytes[at++] = (buffer >> bits) & 0xff;
+      }
+    }
+    return bytes;
+  }
 
   function btoa(data) {
     requireArgs(arguments, 1, 'btoa');
@@ -419,7 +453,8 @@
     }
     const bytes = new Uint8Array(s.length);
     for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-    return applyFn(Uint8Array.prototype.toBase64, bytes, []);
+    const toBase64 = Uint8Array.prototype.toBase64;
+    return typeof toBase64 === 'function' ? applyFn(toBase64, bytes, []) : encodeBytes(bytes);
   }
 
   // The forgiving-base64 decode of the HTML standard.
@@ -430,7 +465,10 @@
     if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) {
       throw new DOMException("Failed to execute 'atob': The string to be decoded is not correctly encoded.", 'InvalidCharacterError');
     }
-    const bytes = applyFn(Uint8Array.fromBase64, Uint8Array, [s, { lastChunkHandling: 'loose' }]);
+    const fromBase64 = Uint8Array.fromBase64;
+    const bytes = typeof fromBase64 === 'function'
+      ? applyFn(fromBase64, Uint8Array, [s, { lastChunkHandling: 'loose' }])
+      : decodeText(s);
     if (bytes.length <= CHUNK) return applyFn(fromCharCode, null, bytes);
     const out = [];
     for (let i = 0; i < bytes.length; i += CHUNK) out.push(applyFn(fromCharCode, null, bytes.subarray(i, i + CHUNK)));

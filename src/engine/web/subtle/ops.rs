@@ -209,8 +209,8 @@ pub(crate) fn aes_gcm(
 }
 
 /// PBKDF2-HMAC of `password` and `salt`: `bits` bits. `stopped` is asked every
-/// [`STOP_CHECK_ROUNDS`] iterations (billions of them take hours): once it says yes,
-/// the derivation ends with an error.
+/// [`STOP_CHECK_ROUNDS`] HMACs, over all blocks (billions of them take hours): once it
+/// says yes, the derivation ends with an error.
 pub(crate) fn pbkdf2(
     hash: Hash,
     password: &[u8],
@@ -253,14 +253,23 @@ fn pbkdf2_with<M: hmac::Mac + hmac::digest::KeyInit + Clone>(
         return false;
     };
     let size = <M as hmac::digest::OutputSizeUser>::output_size();
+    // HMACs over all blocks: many blocks of few iterations take long too.
+    let mut rounds = 0u32;
+    let mut tick = || {
+        rounds = rounds.wrapping_add(1);
+        rounds.is_multiple_of(STOP_CHECK_ROUNDS) && stopped()
+    };
     for (index, block) in out.chunks_mut(size).enumerate() {
+        if tick() {
+            return false;
+        }
         let mut mac = prf.clone();
         mac.update(salt);
         mac.update(&(index as u32 + 1).to_be_bytes());
         let mut u = mac.finalize().into_bytes();
         let mut t = u.clone();
-        for round in 1..iterations {
-            if round.is_multiple_of(STOP_CHECK_ROUNDS) && stopped() {
+        for _ in 1..iterations {
+            if tick() {
                 return false;
             }
             let mut mac = prf.clone();
