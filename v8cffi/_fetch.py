@@ -141,13 +141,6 @@ def _pool() -> ThreadPoolExecutor:
 # --- answers -------------------------------------------------------------------------
 
 
-def _describe(exc: BaseException) -> str:
-    try:
-        return f"{type(exc).__name__}: {exc}"
-    except BaseException:  # a __str__ that raises
-        return type(exc).__name__
-
-
 def _chunk(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode()
@@ -208,11 +201,12 @@ class Network:
         try:
             packed = dumps(answer)
         except BaseException as exc:
-            packed = dumps({"error": f"the fetch handler's answer cannot be converted: {_describe(exc)}"})
+            why = _native.describe(exc)
+            packed = dumps({"error": f"the fetch handler's answer cannot be converted: {why}"})
         _native.context_settle(self._context, id_, packed)
 
     def _fail(self, id_: int, exc: BaseException) -> None:
-        self._settle(id_, {"error": _describe(exc)})
+        self._settle(id_, {"error": _native.describe(exc)})
 
     # -- requests --
     def _fetch(self, id_: int, payload: Mapping[str, Any]) -> None:

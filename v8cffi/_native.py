@@ -804,7 +804,7 @@ def _reply_error(reply: Any, exc: BaseException, *, again: bool = True) -> None:
     """Answers with ``exc`` as a JavaScript ``Error``; with ``again``, lending ``exc``
     with it so that it is raised again if JavaScript does not catch the error."""
     try:
-        message = _describe(exc).encode("utf-8", "replace")
+        message = describe(exc).encode("utf-8", "replace")
     except BaseException:  # a str subclass from __str__ that cannot even be encoded
         message = b"<an exception that could not be described>"
     if again:
@@ -813,7 +813,7 @@ def _reply_error(reply: Any, exc: BaseException, *, again: bool = True) -> None:
         lib.v8rs_reply_error(reply, message, len(message))
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     """``"<Type>: <str(exc)>"``, or a note where that fails (a callback must answer
     either way: an exception here became ``undefined``)."""
     try:

@@ -110,12 +110,12 @@ const MAX_HANDSHAKES: usize = 8;
 /// back when dropped unless the handshake gave it back itself (a panic in it, too).
 struct Reservation<'a> {
     state: &'a Mutex<State>,
-    held: Cell<bool>,
+    held: bool,
 }
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
-        if self.held.get() {
+        if self.held {
             self.state.lock().handshaking = false;
         }
     }
@@ -704,15 +704,15 @@ impl Core {
                 );
                 return;
             }
-            let reservation = Reservation {
+            let mut reservation = Reservation {
                 state: &self.state,
-                held: Cell::new(true),
+                held: true,
             };
             let accepted = tungstenite::accept(stream);
             let (ws, client) = {
                 let mut state = self.state.lock();
                 state.handshaking = false;
-                reservation.held.set(false);
+                reservation.held = false;
                 if state.stopping || state.client != 0 {
                     return;
                 }

@@ -158,7 +158,6 @@ pub(crate) fn write<'s>(
     temporal: Option<Temporal<'s>>,
 ) -> Result<(), Option<Error>> {
     let mut seen = Vec::new();
-    let heap_limit = crate::engine::vm::VmShared::of(scope).map_or(0, |shared| shared.heap_limit);
     // A lone string reads faster in its own form than as a JSON text.
     let mut writer = Writer {
         out,
@@ -166,7 +165,6 @@ pub(crate) fn write<'s>(
         json: (accept_json && !value.is_string()).then(Vec::new),
         temporal,
         values: 0,
-        heap_limit,
     };
     writer.value(scope, value, &Path::Root, 0)?;
     // A value that JSON says exactly goes as JSON text: callers parse that with their
@@ -223,8 +221,6 @@ struct Writer<'a, 's> {
     temporal: Option<Temporal<'s>>,
     /// The values written so far (each holds a V8 handle until the conversion ends).
     values: usize,
-    /// The VM's heap limit, which bounds the conversion's own memory (see [`Self::check`]).
-    heap_limit: usize,
 }
 
 /// How often a conversion looks whether its call was stopped and how large it grew:
@@ -235,13 +231,16 @@ const CHECK_EVERY: usize = 4096;
 impl<'s> Writer<'_, 's> {
     /// Fails the conversion when its call was stopped (the termination is then in the
     /// scope's `TryCatch`: `Err(None)`), or when what it holds — the wire format, the
-    /// JSON text and a handle per value — passes [`conversion_limit`].
+    /// JSON text and a handle per value — passes [`conversion_limit`] for the VM's heap
+    /// limit.
     fn check(&mut self, scope: &mut v8::PinScope<'s, '_>) -> Result<(), Option<Error>> {
         if crate::engine::call::stop_requested_meanwhile(scope) {
             return Err(None);
         }
+        let heap_limit =
+            crate::engine::vm::VmShared::of(scope).map_or(0, |shared| shared.heap_limit);
         let held = self.out.len() + self.json.as_ref().map_or(0, Vec::len) + 8 * self.values;
-        let limit = conversion_limit(self.heap_limit);
+        let limit = conversion_limit(heap_limit);
         if held > limit {
             return Err(Some(Error::new(
                 Code::OutOfMemory,
@@ -249,7 +248,7 @@ impl<'s> Writer<'_, 's> {
                     "cannot convert the value: its conversion passed {} MiB (4 times the VM's \
                      heap limit of {} MiB); an array's holes count as undefined each",
                     limit >> 20,
-                    self.heap_limit >> 20
+                    heap_limit >> 20
                 ),
             )));
         }

@@ -236,7 +236,7 @@ pub(crate) fn pbkdf2(
     Ok(out)
 }
 
-/// How many PBKDF2 iterations run between two looks at whether the call was stopped
+/// How many HMACs PBKDF2 computes between two looks at whether the call was stopped
 /// (about a millisecond's worth).
 const STOP_CHECK_ROUNDS: u32 = 1024;
 
