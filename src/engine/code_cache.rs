@@ -4,8 +4,13 @@
 //!
 //! Entries are keyed by the SHA-256 of the V8 version, the V8 flags, the script's name
 //! and its source (a weaker hash would let a crafted library collide with another and
-//! run its code: V8 checks only the source's length and the flags). V8 checks an entry before using it; a rejected one (damaged, or stale)
-//! falls back to a normal compile and is replaced. The in-memory cache holds at most
+//! run its code: V8 checks only the source's length and the flags). A file holds its
+//! entry behind a header of ours (a magic string, the entry's length and a checksum):
+//! V8 checks an entry's own header but not the compiled code after it, and a damaged
+//! byte there can crash the process; a file whose header or checksum does not match is
+//! rejected and removed before V8 sees it. V8 checks an entry before using it; a
+//! rejected one (damaged, or stale) falls back to a normal compile and is replaced.
+//! The in-memory cache holds at most
 //! [`MEMORY_LIMIT`] bytes, dropping the least recently used entries first; files are
 //! written to a name of their own per writer and renamed into place, so processes and
 //! threads sharing a directory never read a half-written entry.
@@ -126,31 +131,103 @@ fn file(dir: &Path, key: Key) -> PathBuf {
     dir.join(format!("{hex}.v8cache"))
 }
 
-/// The cached code for `key`, from memory or from `dir`.
-pub(crate) fn lookup(key: Key, dir: Option<&Path>) -> Option<Arc<Vec<u8>>> {
+/// What a cache file starts with (then the entry's length and checksum, 8 bytes each).
+const FILE_MAGIC: &[u8; 12] = b"v8rs-cache1\n";
+
+/// The length of a cache file's header.
+const FILE_HEADER: usize = FILE_MAGIC.len() + 16;
+
+/// `data` as a cache file holds it: behind [`FILE_MAGIC`], its length and checksum.
+fn framed(data: &[u8]) -> Vec<u8> {
+    let sum = crate::engine::snapshot_file::checksum(&[], data);
+    let mut out = Vec::with_capacity(FILE_HEADER + data.len());
+    out.extend_from_slice(FILE_MAGIC);
+    out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    out.extend_from_slice(&sum.to_le_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// The entry a cache file holds, or `None` when its header, length or checksum does not
+/// match (damaged, cut short, grown, or from an older v8rs).
+fn unframed(mut file: Vec<u8>) -> Option<Vec<u8>> {
+    let header = file.get(..FILE_HEADER)?;
+    let (magic, rest) = header.split_at(FILE_MAGIC.len());
+    let len = u64::from_le_bytes(rest[..8].try_into().expect("8 bytes"));
+    let sum = u64::from_le_bytes(rest[8..].try_into().expect("8 bytes"));
+    let data = &file[FILE_HEADER..];
+    let intact = magic == FILE_MAGIC
+        && len == data.len() as u64
+        && sum == crate::engine::snapshot_file::checksum(&[], data);
+    intact.then(|| file.split_off(FILE_HEADER))
+}
+
+/// Marks `path` used now (the directory keeps the most recently used, see `prune`);
+/// `false` when there is no such file.
+fn touch(path: &Path) -> bool {
+    match std::fs::File::options().append(true).open(path) {
+        Ok(f) => {
+            let _ = f.set_modified(std::time::SystemTime::now());
+            true
+        }
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
+}
+
+/// What [`lookup`] found.
+pub(crate) enum Found {
+    /// The entry's code, for V8 to check and use.
+    Code(Arc<Vec<u8>>),
+    /// No entry.
+    Nothing,
+    /// A file whose header or checksum does not match: removed.
+    Damaged,
+}
+
+/// The cached code for `key`, from memory or from `dir`. An entry found in memory is
+/// also written to `dir` when that has none (so the next process finds it), and a file
+/// that does not check out is removed.
+pub(crate) fn lookup(key: Key, dir: Option<&Path>) -> Found {
     if let Some(found) = MEMORY.lock().get(key) {
-        return Some(found);
+        if let Some(dir) = dir {
+            let path = file(dir, key);
+            if !touch(&path) {
+                write(dir, &path, &found);
+            }
+        }
+        return Found::Code(found);
     }
-    let path = file(dir?, key);
-    let data = Arc::new(std::fs::read(&path).ok()?);
-    // Used now: the directory keeps the most recently used (see `prune`).
-    if let Ok(f) = std::fs::File::options().append(true).open(&path) {
-        let _ = f.set_modified(std::time::SystemTime::now());
-    }
+    let Some(dir) = dir else {
+        return Found::Nothing;
+    };
+    let path = file(dir, key);
+    let Ok(read) = std::fs::read(&path) else {
+        return Found::Nothing;
+    };
+    let Some(data) = unframed(read) else {
+        let _ = std::fs::remove_file(&path);
+        return Found::Damaged;
+    };
+    let data = Arc::new(data);
+    touch(&path);
     MEMORY.lock().insert(key, Arc::clone(&data));
-    Some(data)
+    Found::Code(data)
 }
 
 /// Keeps `data` for `key` in memory and, best effort, in `dir` (which then keeps at most
 /// [`DISK_LIMIT`] bytes of entries).
 pub(crate) fn store(key: Key, data: Vec<u8>, dir: Option<&Path>) {
     if let Some(dir) = dir {
-        let path = file(dir, key);
-        // A write cut short (a full disk) leaves no temporary file behind.
-        crate::engine::snapshot_file::write_atomically(&path, &data);
-        prune(dir, &path, DISK_LIMIT);
+        write(dir, &file(dir, key), &data);
     }
     MEMORY.lock().insert(key, Arc::new(data));
+}
+
+/// Writes the entry `data` to `path` in `dir`, then prunes `dir`.
+fn write(dir: &Path, path: &Path, data: &[u8]) {
+    // A write cut short (a full disk) leaves no temporary file behind.
+    crate::engine::snapshot_file::write_atomically(path, &framed(data));
+    prune(dir, path, DISK_LIMIT);
 }
 
 /// Bytes of entries a cache directory keeps at most: past that, the least recently used
@@ -225,7 +302,7 @@ mod tests {
                 });
             }
         });
-        let data = std::fs::read(file(&dir, key)).unwrap();
+        let data = unframed(std::fs::read(file(&dir, key)).unwrap()).unwrap();
         assert!(data == vec![1; 100_000] || data == vec![2; 100_000]);
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(leftovers, 1, "temporary files were left behind");
@@ -257,6 +334,29 @@ mod tests {
         prune(&dir, &newest, 100); // 80 bytes: nothing to do
         assert!(old.exists() && newest.exists() && dir.join("other.txt").exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_whose_entry_changed_in_any_byte_is_not_read() {
+        let data: Vec<u8> = (0..=255).cycle().take(1000).collect();
+        let good = framed(&data);
+        assert_eq!(unframed(good.clone()).as_deref(), Some(&data[..]));
+        for at in 0..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10;
+            assert_eq!(unframed(bad), None, "a change at byte {at} went unseen");
+        }
+        for cut in [0, 5, FILE_HEADER - 1, FILE_HEADER, good.len() - 1] {
+            assert_eq!(unframed(good[..cut].to_vec()), None, "cut at {cut}");
+        }
+        let mut grown = good.clone();
+        grown.extend_from_slice(&[0; 64]);
+        assert_eq!(unframed(grown), None);
+        assert_eq!(
+            unframed(data.clone()),
+            None,
+            "an unframed entry (an older v8rs)"
+        );
     }
 
     #[test]

@@ -233,6 +233,11 @@ impl Context {
         cache_dir: Option<&std::path::Path>,
         source_maps: bool,
     ) -> Result<(), Error> {
+        if code_cache && cache_dir.is_some_and(|d| d.as_os_str().is_empty()) {
+            return Err(Error::invalid_argument(
+                "the cache directory is an empty path (give a directory, or none to cache in memory only)",
+            ));
+        }
         for path in paths {
             let (name, source) = read_lib(path.as_ref())?;
             self.run_lib(|tc, realm| {
@@ -437,14 +442,19 @@ impl Context {
                 v8::PromiseState::Rejected => {
                     realm.forget_rejection(evaluation);
                     let reason = evaluation.result(tc);
-                    return Err(rejection(tc, reason));
+                    return Err(rejection(tc, reason, Some(cause)));
                 }
                 v8::PromiseState::Fulfilled => {}
             }
             if module.get_status() == v8::ModuleStatus::Errored {
                 let exception = module.get_exception();
                 let message = v8::Exception::create_message(tc, exception);
-                return Err(describe_exception(tc, exception, Some(message)));
+                return Err(describe_exception(
+                    tc,
+                    exception,
+                    Some(message),
+                    Some(cause),
+                ));
             }
             let namespace = module.get_module_namespace();
             match global_name {
@@ -568,16 +578,21 @@ impl Context {
             return Ok(None);
         }
         let mut session = self.session(None)?;
-        Ok(session.turn(|tc, realm, _| {
+        session.turn(|tc, realm, cause| {
             let mut rejections = realm.rejections.lock();
             if rejections.is_empty() {
-                return None;
+                return Ok(None);
             }
             let (_, reason) = rejections.remove(0);
             drop(rejections);
             let reason = v8::Local::new(tc, reason);
-            Some(rejection(tc, reason))
-        }))
+            let error = rejection(tc, reason, Some(cause));
+            // Describing it runs its getters: stopped there, the stop is this call's error.
+            match error.code() {
+                Code::JsError => Ok(Some(error)),
+                _ => Err(error),
+            }
+        })
     }
 
     /// Number of timers queued in the context (`setTimeout`, `setInterval`, tasks).
@@ -629,7 +644,7 @@ fn first_result<'s>(
                 v8::PromiseState::Rejected => {
                     realm.forget_rejection(promise);
                     let reason = promise.result(scope);
-                    Err(Some(rejection(scope, reason)))
+                    Err(Some(rejection(scope, reason, Some(cause))))
                 }
             };
         }
@@ -660,7 +675,7 @@ fn settle_and_write(
             v8::PromiseState::Rejected => {
                 realm.forget_rejection(promise);
                 let reason = promise.result(tc);
-                Err(rejection(tc, reason))
+                Err(rejection(tc, reason, Some(cause)))
             }
             v8::PromiseState::Pending => Err(event_loop::still_pending()),
         }

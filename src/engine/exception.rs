@@ -74,34 +74,66 @@ pub(crate) fn caught(
         return Error::new(Code::Unknown, "the script failed without an exception");
     };
     let message = tc.message();
-    describe_exception(tc, exception, message)
+    describe_exception(tc, exception, message, Some(cause))
 }
 
 /// An [`Error`] with the parts of the JavaScript `exception`, located by `message`.
+///
+/// Describing it may run JavaScript (`String(exception)`, getters of `name`, `message`
+/// and `stack`, `Error.prepareStackTrace`); when that is stopped (a timeout, a
+/// terminate — V8 stops one step at a time, and the next would start afresh), the
+/// description ends there and the error is the stop's, from `cause` (without one,
+/// [`Code::Terminated`]).
 pub(crate) fn describe_exception(
     tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
     exception: v8::Local<'_, v8::Value>,
     message: Option<v8::Local<'_, v8::Message>>,
+    cause: Option<StopCause<'_>>,
 ) -> Error {
+    let stopped = || {
+        cause.map_or_else(
+            || Error::new(Code::Terminated, "JavaScript was terminated"),
+            |cause| cause.error(),
+        )
+    };
+    if tc.is_execution_terminating() {
+        return stopped();
+    }
     // Reading properties may run user getters that throw: do it under a TryCatch of
     // its own so the caught exception stays as it is.
     v8::tc_scope!(let inner, tc);
+    let Some(exception_text) = describe(inner, exception) else {
+        return stopped();
+    };
     let mut js = JsError {
-        exception: describe(inner, exception),
+        exception: exception_text,
         ..JsError::default()
     };
     if let Ok(object) = v8::Local::<v8::Object>::try_from(exception) {
+        // `Err(())`: the read was stopped.
         let get = |scope: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>, key: &str| {
-            let key = v8::String::new(scope, key)?;
+            let Some(key) = v8::String::new(scope, key) else {
+                return Ok(None);
+            };
             let value = object.get(scope, key.into());
+            let terminated = scope.has_terminated();
             scope.reset();
-            value.and_then(|v| text_of(scope, v))
+            if terminated {
+                return Err(());
+            }
+            Ok(value.and_then(|v| text_of(scope, v)))
         };
         if exception.is_native_error() {
-            js.name = get(inner, "name").unwrap_or_default();
-            js.message = get(inner, "message").unwrap_or_default();
+            let (Ok(name), Ok(text)) = (get(inner, "name"), get(inner, "message")) else {
+                return stopped();
+            };
+            js.name = name.unwrap_or_default();
+            js.message = text.unwrap_or_default();
         }
-        js.stack = get(inner, "stack");
+        let Ok(stack) = get(inner, "stack") else {
+            return stopped();
+        };
+        js.stack = stack;
     }
     if !exception.is_native_error() {
         js.message = js.exception.clone();
@@ -234,23 +266,30 @@ fn apply_source_maps(js: &mut JsError, raw: &[RawFrame], maps: &SourceMaps) {
     }
 }
 
-/// The error for a promise rejected with `reason`.
+/// The error for a promise rejected with `reason` (described as
+/// [`describe_exception`] does, stopped by `cause`).
 pub(crate) fn rejection(
     scope: &mut v8::PinScope<'_, '_>,
     reason: v8::Local<'_, v8::Value>,
+    cause: Option<StopCause<'_>>,
 ) -> Error {
     let message = v8::Exception::create_message(scope, reason);
     v8::tc_scope!(let tc, scope);
-    describe_exception(tc, reason, Some(message))
+    describe_exception(tc, reason, Some(message), cause)
 }
 
-/// `String(value)`, or V8's side-effect-free description when that throws.
+/// `String(value)`, or V8's side-effect-free description when that throws; `None` when
+/// it was stopped.
 fn describe(
     scope: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
     value: v8::Local<'_, v8::Value>,
-) -> Text {
+) -> Option<Text> {
     let text = match value.to_string(scope) {
         Some(s) => s.to_rust_string_lossy(scope),
+        None if scope.has_terminated() => {
+            scope.reset();
+            return None;
+        }
         None => {
             scope.reset();
             value
@@ -260,5 +299,5 @@ fn describe(
         }
     };
     scope.reset();
-    Text::from(text)
+    Some(Text::from(text))
 }

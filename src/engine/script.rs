@@ -320,7 +320,7 @@ pub(crate) fn run_with_code_cache<'s>(
     let origin = origin(scope, name, false)?;
     let cached = code_cache::lookup(key, dir);
     let (script, produce) = match &cached {
-        Some(data) => {
+        code_cache::Found::Code(data) => {
             let mut src = Source::new_with_cached_data(code, Some(&origin), CachedData::new(data));
             let script = v8::script_compiler::compile(
                 scope,
@@ -337,7 +337,11 @@ pub(crate) fn run_with_code_cache<'s>(
             }
             (script, rejected)
         }
-        None => {
+        code_cache::Found::Damaged => {
+            code_cache::rejected();
+            (v8::Script::compile(scope, code, Some(&origin)), true)
+        }
+        code_cache::Found::Nothing => {
             code_cache::miss();
             (v8::Script::compile(scope, code, Some(&origin)), true)
         }

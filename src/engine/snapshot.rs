@@ -177,7 +177,7 @@ fn run_scripts(scope: &mut v8::PinScope<'_, '_>, scripts: &[(&[u8], &[u8])]) -> 
     };
     v8::tc_scope!(let tc, scope);
     let reason = v8::Local::new(tc, reason);
-    let error = describe_exception(tc, reason, None);
+    let error = describe_exception(tc, reason, None, None);
     Err(error.with_message_prefix("a promise was rejected with no handler: "))
 }
 
@@ -190,7 +190,7 @@ fn run_each(scope: &mut v8::PinScope<'_, '_>, scripts: &[(&[u8], &[u8])]) -> Res
             let exception = tc.exception();
             let message = tc.message();
             return Err(match exception {
-                Some(exception) => describe_exception(tc, exception, message),
+                Some(exception) => describe_exception(tc, exception, message, None),
                 None => Error::new(
                     Code::Unknown,
                     "a snapshot script failed without an exception",

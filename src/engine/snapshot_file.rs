@@ -22,8 +22,9 @@ const MAGIC: &[u8; 14] = b"v8rs-snapshot4";
 pub(crate) static CREATING: parking_lot::RwLock<()> = parking_lot::RwLock::new(());
 
 /// FNV-1a over the header's `fields`, then `data` in 64-bit words (then its tail bytes):
-/// enough to tell a damaged snapshot from a good one, at memory speed.
-fn checksum(fields: &[u64], data: &[u8]) -> u64 {
+/// enough to tell a damaged snapshot (or code-cache file) from a good one, at memory
+/// speed.
+pub(crate) fn checksum(fields: &[u64], data: &[u8]) -> u64 {
     const PRIME: u64 = 0x100_0000_01b3;
     let mix = |h: u64, word: u64| (h ^ word).wrapping_mul(PRIME).rotate_left(29);
     let start = fields

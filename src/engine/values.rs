@@ -301,6 +301,7 @@ impl<'s> Writer<'_, 's> {
     fn string(&mut self, scope: &mut v8::PinScope<'s, '_>, s: v8::Local<'s, v8::String>) {
         let n = s.length();
         if s.is_onebyte() {
+            self.out.reserve(5 + n);
             self.out.push(b'l');
             self.out.extend_from_slice(&(n as u32).to_le_bytes());
             let start = self.out.len();
@@ -311,11 +312,11 @@ impl<'s> Writer<'_, 's> {
                 self.j_string(latin1.into_iter().map(u16::from));
             }
         } else {
+            self.out.reserve(5 + 2 * n);
             self.out.push(b'w');
             self.out.extend_from_slice(&(n as u32).to_le_bytes());
             let mut units = vec![0u16; n];
             s.write_v2(scope, 0, &mut units, v8::WriteFlags::empty());
-            self.out.reserve(2 * n);
             for unit in &units {
                 self.out.extend_from_slice(&unit.to_le_bytes());
             }

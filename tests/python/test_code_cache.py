@@ -111,3 +111,84 @@ def test_vms_from_other_startup_snapshots_keep_entries_of_their_own(tmp_path: Pa
     assert [s["misses"] for s in seen] == [1, 1, 0, 0, 0, 0]
     assert [s["hits"] for s in seen] == [0, 0, 1, 1, 1, 1]
     assert all(s["rejected"] == 0 for s in seen)
+
+
+def test_an_entry_damaged_past_v8s_header_is_rejected_before_v8_reads_it(vm: VM, tmp_path: Path) -> None:
+    # V8 checks its own header, not the compiled code after it: one flipped byte there
+    # used to crash the process ("unreachable code", a sandbox violation) or run wrong
+    # code. Our header's checksum sees it, at any offset; appended bytes too. Each
+    # library has an entry of its own, damaged at another offset, read by a fresh process.
+    cache = tmp_path / "damaged_cache"
+    libs = []
+    for i in range(41):
+        lib = tmp_path / f"damaged{i}.js"
+        lib.write_text(f"function big() {{ return 41 + {i} }}\nvar parts = [1, 2, 3].map((x) => x * {i});")
+        before = set(cache.glob("*.v8cache"))
+        with vm.create_context() as ctx:
+            ctx.load_libs([lib], cache_dir=cache)
+        (entry,) = set(cache.glob("*.v8cache")) - before
+        good = entry.read_bytes()
+        if i == 40:
+            entry.write_bytes(good + b"\0" * 4096)
+        else:
+            at = i * len(good) // 40
+            entry.write_bytes(good[:at] + bytes([good[at] ^ 0x41]) + good[at + 1 :])
+        libs.append(str(lib))
+    from conftest import run_python
+
+    check = f"""
+        from v8cffi import code_cache_stats
+        from v8cffi.platform import platform
+        platform.set_up()
+        vm = platform.create_vm().set_up()
+        for i, lib in enumerate({libs!r}):
+            with vm.create_context() as ctx:
+                ctx.load_libs([lib], cache_dir={str(cache)!r})
+                assert ctx.call("big") == 41 + i and ctx.eval("parts") == [i, 2 * i, 3 * i]
+        print(code_cache_stats())
+        """
+    proc = run_python(check)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "{'hits': 0, 'misses': 0, 'rejected': 41}"
+    proc = run_python(check)  # each was replaced by a good entry
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "{'hits': 41, 'misses': 0, 'rejected': 0}"
+
+
+def test_an_entry_held_in_memory_is_written_to_a_cache_directory_that_lacks_it(
+    vm: VM, tmp_path: Path
+) -> None:
+    lib = tmp_path / "memory_then_dir.js"
+    lib.write_text(BUNDLE + "\nvar tag = 'memory then dir';")
+    with vm.create_context() as ctx:
+        ctx.load_libs([lib], cache=True)  # in memory only
+    cache = tmp_path / "later_dir"
+    with vm.create_context() as ctx:
+        ctx.load_libs([lib], cache_dir=cache)  # a hit from memory: the next process needs the file
+        assert ctx.eval("tag") == "memory then dir"
+    assert len(list(cache.glob("*.v8cache"))) == 1
+    from conftest import run_python
+
+    proc = run_python(
+        f"""
+        from v8cffi import code_cache_stats
+        from v8cffi.platform import platform
+        platform.set_up()
+        ctx = platform.create_vm().set_up().create_context()
+        ctx.load_libs([{str(lib)!r}], cache_dir={str(cache)!r})
+        print(ctx.eval("tag"), code_cache_stats())
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "memory then dir {'hits': 1, 'misses': 0, 'rejected': 0}"
+
+
+def test_an_empty_cache_directory_is_refused(vm: VM, tmp_path: Path) -> None:
+    import pytest
+
+    from v8cffi.exceptions import V8ArgumentError
+
+    lib = tmp_path / "empty_dir.js"
+    lib.write_text("var x = 1;")
+    with vm.create_context() as ctx, pytest.raises(V8ArgumentError, match="empty path"):
+        ctx.load_libs([lib], cache_dir="")

@@ -142,6 +142,49 @@ def test_a_nested_calls_own_timeout_stops_it_and_the_outer_call(ctx: Context) ->
     assert ctx.run_script("'usable'") == "usable"
 
 
+def _error_with(getter: str) -> str:
+    """An expression: an Error whose ``getter`` property loops for good."""
+    endless = "{get() { for (;;) {} }}"
+    return (
+        f"(() => {{ const e = new Error('m'); Object.defineProperty(e, '{getter}', {endless}); return e }})()"
+    )
+
+
+ENDLESS_DESCRIPTIONS = {
+    "a name getter": _error_with("name"),
+    "a message getter": _error_with("message"),
+    "a stack getter": _error_with("stack"),
+    "toString": "({toString() { for (;;) {} }})",
+    "prepareStackTrace": "(Error.prepareStackTrace = () => { for (;;) {} }, new Error('x'))",
+}
+
+
+@pytest.mark.parametrize("thrown", ENDLESS_DESCRIPTIONS.values(), ids=list(ENDLESS_DESCRIPTIONS))
+@pytest.mark.parametrize("how", ["thrown", "rejected and awaited"])
+def test_describing_a_thrown_value_is_stopped_by_the_timeout(vm: VM, thrown: str, how: str) -> None:
+    # The error's description runs its getters: each used to start a fresh endless loop
+    # after the timeout stopped the one before, so the call never returned.
+    with vm.create_context() as ctx:
+        start = time.perf_counter()
+        with pytest.raises(V8TimeoutError):
+            if how == "thrown":
+                ctx.run_script(f"throw {thrown}", timeout=0.2)
+            else:
+                ctx.eval(f"Promise.reject({thrown})", await_promise=True, timeout=0.2)
+        assert time.perf_counter() - start < 5
+        assert ctx.eval("1 + 1") == 2
+
+
+def test_describing_an_unhandled_rejection_is_stopped_by_terminate(vm: VM) -> None:
+    with vm.create_context() as ctx:
+        ctx.run_script("var E = new Error('m'); Object.defineProperty(E, 'name', {get() { for (;;) {} }}); 0")
+        ctx.run_script("Promise.reject(E); 1")
+        threading.Timer(0.2, vm.terminate).start()
+        with pytest.raises(V8TerminatedError):
+            ctx.unhandled_rejections()
+        assert ctx.eval("1 + 1") == 2
+
+
 def test_timeout_while_another_thread_waits(ctx: Context) -> None:
     outcomes: dict[str, object] = {}
 
