@@ -47,7 +47,13 @@ def candidate_paths() -> list[str]:
     return [*bundled, checkout]
 
 
+#: The path of the library this process loaded (a child process that makes a snapshot
+#: loads the same one).
+library_path = ""
+
+
 def _load() -> Any:
+    global library_path
     tried = []
     for path in candidate_paths():
         if not os.path.exists(path):
@@ -60,6 +66,7 @@ def _load() -> Any:
             continue
         mismatch = _abi_mismatch(loaded)
         if mismatch is None:
+            library_path = os.path.abspath(path)
             return loaded
         tried.append(f"{path} ({mismatch})")
     raise ImportError(

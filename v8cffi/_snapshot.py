@@ -111,6 +111,9 @@ def opened_file(path: StrPath) -> Snapshot:
 def normalize(scripts: Sequence[str | bytes | tuple[str, str | bytes]], what: str = "snapshot") -> list[Pair]:
     """``(name, source)`` as UTF-8 bytes; bare sources are named ``<snapshot N>`` (or
     with another ``what``)."""
+    if isinstance(scripts, (str, bytes, bytearray, memoryview)):
+        kind = "warm-up scripts" if what == "warmup" else "scripts"
+        raise TypeError(f"the {kind} must be a list of sources, not a single {type(scripts).__name__}")
     pairs = []
     for i, script in enumerate(scripts):
         if isinstance(script, tuple):
@@ -167,7 +170,10 @@ def create_in_child(pairs: list[Pair], flags: str, warmup: int = 0) -> bytes:
     import subprocess  # here: a snapshot made in this process needs none
 
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD], input=request.encode("utf-8", "surrogatepass"), capture_output=True
+        [sys.executable, "-c", CHILD],
+        input=request.encode("utf-8", "surrogatepass"),
+        capture_output=True,
+        env=_child_environment(),
     )
     if proc.returncode == 0:
         return proc.stdout
@@ -177,12 +183,31 @@ def create_in_child(pairs: list[Pair], flags: str, warmup: int = 0) -> bytes:
         if issubclass(cls, exceptions.V8JSError):
             raise cls(report["message"], **report["fields"])
         raise cls(report["message"])
+    said = "\n".join(_fatal_lines(proc.stderr.decode("utf-8", "replace")))
+    if "heap limit" in said or "out of memory" in said.lower():
+        raise exceptions.V8MemoryError(
+            f"the scripts ran out of memory in the process that made the snapshot. V8 said:\n{said}"
+        )
+    if proc.returncode > 0:  # it did not get as far as V8: it could not start
+        raise exceptions.V8UnknownError(
+            f"the process that makes the snapshot failed (exit status {proc.returncode}):\n{said}"
+        )
     raise exceptions.V8UnknownError(
-        f"V8 stopped the process that made the snapshot (exit status {proc.returncode}); "
+        f"V8 stopped the process that made the snapshot (signal {-proc.returncode}); "
         "most likely the scripts leave Intl objects (formatters, collators, ...) reachable, "
-        "which V8 cannot snapshot: create them lazily, after start-up. V8 said:\n"
-        + "\n".join(_fatal_lines(proc.stderr.decode("utf-8", "replace")))
+        "which V8 cannot snapshot: create them lazily, after start-up. V8 said:\n" + said
     )
+
+
+def _child_environment() -> dict[str, str]:
+    """The environment of the process that makes a snapshot: this one's, with this
+    process's import path (v8cffi may be found through ``sys.path`` alone) and the
+    library it loaded, so the child runs the same v8cffi and the same V8."""
+    env = dict(os.environ)
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([package_parent, *(p for p in sys.path if p)])
+    env[_native.LIBRARY_ENV] = _native.library_path
+    return env
 
 
 def _fatal_lines(stderr: str) -> list[str]:

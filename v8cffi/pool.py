@@ -35,7 +35,7 @@ from typing import Any
 
 from ._snapshot import Snapshot
 from .context import Context, StrPath
-from .exceptions import V8Error, V8LifecycleError, V8MemoryError
+from .exceptions import V8ArgumentError, V8Error, V8IOError, V8LifecycleError, V8MemoryError
 from .platform import platform
 from .vm import VM
 
@@ -75,6 +75,11 @@ class VMPool:
     ) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one VM")
+        for what, given in (("libs", libs), ("scripts", scripts), ("warmup", warmup)):
+            if isinstance(given, (str, bytes, bytearray, os.PathLike)):
+                raise TypeError(f"{what} must be a list, not a single {type(given).__name__}")
+        if warmup and snapshot is not True:
+            raise ValueError("warmup warms a snapshot the pool makes: it needs snapshot=True")
         if not platform.is_alive():
             raise V8LifecycleError("the platform is not set up: call platform.set_up() first")
         self._libs = list(libs)
@@ -87,6 +92,9 @@ class VMPool:
             self._snapshot = self._make_snapshot(list(warmup))
         elif snapshot is not None and snapshot is not False:
             self._snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot(snapshot)
+        #: Whether each new context loads ``libs`` and ``scripts`` (not when the pool's
+        #: own snapshot holds them; on top of a snapshot given, they do).
+        self._load = snapshot is not True or self._snapshot is None
         #: Guards everything below; notified whenever a VM may have become usable.
         self._changed = threading.Condition(threading.Lock())
         self._slots: list[_Slot] = []  # the ready VMs
@@ -111,8 +119,16 @@ class VMPool:
     def _make_snapshot(self, warmup: list[str]) -> Snapshot | None:
         scripts: list[tuple[str, str | bytes]] = []
         for path in self._libs:
-            with open(path, encoding="utf-8") as f:
-                scripts.append((os.fsdecode(path), f.read()))
+            name = os.fsdecode(path)
+            try:
+                with open(path, "rb") as f:
+                    source = f.read()
+            except OSError as e:  # as load_libs says
+                raise V8IOError(e.errno, e.strerror, name) from None
+            try:
+                scripts.append((name, source.decode("utf-8")))
+            except UnicodeDecodeError as e:
+                raise V8ArgumentError(f"{name}: the library is not UTF-8: {e}") from None
         scripts.extend((f"<pool script {i}>", source) for i, source in enumerate(self._scripts))
         try:
             return Snapshot(platform.create_snapshot(scripts, warmup=warmup))
@@ -125,7 +141,7 @@ class VMPool:
         try:
             vm.set_up()
             ctx = vm.create_context().set_up()
-            if self._snapshot is None:
+            if self._load:
                 if self._libs:
                     ctx.load_libs(self._libs)
                 for source in self._scripts:
@@ -175,8 +191,9 @@ class VMPool:
         they all are (``False`` after ``timeout`` seconds)."""
         with self._makers_lock:
             makers = list(self._makers)
+        deadline = None if timeout is None else time.monotonic() + timeout
         for maker in makers:
-            maker.join(timeout)
+            maker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not any(maker.is_alive() for maker in makers)
 
     def _usable(self) -> list[_Slot]:
@@ -265,16 +282,16 @@ class VMPool:
         that)."""
         with self._changed:
             slot = self._take_to_lend(timeout)
-        broken = False
         try:
             yield slot.ctx
-        except V8MemoryError:
-            broken = not _still_usable(slot.ctx)
-            raise
         finally:
+            # A VM left unable to run (out of memory, its globals holding the heap) goes,
+            # even when the block caught the V8MemoryError that said so.
+            alive = slot.vm.is_alive() and slot.ctx.is_alive()
+            usable = alive and _still_usable(slot.ctx)
             with self._changed:
                 slot.lent = False
-                slot.broken = slot.broken or broken or not (slot.vm.is_alive() and slot.ctx.is_alive())
+                slot.broken = slot.broken or not usable
                 self._changed.notify_all()
             self._settle(slot)
 

@@ -7,15 +7,29 @@
 //! array buffers: V8 then collects garbage, retries, and finally throws a `RangeError`
 //! ("Array buffer allocation failed") that the script may catch. WebAssembly memories
 //! are not allocated through it; they draw on a budget of their own (see `wasm.rs`).
+//!
+//! V8 cannot take a refusal while it deserializes a context from a snapshot (it aborts
+//! the process on an array buffer it could not allocate), so context creation lets the
+//! budget pass its limit ([`Budget::overcommit`]) and then checks it.
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Bytes held against one limit, and how many may be held.
 pub(crate) struct Budget {
     used: AtomicUsize,
     limit: usize,
+    overcommit: AtomicBool,
+}
+
+/// Lets a [`Budget`]'s reservations pass its limit until dropped.
+pub(crate) struct Overcommit<'a>(&'a Budget);
+
+impl Drop for Overcommit<'_> {
+    fn drop(&mut self) {
+        self.0.overcommit.store(false, Ordering::Relaxed);
+    }
 }
 
 impl Budget {
@@ -24,7 +38,21 @@ impl Budget {
         Budget {
             used: AtomicUsize::new(0),
             limit,
+            overcommit: AtomicBool::new(false),
         }
+    }
+
+    /// Reservations pass the limit while the guard lives (what V8 must allocate, it
+    /// gets); check [`Self::over_limit`] after.
+    pub(crate) fn overcommit(&self) -> Overcommit<'_> {
+        self.overcommit.store(true, Ordering::Relaxed);
+        Overcommit(self)
+    }
+
+    /// The bytes held, when that is more than the limit (after an [`Self::overcommit`]).
+    pub(crate) fn over_limit(&self) -> Option<usize> {
+        let used = self.used.load(Ordering::Relaxed);
+        (used > self.limit).then_some(used)
     }
 
     /// How many bytes may be held in all.
@@ -39,9 +67,11 @@ impl Budget {
 
     /// Reserves `len` bytes; false when that would pass the limit.
     pub(crate) fn reserve(&self, len: usize) -> bool {
+        let overcommit = self.overcommit.load(Ordering::Relaxed);
         self.used
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                used.checked_add(len).filter(|&total| total <= self.limit)
+                used.checked_add(len)
+                    .filter(|&total| overcommit || total <= self.limit)
             })
             .is_ok()
     }
@@ -52,9 +82,8 @@ impl Budget {
     }
 }
 
-/// An array buffer allocator that holds at most `limit` bytes at a time.
-pub(crate) fn limited_allocator(limit: usize) -> v8::UniqueRef<v8::Allocator> {
-    let budget = Arc::new(Budget::new(limit));
+/// An array buffer allocator that holds at most what `budget` allows at a time.
+pub(crate) fn limited_allocator(budget: Arc<Budget>) -> v8::UniqueRef<v8::Allocator> {
     // SAFETY: the handle is an `Arc<Budget>` turned into a raw pointer, which the
     // vtable's functions read as `&Budget` and `drop` gives back exactly once.
     unsafe { v8::new_rust_allocator(Arc::into_raw(budget), &VTABLE) }
@@ -126,5 +155,20 @@ mod tests {
         assert!(budget.reserve(60));
         assert!(!budget.reserve(usize::MAX));
         assert_eq!(budget.limit(), 100);
+    }
+
+    #[test]
+    fn an_overcommit_passes_the_limit_while_it_lasts() {
+        let budget = Budget::new(100);
+        assert!(budget.reserve(90));
+        {
+            let _passing = budget.overcommit();
+            assert!(budget.reserve(50));
+            assert!(!budget.reserve(usize::MAX)); // no overflow, even so
+        }
+        assert_eq!(budget.over_limit(), Some(140));
+        assert!(!budget.reserve(1));
+        budget.release(50);
+        assert_eq!(budget.over_limit(), None);
     }
 }

@@ -94,9 +94,40 @@ impl Context {
             if from.is_none() {
                 check_room_for_default_context(scope, snapshot.default_heap, vm.shared.heap_limit)?;
             }
-            let realm = Realm::create(scope, &vm.shared, from)
-                .ok_or_else(|| Error::new(Code::Unknown, "V8 could not make the context"))?;
+            // A snapshot's array buffers are deserialized whatever the budget says (V8
+            // aborts on a refusal there); a context that takes the budget past its
+            // limit is refused after.
+            let budget = vm.shared.array_buffer_budget.as_deref();
+            let passing = budget.map(|b| b.overcommit());
+            let realm = Realm::create(scope, &vm.shared, from);
+            drop(passing);
+            let realm =
+                realm.ok_or_else(|| Error::new(Code::Unknown, "V8 could not make the context"))?;
             let guard = RetireOnError(Some(&realm));
+            let over = |scope: &mut v8::PinScope<'_, '_, ()>| {
+                let budget = budget?;
+                if budget.over_limit().is_none() {
+                    return None;
+                }
+                scope.low_memory_notification(); // the buffers of contexts torn down go
+                Some((budget.over_limit()?, budget.limit()))
+            };
+            if let Some((used, limit)) = over(scope) {
+                std::mem::forget(guard);
+                realm.retire();
+                drop(realm);
+                scope.low_memory_notification(); // and this one's
+                return Err(Error::new(
+                    Code::OutOfMemory,
+                    format!(
+                        "the VM has no room for the array buffers of another context from its \
+                         snapshot: they would take {:.1} MiB past its max_heap_size of {} MiB; \
+                         raise max_heap_size, or close contexts",
+                        (used - limit) as f64 / f64::from(1 << 20),
+                        limit >> 20
+                    ),
+                ));
+            }
             let context = v8::Local::new(scope, realm.context());
             let scope = &mut v8::ContextScope::new(scope, context);
             crate::engine::web::install(scope, WebFeatures(features.0 & !baked))?;

@@ -134,6 +134,8 @@ pub(crate) struct VmShared {
     pub(crate) exhausted: Mutex<Option<Error>>,
     /// What the WebAssembly memories of the VM may reserve, with `max_heap_size`.
     pub(crate) wasm_budget: Option<Budget>,
+    /// The budget of `ArrayBuffer` contents, with a heap limit.
+    pub(crate) array_buffer_budget: Option<Arc<Budget>>,
     /// Reserved bytes of torn-down contexts, given back after the next collection.
     pub(crate) wasm_deferred: AtomicUsize,
     /// The contexts the VM's startup blob holds.
@@ -387,7 +389,8 @@ impl Vm {
         check_not_inside_vm()?;
         let mut params = v8::CreateParams::default();
         let limited = options.max_heap_size > 0;
-        if limited {
+        let array_buffer_budget = limited.then(|| Arc::new(Budget::new(options.max_heap_size)));
+        if let Some(budget) = &array_buffer_budget {
             if options.initial_heap_size > options.max_heap_size {
                 return Err(Error::invalid_argument(
                     "the initial heap size is larger than the maximum heap size",
@@ -396,7 +399,7 @@ impl Vm {
             params = params
                 .heap_limits(options.initial_heap_size, options.max_heap_size)
                 .array_buffer_allocator(crate::engine::budget::limited_allocator(
-                    options.max_heap_size,
+                    Arc::clone(budget),
                 ));
         } else if options.initial_heap_size > 0 {
             // V8 requires a maximum with an initial size: keep its default one, unless
@@ -443,6 +446,7 @@ impl Vm {
                 heap_limit: locker.get_heap_statistics().heap_size_limit(),
                 exhausted: Mutex::new(None),
                 wasm_budget: limited.then(|| Budget::new(options.max_heap_size)),
+                array_buffer_budget,
                 wasm_deferred: AtomicUsize::new(0),
                 snapshot: startup.contexts,
                 console: RwLock::new(None),

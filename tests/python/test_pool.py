@@ -248,3 +248,60 @@ def test_a_lent_context_comes_from_whichever_vm_is_idle_first() -> None:
         assert long.is_alive()
         long.join()
         short.join()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"libs": "lib.js"}, {"scripts": "var x = 1"}, {"warmup": "render()", "snapshot": True}],
+    ids=["libs", "scripts", "warmup"],
+)
+def test_a_single_string_for_a_list_is_a_type_error(kwargs: dict[str, Any]) -> None:
+    # It used to be split into one script (or path) per character.
+    with pytest.raises(TypeError, match="must be a list"):
+        VMPool(1, **kwargs)
+
+
+def test_a_warmup_without_a_snapshot_to_warm_is_refused() -> None:
+    with pytest.raises(ValueError, match="snapshot=True"):
+        VMPool(1, scripts=["function f() {}"], warmup=["f()"])
+
+
+def test_libs_and_scripts_load_on_top_of_a_snapshot_given(tmp_path: Path) -> None:
+    lib = tmp_path / "on_top.js"
+    lib.write_text("function render(d) { return prefix + twice(d) }")
+    blob = platform.create_snapshot(["function twice(x) { return 2 * x }"])
+    with VMPool(1, snapshot=blob, libs=[lib], scripts=["var prefix = '= '"]) as pool:
+        assert pool.call("render", 21) == "= 42"
+
+
+def test_a_missing_or_undecodable_lib_for_a_snapshot_is_a_v8_error(tmp_path: Path) -> None:
+    from v8cffi import V8ArgumentError, V8IOError
+
+    with pytest.raises(V8IOError):
+        VMPool(1, libs=[tmp_path / "missing.js"], snapshot=True)
+    latin1 = tmp_path / "latin1.js"
+    latin1.write_bytes(b"var caf\xe9 = 1;")
+    with pytest.raises(V8ArgumentError, match="not UTF-8"):
+        VMPool(1, libs=[latin1], snapshot=True)
+
+
+def test_a_vm_left_out_of_memory_inside_a_lent_block_is_replaced() -> None:
+    # The block catches the V8MemoryError: the VM must not go to the next caller.
+    from v8cffi import V8MemoryError
+
+    grow = "var keep = []; function grow() { for (;;) keep.push(new Array(1e5).fill(1.5)) }"
+    with VMPool(1, max_heap_size=64 << 20, scripts=[grow]) as pool:
+        with pool.context() as ctx:
+            with pytest.raises(V8MemoryError):
+                ctx.call("grow")
+        assert pool.call("() => 1", wait=30) == 1
+        assert pool.replaced == 1
+
+
+def test_wait_ready_waits_its_timeout_once_for_all_makers() -> None:
+    slow = "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500)"
+    with VMPool(4, scripts=[slow]) as pool:
+        start = time.monotonic()
+        assert not pool.wait_ready(0.3)
+        assert time.monotonic() - start < 0.8  # not 0.3 s per VM being made
+        assert pool.wait_ready(30)

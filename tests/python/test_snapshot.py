@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_python
@@ -411,3 +412,55 @@ def test_finalization_registry_cleanups_that_throw_or_never_settle(isolated: boo
     with pytest.raises(V8ArgumentError, match="cleanups still had work"):
         platform.create_snapshot([endless], isolated=isolated)
     assert platform.create_snapshot(["var after = 1"], isolated=isolated)
+
+
+@pytest.mark.parametrize("kwargs", [{"scripts": "var x = 1"}, {"scripts": [], "warmup": "f()"}])
+def test_a_single_string_for_the_scripts_is_a_type_error(kwargs: dict[str, Any]) -> None:
+    # It used to be split into one script per character.
+    with pytest.raises(TypeError, match="must be a list"):
+        platform.create_snapshot(**kwargs)
+
+
+def test_the_snapshot_process_runs_this_v8cffi_and_library() -> None:
+    # v8cffi found through sys.path alone (vendored), and the library through the
+    # environment of this process only: the child that makes the snapshot gets both.
+    root = Path(__file__).resolve().parents[2]
+    proc = run_python(
+        f"""
+        import os, sys
+        sys.path.insert(0, {str(root)!r})
+        from v8cffi.platform import platform
+        from v8cffi import _native
+        os.environ.pop("PYTHONPATH", None)
+        os.environ.pop("V8CFFI_LIBRARY", None)
+        platform.set_up()
+        blob = platform.create_snapshot(["var made = 'in the child'"])
+        with platform.create_vm(snapshot=blob) as vm, vm.create_context() as ctx:
+            print(ctx.eval("made"), _native.library_path)
+        """,
+        cwd=Path("/"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    made, library = proc.stdout.strip().rsplit(" ", 1)
+    assert made == "in the child"
+    assert Path(library).exists()
+
+
+def test_a_snapshots_array_buffers_past_max_heap_size_are_a_memory_error() -> None:
+    # V8 aborted the process on the buffer it could not allocate while deserializing.
+    big = platform.create_snapshot(["var ab = new ArrayBuffer(100 << 20)"], isolated=False)
+    with platform.create_vm(snapshot=big, max_heap_size=64 << 20) as vm:
+        with pytest.raises(V8MemoryError, match="array buffers"):
+            vm.create_context().set_up()
+    # Contexts add up: two fit, a third does not — until one is torn down.
+    blob = platform.create_snapshot(["var ab = new ArrayBuffer(40 << 20); new Uint8Array(ab)[5] = 7"], isolated=False)
+    with platform.create_vm(snapshot=blob, max_heap_size=100 << 20) as vm:
+        first, second = vm.create_context().set_up(), vm.create_context().set_up()
+        assert first.eval("new Uint8Array(ab)[5]") == second.eval("new Uint8Array(ab)[5]") == 7
+        for _ in range(2):  # a refused one leaves nothing behind
+            with pytest.raises(V8MemoryError, match="array buffers"):
+                vm.create_context().set_up()
+        first.tear_down()
+        with vm.create_context() as third:
+            assert third.eval("new Uint8Array(ab)[5]") == 7
+        second.tear_down()
