@@ -984,7 +984,7 @@ void v8rs_reply_error_with_data(v8rs_reply *reply,
                                 void *data,
                                 void (*finalizer)(void*));
 
-// Starts an inspector for `vm` on `host` (`host_len` bytes; NULL: `"127.0.0.1"`) and
+// Starts an inspector for `vm` on `host` (`host_len` bytes; NULL with 0: `"127.0.0.1"`) and
 // `port` (0: a free port, which `v8rs_inspector_url` tells), and writes it to
 // `*inspector_out`. A VM has at most one inspector at a time.
 //

@@ -377,8 +377,14 @@ pub unsafe extern "C" fn v8rs_reply_value(
     shielded((), || {
         // SAFETY: by this function's contract.
         let (reply, value) = unsafe { (try_mut(reply), bytes(value, value_len, "value")) };
-        if let (Some(reply), Ok(value)) = (reply, value) {
-            reply.value = Some(value.to_vec());
+        if let Some(reply) = reply {
+            match value {
+                Ok(value) => reply.value = Some(value.to_vec()),
+                // A reply that cannot be read is an error in JavaScript, not `undefined`.
+                Err(e) => {
+                    reply.error = Some(format!("v8rs_reply_value: {}", e.message()).into_bytes())
+                }
+            }
         }
     })
 }
@@ -420,8 +426,11 @@ pub unsafe extern "C" fn v8rs_reply_error_with_data(
     shielded((), move || {
         // SAFETY: by this function's contract.
         let (reply, message) = unsafe { (try_mut(reply), bytes(message, message_len, "message")) };
-        if let (Some(reply), Ok(message)) = (reply, message) {
-            reply.error = Some(message.to_vec());
+        if let Some(reply) = reply {
+            reply.error = Some(match message {
+                Ok(message) => message.to_vec(),
+                Err(e) => format!("v8rs_reply_error: {}", e.message()).into_bytes(),
+            });
             reply.payload =
                 (!foreign.data.is_null() || foreign.finalizer.is_some()).then(|| Arc::new(foreign));
         }

@@ -30,7 +30,7 @@ impl Castable for v8rs_inspector {
     type RustType = Inspector;
 }
 
-/// Starts an inspector for `vm` on `host` (`host_len` bytes; NULL: `"127.0.0.1"`) and
+/// Starts an inspector for `vm` on `host` (`host_len` bytes; NULL with 0: `"127.0.0.1"`) and
 /// `port` (0: a free port, which `v8rs_inspector_url` tells), and writes it to
 /// `*inspector_out`. A VM has at most one inspector at a time.
 ///
@@ -55,7 +55,7 @@ pub unsafe extern "C" fn v8rs_inspector_start(
         // SAFETY: `vm` is NULL or a live handle (the caller's contract).
         let vm = unsafe { clone_arc(vm) }?;
         let inspector_out = non_null(inspector_out, "inspector_out")?;
-        let host = if host.is_null() {
+        let host = if host.is_null() && host_len == 0 {
             "127.0.0.1"
         } else {
             // SAFETY: `host` has `host_len` readable bytes (the caller's contract).

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::engine::{Code, Error, Text};
 
-/// Views `(ptr, len)` as bytes; NULL is allowed only with length 0.
+/// Views `(ptr, len)` as bytes; NULL is allowed only with length 0, and a length past
+/// `isize::MAX` (no object is that large: most likely `(size_t)-1` for "NUL-terminated",
+/// which the C ABI does not take) is refused.
 ///
 /// # Safety
 /// `ptr` points to `len` readable bytes, or is NULL.
@@ -16,6 +18,12 @@ pub(crate) unsafe fn bytes<'a>(
     len: usize,
     what: &str,
 ) -> Result<&'a [u8], Error> {
+    if isize::try_from(len).is_err() {
+        return Err(Error::invalid_argument(format!(
+            "{what} has a length of {len}, larger than any object (lengths are byte counts: \
+             (size_t)-1 does not mean NUL-terminated)"
+        )));
+    }
     if ptr.is_null() {
         return if len == 0 {
             Ok(&[])

@@ -86,6 +86,12 @@ impl Vm {
         self.check_usable()?;
         if let Some(inside) = INSIDE.with(std::cell::Cell::get) {
             if std::ptr::eq(inside.vm, self) {
+                if stoppable && crate::engine::cancel::current_is_cancelled() {
+                    return Err(Error::new(
+                        Code::Terminated,
+                        "the call was cancelled and was stopped",
+                    ));
+                }
                 let deadline = match (stoppable, inside.call, timeout) {
                     (true, Some(call), Some(t)) => Deadline::start(&self.shared.stops, call, t),
                     _ => None,

@@ -67,6 +67,12 @@ impl CancelToken {
     }
 }
 
+/// Whether the current thread's token is cancelled (a call nested in another one, which
+/// runs under the outer call's stop state, checks this before it runs).
+pub(crate) fn current_is_cancelled() -> bool {
+    CURRENT.with(|current| current.borrow().as_ref().is_some_and(|t| t.is_cancelled()))
+}
+
 /// The current thread's token, attached to the call that just began (number `call` of
 /// `stops`); a cancelled token stops it at once. Detached when dropped.
 pub(crate) struct Attached(Option<(Arc<CancelToken>, Weak<Stops>, CallId)>);

@@ -398,9 +398,9 @@ impl Vm {
             }
             params = params
                 .heap_limits(options.initial_heap_size, options.max_heap_size)
-                .array_buffer_allocator(crate::engine::budget::limited_allocator(
-                    Arc::clone(budget),
-                ));
+                .array_buffer_allocator(crate::engine::budget::limited_allocator(Arc::clone(
+                    budget,
+                )));
         } else if options.initial_heap_size > 0 {
             // V8 requires a maximum with an initial size: keep its default one, unless
             // the initial size is larger.

@@ -336,6 +336,62 @@ static void fail_with_data(void *data, const char *args, size_t args_len, v8rs_r
     v8rs_reply_error_with_data(reply, "KeyError: 'k'", 13, &failures_finalized, count_finalized);
 }
 
+/* Host functions that reply with a NULL pointer and a length: an error in JavaScript. */
+static void reply_null_value(void *data, const char *args, size_t args_len, v8rs_reply *reply) {
+    (void)data;
+    (void)args;
+    (void)args_len;
+    v8rs_reply_value(reply, NULL, 5);
+}
+
+static void reply_null_error(void *data, const char *args, size_t args_len, v8rs_reply *reply) {
+    (void)args;
+    (void)args_len;
+    v8rs_reply_error_with_data(reply, NULL, 3, data, NULL);
+}
+
+/* Enters a token, cancels it, then calls back in: the nested call is refused. */
+static void cancel_then_reenter(void *data, const char *args, size_t args_len, v8rs_reply *reply) {
+    (void)args;
+    (void)args_len;
+    v8rs_context *ctx = data;
+    v8rs_cancel_token *token = v8rs_cancel_token_new();
+    v8rs_cancel_token_enter(token);
+    v8rs_cancel_token_cancel(token);
+    char *out = NULL;
+    v8rs_error *err = NULL;
+    v8rs_code code = v8rs_run_script(ctx, "1", 1, NULL, 0, 0, &out, NULL, &err);
+    v8rs_cancel_token_enter(NULL);
+    v8rs_cancel_token_free(token);
+    char answer[2] = {code == V8RS_CODE_TERMINATED ? 'y' : 'n', 0};
+    v8rs_string_free(out);
+    v8rs_error_free(err);
+    /* "y" as a wire-format string: tag 'l', length 1, the byte. */
+    char wire[6] = {'l', 1, 0, 0, 0, answer[0]};
+    v8rs_reply_value(reply, wire, sizeof wire);
+}
+
+static void test_bad_lengths_and_replies(v8rs_context *ctx) {
+    char *out = NULL;
+    v8rs_error *err = NULL;
+    /* (size_t)-1 is no "NUL-terminated": refused before anything is read. */
+    CHECK(v8rs_run_script(ctx, "1", (size_t)-1, NULL, 0, 0, &out, NULL, &err) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(err != NULL && strstr(v8rs_error_message(err, NULL), "larger than any object") != NULL);
+    v8rs_error_free(err);
+    err = NULL;
+    CHECK(v8rs_run_script(ctx, "1", 1, "x.js", (size_t)-1, 0, &out, NULL, &err) == V8RS_CODE_INVALID_ARGUMENT);
+    v8rs_error_free(err);
+    CHECK(v8rs_context_expose(ctx, "replyNullValue", 14, reply_null_value, NULL, NULL, NULL) == V8RS_CODE_OK);
+    CHECK(v8rs_context_expose(ctx, "replyNullError", 14, reply_null_error, NULL, NULL, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "try { replyNullValue(); 'no error' } catch (e) { e.message }",
+        "v8rs_reply_value: value is NULL with a length of 5");
+    RUN(ctx, "try { replyNullError(); 'no error' } catch (e) { e.message }",
+        "v8rs_reply_error: message is NULL with a length of 3");
+    CHECK(v8rs_context_expose(ctx, "cancelThenReenter", 17, cancel_then_reenter, ctx, NULL, NULL) == V8RS_CODE_OK);
+    RUN(ctx, "cancelThenReenter()", "y");
+    RUN(ctx, "1 + 1", "2"); /* the outer call and the context go on */
+}
+
 static void test_host_functions(v8rs_context *ctx) {
     int calls = 0;
     CHECK(v8rs_context_expose(ctx, "countArgs", 9, count_args, &calls, NULL, NULL) == V8RS_CODE_OK);
@@ -916,6 +972,10 @@ static void test_inspector(v8rs_vm *vm) {
     const char bad[] = "no such host.invalid";
     CHECK(v8rs_inspector_start(vm, bad, sizeof bad - 1, 0, &second, &err) == V8RS_CODE_INVALID_ARGUMENT);
     v8rs_error_free(err);
+    err = NULL;
+    CHECK(v8rs_inspector_start(vm, NULL, 5, 0, &second, &err) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(second == NULL);
+    v8rs_error_free(err);
     v8rs_inspector_free(inspector);
     v8rs_inspector_free(NULL);
     CHECK(v8rs_inspector_url(NULL, NULL) == NULL);
@@ -971,6 +1031,7 @@ int main(void) {
     test_load_libs(ctx);
     test_values(ctx);
     test_host_functions(ctx);
+    test_bad_lengths_and_replies(ctx);
     test_stopped_work_stays_in_its_context();
     test_waiting_releases_the_vm();
     test_modules(ctx);
