@@ -436,13 +436,15 @@ class Context(Managed):
         key = self._required.get(name)
         if key is None:
             key = f"m{len(self._required)}"
-            self.run_script(
-                "Object.defineProperty(globalThis, '__v8cffi_required', "
-                "{value: globalThis.__v8cffi_required ?? {}, configurable: true});"
-                f"__v8cffi_required.{key} = require({json.dumps(name)}); undefined",
-                "<require>",
-            )
             self._required[name] = key
+        # Required again each time: JavaScript's cache answers, and what it no longer
+        # holds (``delete require.cache[…]``, another modules folder) is loaded afresh.
+        self.run_script(
+            "Object.defineProperty(globalThis, '__v8cffi_required', "
+            "{value: globalThis.__v8cffi_required ?? {}, configurable: true});"
+            f"__v8cffi_required.{key} = require({json.dumps(name)}); undefined",
+            "<require>",
+        )
         return JSValue(self, f"__v8cffi_required.{key}")
 
     def set_node_modules(self, path: _NodePath | None) -> None:

@@ -379,3 +379,77 @@ def test_marked_from_python(vm: VM, project: Path) -> None:
         html = ctx.require("marked").parse("# hi")
         assert html == "<h1>hi</h1>\n"
         assert ctx.require("katex").renderToString("x").startswith('<span class="katex">')
+
+
+def _package(root: Path, name: str, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / "node_modules" / name / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_exports_patterns_cannot_be_walked_out_of(vm: VM, tmp_path: Path) -> None:
+    # `enc/public/../private/secret.js` used to load the unexported file.
+    (tmp_path / "package.json").write_text("{}")
+    _package(
+        tmp_path,
+        "enc",
+        {
+            "package.json": '{"exports": {"./public/*": "./public/*", "./up": "./../other/index.js"}}',
+            "public/a.js": "module.exports = 'pub'",
+            "private/secret.js": "module.exports = 'SECRET'",
+        },
+    )
+    _package(tmp_path, "other", {"index.js": "module.exports = 'other'"})
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        assert ctx.eval("require('enc/public/a.js')") == "pub"
+        codes = {
+            request: ctx.eval(f"try {{ require({request!r}); 'loaded' }} catch (e) {{ e.code }}")
+            for request in [
+                "enc/public/../private/secret.js",
+                "enc/public/./a.js",
+                "enc/public/%2e%2e/private/secret.js",
+                "enc/up",
+                "enc/public/",
+            ]
+        }
+    assert codes == {
+        "enc/public/../private/secret.js": "ERR_INVALID_MODULE_SPECIFIER",
+        "enc/public/./a.js": "ERR_INVALID_MODULE_SPECIFIER",
+        "enc/public/%2e%2e/private/secret.js": "ERR_INVALID_MODULE_SPECIFIER",
+        "enc/up": "ERR_INVALID_PACKAGE_TARGET",
+        "enc/public/": "ERR_PACKAGE_PATH_NOT_EXPORTED",
+    }
+    if NODE is not None:
+        for request, code in codes.items():
+            got = node_json(
+                f"(() => {{ try {{ require({request!r}); return 'loaded' }} "
+                "catch (e) { return e.code } })()",
+                cwd=tmp_path,
+            )
+            assert got == code, request
+
+
+def test_a_package_that_is_a_lone_file_and_files_that_are_not_utf8(vm: VM, tmp_path: Path) -> None:
+    (tmp_path / "node_modules" / "@sc").mkdir(parents=True)
+    (tmp_path / "node_modules" / "filepkg.js").write_text("module.exports = 'filepkg'")
+    (tmp_path / "node_modules" / "@sc" / "file.js").write_text("module.exports = 'scoped'")
+    (tmp_path / "latin1.js").write_bytes(b"// caf\xe9\nmodule.exports = 'latin1';\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "package.json").write_bytes(b'{"main": "main.js", "d": "\xe9"}')
+    (tmp_path / "m" / "main.js").write_text("module.exports = 'main'")
+    (tmp_path / "m" / "index.js").write_text("module.exports = 'index'")
+    expression = "[require('filepkg'), require('@sc/file'), require('./latin1'), require('./m')]"
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        assert ctx.eval(expression) == ["filepkg", "scoped", "latin1", "main"]
+    if NODE is not None:
+        assert node_json(expression, cwd=tmp_path) == ["filepkg", "scoped", "latin1", "main"]
+
+
+def test_python_require_follows_javascripts_cache(vm: VM, tmp_path: Path) -> None:
+    (tmp_path / "x.js").write_text("module.exports = { n: (globalThis.loads = (globalThis.loads || 0) + 1) }")
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        assert ctx.require("./x").n.value() == 1
+        assert ctx.require("./x").n.value() == 1  # cached
+        ctx.eval("delete require.cache[require.resolve('./x')]")
+        assert ctx.require("./x").n.value() == 2

@@ -453,7 +453,8 @@ def test_a_snapshots_array_buffers_past_max_heap_size_are_a_memory_error() -> No
         with pytest.raises(V8MemoryError, match="array buffers"):
             vm.create_context().set_up()
     # Contexts add up: two fit, a third does not — until one is torn down.
-    blob = platform.create_snapshot(["var ab = new ArrayBuffer(40 << 20); new Uint8Array(ab)[5] = 7"], isolated=False)
+    script = "var ab = new ArrayBuffer(40 << 20); new Uint8Array(ab)[5] = 7"
+    blob = platform.create_snapshot([script], isolated=False)
     with platform.create_vm(snapshot=blob, max_heap_size=100 << 20) as vm:
         first, second = vm.create_context().set_up(), vm.create_context().set_up()
         assert first.eval("new Uint8Array(ab)[5]") == second.eval("new Uint8Array(ab)[5]") == 7

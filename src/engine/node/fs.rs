@@ -42,6 +42,12 @@ impl Files for Confined<'_> {
 
     fn read(&self, path: &Path) -> Option<String> {
         let real = self.real(path).ok()?;
-        std::fs::read_to_string(real).ok()
+        // As Node reads files: bytes that are not UTF-8 become U+FFFD.
+        std::fs::read(real).ok().map(text_of)
     }
+}
+
+/// `bytes` as text, as Node decodes a file: UTF-8, each invalid sequence as U+FFFD.
+pub(crate) fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

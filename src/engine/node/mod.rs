@@ -435,6 +435,32 @@ fn failure_text(
             ),
             Vec::new(),
         ),
+        Failure::InvalidSubpath {
+            subpath,
+            pattern,
+            package_json,
+        } => (
+            "ERR_INVALID_MODULE_SPECIFIER",
+            format!(
+                "Invalid module \"{request}\" request is not a valid match in pattern \
+                 \"{pattern}\" for the \"exports\" resolution of {} (subpath '{subpath}')",
+                shown(package_json)
+            ),
+            Vec::new(),
+        ),
+        Failure::InvalidTarget {
+            target,
+            package_json,
+        } => (
+            "ERR_INVALID_PACKAGE_TARGET",
+            format!(
+                "Invalid \"exports\" target \"{target}\" defined in the package config {} \
+                 (a target stays inside its package, with no '.', '..' or node_modules \
+                 segment after its './')",
+                shown(package_json)
+            ),
+            Vec::new(),
+        ),
         Failure::BadPackageJson { path, message } => (
             "ERR_INVALID_PACKAGE_CONFIG",
             format!("Invalid package config {}: {message}", shown(path)),
@@ -540,7 +566,9 @@ pub(crate) fn read_confined(root: &Path, path: &Path) -> Result<String, String> 
             format!("{} does not exist", path.display())
         }
     })?;
-    std::fs::read_to_string(&real).map_err(|e| format!("cannot read {}: {e}", real.display()))
+    std::fs::read(&real)
+        .map(fs::text_of)
+        .map_err(|e| format!("cannot read {}: {e}", real.display()))
 }
 
 /// `read(path)`: the text of a file under the modules folder.

@@ -59,6 +59,24 @@ pub(crate) enum Failure {
         /// Where it pointed.
         path: PathBuf,
     },
+    /// An `exports` pattern matched a subpath with a `.`, `..` or `node_modules`
+    /// segment (Node's `ERR_INVALID_MODULE_SPECIFIER`).
+    InvalidSubpath {
+        /// The subpath asked for.
+        subpath: String,
+        /// The pattern it matched.
+        pattern: String,
+        /// The package's `package.json`.
+        package_json: PathBuf,
+    },
+    /// An `exports` target with a `.`, `..` or `node_modules` segment after its `./`,
+    /// or one that leaves its package (Node's `ERR_INVALID_PACKAGE_TARGET`).
+    InvalidTarget {
+        /// The target.
+        target: String,
+        /// The package's `package.json`.
+        package_json: PathBuf,
+    },
     /// A `package.json` is not valid JSON.
     BadPackageJson {
         /// The file.
@@ -258,11 +276,18 @@ impl<F: Files> Resolver<'_, F> {
         for dir in self.node_modules_paths(from) {
             let package = dir.join(name);
             searched.push(dir.clone());
-            if !self.is(&package, Kind::Dir)? {
+            if !self.is(&dir, Kind::Dir)? {
                 continue;
             }
+            // A package is a folder (its `exports` apply) or, as in Node, a lone file
+            // (`node_modules/name.js`).
             let package_json = package.join("package.json");
-            if let Some(manifest) = self.manifest(&package_json)? {
+            let manifest = if self.is(&package, Kind::Dir)? {
+                self.manifest(&package_json)?
+            } else {
+                None
+            };
+            if let Some(manifest) = manifest {
                 if let Some(exports) = manifest.get("exports") {
                     if !matches!(exports, Json::Null) {
                         let subpath = match subpath {
@@ -422,7 +447,8 @@ impl<F: Files> Resolver<'_, F> {
                 let Some((prefix, suffix)) = key.split_once('*') else {
                     continue;
                 };
-                if subpath.len() >= key.len() - 1
+                // Node's rule: the `*` matches at least one character.
+                if subpath.len() >= key.len()
                     && subpath.starts_with(prefix)
                     && subpath.ends_with(suffix)
                     && best.as_ref().is_none_or(|(k, _, _)| pattern_longer(key, k))
@@ -432,10 +458,24 @@ impl<F: Files> Resolver<'_, F> {
                 }
             }
             match best {
+                Some((key, _, matched)) if has_invalid_segment(&matched) => {
+                    return Err(Failure::InvalidSubpath {
+                        subpath: subpath.to_string(),
+                        pattern: key.to_string(),
+                        package_json: package_json.to_path_buf(),
+                    });
+                }
                 Some((_, target, matched)) => self.target(package, target, &matched, system),
                 None => return Err(not_exported()),
             }
         };
+        let target = target.map_err(|failure| match failure {
+            Failure::InvalidTarget { target, .. } => Failure::InvalidTarget {
+                target,
+                package_json: package_json.to_path_buf(),
+            },
+            other => other,
+        });
         let path = target?.ok_or_else(not_exported)?;
         if self.is(&path, Kind::File)? {
             Ok(path)
@@ -459,8 +499,12 @@ impl<F: Files> Resolver<'_, F> {
                     return Ok(None);
                 }
                 let path = normalize(&package.join(target.replace('*', matched)));
-                if !path.starts_with(package) {
-                    return Err(Failure::Outside { path });
+                if has_invalid_segment(&target[2..]) || !path.starts_with(package) {
+                    // (the package.json is filled in by `package_exports`)
+                    return Err(Failure::InvalidTarget {
+                        target: target.clone(),
+                        package_json: PathBuf::new(),
+                    });
                 }
                 Ok(Some(path))
             }
@@ -497,6 +541,17 @@ impl<F: Files> Resolver<'_, F> {
         }
         false
     }
+}
+
+/// Whether `path` (an `exports` target after its `./`, or what a pattern's `*` matched)
+/// has a `.`, `..` or `node_modules` segment, percent-encoded or not, in any case —
+/// what Node refuses there, so that no pattern reaches files its package did not export.
+fn has_invalid_segment(path: &str) -> bool {
+    path.split(['/', '\\']).any(|segment| {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        let segment = decoded.to_ascii_lowercase();
+        segment == "." || segment == ".." || segment == "node_modules"
+    })
 }
 
 /// Whether the `exports` pattern `a` sorts before `b` in Node's PATTERN_KEY_COMPARE
@@ -586,6 +641,15 @@ mod tests {
             ),
             ("/p/node_modules/order/d.js", ""),
             ("/p/node_modules/order/r.js", ""),
+            (
+                "/p/node_modules/bad/package.json",
+                r#"{"exports": {"./up": "./../order/d.js", "./deep": "./lib/../d.js",
+                    "./mods/*": "./node_modules/*.js"}}"#,
+            ),
+            ("/p/node_modules/bad/d.js", ""),
+            ("/p/node_modules/lone.js", ""),
+            ("/p/node_modules/@s/lone.json", ""),
+            ("/p/node_modules/bad/node_modules/x.js", ""),
         ];
         Memory(
             files
@@ -639,6 +703,15 @@ mod tests {
         let inner = ok("inner", "/p/node_modules/@s/pkg");
         assert_eq!(inner, "/p/node_modules/@s/pkg/node_modules/inner/index.js");
         let files = tree();
+        // A package that is a lone file, as Node finds it.
+        assert_eq!(
+            resolve(&files, "lone", "/p/lib", System::Require),
+            Ok(PathBuf::from("/p/node_modules/lone.js"))
+        );
+        assert_eq!(
+            resolve(&files, "@s/lone", "/p", System::Require),
+            Ok(PathBuf::from("/p/node_modules/@s/lone.json"))
+        );
         let bad = resolve(&files, "badmain", "/p", System::Require);
         assert!(matches!(bad, Err(Failure::BadMain { .. })), "{bad:?}");
     }
@@ -680,6 +753,32 @@ mod tests {
             get("sugar", System::Require),
             path("/p/node_modules/sugar/main.js")
         );
+        // No pattern match walks out of what is exported, nor matches nothing.
+        for request in [
+            "cond/features/../lib/sub",
+            "cond/features/./one",
+            "cond/features/x/%2e%2e/private/two",
+            "cond/features/Node_Modules/x",
+        ] {
+            let got = get(request, System::Require);
+            assert!(
+                matches!(got, Err(Failure::InvalidSubpath { .. })),
+                "{request}: {got:?}"
+            );
+        }
+        assert!(matches!(
+            get("cond/features/", System::Require),
+            Err(Failure::NotExported { .. })
+        ));
+        // Nor does a target, even inside its package.
+        for request in ["bad/up", "bad/deep", "bad/mods/x"] {
+            let got = get(request, System::Require);
+            assert!(
+                matches!(&got, Err(Failure::InvalidTarget { package_json, .. })
+                    if package_json.ends_with("bad/package.json")),
+                "{request}: {got:?}"
+            );
+        }
         // Conditions go in the object's order: "default" first wins.
         assert_eq!(
             get("order", System::Require),
