@@ -461,6 +461,7 @@ impl Vm {
             locker.set_slot(Arc::clone(&shared));
             locker.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(&shared));
             locker.set_host_import_module_dynamically_callback(refuse_dynamic_import);
+            locker.set_host_initialize_import_meta_object_callback(initialize_import_meta);
             shared
         };
         LIVE_VMS.fetch_add(1, Ordering::Relaxed);
@@ -596,6 +597,43 @@ fn refuse_dynamic_import<'s>(
     let error = v8::Exception::type_error(scope, text);
     resolver.reject(scope, error)?;
     Some(resolver.get_promise(scope))
+}
+
+/// `import.meta` of the module that first reads it (the script running now): `url` —
+/// a `file://` URL for a module named by an absolute path, as Node's modules are, else
+/// its name — and, for a path, `filename` and `dirname`, as Node has them (so
+/// `createRequire(import.meta.url)` works).
+unsafe extern "C" fn initialize_import_meta(
+    context: v8::Local<v8::Context>,
+    _module: v8::Local<v8::Module>,
+    meta: v8::Local<v8::Object>,
+) {
+    // SAFETY: V8 calls this while the module runs, inside the caller's scopes.
+    v8::callback_scope!(unsafe scope, context);
+    let _ = crate::engine::panic::catch(|| {
+        let Some(name) = v8::StackTrace::current_script_name_or_source_url(scope) else {
+            return;
+        };
+        let name = name.to_rust_string_lossy(scope);
+        let path = std::path::Path::new(&name);
+        let mut fields = vec![("url", name.clone())];
+        if path.is_absolute() {
+            if let Ok(url) = url::Url::from_file_path(path) {
+                fields[0].1 = url.to_string();
+            }
+            fields.push(("filename", name.clone()));
+            if let Some(dir) = path.parent() {
+                fields.push(("dirname", dir.to_string_lossy().into_owned()));
+            }
+        }
+        for (key, value) in fields {
+            let (Some(key), Some(value)) = (v8::String::new(scope, key), v8::String::new(scope, &value))
+            else {
+                return;
+            };
+            meta.create_data_property(scope, key.into(), value.into());
+        }
+    });
 }
 
 /// V8's heap limit for a VM created without limits (asked of a throwaway isolate once).

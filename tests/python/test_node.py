@@ -453,3 +453,26 @@ def test_python_require_follows_javascripts_cache(vm: VM, tmp_path: Path) -> Non
         assert ctx.require("./x").n.value() == 1  # cached
         ctx.eval("delete require.cache[require.resolve('./x')]")
         assert ctx.require("./x").n.value() == 2
+
+
+def test_import_meta_and_create_require_of_it(vm: VM, tmp_path: Path) -> None:
+    folder = tmp_path / "my dir"
+    folder.mkdir()
+    (folder / "y.js").write_text("module.exports = 'y'")
+    (folder / "meta.mjs").write_text(
+        'import { createRequire } from "node:module";\n'
+        "const require = createRequire(import.meta.url);\n"
+        "export const m = [import.meta.url, import.meta.filename, import.meta.dirname, require('./y.js')];\n"
+    )
+    expected = [(folder / "meta.mjs").as_uri(), str(folder / "meta.mjs"), str(folder), "y"]
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        path = str(folder / "meta.mjs")
+        assert ctx.run_module((folder / "meta.mjs").read_text(), path)["m"] == expected
+        assert ctx.eval("require('./my dir/meta.mjs').m") == expected
+        bad = "try { require('module').createRequire('rel.js') } catch (e) { e.code }"
+        assert ctx.eval(bad) == "ERR_INVALID_ARG_VALUE"
+    with vm.create_context() as ctx:  # a module named otherwise: its name
+        assert ctx.run_module("export const u = import.meta.url", "app") == {"u": "app"}
+    if NODE is not None:
+        got = node_json("import('./my dir/meta.mjs').then((m) => m.m)", cwd=tmp_path)
+        assert got == expected

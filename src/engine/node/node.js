@@ -490,8 +490,27 @@
     require.extensions = Object.freeze({ '.js': null, '.json': null, '.node': null });
     return require;
   }
+  // As Node: a file URL (string or URL object, percent-decoded) or an absolute path.
   Module.createRequire = (filename) => {
-    const path = String(filename).replace(/^file:\/\//, '');
+    const text = typeof filename === 'object' && filename !== null && typeof filename.href === 'string'
+      ? filename.href : filename;
+    let path;
+    if (typeof text === 'string' && /^file:/i.test(text)) {
+      const match = /^file:(?:\/\/(?:localhost)?)?(\/[^?#]*)/i.exec(text);
+      if (!match) {
+        throw codedError(TypeError, 'ERR_INVALID_FILE_URL_HOST', `File URL host must be "localhost" or empty: ${text}`);
+      }
+      if (/%2f/i.test(match[1])) {
+        throw codedError(TypeError, 'ERR_INVALID_FILE_URL_PATH', 'File URL path must not include encoded / characters');
+      }
+      path = decodeURIComponent(match[1]);
+    } else if (typeof text === 'string' && text.startsWith('/')) {
+      path = text;
+    } else {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
+        "The argument 'filename' must be a file URL object, file URL string, or absolute path string." +
+        describe(filename));
+    }
     const module = new Module(path, null);
     return makeRequire(module);
   };
