@@ -627,7 +627,8 @@ unsafe extern "C" fn initialize_import_meta(
             }
         }
         for (key, value) in fields {
-            let (Some(key), Some(value)) = (v8::String::new(scope, key), v8::String::new(scope, &value))
+            let (Some(key), Some(value)) =
+                (v8::String::new(scope, key), v8::String::new(scope, &value))
             else {
                 return;
             };

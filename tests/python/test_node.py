@@ -476,3 +476,22 @@ def test_import_meta_and_create_require_of_it(vm: VM, tmp_path: Path) -> None:
     if NODE is not None:
         got = node_json("import('./my dir/meta.mjs').then((m) => m.m)", cwd=tmp_path)
         assert got == expected
+
+
+def test_the_commonjs_wrapper_is_a_real_function(vm: VM, tmp_path: Path) -> None:
+    # Compiled as a function's body, as Node does: no text closes the wrapper early, and
+    # first-line columns are the file's own (they were 62 columns off).
+    (tmp_path / "col.js").write_text('module.exports = new Error("here").stack.split("\\n")[1]')
+    (tmp_path / "esc.js").write_text("})(); globalThis.escaped = 1; (function(){")
+    (tmp_path / "she.js").write_text(
+        "#!/usr/bin/env node\nmodule.exports = [this === module.exports, arguments.length];\nreturn;\n"
+    )
+    expression = (
+        "[require('./col.js').trim(), (() => { try { require('./esc.js'); return typeof escaped }"
+        " catch (e) { return e.name } })(), require('./she.js')]"
+    )
+    expected = [f"at Object.<anonymous> ({tmp_path}/col.js:1:18)", "SyntaxError", [True, 5]]
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        assert ctx.eval(expression) == expected
+    if NODE is not None:
+        assert node_json(expression, cwd=tmp_path) == expected

@@ -468,3 +468,44 @@ def test_snapshot_scripts_and_warm_ups_may_use_base64(isolated: bool) -> None:
     with platform.create_vm(snapshot=snapshot) as vm, vm.create_context() as ctx:
         assert ctx.eval("made") == ["aGVsbG8=", "hi", 53336]
         assert ctx.eval("[enc('xy'), atob('eHk')]") == ["eHk=", "xy"]
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        "new Blob(['ab'])",
+        "new File(['ab'], 'a.txt')",
+        "new URL('http://a.example/')",
+        "new MessageChannel().port1",
+        "({ nested: [new Headers()] })",
+        "new Response('x')",
+        "new AbortController().signal",
+    ],
+)
+def test_web_api_objects_are_not_cloned_into_empty_objects(ctx: Context, made: str) -> None:
+    got = ctx.eval(f"try {{ structuredClone({made}); 'cloned' }} catch (e) {{ e.name }}")
+    assert got == "DataCloneError"
+
+
+def test_plain_objects_and_classes_of_the_same_name_still_clone(ctx: Context) -> None:
+    assert ctx.eval("structuredClone({a: [1, new Date(0)], b: new Map([[1, 2]])}).a[1].getTime()") == 0
+    assert ctx.eval("Object.keys(structuredClone(new (class Blob { x = 1 })()))") == ["x"]
+
+
+def test_abort_signal_any_aborts_its_dependents_after_the_source(ctx: Context) -> None:
+    got = ctx.eval(
+        """
+        const log = [];
+        const a = new AbortController(), b = new AbortController();
+        const any = AbortSignal.any([a.signal, b.signal]);
+        const nested = AbortSignal.any([any]);
+        any.addEventListener('abort', () => log.push('any:' + any.reason));
+        nested.addEventListener('abort', () => log.push('nested:' + nested.reason));
+        a.signal.addEventListener('abort', () => log.push('a'));
+        a.abort('why');
+        b.abort('later');
+        [log, AbortSignal.any([AbortSignal.abort('done')]).reason,
+         (() => { try { AbortSignal.any([{}]) } catch (e) { return e.name } })()]
+        """
+    )
+    assert got == [["a", "any:why", "nested:why"], "done", "TypeError"]

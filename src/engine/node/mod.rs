@@ -610,20 +610,33 @@ fn compile<'s>(
         Some(rest) => format!("//{rest}"),
         None => source,
     };
-    let wrapped =
-        format!("(function (exports, require, module, __filename, __dirname) {{ {body}\n}})");
-    let Some(code) = v8::String::new(scope, &wrapped) else {
+    // The file's text is the body of a function with Node's five parameters, compiled
+    // as such (as Node does): text that closes a wrapper early is a syntax error, and
+    // columns on the first line are the file's own.
+    let Some(code) = v8::String::new(scope, &body) else {
         return natives::throw_range_error(scope, "the module is too large for a string");
     };
     let Ok(origin) = crate::engine::script::origin(scope, &filename, false) else {
         return natives::throw_error(scope, "the module name is too long");
     };
+    let mut parameters = Vec::with_capacity(5);
+    for name in ["exports", "require", "module", "__filename", "__dirname"] {
+        let Some(name) = v8::String::new(scope, name) else {
+            return;
+        };
+        parameters.push(name);
+    }
+    let mut source = v8::script_compiler::Source::new(code, Some(&origin));
     // A syntax error (or a stop) is left to propagate.
-    let Some(script) = v8::Script::compile(scope, code, Some(&origin)) else {
-        return;
-    };
-    if let Some(function) = script.run(scope) {
-        rv.set(function);
+    if let Some(function) = v8::script_compiler::compile_function(
+        scope,
+        &mut source,
+        &parameters,
+        &[],
+        v8::script_compiler::CompileOptions::NoCompileOptions,
+        v8::script_compiler::NoCacheReason::NoReason,
+    ) {
+        rv.set(function.into());
     }
 }
 

@@ -27,6 +27,46 @@ impl v8::ValueSerializerImpl for CloneErrors {
         scope.throw_exception(error);
     }
 
+    fn has_custom_host_object(&self, _isolate: &v8::Isolate) -> bool {
+        true
+    }
+
+    /// The web API objects (JavaScript classes here, platform objects in browsers) are
+    /// "host objects": a clone of one would be an empty object, so it is refused.
+    fn is_host_object<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+        object: v8::Local<'s, v8::Object>,
+    ) -> Option<bool> {
+        let name = object.get_constructor_name();
+        let name = name.to_rust_string_lossy(scope);
+        if !NOT_CLONEABLE.contains(&name.as_str()) {
+            return Some(false);
+        }
+        let key = v8::String::new(scope, &name)?;
+        let global = scope.get_current_context().global(scope);
+        let class = global.get(scope, key.into())?;
+        let Ok(class) = v8::Local::<v8::Object>::try_from(class) else {
+            return Some(false);
+        };
+        object.instance_of(scope, class)
+    }
+
+    fn write_host_object<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+        object: v8::Local<'s, v8::Object>,
+        _value_serializer: &dyn v8::ValueSerializerHelper,
+    ) -> Option<bool> {
+        let name = object.get_constructor_name();
+        let name = name.to_rust_string_lossy(scope);
+        self.refuse(
+            scope,
+            &format!("{name} object could not be cloned (v8rs does not clone web API objects)."),
+        );
+        None
+    }
+
     fn get_shared_array_buffer_id<'s>(
         &self,
         scope: &mut v8::PinScope<'s, '_>,
@@ -56,6 +96,31 @@ impl CloneErrors {
         }
     }
 }
+
+/// The web API classes whose objects `structuredClone` refuses (by constructor name,
+/// then `instanceof` the global class of that name).
+const NOT_CLONEABLE: &[&str] = &[
+    "Blob",
+    "File",
+    "MessagePort",
+    "MessageChannel",
+    "ReadableStream",
+    "WritableStream",
+    "TransformStream",
+    "Request",
+    "Response",
+    "Headers",
+    "FormData",
+    "AbortController",
+    "AbortSignal",
+    "EventTarget",
+    "Event",
+    "URL",
+    "URLSearchParams",
+    "TextEncoder",
+    "TextDecoder",
+    "CryptoKey",
+];
 
 struct NoHostObjects;
 

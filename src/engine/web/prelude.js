@@ -186,6 +186,9 @@
   let abortSignal;
   class AbortSignal extends EventTarget {
     #aborted = false; #reason = undefined;
+    // As the DOM standard has it: a signal made by `any` (a dependent one) has source
+    // signals, and each source its dependents, aborted with it, after its own event.
+    #sources = undefined; #dependents = undefined;
     constructor(key) {
       if (key !== kCreate) throw new TypeError('Illegal constructor');
       super();
@@ -204,13 +207,29 @@
       return signal;
     }
     static any(signals) {
+      requireArgs(arguments, 1, 'AbortSignal.any');
       const signal = new AbortSignal(kCreate);
+      const given = [];
       for (const source of signals) {
-        if (source.aborted) {
-          abortSignal(signal, source.reason);
-          break;
+        if (!(typeof source === 'object' && source !== null && #aborted in source)) {
+          throw new TypeError("Failed to execute 'any' on 'AbortSignal': an element is not an AbortSignal.");
         }
-        source.addEventListener('abort', () => abortSignal(signal, source.reason), { once: true });
+        given.push(source);
+      }
+      for (const source of given) {
+        if (source.#aborted) {
+          signal.#aborted = true;
+          signal.#reason = source.#reason;
+          return signal;
+        }
+      }
+      signal.#sources = [];
+      for (const source of given) {
+        for (const root of source.#sources ?? [source]) {
+          if (signal.#sources.includes(root)) continue;
+          signal.#sources.push(root);
+          (root.#dependents ??= new Set()).add(signal);
+        }
       }
       return signal;
     }
@@ -219,7 +238,20 @@
         if (signal.#aborted) return;
         signal.#aborted = true;
         signal.#reason = reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
+        const dependents = [];
+        for (const dependent of signal.#dependents ?? []) {
+          if (dependent.#aborted) continue;
+          dependent.#aborted = true;
+          dependent.#reason = signal.#reason;
+          dependents.push(dependent);
+        }
+        signal.#dependents = undefined;
         signal.dispatchEvent(new Event('abort'));
+        for (const dependent of dependents) {
+          // Aborted for good: its other sources need not keep it.
+          for (const source of dependent.#sources) source.#dependents?.delete(dependent);
+          dependent.dispatchEvent(new Event('abort'));
+        }
       };
     }
   }
