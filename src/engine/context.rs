@@ -441,6 +441,7 @@ impl Context {
                 .as_ref()
                 .and_then(|r| r.node.root.read().clone()),
         };
+        let shared_modules = node_root.is_some();
         let mut node_imports = node_root.map(crate::engine::node::esm_resolver);
         let resolver: &mut crate::engine::modules::Resolver<'_> =
             match (resolver, &mut node_imports) {
@@ -449,10 +450,13 @@ impl Context {
                 (None, None) => &mut no_imports,
             };
         let mut session = self.session(timeout)?;
-        let (module, evaluation) = session.turn(|tc, _, cause| {
+        let (module, evaluation) = session.turn(|tc, realm, cause| {
             let module = crate::engine::modules::compile(tc, source, name, flags.source_maps)?
                 .ok_or_else(|| caught(tc, cause))?;
-            if !crate::engine::modules::link(tc, module, name, resolver, flags.source_maps)? {
+            // The Node resolver's imports are the context's (one instance per file).
+            let shared = shared_modules.then_some(&realm.node.modules);
+            if !crate::engine::modules::link(tc, module, name, resolver, flags.source_maps, shared)?
+            {
                 return Err(caught(tc, cause));
             }
             let Some(evaluation) = module.evaluate(tc) else {

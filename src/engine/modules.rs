@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 
 use crate::engine::error::Error;
+use crate::engine::realm::ModuleMap;
 
 /// Resolves `(specifier, referrer)` to `(canonical name, source)`.
 pub type Resolver<'r> =
@@ -24,6 +25,9 @@ struct Loader {
     /// Whether the imported modules' source maps are honoured.
     source_maps: bool,
     modules: Vec<(String, i32, v8::Global<v8::Module>)>,
+    /// Modules shared past this link (the Node resolver's), looked in before compiling
+    /// and added to; valid while the link runs.
+    shared: Option<*const ModuleMap>,
 }
 
 thread_local! {
@@ -65,13 +69,16 @@ impl Drop for Pushed {
 }
 
 /// Links `module` (named `name`) and everything it imports, asking `resolver` for each
-/// import. `Ok(false)`: a JavaScript exception waits in the scope's TryCatch.
+/// import; with `shared`, an imported module already in it is used as it is, and one
+/// compiled is added to it. `Ok(false)`: a JavaScript exception waits in the scope's
+/// TryCatch.
 pub(crate) fn link(
     scope: &mut v8::PinScope<'_, '_>,
     module: v8::Local<'_, v8::Module>,
     name: &str,
     resolver: &mut Resolver<'_>,
     source_maps: bool,
+    shared: Option<&ModuleMap>,
 ) -> Result<bool, Error> {
     // SAFETY: only lifetimes change; the pointer is used by `resolve` during
     // `instantiate_module` below, while `resolver` is borrowed by this frame, and the
@@ -87,6 +94,7 @@ pub(crate) fn link(
             resolver,
             source_maps,
             modules: vec![root],
+            shared: shared.map(|m| m as *const ModuleMap),
         })
     });
     let _pop = Pushed;
@@ -144,11 +152,11 @@ fn resolve_in<'s>(
 ) -> Result<v8::Local<'s, v8::Module>, Option<crate::engine::host::HostError>> {
     let specifier = specifier.to_rust_string_lossy(scope);
     let referrer_name = name_of(scope, referrer).unwrap_or_default();
-    let (resolver, source_maps) = LOADERS
+    let (resolver, source_maps, shared) = LOADERS
         .with(|l| {
             l.borrow()
                 .last()
-                .map(|loader| (loader.resolver, loader.source_maps))
+                .map(|loader| (loader.resolver, loader.source_maps, loader.shared))
         })
         .ok_or_else(|| Some("no module is being loaded".into()))?;
     // SAFETY: set by `link` for the duration of the instantiation on this thread; a
@@ -175,11 +183,21 @@ fn resolve_in<'s>(
     if let Some(module) = known {
         return Ok(v8::Local::new(scope, module));
     }
+    // SAFETY: set by `link` from a reference that outlives the instantiation.
+    let shared = shared.map(|m| unsafe { &*m });
+    if let Some(module) = shared.and_then(|m| m.lock().get(&name).cloned()) {
+        return Ok(v8::Local::new(scope, module));
+    }
     let module = match compile(scope, &source, &name, source_maps) {
         Ok(Some(module)) => module,
         Ok(None) => return Err(None),
         Err(error) => return Err(Some(error.message().to_string().into())),
     };
+    if let Some(shared) = shared {
+        shared
+            .lock()
+            .insert(name.clone(), v8::Global::new(scope, module));
+    }
     let entry = (
         name,
         module.get_identity_hash().get(),

@@ -142,7 +142,15 @@ pub(crate) struct NodeState {
     pub(crate) env: parking_lot::Mutex<Vec<(String, String)>>,
     /// Whether `process.nextTick` queued callbacks that have not run yet.
     pub(crate) ticks_pending: AtomicBool,
+    /// The ES modules the Node resolver loaded, by canonical name: one instance per
+    /// file for the context, as Node keeps one per process (`import` and `require`
+    /// of a file give the same module). Used under the VM's lock.
+    pub(crate) modules: ModuleMap,
 }
+
+/// ES modules by canonical name (see [`NodeState::modules`]).
+pub(crate) type ModuleMap =
+    parking_lot::Mutex<std::collections::HashMap<String, v8::Global<v8::Module>>>;
 
 /// A realm's microtask queue. It is rooted through the isolate's heap, so it may only
 /// be dropped under the VM's lock: the realm hands it to the VM's graveyard.

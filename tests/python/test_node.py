@@ -495,3 +495,25 @@ def test_the_commonjs_wrapper_is_a_real_function(vm: VM, tmp_path: Path) -> None
         assert ctx.eval(expression) == expected
     if NODE is not None:
         assert node_json(expression, cwd=tmp_path) == expected
+
+
+def test_a_file_is_one_es_module_for_the_context(vm: VM, tmp_path: Path) -> None:
+    (tmp_path / "state.mjs").write_text(
+        "export let n = 0; export function inc() { return ++n }\n"
+        "globalThis.stateLoads = (globalThis.stateLoads || 0) + 1;\n"
+    )
+    (tmp_path / "a.mjs").write_text('import { inc } from "./state.mjs"; export const a = inc();')
+    (tmp_path / "b.mjs").write_text('import { inc } from "./state.mjs"; export const b = inc();')
+    (tmp_path / "tla.mjs").write_text("export const t = await new Promise((r) => setTimeout(r, 1));")
+    expression = (
+        "(() => { const a = require('./a.mjs'), b = require('./b.mjs'), s = require('./state.mjs');"
+        " let code; try { require('./tla.mjs') } catch (e) { code = e.code }"
+        " return [a.a, b.b, s.n, globalThis.stateLoads, code] })()"
+    )
+    expected = [1, 2, 2, 1, "ERR_REQUIRE_ASYNC_MODULE"]
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        assert ctx.eval(expression) == expected
+        source = 'import { inc } from "./state.mjs"; export const x = [inc(), globalThis.stateLoads]'
+        assert ctx.run_module(source, str(tmp_path / "main.mjs")) == {"x": [3, 1]}
+    if NODE is not None:
+        assert node_json(expression, cwd=tmp_path) == expected

@@ -747,17 +747,44 @@ fn require_module<'s>(
     let Some(root) = root_of(scope, &realm) else {
         return;
     };
-    let source = match read_confined(&root, Path::new(&path)) {
-        Ok(source) => source,
-        Err(message) => return natives::throw_error(scope, &message),
-    };
-    let module = match crate::engine::modules::compile(scope, &source, &path, false) {
-        Ok(Some(module)) => module,
-        Ok(None) => return, // the SyntaxError propagates
-        Err(e) => return natives::throw_error(scope, &e.message().to_string()),
+    // One instance per file for the context: imported already, it is that module.
+    let known = realm.node.modules.lock().get(&path).cloned();
+    let module = match known {
+        Some(module) => {
+            let module = v8::Local::new(scope, module);
+            if matches!(
+                module.get_status(),
+                v8::ModuleStatus::Instantiating | v8::ModuleStatus::Evaluating
+            ) {
+                return throw_coded(
+                    scope,
+                    "ERR_REQUIRE_CYCLE_MODULE",
+                    &format!("Cannot require() ES Module {path} in a cycle"),
+                );
+            }
+            module
+        }
+        None => {
+            let source = match read_confined(&root, Path::new(&path)) {
+                Ok(source) => source,
+                Err(message) => return natives::throw_error(scope, &message),
+            };
+            let module = match crate::engine::modules::compile(scope, &source, &path, false) {
+                Ok(Some(module)) => module,
+                Ok(None) => return, // the SyntaxError propagates
+                Err(e) => return natives::throw_error(scope, &e.message().to_string()),
+            };
+            realm
+                .node
+                .modules
+                .lock()
+                .insert(path.clone(), v8::Global::new(scope, module));
+            module
+        }
     };
     let mut resolver = esm_resolver(root);
-    match crate::engine::modules::link(scope, module, &path, &mut resolver, false) {
+    let shared = Some(&realm.node.modules);
+    match crate::engine::modules::link(scope, module, &path, &mut resolver, false, shared) {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => return natives::throw_error(scope, &e.message().to_string()),
@@ -774,8 +801,9 @@ fn require_module<'s>(
                 return;
             }
             v8::PromiseState::Pending => {
-                return natives::throw_error(
+                return throw_coded(
                     scope,
+                    "ERR_REQUIRE_ASYNC_MODULE",
                     &format!(
                         "require() cannot load {path}: it uses top-level await \
                          (ERR_REQUIRE_ASYNC_MODULE); import it with run_module"
@@ -785,6 +813,22 @@ fn require_module<'s>(
         }
     }
     rv.set(module.get_module_namespace());
+}
+
+/// Throws an `Error` with `message` and Node's `code`.
+fn throw_coded(scope: &mut v8::PinScope<'_, '_>, code: &str, message: &str) {
+    let (Some(message), Some(key), Some(code)) = (
+        v8::String::new(scope, message),
+        v8::String::new(scope, "code"),
+        v8::String::new(scope, code),
+    ) else {
+        return;
+    };
+    let error = v8::Exception::error(scope, message);
+    if let Ok(object) = v8::Local::<v8::Object>::try_from(error) {
+        object.set(scope, key.into(), code.into());
+    }
+    scope.throw_exception(error);
 }
 
 /// `builtin(name)`: runs the bundled package behind a built-in module; its exports.
