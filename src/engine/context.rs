@@ -106,9 +106,7 @@ impl Context {
             let guard = RetireOnError(Some(&realm));
             let over = |scope: &mut v8::PinScope<'_, '_, ()>| {
                 let budget = budget?;
-                if budget.over_limit().is_none() {
-                    return None;
-                }
+                budget.over_limit()?;
                 scope.low_memory_notification(); // the buffers of contexts torn down go
                 Some((budget.over_limit()?, budget.limit()))
             };
