@@ -509,3 +509,17 @@ def test_abort_signal_any_aborts_its_dependents_after_the_source(ctx: Context) -
         """
     )
     assert got == [["a", "any:why", "nested:why"], "done", "TypeError"]
+
+
+def test_a_throwing_abort_listener_does_not_stop_the_dependents(ctx: Context) -> None:
+    got = ctx.eval(
+        """
+        const log = [];
+        const c = new AbortController(), d = AbortSignal.any([c.signal]);
+        c.signal.addEventListener('abort', () => { throw new Error('boom') });
+        d.onabort = () => log.push('dependent');
+        try { c.abort('r') } catch (e) { log.push('threw ' + e.message) }
+        log
+        """
+    )
+    assert got == ["dependent", "threw boom"]

@@ -246,12 +246,19 @@
           dependents.push(dependent);
         }
         signal.#dependents = undefined;
-        signal.dispatchEvent(new Event('abort'));
+        // A listener that throws stops neither the other signals' events nor the
+        // clean-up; the first error is thrown after.
+        let failed = false, first;
+        const fire = (target) => {
+          try { target.dispatchEvent(new Event('abort')); } catch (e) { if (!failed) { failed = true; first = e; } }
+        };
+        fire(signal);
         for (const dependent of dependents) {
           // Aborted for good: its other sources need not keep it.
           for (const source of dependent.#sources) source.#dependents?.delete(dependent);
-          dependent.dispatchEvent(new Event('abort'));
+          fire(dependent);
         }
+        if (failed) throw first;
       };
     }
   }
