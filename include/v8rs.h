@@ -75,7 +75,7 @@
 // change that breaks a program built against an older header (a signature, a struct's
 // layout, a flag's or code's meaning); functions and flags only added keep it. Check
 // at start-up that `v8rs_abi_version() == V8RS_ABI_VERSION`.
-#define V8RS_ABI_VERSION 1
+#define V8RS_ABI_VERSION 2
 
 // `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
 #define V8RS_WEB_TIMERS 1
@@ -409,12 +409,15 @@ v8rs_code v8rs_context_run_until_idle(v8rs_context *context,
 // Node reports them once a script's work is done — a handler added later takes it
 // back): writes its reason as an error (`V8RS_CODE_JS_ERROR`, with name, message and
 // stack; free it with `v8rs_error_free`) to `*rejection_out`, or NULL when there is
-// none. Waits for the VM like a call, only when there is one.
+// none. Waits for the VM like a call, only when there is one. Describing the reason
+// runs its getters: a `timeout_ms` other than 0 stops them after that many
+// milliseconds (`V8RS_CODE_TIMEOUT`; the rejection is taken all the same).
 //
 // # Safety
 // `context` is NULL or a live handle; `rejection_out` and `error_out` are NULL or
 // writable.
 v8rs_code v8rs_context_take_unhandled_rejection(const v8rs_context *context,
+                                                uint64_t timeout_ms,
                                                 v8rs_error **rejection_out,
                                                 v8rs_error **error_out);
 

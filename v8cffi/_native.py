@@ -725,11 +725,12 @@ def pending_tasks(context: Any) -> int:
     return int(lib.v8rs_context_pending_tasks(context))
 
 
-def take_unhandled_rejection(context: Any) -> BaseException | None:
+def take_unhandled_rejection(context: Any, timeout_ms: int) -> BaseException | None:
     """The exception of the oldest promise of ``context`` rejected with no handler (not
     raised), or ``None``."""
     out = ffi.new("v8rs_error **")
-    call(lib.v8rs_context_take_unhandled_rejection, context, out, owned=(out, lib.v8rs_error_free))
+    owned = (out, lib.v8rs_error_free)
+    call(lib.v8rs_context_take_unhandled_rejection, context, timeout_ms, out, owned=owned)
     if out[0] == NULL:
         return None
     try:

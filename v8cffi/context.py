@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Union
 
@@ -301,15 +302,21 @@ class Context(Managed):
         timeout_ms = 0 if timeout is None else _timeout_ms(timeout)
         _native.run_until_idle(self._live_ptr(), timeout_ms)
 
-    def unhandled_rejections(self) -> list[V8JSError]:
+    def unhandled_rejections(self, *, timeout: float | None = None) -> list[V8JSError]:
         """The promises of this context rejected with no handler since the last call
         (oldest first), as the :class:`~v8cffi.exceptions.V8JSError` of each reason — what
         Node reports once a script's work is done. A handler added later takes its
-        rejection back; each is reported once. Cheap when there are none."""
+        rejection back; each is reported once. Cheap when there are none.
+
+        Describing a reason runs its getters (``name``, ``message``, ``stack``): with
+        ``timeout`` (seconds, for all of them), getters still running by then raise
+        :class:`~v8cffi.exceptions.V8TimeoutError`."""
+        deadline = None if timeout is None else time.monotonic() + _timeout_ms(timeout) / 1000
         found: list[V8JSError] = []
         ptr = self._ptr
         while ptr is not None:
-            rejection = _native.take_unhandled_rejection(ptr)
+            left = 0 if deadline is None else _timeout_ms(max(deadline - time.monotonic(), 0.001))
+            rejection = _native.take_unhandled_rejection(ptr, left)
             if rejection is None:
                 break
             assert isinstance(rejection, V8JSError)

@@ -19,8 +19,9 @@ so one thread's conversions overlap another's JavaScript. :meth:`VMPool.context`
 VM for a ``with`` block alone (it waits, up to a ``timeout``, for the calls in flight
 there to end). The first VM is made before the constructor returns; the others, and
 every replacement, are made in the background, so callers wait only while every VM is
-lent or not yet made. A VM that breaks — its heap still full after an out-of-memory
-stop, or torn down by the borrower — is replaced with a fresh one.
+lent or not yet made. A VM that breaks is replaced with a fresh one: one that ran out
+of memory, one whose globals hold more than half of its heap when a loan ends, one torn
+down by the borrower.
 """
 
 from __future__ import annotations
@@ -282,13 +283,17 @@ class VMPool:
         that)."""
         with self._changed:
             slot = self._take_to_lend(timeout)
+        out_of_memory = False
         try:
             yield slot.ctx
+        except V8MemoryError:
+            out_of_memory = True
+            raise
         finally:
-            # A VM left unable to run (out of memory, its globals holding the heap) goes,
-            # even when the block caught the V8MemoryError that said so.
+            # A VM that ran out of memory goes, and so does one whose globals hold most
+            # of its heap (the block may have caught the V8MemoryError that said so).
             alive = slot.vm.is_alive() and slot.ctx.is_alive()
-            usable = alive and _still_usable(slot.ctx)
+            usable = alive and not out_of_memory and _still_usable(slot)
             with self._changed:
                 slot.lent = False
                 slot.broken = slot.broken or not usable
@@ -305,8 +310,9 @@ class VMPool:
         try:
             return slot.ctx.call(function, *args, timeout=timeout)
         except V8MemoryError:
-            if not _still_usable(slot.ctx):
-                slot.broken = True
+            # What its globals hold may leave too little room for the next call: any
+            # VM of the pool can serve it, so this one is replaced.
+            slot.broken = True
             raise
         finally:
             with changed:
@@ -356,9 +362,15 @@ class VMPool:
         self.close()
 
 
-def _still_usable(ctx: Context) -> bool:
+def _still_usable(slot: _Slot) -> bool:
+    """Whether the slot's VM can run, with at least half of its heap free once garbage
+    is collected (the collection only when the heap looks fuller than that)."""
     try:
-        ctx.run_script("0")
+        slot.ctx.run_script("0")
+        stats = slot.vm.heap_stats()
+        if stats["used_heap_size"] * 2 > stats["heap_size_limit"]:
+            slot.vm.low_memory_notification()
+            stats = slot.vm.heap_stats()
     except V8Error:
         return False
-    return True
+    return stats["used_heap_size"] * 2 <= stats["heap_size_limit"]

@@ -135,7 +135,9 @@ pub unsafe extern "C" fn v8rs_context_run_until_idle(
 /// Node reports them once a script's work is done — a handler added later takes it
 /// back): writes its reason as an error (`V8RS_CODE_JS_ERROR`, with name, message and
 /// stack; free it with `v8rs_error_free`) to `*rejection_out`, or NULL when there is
-/// none. Waits for the VM like a call, only when there is one.
+/// none. Waits for the VM like a call, only when there is one. Describing the reason
+/// runs its getters: a `timeout_ms` other than 0 stops them after that many
+/// milliseconds (`V8RS_CODE_TIMEOUT`; the rejection is taken all the same).
 ///
 /// # Safety
 /// `context` is NULL or a live handle; `rejection_out` and `error_out` are NULL or
@@ -143,6 +145,7 @@ pub unsafe extern "C" fn v8rs_context_run_until_idle(
 #[no_mangle]
 pub unsafe extern "C" fn v8rs_context_take_unhandled_rejection(
     context: *const v8rs_context,
+    timeout_ms: u64,
     rejection_out: *mut *mut v8rs_error,
     error_out: *mut *mut v8rs_error,
 ) -> v8rs_code {
@@ -150,7 +153,7 @@ pub unsafe extern "C" fn v8rs_context_take_unhandled_rejection(
         // SAFETY: NULL or a live handle (the caller's contract).
         let context = unsafe { clone_arc(context) }?;
         let rejection_out = non_null(rejection_out, "rejection_out")?;
-        let rejection = context.take_unhandled_rejection()?;
+        let rejection = context.take_unhandled_rejection(timeout(timeout_ms))?;
         let handle = rejection.map_or(std::ptr::null_mut(), box_into_handle);
         // SAFETY: a non-NULL, writable pointer (the caller's contract).
         unsafe { *rejection_out = handle };

@@ -201,7 +201,7 @@ pub const V8RS_MAX_DEPTH: u32 = 512;
 /// change that breaks a program built against an older header (a signature, a struct's
 /// layout, a flag's or code's meaning); functions and flags only added keep it. Check
 /// at start-up that `v8rs_abi_version() == V8RS_ABI_VERSION`.
-pub const V8RS_ABI_VERSION: u32 = 1;
+pub const V8RS_ABI_VERSION: u32 = 2;
 
 /// `setTimeout`, `setInterval`, `clearTimeout`, `clearInterval`, `queueMicrotask`.
 pub const V8RS_WEB_TIMERS: u32 = 1;

@@ -601,7 +601,10 @@ impl Context {
     /// yet (as Node reports them once a script's work is done), its reason described as
     /// the error of a rejected call would be; `None` when there is none (then the VM is
     /// not entered). A handler added later takes a rejection back before it is taken.
-    pub fn take_unhandled_rejection(&self) -> Result<Option<Error>, Error> {
+    pub fn take_unhandled_rejection(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Error>, Error> {
         let none = self
             .realm
             .read()
@@ -610,7 +613,7 @@ impl Context {
         if none {
             return Ok(None);
         }
-        let mut session = self.session(None)?;
+        let mut session = self.session(timeout)?;
         session.turn(|tc, realm, cause| {
             let mut rejections = realm.rejections.lock();
             if rejections.is_empty() {

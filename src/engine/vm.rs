@@ -599,22 +599,21 @@ fn refuse_dynamic_import<'s>(
     Some(resolver.get_promise(scope))
 }
 
-/// `import.meta` of the module that first reads it (the script running now): `url` —
-/// a `file://` URL for a module named by an absolute path, as Node's modules are, else
-/// its name — and, for a path, `filename` and `dirname`, as Node has them (so
-/// `createRequire(import.meta.url)` works).
+/// `import.meta` of the module that first reads it: `url` — a `file://` URL for a
+/// module named by an absolute path, as Node's modules are, else its name — and, for a
+/// path, `filename` and `dirname`, as Node has them (so `createRequire(import.meta.url)`
+/// works). The name is the one the module was compiled under (not a `//# sourceURL`).
 unsafe extern "C" fn initialize_import_meta(
     context: v8::Local<v8::Context>,
-    _module: v8::Local<v8::Module>,
+    module: v8::Local<v8::Module>,
     meta: v8::Local<v8::Object>,
 ) {
     // SAFETY: V8 calls this while the module runs, inside the caller's scopes.
     v8::callback_scope!(unsafe scope, context);
     let _ = crate::engine::panic::catch(|| {
-        let Some(name) = v8::StackTrace::current_script_name_or_source_url(scope) else {
+        let Some(name) = module_name(scope, module) else {
             return;
         };
-        let name = name.to_rust_string_lossy(scope);
         let path = std::path::Path::new(&name);
         let mut fields = vec![("url", name.clone())];
         if path.is_absolute() {
@@ -635,6 +634,21 @@ unsafe extern "C" fn initialize_import_meta(
             meta.create_data_property(scope, key.into(), value.into());
         }
     });
+}
+
+/// The name `module` was compiled under, from the frame of its code on the stack (the
+/// code reading `import.meta` is the module's own, so its frame is the top one).
+fn module_name(scope: &v8::PinScope<'_, '_>, module: v8::Local<v8::Module>) -> Option<String> {
+    let id = usize::try_from(module.script_id()?).ok()?;
+    let trace = v8::StackTrace::current_stack_trace(scope, 8)?;
+    (0..trace.get_frame_count())
+        .filter_map(|index| trace.get_frame(scope, index))
+        .find(|frame| frame.get_script_id() == id)
+        .map(|frame| {
+            frame
+                .get_script_name(scope)
+                .map_or_else(String::new, |name| name.to_rust_string_lossy(scope))
+        })
 }
 
 /// V8's heap limit for a VM created without limits (asked of a throwaway isolate once).

@@ -988,14 +988,24 @@ static void test_unhandled_rejections(void) {
     v8rs_context *ctx = NULL;
     CHECK(v8rs_context_new(vm, &ctx, NULL) == V8RS_CODE_OK);
     v8rs_error *rejection = NULL;
-    CHECK(v8rs_context_take_unhandled_rejection(ctx, &rejection, NULL) == V8RS_CODE_OK && rejection == NULL);
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, 0, &rejection, NULL) == V8RS_CODE_OK && rejection == NULL);
     RUN(ctx, "Promise.reject(new TypeError('lost')); Promise.reject(2).catch(() => {}); 0", "0");
-    CHECK(v8rs_context_take_unhandled_rejection(ctx, &rejection, NULL) == V8RS_CODE_OK && rejection != NULL);
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, 0, &rejection, NULL) == V8RS_CODE_OK && rejection != NULL);
     CHECK(v8rs_error_code(rejection) == V8RS_CODE_JS_ERROR);
     CHECK(strcmp(v8rs_error_js_name(rejection, NULL), "TypeError") == 0);
     v8rs_error_free(rejection);
-    CHECK(v8rs_context_take_unhandled_rejection(ctx, &rejection, NULL) == V8RS_CODE_OK && rejection == NULL);
-    CHECK(v8rs_context_take_unhandled_rejection(ctx, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, 0, &rejection, NULL) == V8RS_CODE_OK && rejection == NULL);
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, 0, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    /* A reason whose getter loops: the timeout stops it, and the VM goes on. */
+    RUN(ctx, "var E = new Error('m'); Object.defineProperty(E, 'name', {get() { for (;;) {} }}); "
+             "Promise.reject(E); 0", "0");
+    v8rs_error *error = NULL;
+    rejection = NULL;
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, 50, &rejection, &error) == V8RS_CODE_TIMEOUT);
+    CHECK(rejection == NULL && error != NULL && v8rs_error_code(error) == V8RS_CODE_TIMEOUT);
+    v8rs_error_free(error);
+    CHECK(v8rs_context_take_unhandled_rejection(ctx, 50, &rejection, NULL) == V8RS_CODE_OK && rejection == NULL);
+    RUN(ctx, "1 + 1", "2");
     v8rs_context_free(ctx);
     v8rs_vm_free(vm);
 }

@@ -185,6 +185,18 @@ def test_describing_an_unhandled_rejection_is_stopped_by_terminate(vm: VM) -> No
         assert ctx.eval("1 + 1") == 2
 
 
+def test_describing_unhandled_rejections_has_a_timeout_for_all_of_them(vm: VM) -> None:
+    with vm.create_context() as ctx:
+        ctx.run_script("var E = new Error('m'); Object.defineProperty(E, 'name', {get() { for (;;) {} }}); 0")
+        ctx.run_script("Promise.reject(new TypeError('first')); Promise.reject(E); 1")
+        with pytest.raises(V8TimeoutError):
+            ctx.unhandled_rejections(timeout=0.2)
+        assert ctx.unhandled_rejections(timeout=0.2) == []  # each is taken once
+        assert ctx.eval("1 + 1") == 2
+        with pytest.raises(ValueError, match="timeout"):
+            ctx.unhandled_rejections(timeout=0)
+
+
 def test_timeout_while_another_thread_waits(ctx: Context) -> None:
     outcomes: dict[str, object] = {}
 

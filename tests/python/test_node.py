@@ -473,6 +473,13 @@ def test_import_meta_and_create_require_of_it(vm: VM, tmp_path: Path) -> None:
         assert ctx.eval(bad) == "ERR_INVALID_ARG_VALUE"
     with vm.create_context() as ctx:  # a module named otherwise: its name
         assert ctx.run_module("export const u = import.meta.url", "app") == {"u": "app"}
+        # The name it was compiled under: not a sourceURL, nor the caller's name.
+        named = "export const u = import.meta.url\n//# sourceURL=other.js"
+        assert ctx.run_module(named, str(folder / "named.mjs")) == {"u": (folder / "named.mjs").as_uri()}
+        assert ctx.run_module("export const u = import.meta.url", "") == {"u": ""}
+        lib = {"lib": "export function url() { return import.meta.url }"}
+        app = "import { url } from 'lib'; export const u = url()"
+        assert ctx.run_module(app, "app", resolver=lambda s, r: (s, lib[s])) == {"u": "lib"}
     if NODE is not None:
         got = node_json("import('./my dir/meta.mjs').then((m) => m.m)", cwd=tmp_path)
         assert got == expected

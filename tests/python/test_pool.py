@@ -305,3 +305,34 @@ def test_wait_ready_waits_its_timeout_once_for_all_makers() -> None:
         assert not pool.wait_ready(0.3)
         assert time.monotonic() - start < 0.8  # not 0.3 s per VM being made
         assert pool.wait_ready(30)
+
+
+_HOLD_AND_WORK = (
+    "var keep = [];"
+    "function hold(n) { while (keep.length < n) keep.push(new Array(1e5).fill(1.5)); return keep.length }"
+    "function work() { const t = []; for (let i = 0; i < 40; i++) t.push(new Array(1e5).fill(2.5));"
+    "  return t.length }"
+)
+
+
+def test_a_vm_whose_globals_leave_too_little_room_is_replaced_after_running_out() -> None:
+    # 40 MiB held of 64: not "exhausted", yet every `work` (32 MiB) runs out of memory there.
+    from v8cffi import V8MemoryError
+
+    with VMPool(1, max_heap_size=64 << 20, scripts=[_HOLD_AND_WORK]) as pool:
+        assert pool.call("hold", 50) == 50
+        with pytest.raises(V8MemoryError):
+            pool.call("work")
+        assert pool.call("work", wait=30) == 40  # on the replacement
+        assert pool.replaced == 1
+
+
+def test_a_loan_that_leaves_most_of_the_heap_held_gives_the_vm_up() -> None:
+    with VMPool(1, max_heap_size=64 << 20, scripts=[_HOLD_AND_WORK]) as pool:
+        with pool.context() as ctx:
+            assert ctx.call("hold", 10) == 10  # 8 MiB: the VM stays
+        assert pool.replaced == 0
+        with pool.context() as ctx:
+            assert ctx.call("hold", 50) == 50
+        assert pool.call("() => keep.length", wait=30) == 0
+        assert pool.replaced == 1
