@@ -1,10 +1,29 @@
 //! `structuredClone` through V8's own serializer (the format of `postMessage`).
+//!
+//! The web API classes are JavaScript classes here (platform objects in browsers):
+//! `prelude.js` hands over a `Map` from each class's prototype to `null` (its objects
+//! cannot be cloned: a clone would be an empty object) or to a function that copies one
+//! (`Blob`, `File`, `CryptoKey`, serializable in browsers). An object whose prototype
+//! chain holds one of them is a "host object" to V8's serializer; a copy made while
+//! writing is handed back by index while reading.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Throws what `prelude.js`'s error factory makes (a `DataCloneError`
-/// `DOMException`), or a plain `Error` without one.
+/// `DOMException`), or a plain `Error` without one; finds the web API objects.
 struct CloneErrors {
     factory: Option<v8::Global<v8::Function>>,
+    /// Prototype of a web API class → `null` or its copy function.
+    brands: Option<v8::Global<v8::Map>>,
+    /// `Object.prototype`, where the chain of a plain object ends at once.
+    object_prototype: v8::Global<v8::Value>,
+    /// The copies of serializable web API objects, in the order written.
+    copies: Rc<RefCell<Vec<v8::Global<v8::Object>>>>,
 }
+
+/// Most prototype links followed to find a web API class (deeper chains are not theirs).
+const MAX_CHAIN: usize = 64;
 
 impl v8::ValueSerializerImpl for CloneErrors {
     fn throw_data_clone_error<'s>(
@@ -31,39 +50,38 @@ impl v8::ValueSerializerImpl for CloneErrors {
         true
     }
 
-    /// The web API objects (JavaScript classes here, platform objects in browsers) are
-    /// "host objects": a clone of one would be an empty object, so it is refused.
     fn is_host_object<'s>(
         &self,
         scope: &mut v8::PinScope<'s, '_>,
         object: v8::Local<'s, v8::Object>,
     ) -> Option<bool> {
-        let name = object.get_constructor_name();
-        let name = name.to_rust_string_lossy(scope);
-        if !NOT_CLONEABLE.contains(&name.as_str()) {
-            return Some(false);
-        }
-        let key = v8::String::new(scope, &name)?;
-        let global = scope.get_current_context().global(scope);
-        let class = global.get(scope, key.into())?;
-        let Ok(class) = v8::Local::<v8::Object>::try_from(class) else {
-            return Some(false);
-        };
-        object.instance_of(scope, class)
+        let found = crate::engine::panic::catch(|| self.brand_of(scope, object).is_some());
+        Some(found.unwrap_or(false))
     }
 
     fn write_host_object<'s>(
         &self,
         scope: &mut v8::PinScope<'s, '_>,
         object: v8::Local<'s, v8::Object>,
-        _value_serializer: &dyn v8::ValueSerializerHelper,
+        value_serializer: &dyn v8::ValueSerializerHelper,
     ) -> Option<bool> {
+        let copy = self
+            .brand_of(scope, object)
+            .filter(|brand| brand.is_function());
+        if let Some(copy) = copy.and_then(|f| v8::Local::<v8::Function>::try_from(f).ok()) {
+            let receiver = v8::undefined(scope).into();
+            // `None`: the copy threw, and its exception is pending.
+            let made = copy.call(scope, receiver, &[object.into()])?;
+            if let Ok(made) = v8::Local::<v8::Object>::try_from(made) {
+                let mut copies = self.copies.borrow_mut();
+                value_serializer.write_uint32(u32::try_from(copies.len()).ok()?);
+                copies.push(v8::Global::new(scope, made));
+                return Some(true);
+            }
+        }
         let name = object.get_constructor_name();
         let name = name.to_rust_string_lossy(scope);
-        self.refuse(
-            scope,
-            &format!("{name} object could not be cloned (v8rs does not clone web API objects)."),
-        );
+        self.refuse(scope, &format!("{name} object could not be cloned."));
         None
     }
 
@@ -95,39 +113,53 @@ impl CloneErrors {
             self.throw_data_clone_error(scope, message);
         }
     }
+
+    /// The brand (`null` or a copy function) of the nearest web API class on the
+    /// prototype chain of `object`; `None` for every other object. A proxy on the chain
+    /// ends the search (its trap is not run).
+    fn brand_of<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+        object: v8::Local<'s, v8::Object>,
+    ) -> Option<v8::Local<'s, v8::Value>> {
+        let brands = v8::Local::new(scope, self.brands.as_ref()?);
+        let plain = v8::Local::new(scope, &self.object_prototype);
+        let mut current = object;
+        for _ in 0..MAX_CHAIN {
+            let prototype = current.get_prototype(scope)?;
+            if prototype == plain || prototype.is_null() || prototype.is_proxy() {
+                return None;
+            }
+            if brands.has(scope, prototype) == Some(true) {
+                return brands.get(scope, prototype);
+            }
+            current = v8::Local::<v8::Object>::try_from(prototype).ok()?;
+        }
+        None
+    }
 }
 
-/// The web API classes whose objects `structuredClone` refuses (by constructor name,
-/// then `instanceof` the global class of that name).
-const NOT_CLONEABLE: &[&str] = &[
-    "Blob",
-    "File",
-    "MessagePort",
-    "MessageChannel",
-    "ReadableStream",
-    "WritableStream",
-    "TransformStream",
-    "Request",
-    "Response",
-    "Headers",
-    "FormData",
-    "AbortController",
-    "AbortSignal",
-    "EventTarget",
-    "Event",
-    "URL",
-    "URLSearchParams",
-    "TextEncoder",
-    "TextDecoder",
-    "CryptoKey",
-];
+/// Hands back the copies [`CloneErrors::write_host_object`] made, by index.
+struct Copies(Vec<v8::Global<v8::Object>>);
 
-struct NoHostObjects;
+impl v8::ValueDeserializerImpl for Copies {
+    fn read_host_object<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+        value_deserializer: &dyn v8::ValueDeserializerHelper,
+    ) -> Option<v8::Local<'s, v8::Object>> {
+        let mut index = 0;
+        if !value_deserializer.read_uint32(&mut index) {
+            return None;
+        }
+        let copy = self.0.get(usize::try_from(index).ok()?)?;
+        Some(v8::Local::new(scope, copy))
+    }
+}
 
-impl v8::ValueDeserializerImpl for NoHostObjects {}
-
-/// `clone(value, makeError)`: a deep copy of `value`, or the error `makeError(message)`
-/// makes for what cannot be cloned (functions, symbols, …).
+/// `clone(value, makeError, brands)`: a deep copy of `value`, or the error
+/// `makeError(message)` makes for what cannot be cloned (functions, symbols, web API
+/// objects that are not serializable…); `brands` as the module's docs say.
 pub(super) fn structured_clone<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: v8::FunctionCallbackArguments<'s>,
@@ -137,16 +169,31 @@ pub(super) fn structured_clone<'s>(
     let factory = v8::Local::<v8::Function>::try_from(args.get(1))
         .ok()
         .map(|f| v8::Global::new(scope, f));
+    let brands = v8::Local::<v8::Map>::try_from(args.get(2))
+        .ok()
+        .map(|m| v8::Global::new(scope, m));
+    let Some(object_prototype) = v8::Object::new(scope).get_prototype(scope) else {
+        return;
+    };
+    let object_prototype = v8::Global::new(scope, object_prototype);
     let context = scope.get_current_context();
+    let copies = Rc::new(RefCell::new(Vec::new()));
+    let errors = CloneErrors {
+        factory,
+        brands,
+        object_prototype,
+        copies: Rc::clone(&copies),
+    };
     let data = {
-        let serializer = v8::ValueSerializer::new(scope, Box::new(CloneErrors { factory }));
+        let serializer = v8::ValueSerializer::new(scope, Box::new(errors));
         serializer.write_header();
         if serializer.write_value(context, args.get(0)) != Some(true) {
             return; // thrown
         }
         serializer.release()
     };
-    let deserializer = v8::ValueDeserializer::new(scope, Box::new(NoHostObjects), &data);
+    let copies = Copies(copies.take());
+    let deserializer = v8::ValueDeserializer::new(scope, Box::new(copies), &data);
     if deserializer.read_header(context) != Some(true) {
         return;
     }

@@ -9,7 +9,7 @@
 (function install(native, internals) {
   'use strict';
 
-  const { DOMException, kCreate, requireArgs, loadStreams, AbortSignal, URL, URLSearchParams, TextDecoder } = internals;
+  const { DOMException, kCreate, requireArgs, loadStreams, AbortSignal, URL, URLSearchParams, TextDecoder, brandClass } = internals;
   const usv = (value) => String(value).toWellFormed();
   const encode = (text) => native.utf8Encode(usv(text));
   const decoder = new TextDecoder();
@@ -186,7 +186,7 @@
   addIterators(Headers, sortedHeaders, 'Headers');
 
   // --- Blob, File -------------------------------------------------------------------
-  let blobBytes;
+  let blobBytes, copyBlob, copyFile;
   const normalizeType = (type) => {
     type = String(type);
     return /^[\x20-\x7e]*$/.test(type) ? type.toLowerCase() : '';
@@ -231,6 +231,13 @@
     get [Symbol.toStringTag]() { return 'Blob'; }
     static {
       blobBytes = (blob) => blob.#bytes;
+      // structuredClone's copy (the bytes are never changed, so they are shared).
+      copyBlob = (blob, into = new Blob()) => {
+        if (!(#bytes in blob)) return undefined;
+        into.#bytes = blob.#bytes;
+        into.#type = blob.#type;
+        return into;
+      };
     }
   }
 
@@ -245,7 +252,14 @@
     get name() { return this.#name; }
     get lastModified() { return this.#lastModified; }
     get [Symbol.toStringTag]() { return 'File'; }
+    static {
+      copyFile = (file) => (#name in file
+        ? copyBlob(file, new File([], file.#name, { lastModified: file.#lastModified }))
+        : undefined);
+    }
   }
+  brandClass(Blob, copyBlob);
+  brandClass(File, copyFile);
 
   function bytesStream(bytes) {
     const { ReadableStream } = loadStreams();

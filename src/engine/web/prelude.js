@@ -37,6 +37,22 @@
     };
   };
 
+  // The web API classes, for structuredClone (web/clone.rs): their objects (and those
+  // of subclasses) are platform objects, refused with a DataCloneError, or copied by the
+  // function given (the serializable ones: Blob, File, CryptoKey).
+  const cloneBrands = new Map();
+  function brandClass(Class, copy = null) {
+    if (!cloneBrands.has(Class.prototype)) cloneBrands.set(Class.prototype, copy);
+  }
+  // A group's loader that brands the classes it exports.
+  const branded = (make) => () => {
+    const group = make();
+    for (const value of Object.values(group)) {
+      if (typeof value === 'function' && value.prototype && /^[A-Z]/.test(value.name)) brandClass(value);
+    }
+    return group;
+  };
+
   function requireArgs(args, count, what) {
     if (args.length < count) {
       throw new TypeError(`Failed to execute '${what}': ${count} argument${count > 1 ? 's' : ''} required, but only ${args.length} present.`);
@@ -276,7 +292,7 @@
     if (options?.transfer?.length) {
       throw new DOMException('structuredClone: v8rs does not transfer objects (the transfer option)', 'DataCloneError');
     }
-    return native.clone(value, cloneError);
+    return native.clone(value, cloneError, cloneBrands);
   }
 
   // --- MessageChannel -------------------------------------------------------------
@@ -314,7 +330,7 @@
         if (transfer?.length ?? transfer?.transfer?.length) {
           throw new DOMException('postMessage: v8rs does not transfer objects', 'DataCloneError');
         }
-        const data = native.clone(message, cloneError);
+        const data = native.clone(message, cloneError, cloneBrands);
         const other = this.#other;
         if (other && !this.#closed) other.#enqueue(data);
       }
@@ -729,7 +745,15 @@
 
   // --- streams (loaded on first use) ----------------------------------------------
   let streams = null;
-  const loadStreams = () => (streams ??= native.loadStreams());
+  // The bundle's classes carry minified names: each gets the one it is published under.
+  const namedStreams = () => {
+    const group = native.loadStreams();
+    for (const [name, Class] of Object.entries(group)) {
+      Object.defineProperty(Class, 'name', { value: name, configurable: true });
+    }
+    return group;
+  };
+  const loadStreams = () => (streams ??= branded(namedStreams)());
 
   function makeTextDecoderStream() {
     const { TransformStream } = loadStreams();
@@ -793,7 +817,7 @@
     define('AbortSignal', AbortSignal);
   }
   if (features & STRUCTURED_CLONE) define('structuredClone', structuredClone);
-  if (features & MESSAGE_CHANNEL) defineLazy(['MessageChannel', 'MessagePort', 'MessageEvent'], once(makeMessaging));
+  if (features & MESSAGE_CHANNEL) defineLazy(['MessageChannel', 'MessagePort', 'MessageEvent'], once(branded(makeMessaging)));
   if (features & ENCODING) {
     define('TextEncoder', TextEncoder);
     define('TextDecoder', TextDecoder);
@@ -810,7 +834,10 @@
     define('Crypto', Crypto);
     define('crypto', new Crypto(kCreate));
   }
-  const urlGroup = once(makeUrl);
+  for (const Class of [Event, EventTarget, AbortController, TextEncoder, TextDecoder, Performance, Crypto]) {
+    brandClass(Class);
+  }
+  const urlGroup = once(branded(makeUrl));
   if (features & URL_) defineLazy(['URL', 'URLSearchParams'], urlGroup);
   if (features & STREAMS) {
     defineLazy(['ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
@@ -819,15 +846,15 @@
       'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
       'CountQueuingStrategy'], loadStreams);
     if (features & ENCODING) {
-      defineLazy(['TextDecoderStream', 'TextEncoderStream'], once(() => ({
+      defineLazy(['TextDecoderStream', 'TextEncoderStream'], once(branded(() => ({
         TextDecoderStream: makeTextDecoderStream(),
         TextEncoderStream: makeTextEncoderStream(),
-      })));
+      }))));
     }
   }
   // For the groups loaded on first use (subtle.js, fetch.js).
   const internals = {
-    DOMException, Crypto, kCreate, requireArgs, loadStreams, AbortSignal, TextDecoder,
+    DOMException, Crypto, kCreate, requireArgs, loadStreams, AbortSignal, TextDecoder, brandClass,
     get URL() { return urlGroup().URL; },
     get URLSearchParams() { return urlGroup().URLSearchParams; },
   };
@@ -835,12 +862,12 @@
   // compiles at once), so that the built-in snapshot holds their bytecode; they run on
   // first use.
   const subtleInstall = features & CRYPTO ? native.loadSubtle() : undefined;
-  const subtleGroup = once(() => subtleInstall(native, internals));
+  const subtleGroup = once(branded(() => subtleInstall(native, internals)));
   if (features & CRYPTO) defineLazy(['SubtleCrypto', 'CryptoKey'], subtleGroup);
   if (features & FETCH) {
     const fetchInstall = native.loadFetch();
     defineLazy(['Headers', 'Request', 'Response', 'Blob', 'File', 'FormData', 'fetch'],
-      once(() => fetchInstall(native, internals)));
+      once(branded(() => fetchInstall(native, internals))));
   }
   if (features & CONSOLE) {
     // Over V8's own console, which console.js builds on.

@@ -176,7 +176,7 @@
   const hashBits = (hash) => ({ 'SHA-1': 160, 'SHA-256': 256, 'SHA-384': 384, 'SHA-512': 512 })[hash];
 
   // --- CryptoKey ----------------------------------------------------------------------
-  let isKey, keyData, makeKey;
+  let isKey, keyData, makeKey, copyKey;
 
   class CryptoKey {
     #type;
@@ -201,8 +201,19 @@
       keyData = (key) => key.#data;
       makeKey = (type, extractable, algorithm, usages, data) =>
         new CryptoKey(kKey, type, extractable, Object.freeze(algorithm), Object.freeze(usages), data);
+      // structuredClone's copy (the key material is never changed, so it is shared).
+      copyKey = (key) => {
+        if (!(#data in key)) return undefined;
+        const algorithm = {};
+        for (const [name, value] of Object.entries(key.#algorithm)) {
+          algorithm[name] = ArrayBuffer.isView(value) ? value.slice()
+            : value !== null && typeof value === 'object' ? { ...value } : value;
+        }
+        return makeKey(key.#type, key.#extractable, algorithm, [...key.#usages], key.#data);
+      };
     }
   }
+  internals.brandClass(CryptoKey, copyKey);
   Object.defineProperty(CryptoKey.prototype, Symbol.toStringTag, { value: 'CryptoKey', configurable: true });
 
   // The algorithm object a key shows.
