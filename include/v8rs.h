@@ -499,10 +499,11 @@ v8rs_code v8rs_run_script_into_with(v8rs_context *context,
 // Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
 // value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
 // bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE`,
-// `V8RS_ACCEPT_JSON`, both (`|`) or 0.
+// `V8RS_ACCEPT_JSON`, `V8RS_SOURCE_MAPS`, any of them (`|`) or 0.
 //
 // Errors: as `v8rs_run_script`, plus `V8RS_CODE_CONVERSION` for a result with no
-// wire-format equivalent (a function, a Symbol, a cycle, …).
+// wire-format equivalent (a function, a Symbol, a cycle, …). In every function that
+// takes `flags`, a bit it does not take is `V8RS_CODE_INVALID_ARGUMENT`.
 //
 // # Safety
 // As `v8rs_run_script`.

@@ -8,7 +8,15 @@ use crate::abi::handle::{
     arc_into_handle, box_into_handle, clone_arc, free_arc, Castable, OwnershipArc,
 };
 use crate::abi::strings::{bytes, c_paths, hand_out, non_null, script_name, timeout, ResultBuffer};
-use crate::abi::types::{call_flags, v8rs_code, V8RS_ARGS_JSON, V8RS_CODE_CACHE, V8RS_WEB_ALL};
+use crate::abi::types::{
+    call_flags, checked_flags, v8rs_code, V8RS_ACCEPT_JSON, V8RS_ARGS_JSON, V8RS_AWAIT_PROMISE,
+    V8RS_CODE_CACHE, V8RS_SOURCE_MAPS, V8RS_WEB_ALL,
+};
+
+/// The flags `v8rs_eval` and `v8rs_eval_into` take.
+const EVAL_FLAGS: u32 = V8RS_AWAIT_PROMISE | V8RS_ACCEPT_JSON | V8RS_SOURCE_MAPS;
+/// The flags `v8rs_call` and `v8rs_call_into` take.
+const CALL_FLAGS: u32 = V8RS_AWAIT_PROMISE | V8RS_ACCEPT_JSON | V8RS_ARGS_JSON;
 use crate::abi::vm::v8rs_vm;
 use crate::engine::{Context, Error, NodeOptions, WebFeatures};
 
@@ -287,7 +295,7 @@ pub unsafe extern "C" fn v8rs_run_script_into_with(
             spill_out,
         };
         into.check("result_len_out")?;
-        let source_maps = call_flags(flags).source_maps;
+        let source_maps = call_flags(flags, V8RS_SOURCE_MAPS)?.source_maps;
         let result =
             context.run_script_with(script, identifier, timeout(timeout_ms), source_maps)?;
         // SAFETY: the caller's contract for `buffer` and the out-params.
@@ -298,10 +306,11 @@ pub unsafe extern "C" fn v8rs_run_script_into_with(
 /// Compiles and runs `script` like `v8rs_run_script`, and returns its result as a
 /// value in the wire format (`docs/values.md`) through `*value_out` (`*value_len_out`
 /// bytes; free it with `v8rs_string_free`). `flags`: `V8RS_AWAIT_PROMISE`,
-/// `V8RS_ACCEPT_JSON`, both (`|`) or 0.
+/// `V8RS_ACCEPT_JSON`, `V8RS_SOURCE_MAPS`, any of them (`|`) or 0.
 ///
 /// Errors: as `v8rs_run_script`, plus `V8RS_CODE_CONVERSION` for a result with no
-/// wire-format equivalent (a function, a Symbol, a cycle, …).
+/// wire-format equivalent (a function, a Symbol, a cycle, …). In every function that
+/// takes `flags`, a bit it does not take is `V8RS_CODE_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// As `v8rs_run_script`.
@@ -323,7 +332,12 @@ pub unsafe extern "C" fn v8rs_eval(
         let (context, script, identifier) =
             unsafe { script_call(context, script, script_len, identifier, identifier_len) }?;
         let value_out = non_null(value_out, "value_out")?;
-        let value = context.eval(script, identifier, timeout(timeout_ms), call_flags(flags))?;
+        let value = context.eval(
+            script,
+            identifier,
+            timeout(timeout_ms),
+            call_flags(flags, EVAL_FLAGS)?,
+        )?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
     })
@@ -398,7 +412,12 @@ pub unsafe extern "C" fn v8rs_eval_into(
             spill_out,
         };
         into.check("value_len_out")?;
-        let value = context.eval(script, identifier, timeout(timeout_ms), call_flags(flags))?;
+        let value = context.eval(
+            script,
+            identifier,
+            timeout(timeout_ms),
+            call_flags(flags, EVAL_FLAGS)?,
+        )?;
         // SAFETY: the caller's contract for `buffer` and the out-params.
         unsafe { into.deliver(&value) }
     })
@@ -452,10 +471,11 @@ fn call_function(
     timeout_ms: u64,
     flags: u32,
 ) -> Result<Vec<u8>, Error> {
+    let engine_flags = call_flags(flags, CALL_FLAGS)?;
     if flags & V8RS_ARGS_JSON != 0 {
-        context.call_json(function, args, timeout(timeout_ms), call_flags(flags))
+        context.call_json(function, args, timeout(timeout_ms), engine_flags)
     } else {
-        context.call(function, args, timeout(timeout_ms), call_flags(flags))
+        context.call(function, args, timeout(timeout_ms), engine_flags)
     }
 }
 
@@ -573,7 +593,8 @@ pub unsafe extern "C" fn v8rs_load_libs_with(
             let dir = unsafe { CStr::from_ptr(cache_dir) };
             std::path::Path::new(std::ffi::OsStr::from_bytes(dir.to_bytes()))
         });
-        let source_maps = call_flags(flags).source_maps;
+        let flags = checked_flags(flags, V8RS_SOURCE_MAPS | V8RS_CODE_CACHE)?;
+        let source_maps = flags & V8RS_SOURCE_MAPS != 0;
         let code_cache = flags & V8RS_CODE_CACHE != 0;
         context.load_libs_with(&paths, code_cache, dir, source_maps)
     })

@@ -11,7 +11,10 @@ use crate::abi::context::v8rs_context;
 use crate::abi::error::v8rs_error;
 use crate::abi::handle::{clone_arc, try_mut, Castable, OwnershipRef};
 use crate::abi::strings::{bytes, hand_out, non_null, script_name, timeout};
-use crate::abi::types::{call_flags, v8rs_code, v8rs_finalizer, v8rs_host_fn, v8rs_resolver_fn};
+use crate::abi::types::{
+    call_flags, v8rs_code, v8rs_finalizer, v8rs_host_fn, v8rs_resolver_fn, V8RS_ACCEPT_JSON,
+    V8RS_SOURCE_MAPS,
+};
 use crate::engine::{Error, HostError};
 
 /// The answer of a host function or a module resolver, filled during the call by
@@ -326,7 +329,7 @@ pub unsafe extern "C" fn v8rs_run_module(
             ask,
             global_name,
             timeout(timeout_ms),
-            call_flags(flags),
+            call_flags(flags, V8RS_ACCEPT_JSON | V8RS_SOURCE_MAPS)?,
         )?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }

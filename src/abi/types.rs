@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 
 use crate::abi::host::v8rs_reply;
-use crate::engine::{CallFlags, Code, HeapStats, VmOptions, WebFeatures};
+use crate::engine::{CallFlags, Code, Error, HeapStats, VmOptions, WebFeatures};
 
 /// Result code of every fallible operation.
 ///
@@ -253,12 +253,25 @@ const _: () = {
     assert!(V8RS_MAX_DEPTH as usize == crate::engine::values::MAX_DEPTH);
 };
 
+/// `flags` when it holds only bits of `allowed` (those the function takes); otherwise an
+/// `InvalidArgument` error naming the others, so that a flag of a newer header, or a
+/// flag given to the wrong function, is not silently ignored.
+pub(crate) fn checked_flags(flags: u32, allowed: u32) -> Result<u32, Error> {
+    match flags & !allowed {
+        0 => Ok(flags),
+        unknown => Err(Error::invalid_argument(format!(
+            "flags: bits {unknown:#x} are not flags of this function (it takes {allowed:#x})"
+        ))),
+    }
+}
+
 /// The engine's flags for the `V8RS_AWAIT_PROMISE` / `V8RS_ACCEPT_JSON` /
-/// `V8RS_SOURCE_MAPS` bits.
-pub(crate) fn call_flags(flags: u32) -> CallFlags {
-    CallFlags {
+/// `V8RS_SOURCE_MAPS` bits of `flags`, refused when it holds bits outside `allowed`.
+pub(crate) fn call_flags(flags: u32, allowed: u32) -> Result<CallFlags, Error> {
+    let flags = checked_flags(flags, allowed)?;
+    Ok(CallFlags {
         await_promise: flags & V8RS_AWAIT_PROMISE != 0,
         accept_json: flags & V8RS_ACCEPT_JSON != 0,
         source_maps: flags & V8RS_SOURCE_MAPS != 0,
-    }
+    })
 }

@@ -390,6 +390,19 @@ static void test_bad_lengths_and_replies(v8rs_context *ctx) {
     CHECK(v8rs_context_expose(ctx, "cancelThenReenter", 17, cancel_then_reenter, ctx, NULL, NULL) == V8RS_CODE_OK);
     RUN(ctx, "cancelThenReenter()", "y");
     RUN(ctx, "1 + 1", "2"); /* the outer call and the context go on */
+    /* A flag the function does not take (or of a newer header) is refused, not ignored. */
+    size_t len = 0;
+    err = NULL;
+    CHECK(v8rs_eval(ctx, "1", 1, NULL, 0, 0, 1u << 20, &out, &len, &err) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(err != NULL && strstr(v8rs_error_message(err, NULL), "0x100000") != NULL);
+    v8rs_error_free(err);
+    CHECK(v8rs_eval(ctx, "1", 1, NULL, 0, 0, V8RS_ARGS_JSON, &out, &len, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_call(ctx, "Math.max", 8, "[1]", 3, 0, V8RS_ARGS_JSON | V8RS_SOURCE_MAPS, &out, &len, NULL) ==
+          V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_load_libs_with(ctx, NULL, 0, V8RS_AWAIT_PROMISE, NULL, NULL) == V8RS_CODE_INVALID_ARGUMENT);
+    CHECK(v8rs_call(ctx, "Math.max", 8, "[1]", 3, 0, V8RS_ARGS_JSON | V8RS_ACCEPT_JSON, &out, &len, NULL) ==
+          V8RS_CODE_OK);
+    v8rs_string_free(out);
 }
 
 static void test_host_functions(v8rs_context *ctx) {
