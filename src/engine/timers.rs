@@ -6,8 +6,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
-/// The longest delay a timer takes, in milliseconds (as browsers: a signed 32-bit int).
-const MAX_DELAY_MS: f64 = 2_147_483_647.0;
+/// A timer's delay in milliseconds as browsers take it: converted to a signed 32-bit
+/// int (WebIDL `long`: NaN and the infinities are 0, others wrap modulo 2^32), then a
+/// negative one is 0. So `Infinity` and `2**31` run at once, as in browsers (Node runs
+/// them after 1 ms), instead of never.
+fn delay_of(delay_ms: f64) -> f64 {
+    if !delay_ms.is_finite() {
+        return 0.0;
+    }
+    const TWO_32: f64 = 4_294_967_296.0;
+    let wrapped = delay_ms.trunc().rem_euclid(TWO_32);
+    let signed = if wrapped >= TWO_32 / 2.0 {
+        wrapped - TWO_32
+    } else {
+        wrapped
+    };
+    signed.max(0.0)
+}
 
 /// Timers of one context, and its clock (for `performance`).
 pub(crate) struct Timers {
@@ -64,8 +79,9 @@ impl Timers {
         self.time_origin_ms
     }
 
-    /// Queues `callback(...args)` after `delay_ms` (clamped to 0..=2^31-1), again every
-    /// `delay_ms` with `repeat`; returns the timer's id (never 0).
+    /// Queues `callback(...args)` after `delay_ms` (taken as browsers do, see
+    /// [`delay_of`]), again every `delay_ms` with `repeat`; returns the timer's id
+    /// (never 0).
     pub(crate) fn add(
         &self,
         callback: v8::Global<v8::Function>,
@@ -73,12 +89,7 @@ impl Timers {
         delay_ms: f64,
         repeat: bool,
     ) -> u32 {
-        let delay_ms = if delay_ms > 0.0 {
-            delay_ms.min(MAX_DELAY_MS)
-        } else {
-            0.0 // also NaN
-        };
-        let delay = Duration::from_secs_f64(delay_ms / 1000.0);
+        let delay = Duration::from_secs_f64(delay_of(delay_ms) / 1000.0);
         let mut timers = self.timers.lock();
         let key = timers.key(Instant::now() + delay);
         let id = loop {
@@ -150,5 +161,27 @@ impl Timers {
             .map(|a| v8::Local::new(scope, a))
             .collect();
         Some((callback, args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delay_of;
+
+    #[test]
+    fn delays_are_taken_as_browsers_take_them() {
+        let cases = [
+            (f64::INFINITY, 0.0),
+            (f64::NEG_INFINITY, 0.0),
+            (f64::NAN, 0.0),
+            (-5.0, 0.0),
+            (10.9, 10.0),
+            (2_147_483_647.0, 2_147_483_647.0),
+            (2_147_483_648.0, 0.0), // -2^31
+            (4_294_967_301.0, 5.0),
+        ];
+        for (given, taken) in cases {
+            assert_eq!(delay_of(given), taken, "{given}");
+        }
     }
 }

@@ -18,7 +18,7 @@ def test_globals_exist_like_builtins_and_are_not_enumerable(ctx: Context) -> Non
         "setTimeout", "setInterval", "clearTimeout", "clearInterval", "queueMicrotask",
         "TextEncoder", "TextDecoder", "TextEncoderStream", "TextDecoderStream", "atob", "btoa",
         "structuredClone", "performance", "crypto", "URL", "URLSearchParams", "Event",
-        "EventTarget", "AbortController", "AbortSignal", "DOMException", "MessageChannel",
+        "EventTarget", "CustomEvent", "AbortController", "AbortSignal", "DOMException", "MessageChannel",
         "MessagePort", "MessageEvent", "ReadableStream", "WritableStream", "TransformStream",
         "ByteLengthQueuingStrategy", "CountQueuingStrategy",
     ]  # fmt: skip
@@ -590,3 +590,44 @@ def test_a_throwing_abort_listener_does_not_stop_the_dependents(ctx: Context) ->
         """
     )
     assert got == ["dependent", "threw boom"]
+
+
+def test_custom_events_carry_their_detail(ctx: Context) -> None:
+    got = ctx.eval(
+        """
+        const target = new EventTarget(); let seen;
+        target.addEventListener('ping', (e) => { seen = [e instanceof Event, e.type, e.detail] });
+        target.dispatchEvent(new CustomEvent('ping', { detail: { n: 1 } }));
+        [seen, new CustomEvent('x').detail, String(new CustomEvent('x'))]
+        """
+    )
+    assert got == [[True, "ping", {"n": 1}], None, "[object CustomEvent]"]
+
+
+def test_timer_delays_out_of_range_run_at_once_as_in_browsers(ctx: Context) -> None:
+    ctx.run_script(
+        "var fired = []; for (const d of [Infinity, 2 ** 31, NaN, -1, 2 ** 32 + 1])"
+        " setTimeout(() => fired.push(String(d)), d); 0"
+    )
+    ctx.run_until_idle(timeout=10)
+    assert sorted(ctx.eval("fired")) == sorted(["Infinity", "2147483648", "NaN", "-1", "4294967297"])
+
+
+def test_the_protocol_setter_moves_a_url_to_file_as_the_standard_says(ctx: Context) -> None:
+    got = ctx.eval(
+        """
+        const set = (href, protocol) => { const u = new URL(href); u.protocol = protocol; return u.href };
+        [set('http://a/b?q', 'file'), set('http://a:81/b', 'file'), set('http://u@a/b', 'file:'),
+         set('file:///b', 'http'), set('https://a/b', 'http'), set('http://a/b', 'foo')]
+        """
+    )
+    assert got == ["file://a/b?q", "http://a:81/b", "http://u@a/b", "file:///b", "http://a/b", "http://a/b"]
+
+
+def test_web_api_objects_have_their_class_strings(ctx: Context) -> None:
+    made = ["new URL('http://a/')", "new Event('x')", "new AbortController().signal", "new TextEncoder()",
+            "new ReadableStream()", "new MessageChannel().port1", "new Headers()", "crypto"]  # fmt: skip
+    got = ctx.eval(f"[{', '.join(made)}].map((o) => Object.prototype.toString.call(o))")
+    names = ["URL", "Event", "AbortSignal", "TextEncoder", "ReadableStream", "MessagePort", "Headers"]
+    names.append("Crypto")
+    assert got == [f"[object {name}]" for name in names]

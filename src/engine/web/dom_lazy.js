@@ -2,8 +2,8 @@
 // now, and a getter for each other DOM global that loads linkedom (src/engine/web/dom.js,
 // bundled by tests/fixtures/build/dom.mjs) on the first use of any of them, then
 // replaces itself with the value. A global that already exists is left as it is (one
-// from a snapshot wins), except the events group's `Event` and `EventTarget`: linkedom's
-// take their place, so that events dispatched on nodes bubble. `loadDom()` runs the
+// from a snapshot wins), except the events group's `Event`, `CustomEvent` and
+// `EventTarget`: linkedom's take their place, so that events dispatched on nodes bubble. `loadDom()` runs the
 // bundle and returns its `domGlobals(global)`.
 (function install(loadDom) {
   'use strict';
@@ -35,7 +35,7 @@
     'cancelAnimationFrame', 'customElements', 'dispatchEvent', 'document', 'getComputedStyle',
     'location', 'navigator', 'removeEventListener', 'requestAnimationFrame'
   ];
-  const REPLACED = new Set(['Event', 'EventTarget']);
+  const REPLACED = new Set(['Event', 'CustomEvent', 'EventTarget']);
 
   const global = globalThis;
   const own = (name, value) =>

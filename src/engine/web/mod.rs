@@ -52,7 +52,8 @@ impl WebFeatures {
     pub const CRYPTO: WebFeatures = WebFeatures(1 << 5);
     /// `URL`, `URLSearchParams` (the `url` crate's WHATWG parser).
     pub const URL: WebFeatures = WebFeatures(1 << 6);
-    /// `Event`, `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`.
+    /// `Event`, `CustomEvent`, `EventTarget`, `AbortController`, `AbortSignal`,
+    /// `DOMException`.
     pub const EVENTS: WebFeatures = WebFeatures(1 << 7);
     /// `MessageChannel`, `MessagePort`, `MessageEvent`.
     pub const MESSAGE_CHANNEL: WebFeatures = WebFeatures(1 << 8);

@@ -40,9 +40,15 @@
   // The web API classes, for structuredClone (web/clone.rs): their objects (and those
   // of subclasses) are platform objects, refused with a DataCloneError, or copied by the
   // function given (the serializable ones: Blob, File, CryptoKey).
+  // Each also gets its WebIDL class string (`Object.prototype.toString` says
+  // `[object URL]`), where it has none.
   const cloneBrands = new Map();
   function brandClass(Class, copy = null) {
-    if (!cloneBrands.has(Class.prototype)) cloneBrands.set(Class.prototype, copy);
+    const prototype = Class.prototype;
+    if (!cloneBrands.has(prototype)) cloneBrands.set(prototype, copy);
+    if (!Object.hasOwn(prototype, Symbol.toStringTag)) {
+      Object.defineProperty(prototype, Symbol.toStringTag, { value: Class.name, configurable: true });
+    }
   }
   // A group's loader that brands the classes it exports.
   const branded = (make) => () => {
@@ -125,6 +131,16 @@
     }
   }
   Object.assign(Event, { NONE: 0, CAPTURING_PHASE: 1, AT_TARGET: 2, BUBBLING_PHASE: 3 });
+
+  class CustomEvent extends Event {
+    #detail;
+    constructor(type, init = undefined) {
+      requireArgs(arguments, 1, 'CustomEvent');
+      super(type, init);
+      this.#detail = init?.detail ?? null;
+    }
+    get detail() { return this.#detail; }
+  }
 
   class EventTarget {
     #listeners = new Map();
@@ -812,6 +828,7 @@
   if (features & EVENTS) {
     define('DOMException', DOMException);
     define('Event', Event);
+    define('CustomEvent', CustomEvent);
     define('EventTarget', EventTarget);
     define('AbortController', AbortController);
     define('AbortSignal', AbortSignal);
@@ -834,7 +851,8 @@
     define('Crypto', Crypto);
     define('crypto', new Crypto(kCreate));
   }
-  for (const Class of [Event, EventTarget, AbortController, TextEncoder, TextDecoder, Performance, Crypto]) {
+  for (const Class of [Event, CustomEvent, EventTarget, AbortController, AbortSignal, TextEncoder, TextDecoder,
+    Performance, Crypto]) {
     brandClass(Class);
   }
   const urlGroup = once(branded(makeUrl));

@@ -80,7 +80,7 @@ pub(super) fn set<'s>(
     let url = &mut url;
     // Each setter ignores a value it cannot take, as the standard says.
     let _ = match part.as_str() {
-        "protocol" => quirks::set_protocol(url, &value),
+        "protocol" => set_protocol(url, &value),
         "username" => quirks::set_username(url, &value),
         "password" => quirks::set_password(url, &value),
         "host" => quirks::set_host(url, &value),
@@ -103,6 +103,25 @@ pub(super) fn set<'s>(
     if let Some(parts) = components(scope, url) {
         rv.set(parts);
     }
+}
+
+/// The `protocol` setter. The `url` crate refuses a change to `file` for any URL with a
+/// host; the standard only for one with credentials or a port (`http://a/b` becomes
+/// `file://a/b`, as in Node and browsers).
+fn set_protocol(url: &mut Url, value: &str) -> Result<(), ()> {
+    let scheme = value.split(':').next().unwrap_or_default();
+    let to_file = scheme.eq_ignore_ascii_case("file");
+    let special = |s: &str| matches!(s, "http" | "https" | "ws" | "wss" | "ftp");
+    if !to_file || !special(url.scheme()) || !url.username().is_empty() {
+        return quirks::set_protocol(url, value);
+    }
+    if url.password().is_some() || url.port().is_some() || !url.has_host() {
+        return Err(());
+    }
+    let rest = &url[::url::Position::BeforeUsername..];
+    let moved = Url::parse(&format!("file://{rest}")).map_err(|_| ())?;
+    *url = moved;
+    Ok(())
 }
 
 /// `formParse(query)`: the name/value pairs of a form-urlencoded string, flat.
