@@ -524,3 +524,96 @@ def test_a_file_is_one_es_module_for_the_context(vm: VM, tmp_path: Path) -> None
         assert ctx.run_module(source, str(tmp_path / "main.mjs")) == {"x": [3, 1]}
     if NODE is not None:
         assert node_json(expression, cwd=tmp_path) == expected
+
+
+def test_string_decoder_keeps_characters_split_between_writes(vm: VM, tmp_path: Path) -> None:
+    expression = r"""(() => {
+      const { StringDecoder } = require('string_decoder');
+      const bytes = Buffer.from('h\u00e9llo \u20ac \ud83d\ude00 end', 'utf8');
+      const out = {};
+      for (const enc of ['utf8', 'utf16le', 'latin1', 'base64', 'base64url', 'hex', 'ascii']) {
+        const data = enc === 'utf16le' ? Buffer.from('h\u00e9 \ud83d\ude00', 'utf16le') : bytes;
+        const d = new StringDecoder(enc);
+        const parts = [];
+        for (let i = 0; i < data.length; i += 3) parts.push(d.write(data.subarray(i, i + 3)));
+        parts.push(d.end());
+        // (Node splits a surrogate pair cut between writes in utf16le; the text is the same)
+        out[enc] = [d.encoding, enc === 'utf16le' ? [parts.join('')] : parts];
+      }
+      const cut = new StringDecoder('utf8');
+      out.cut = [cut.write(Buffer.from([0xe2, 0x82])), cut.end(), cut.write('text')];
+      let code; try { new StringDecoder('nope') } catch (e) { code = e.code }
+      out.code = code;
+      out.esm = typeof require('node:string_decoder').StringDecoder;
+      return out;
+    })()"""
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        ours = ours_json(ctx, expression)
+        assert "".join(ours["utf8"][1]) == "h\u00e9llo \u20ac \U0001f600 end"
+        assert ours["cut"] == ["", "\ufffd", "text"]
+        assert ours["code"] == "ERR_UNKNOWN_ENCODING"
+    if NODE is not None:
+        assert ours == node_json(expression, cwd=tmp_path)
+
+
+def test_require_resolve_takes_paths(vm: VM, tmp_path: Path) -> None:
+    _package(tmp_path / "other", "dep", {"index.js": "module.exports = 'dep'"})
+    (tmp_path / "package.json").write_text("{}")
+    expression = (
+        "(() => { const r = (req, o) => { try { return require.resolve(req, o).slice(__dirname.length) }"
+        " catch (e) { return e.code } };"
+        " return [r('dep', { paths: [__dirname + '/other'] }), r('dep'), r('dep', { paths: ['other'] }),"
+        " r('./index.js', { paths: [__dirname + '/other/node_modules/dep'] }),"
+        " r('missing', { paths: [__dirname + '/other'] })] })()"
+    )
+    expected = ["/other/node_modules/dep/index.js", "MODULE_NOT_FOUND", "/other/node_modules/dep/index.js",
+                "/other/node_modules/dep/index.js", "MODULE_NOT_FOUND"]  # fmt: skip
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        assert ours_json(ctx, expression, prelude=f"var __dirname = {str(tmp_path)!r};") == expected
+        assert ctx.eval("try { require.resolve('dep', { paths: 'x' }) } catch (e) { e.code }") == (
+            "ERR_INVALID_ARG_VALUE"
+        )
+    if NODE is not None:
+        assert node_json(expression, cwd=tmp_path, prelude=f"var __dirname = {str(tmp_path)!r};") == expected
+
+
+def test_invalid_exports_targets_are_errors_and_passed_over_in_arrays(vm: VM, tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text("{}")
+    exports = '{"./x": ["../escape.js", "./lib/a.js"], "./bad": ["../bad.js"], "./bare": "lib/a.js"}'
+    files = {"package.json": f'{{"exports": {exports}}}', "lib/a.js": "module.exports = 'a'"}
+    _package(tmp_path, "arr", files)
+    expression = (
+        "['arr/x', 'arr/bad', 'arr/bare']"
+        ".map((r) => { try { return require(r) } catch (e) { return e.code } })"
+    )
+    expected = ["a", "ERR_INVALID_PACKAGE_TARGET", "ERR_INVALID_PACKAGE_TARGET"]
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        assert ctx.eval(expression) == expected
+    if NODE is not None:
+        assert node_json(expression, cwd=tmp_path) == expected
+
+
+def test_import_specifiers_are_urls(vm: VM, tmp_path: Path) -> None:
+    (tmp_path / "sp ace").mkdir()
+    (tmp_path / "sp ace" / "m.mjs").write_text("export const v = 1")
+    (tmp_path / "q.mjs").write_text("export const v = 2")
+    specifiers = ["./sp%20ace/m.mjs", "./q.mjs?x=1", "./q.mjs#h", (tmp_path / "q.mjs").as_uri()]
+    specifiers.append("./sp%2face/m.mjs")  # an encoded "/": refused
+    expected = [1, 2, 2, 2, "error"]
+    got: list[object] = []
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        for specifier in specifiers:
+            try:
+                module = ctx.run_module(f"export {{ v }} from {specifier!r}", str(tmp_path / "main.mjs"))
+                got.append(module["v"])
+            except V8JSError:
+                got.append("error")
+    assert got == expected
+    if NODE is not None:
+        source = "const out = [];\n"
+        for specifier in specifiers:
+            source += f"try {{ out.push((await import({specifier!r})).v) }}"
+            source += " catch (e) { out.push('error') }\n"
+        (tmp_path / "main.mjs").write_text(source + "console.log(JSON.stringify(out));")
+        run = subprocess.run([NODE, str(tmp_path / "main.mjs")], capture_output=True, text=True, timeout=60)
+        assert json.loads(run.stdout) == expected

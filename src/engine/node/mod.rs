@@ -121,7 +121,7 @@ const NODE_BUILTINS: [&str; 68] = [
 ];
 
 /// The named exports an ES module gets from each built-in module (besides `default`).
-const BUILTIN_EXPORTS: [(&str, &str); 8] = [
+const BUILTIN_EXPORTS: [(&str, &str); 9] = [
     ("buffer", "Buffer, SlowBuffer, kMaxLength, INSPECT_MAX_BYTES, constants"),
     ("events", "EventEmitter, once, on, defaultMaxListeners"),
     ("util", "inspect, format, formatWithOptions, promisify, callbackify, inherits, deprecate, types, TextEncoder, TextDecoder"),
@@ -129,6 +129,7 @@ const BUILTIN_EXPORTS: [(&str, &str); 8] = [
     ("process", "env, nextTick, version, versions, platform, arch, argv, cwd, hrtime, exit, emitWarning"),
     ("timers", "setTimeout, clearTimeout, setInterval, clearInterval, setImmediate, clearImmediate"),
     ("url", "URL, URLSearchParams"),
+    ("string_decoder", "StringDecoder"),
     ("module", "createRequire, builtinModules, isBuiltin"),
 ];
 
@@ -704,7 +705,8 @@ pub(crate) fn esm_resolver(
             Some(dir) if referrer.is_absolute() && referrer.starts_with(&root) => dir.to_path_buf(),
             _ => root.clone(),
         };
-        let specifier = specifier.strip_prefix("file://").unwrap_or(specifier);
+        let specifier = esm_file_specifier(specifier)?;
+        let specifier = specifier.as_ref();
         let path = resolve_path(&root, specifier, &from, System::Import).map_err(|failure| {
             let (code, message, searched) = failure_text(specifier, &failure, &root);
             let mut text = format!("{message} ({code})");
@@ -723,6 +725,43 @@ pub(crate) fn esm_resolver(
         );
         Ok((shown, source))
     }
+}
+
+/// An ES module specifier naming a file as the path to look for: `import` takes URLs,
+/// so a `file:` URL is its path, and a relative or absolute one (`./a%20b.mjs?v=1`) is
+/// percent-decoded, its `?query` and `#fragment` dropped (one module per file here;
+/// Node makes one per URL). Bare specifiers (packages) are left as they are.
+fn esm_file_specifier(specifier: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+    use std::borrow::Cow;
+    if specifier.starts_with("file:") {
+        let url =
+            url::Url::parse(specifier).map_err(|e| format!("Invalid URL {specifier}: {e}"))?;
+        let path = url
+            .to_file_path()
+            .map_err(|()| format!("File URL path must be absolute: {specifier}"))?;
+        return Ok(Cow::Owned(path.to_string_lossy().into_owned()));
+    }
+    let relative = specifier.starts_with("./")
+        || specifier.starts_with("../")
+        || specifier.starts_with('/')
+        || specifier == "."
+        || specifier == "..";
+    if !relative {
+        return Ok(Cow::Borrowed(specifier));
+    }
+    let end = specifier.find(['?', '#']).unwrap_or(specifier.len());
+    let path = &specifier[..end];
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| format!("Invalid module specifier {specifier}: not UTF-8 once decoded"))?;
+    let lower = path.to_ascii_lowercase();
+    if decoded.contains('\0') || lower.contains("%2f") || lower.contains("%5c") {
+        return Err(format!(
+            "Invalid module specifier {specifier}: must not include encoded \"/\", \"\\\" or NUL \
+             (ERR_INVALID_MODULE_SPECIFIER)"
+        ));
+    }
+    Ok(Cow::Owned(decoded.into_owned()))
 }
 
 /// `text` as a JavaScript string literal.

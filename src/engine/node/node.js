@@ -345,8 +345,67 @@
     setInterval: global.setInterval, clearInterval: global.clearInterval,
     setImmediate, clearImmediate,
   });
+  // string_decoder, as Node's: multi-byte characters split between writes are kept for
+  // the next one (utf8 and utf16le through TextDecoder, base64 in 3-byte groups).
+  const stringDecoderModule = () => {
+    const ENCODINGS = {
+      utf8: 'utf8', 'utf-8': 'utf8', ucs2: 'utf16le', 'ucs-2': 'utf16le', utf16le: 'utf16le',
+      'utf-16le': 'utf16le', latin1: 'latin1', binary: 'latin1', base64: 'base64',
+      base64url: 'base64url', hex: 'hex', ascii: 'ascii',
+    };
+    const empty = new Uint8Array(0);
+    class StringDecoder {
+      #encoding; #decoder; #pending = empty;
+      constructor(encoding = undefined) {
+        const name = encoding === undefined || encoding === null || encoding === '' ? 'utf8'
+          : ENCODINGS[String(encoding).toLowerCase()];
+        if (name === undefined) throw codedError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
+        this.#encoding = name;
+        if (name === 'utf8' || name === 'utf16le') {
+          if (typeof global.TextDecoder !== 'function') {
+            throw codedError(Error, 'ERR_V8RS_UNAVAILABLE', "require('string_decoder') needs the encoding web group in v8rs");
+          }
+          this.#decoder = new global.TextDecoder(name === 'utf8' ? 'utf-8' : 'utf-16le');
+        }
+      }
+      get encoding() { return this.#encoding; }
+      write(buf) {
+        if (typeof buf === 'string') return buf;
+        if (!ArrayBuffer.isView(buf)) {
+          throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+            `The "buf" argument must be an instance of Buffer, TypedArray, or DataView.${describe(buf)}`);
+        }
+        const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+        if (this.#decoder) return this.#decoder.decode(bytes, { stream: true });
+        if (this.#encoding !== 'base64' && this.#encoding !== 'base64url') return this.#text(bytes);
+        const all = new Uint8Array(this.#pending.length + bytes.length);
+        all.set(this.#pending);
+        all.set(bytes, this.#pending.length);
+        const whole = all.length - (all.length % 3);
+        this.#pending = all.slice(whole);
+        return this.#text(all.subarray(0, whole));
+      }
+      end(buf = undefined) {
+        let text = buf === undefined ? '' : this.write(buf);
+        if (this.#decoder) text += this.#decoder.decode();
+        else if (this.#pending.length) {
+          text += this.#text(this.#pending);
+          this.#pending = empty;
+        }
+        return text;
+      }
+      #text(bytes) {
+        const { Buffer } = loadBuffer();
+        if (this.#encoding !== 'base64url') return Buffer.from(bytes).toString(this.#encoding);
+        // (the Buffer package has no base64url)
+        return Buffer.from(bytes).toString('base64').replace(/[+/=]/g, (c) => (c === '+' ? '-' : c === '/' ? '_' : ''));
+      }
+    }
+    return { StringDecoder };
+  };
   const once = (load) => { let loaded; return () => (loaded ??= load()); };
   const BUILTINS = {
+    string_decoder: once(stringDecoderModule),
     buffer: loadBuffer,
     events: once(() => {
       const events = native.builtin('events');
@@ -377,7 +436,7 @@
     if (Object.prototype.hasOwnProperty.call(BUILTINS, name)) return BUILTINS[name]();
     if (NODE_BUILTINS.has(name) || request.startsWith('node:')) {
       throw codedError(Error, 'ERR_V8RS_UNAVAILABLE',
-        `The Node built-in module '${name}' is not available in v8rs (there: buffer, events, path, process, timers, url, util)`);
+        `The Node built-in module '${name}' is not available in v8rs (there: buffer, events, path, process, string_decoder, timers, url, util)`);
     }
     return undefined;
   };
@@ -412,16 +471,25 @@
     for (let m = parent; m && m.filename; m = m.parent) stack.push(m.filename);
     return stack;
   }
-  function resolveFilename(request, parent) {
+  // `froms`: the folders to resolve from, in turn (require.resolve's `paths`), else the
+  // parent's.
+  function resolveFilename(request, parent, froms = undefined) {
     if (typeof request !== 'string') {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "id" argument must be of type string.${describe(request)}`);
     }
     if (request === '') {
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', "The argument 'id' must be a non-empty string. Received ''");
     }
-    const found = native.resolve(request, parent ? parent.path : (native.root() ?? ''), false);
-    if (typeof found === 'string') return found;
-    const [code, message, searched] = found;
+    let failed;
+    for (const from of froms ?? [parent ? parent.path : (native.root() ?? '')]) {
+      const found = native.resolve(request, from, false);
+      if (typeof found === 'string') return found;
+      if (failed === undefined) failed = found;
+      else if (found[0] === 'MODULE_NOT_FOUND' && failed[0] === 'MODULE_NOT_FOUND') failed[2].push(...found[2]);
+      if (found[0] !== 'MODULE_NOT_FOUND') { failed = found; break; }
+    }
+    failed ??= ['MODULE_NOT_FOUND', `Cannot find module '${request}'`, []];
+    const [code, message, searched] = failed;
     const stack = requireStack(parent);
     let text = message;
     if (code === 'MODULE_NOT_FOUND' && stack.length > 0) text += `\nRequire stack:\n- ${stack.join('\n- ')}`;
@@ -482,7 +550,17 @@
   }
   function makeRequire(module) {
     const require = (id) => requireFrom(module, id);
-    const resolve = (request) => (isBuiltin(request) ? request : resolveFilename(request, module));
+    const resolve = (request, options = undefined) => {
+      if (isBuiltin(request)) return request;
+      const paths = options?.paths;
+      if (paths === undefined) return resolveFilename(request, module);
+      if (!Array.isArray(paths)) {
+        throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property 'options.paths' must be an Array.${describe(paths)}`);
+      }
+      // Relative folders are taken from the modules' root (v8rs's working folder).
+      const root = native.root() ?? '/';
+      return resolveFilename(request, module, paths.map((p) => (String(p).startsWith('/') ? String(p) : `${root}/${p}`)));
+    };
     resolve.paths = (request) => (builtin(request) !== undefined ? null : native.paths(module ? module.path : (native.root() ?? '')));
     require.resolve = resolve;
     require.cache = cache;

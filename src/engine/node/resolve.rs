@@ -496,7 +496,11 @@ impl<F: Files> Resolver<'_, F> {
         match target {
             Json::String(target) => {
                 if !target.starts_with("./") {
-                    return Ok(None);
+                    // Node: an `exports` target must be relative to the package.
+                    return Err(Failure::InvalidTarget {
+                        target: target.clone(),
+                        package_json: PathBuf::new(),
+                    });
                 }
                 let path = normalize(&package.join(target.replace('*', matched)));
                 if has_invalid_segment(&target[2..]) || !path.starts_with(package) {
@@ -509,12 +513,18 @@ impl<F: Files> Resolver<'_, F> {
                 Ok(Some(path))
             }
             Json::Array(targets) => {
+                // The first that resolves; an invalid one is passed over (and is the
+                // error when none resolves), as in Node.
+                let mut invalid = None;
                 for target in targets {
-                    if let Ok(Some(path)) = self.target(package, target, matched, system) {
-                        return Ok(Some(path));
+                    match self.target(package, target, matched, system) {
+                        Ok(Some(path)) => return Ok(Some(path)),
+                        Ok(None) => {}
+                        Err(failure @ Failure::InvalidTarget { .. }) => invalid = Some(failure),
+                        Err(failure) => return Err(failure),
                     }
                 }
-                Ok(None)
+                invalid.map_or(Ok(None), Err)
             }
             Json::Object(conditions) => {
                 for (condition, target) in conditions {
