@@ -188,14 +188,19 @@ class VMPool:
         maker.start()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """Waits until the VMs being made in the background are ready; returns whether
-        they all are (``False`` after ``timeout`` seconds)."""
-        with self._makers_lock:
-            makers = list(self._makers)
+        """Waits until the VMs being made in the background are ready — replacements
+        started meanwhile too; returns whether they all are (``False`` after ``timeout``
+        seconds)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        for maker in makers:
-            maker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        return not any(maker.is_alive() for maker in makers)
+        while True:
+            with self._makers_lock:
+                makers = [maker for maker in self._makers if maker.is_alive()]
+            if not makers:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            for maker in makers:
+                maker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def _usable(self) -> list[_Slot]:
         """The slots new calls may go to (neither lent nor broken). Under ``_changed``."""

@@ -307,6 +307,23 @@ def test_wait_ready_waits_its_timeout_once_for_all_makers() -> None:
         assert pool.wait_ready(30)
 
 
+def test_wait_ready_waits_for_replacements_started_while_it_waits() -> None:
+    slow = "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000)"
+    with VMPool(2, scripts=[slow]) as pool:
+        waited: list[bool] = []
+        waiter = threading.Thread(target=lambda: waited.append(pool.wait_ready(60)))
+        waiter.start()  # while the second VM is being made
+        time.sleep(0.2)
+        with pool.context() as ctx:
+            ctx.tear_down()  # broken: a replacement starts as the block ends
+        waiter.join()
+        assert waited == [True]
+        # Both VMs are ready: each can be lent at once.
+        with pool.context(timeout=0) as first, pool.context(timeout=0) as second:
+            assert first is not second
+        assert pool.replaced == 1
+
+
 _HOLD_AND_WORK = (
     "var keep = [];"
     "function hold(n) { while (keep.length < n) keep.push(new Array(1e5).fill(1.5)); return keep.length }"
