@@ -11,6 +11,7 @@ whose ``node_modules`` ``require`` reads, and nothing outside it) and ``"env"``
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any, Protocol, Union
@@ -99,7 +100,12 @@ class JSValue:
         return JSValue(self._context, f"{self._path}.{name}")
 
     def __getitem__(self, name: str) -> JSValue:
-        return self.__getattr__(name)
+        """The member ``name``, any string (``value["to-html"]``)."""
+        if not isinstance(name, str):
+            raise TypeError(f"a member name must be a string, not {type(name).__name__}")
+        if name.isidentifier() and name.isascii():
+            return JSValue(self._context, f"{self._path}.{name}")
+        return JSValue(self._context, f"{self._path}[{json.dumps(name)}]")
 
     def __call__(self, *args: Any, timeout: float | None = None, await_promise: bool = False) -> Any:
         return self._context.call(self._path, *args, timeout=timeout, await_promise=await_promise)

@@ -240,21 +240,40 @@ impl ScriptCache {
                 .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
                 && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
         };
-        if let Some((object, member)) = expr.rsplit_once('.') {
-            if is_name(member) && object.split('.').all(is_name) {
-                let Some(receiver) = self.run(scope, object, "<call>", false)? else {
-                    return Ok(None);
-                };
-                let key = new_string(scope, member)?;
-                let target = receiver
-                    .to_object(scope)
-                    .and_then(|object| object.get(scope, key.into()));
-                return Ok(target.map(|target| (receiver, target)));
+        let method = match expr.rsplit_once('.') {
+            Some((object, member)) if is_name(member) && object.split('.').all(is_name) => {
+                Some((object, member.to_string()))
             }
+            _ => bracketed_member(expr),
+        };
+        if let Some((object, member)) = method {
+            let Some(receiver) = self.run(scope, object, "<call>", false)? else {
+                return Ok(None);
+            };
+            let key = new_string(scope, &member)?;
+            let target = receiver
+                .to_object(scope)
+                .and_then(|object| object.get(scope, key.into()));
+            return Ok(target.map(|target| (receiver, target)));
         }
         let target = self.run(scope, expr, "<call>", false)?;
         Ok(target.map(|target| (v8::undefined(scope).into(), target)))
     }
+}
+
+/// `object["member"]` (a JSON string literal in the brackets) as `(object, member)`, for
+/// a method whose name is not an identifier (`lib["to-html"]`).
+fn bracketed_member(expr: &str) -> Option<(&str, String)> {
+    let inner = expr.strip_suffix(']')?;
+    let mut end = inner.len();
+    while let Some(open) = inner[..end].rfind('[') {
+        if let Ok(member) = serde_json::from_str::<String>(&inner[open + 1..]) {
+            let object = inner[..open].trim_end();
+            return (!object.is_empty()).then_some((object, member));
+        }
+        end = open;
+    }
+    None
 }
 
 /// Scripts of a context whose code cache is made again once the context has been

@@ -617,3 +617,18 @@ def test_import_specifiers_are_urls(vm: VM, tmp_path: Path) -> None:
         (tmp_path / "main.mjs").write_text(source + "console.log(JSON.stringify(out));")
         run = subprocess.run([NODE, str(tmp_path / "main.mjs")], capture_output=True, text=True, timeout=60)
         assert json.loads(run.stdout) == expected
+
+
+def test_required_members_of_any_name(vm: VM, tmp_path: Path) -> None:
+    (tmp_path / "odd.js").write_text(
+        "module.exports = { x: 5, 'to-html'() { return this.x }, 'a.b': 1, 'q\"[]': 2, 'caf\u00e9': 3 }"
+    )
+    with vm.create_context(node={"modules": tmp_path}) as ctx:
+        odd = ctx.require("./odd.js")
+        assert odd["to-html"]() == 5  # called as a method of the module
+        names = ["a.b", 'q"[]', "caf\u00e9", "x"]
+        assert [odd[name].value() for name in names] == [1, 2, 3, 5]
+        assert odd.x.value() == 5
+        assert ctx.call('({ "m-1"() { return 7 } })["m-1"]') == 7
+        with pytest.raises(TypeError, match="string"):
+            odd[0]  # type: ignore[index]
