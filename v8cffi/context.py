@@ -74,6 +74,8 @@ class Context(Managed):
         self._features = features
         self._node = node
         self._required: dict[str, str] = {}
+        #: Rejections taken (described) by an ``unhandled_rejections`` call that was stopped.
+        self._rejections_taken: list[V8JSError] = []
         #: The network given at creation (``set_fetch``), set again on each set-up.
         self._network: tuple[_fetch.Handler | None, frozenset[str] | None] | None = None
         if fetch is not None or allow is not None:
@@ -120,6 +122,7 @@ class Context(Managed):
             _native.context_enable_node(ptr, self._node.modules, self._node.env)
         self._ptr = ptr
         self._required = {}
+        self._rejections_taken = []
         self._used = True
         self._streams_ready = False  # a fresh global scope
         self._host_functions = []
@@ -310,17 +313,24 @@ class Context(Managed):
 
         Describing a reason runs its getters (``name``, ``message``, ``stack``): with
         ``timeout`` (seconds, for all of them), getters still running by then raise
-        :class:`~v8cffi.exceptions.V8TimeoutError`."""
+        :class:`~v8cffi.exceptions.V8TimeoutError` (as :meth:`VM.terminate
+        <v8cffi.vm.VM.terminate>` raises ``V8TerminatedError``). The rejection whose
+        description was stopped is dropped; those described before it come first from
+        the next call."""
         deadline = None if timeout is None else time.monotonic() + _timeout_ms(timeout) / 1000
-        found: list[V8JSError] = []
+        found, self._rejections_taken = self._rejections_taken, []
         ptr = self._ptr
-        while ptr is not None:
-            left = 0 if deadline is None else _timeout_ms(max(deadline - time.monotonic(), 0.001))
-            rejection = _native.take_unhandled_rejection(ptr, left)
-            if rejection is None:
-                break
-            assert isinstance(rejection, V8JSError)
-            found.append(rejection)
+        try:
+            while ptr is not None:
+                left = 0 if deadline is None else _timeout_ms(max(deadline - time.monotonic(), 0.001))
+                rejection = _native.take_unhandled_rejection(ptr, left)
+                if rejection is None:
+                    break
+                assert isinstance(rejection, V8JSError)
+                found.append(rejection)
+        except BaseException:
+            self._rejections_taken = found + self._rejections_taken
+            raise
         return found
 
     @property

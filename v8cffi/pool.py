@@ -19,9 +19,9 @@ so one thread's conversions overlap another's JavaScript. :meth:`VMPool.context`
 VM for a ``with`` block alone (it waits, up to a ``timeout``, for the calls in flight
 there to end). The first VM is made before the constructor returns; the others, and
 every replacement, are made in the background, so callers wait only while every VM is
-lent or not yet made. A VM that breaks is replaced with a fresh one: one that ran out
-of memory, one whose globals hold more than half of its heap when a loan ends, one torn
-down by the borrower.
+lent or not yet made. A VM that breaks is replaced with a fresh one: one whose globals
+took more than half of the heap it had free when it was ready (found when a call runs
+out of memory, and when a loan ends), one torn down by the borrower.
 """
 
 from __future__ import annotations
@@ -50,11 +50,12 @@ class PoolTimeout(V8Error, TimeoutError):
 class _Slot:
     """One VM of the pool and what is being done with it."""
 
-    __slots__ = ("broken", "calls", "ctx", "lent", "reserved", "vm")
+    __slots__ = ("baseline", "broken", "calls", "ctx", "lent", "reserved", "vm")
 
-    def __init__(self, vm: VM, ctx: Context) -> None:
+    def __init__(self, vm: VM, ctx: Context, baseline: int) -> None:
         self.vm = vm
         self.ctx = ctx
+        self.baseline = baseline  #: the heap in use once ready (libs and scripts loaded)
         self.calls = 0  #: calls in flight
         self.lent = False  #: lent by ``context()`` (no new calls go to it)
         self.reserved = False  #: to be lent once its calls end (no new calls go to it)
@@ -137,7 +138,8 @@ class VMPool:
             self.snapshot_error = e
             return None
 
-    def _make(self) -> tuple[VM, Context]:
+    def _make(self) -> tuple[VM, Context, int]:
+        """A VM and its context, ready, and the heap they use then."""
         vm = platform.create_vm(snapshot=self._snapshot, max_heap_size=self._max_heap_size)
         try:
             vm.set_up()
@@ -147,10 +149,11 @@ class VMPool:
                     ctx.load_libs(self._libs)
                 for source in self._scripts:
                     ctx.run_script(source, "<pool script>")
+            baseline = vm.heap_stats()["used_heap_size"]
         except BaseException:
             vm.tear_down()  # with its context: the error's traceback must not keep them
             raise
-        return vm, ctx
+        return vm, ctx, baseline
 
     def _make_in_background(self) -> None:
         """Makes a VM on a thread of its own and adds it to the ready ones (or, if that
@@ -158,7 +161,7 @@ class VMPool:
 
         def make() -> None:
             try:
-                vm, ctx = self._make()
+                vm, ctx, baseline = self._make()
             except BaseException as e:  # given to a caller, not lost on this thread
                 traceback.clear_frames(e.__traceback__)  # whose locals held the VM and context
                 with self._changed:
@@ -172,10 +175,11 @@ class VMPool:
                     self._failures.append((e, time.monotonic() + wait))
                     self._changed.notify_all()
                 return
+            slot = _Slot(vm, ctx, baseline)
             with self._changed:
                 self._failed_in_a_row = 0
                 if not self._closed:
-                    self._slots.append(_Slot(vm, ctx))
+                    self._slots.append(slot)
                     self._changed.notify_all()
                     return
             ctx.tear_down()
@@ -288,17 +292,13 @@ class VMPool:
         that)."""
         with self._changed:
             slot = self._take_to_lend(timeout)
-        out_of_memory = False
         try:
             yield slot.ctx
-        except V8MemoryError:
-            out_of_memory = True
-            raise
         finally:
-            # A VM that ran out of memory goes, and so does one whose globals hold most
-            # of its heap (the block may have caught the V8MemoryError that said so).
+            # A VM whose globals took most of its heap goes (the block may have caught
+            # the V8MemoryError that said so).
             alive = slot.vm.is_alive() and slot.ctx.is_alive()
-            usable = alive and not out_of_memory and _still_usable(slot)
+            usable = alive and _still_usable(slot)
             with self._changed:
                 slot.lent = False
                 slot.broken = slot.broken or not usable
@@ -315,9 +315,10 @@ class VMPool:
         try:
             return slot.ctx.call(function, *args, timeout=timeout)
         except V8MemoryError:
-            # What its globals hold may leave too little room for the next call: any
-            # VM of the pool can serve it, so this one is replaced.
-            slot.broken = True
+            # Replaced if its globals hold most of the room it had (not for a value too
+            # large to convert, which leaves the heap as it was).
+            if not _still_usable(slot):
+                slot.broken = True
             raise
         finally:
             with changed:
@@ -368,14 +369,20 @@ class VMPool:
 
 
 def _still_usable(slot: _Slot) -> bool:
-    """Whether the slot's VM can run, with at least half of its heap free once garbage
-    is collected (the collection only when the heap looks fuller than that)."""
+    """Whether the slot's VM can run, its globals holding at most half of the room the
+    VM had when it was ready (its baseline) once garbage is collected — the collection
+    only when the heap looks fuller than that."""
+
+    def room_left(stats: dict[str, int]) -> bool:
+        grown = stats["used_heap_size"] - slot.baseline
+        return grown * 2 <= stats["heap_size_limit"] - slot.baseline
+
     try:
         slot.ctx.run_script("0")
         stats = slot.vm.heap_stats()
-        if stats["used_heap_size"] * 2 > stats["heap_size_limit"]:
-            slot.vm.low_memory_notification()
-            stats = slot.vm.heap_stats()
+        if room_left(stats):
+            return True
+        slot.vm.low_memory_notification()
+        return room_left(slot.vm.heap_stats())
     except V8Error:
         return False
-    return stats["used_heap_size"] * 2 <= stats["heap_size_limit"]

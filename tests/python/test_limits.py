@@ -188,9 +188,13 @@ def test_describing_an_unhandled_rejection_is_stopped_by_terminate(vm: VM) -> No
 def test_describing_unhandled_rejections_has_a_timeout_for_all_of_them(vm: VM) -> None:
     with vm.create_context() as ctx:
         ctx.run_script("var E = new Error('m'); Object.defineProperty(E, 'name', {get() { for (;;) {} }}); 0")
-        ctx.run_script("Promise.reject(new TypeError('first')); Promise.reject(E); 1")
+        ctx.run_script(
+            "Promise.reject(new TypeError('first')); Promise.reject(E); Promise.reject(new Error('third')); 1"
+        )
         with pytest.raises(V8TimeoutError):
             ctx.unhandled_rejections(timeout=0.2)
+        # The one described before the stop comes next, then the rest; the stopped one goes.
+        assert [e.js_message for e in ctx.unhandled_rejections(timeout=5)] == ["first", "third"]
         assert ctx.unhandled_rejections(timeout=0.2) == []  # each is taken once
         assert ctx.eval("1 + 1") == 2
         with pytest.raises(ValueError, match="timeout"):

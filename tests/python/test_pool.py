@@ -344,6 +344,30 @@ def test_a_vm_whose_globals_leave_too_little_room_is_replaced_after_running_out(
         assert pool.replaced == 1
 
 
+def test_a_value_too_large_to_convert_does_not_cost_the_vm() -> None:
+    # V8MemoryError for a conversion past its bound: the heap is as it was, the VM stays.
+    from v8cffi import V8MemoryError
+
+    script = "var state = 0; function holes() { return new Array(1e8) } function inc() { return ++state }"
+    with VMPool(1, max_heap_size=64 << 20, scripts=[script]) as pool:
+        assert [pool.call("inc"), pool.call("inc")] == [1, 2]
+        with pytest.raises(V8MemoryError):
+            pool.call("holes")
+        with pool.context() as ctx, pytest.raises(V8MemoryError):
+            ctx.call("holes")
+        assert (pool.call("inc"), pool.replaced) == (3, 0)
+
+
+def test_a_vm_ready_with_most_of_its_heap_in_use_is_not_given_up() -> None:
+    # Its libs alone use more than half of the heap: that is its baseline, not a loss.
+    big = "var keep = Array.from({ length: 560000 }, (_, i) => ({ i, s: 'x' + i }))"
+    with VMPool(1, max_heap_size=64 << 20, scripts=[big]) as pool:
+        for _ in range(3):
+            with pool.context() as ctx:
+                assert ctx.eval("keep.length") == 560000
+        assert pool.replaced == 0
+
+
 def test_a_loan_that_leaves_most_of_the_heap_held_gives_the_vm_up() -> None:
     with VMPool(1, max_heap_size=64 << 20, scripts=[_HOLD_AND_WORK]) as pool:
         with pool.context() as ctx:

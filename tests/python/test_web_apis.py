@@ -631,3 +631,47 @@ def test_web_api_objects_have_their_class_strings(ctx: Context) -> None:
     names = ["URL", "Event", "AbortSignal", "TextEncoder", "ReadableStream", "MessagePort", "Headers"]
     names.append("Crypto")
     assert got == [f"[object {name}]" for name in names]
+
+
+def test_deep_prototype_chains_are_followed_to_their_web_api_class(ctx: Context) -> None:
+    got = ctx.eval(
+        """
+        let B = Blob; for (let i = 0; i < 300; i++) B = class extends B {};
+        let U = URL; for (let i = 0; i < 300; i++) U = class extends U {};
+        const many = Array.from({ length: 1000 }, () => new B(['abc']));
+        const copies = structuredClone(many);
+        let refused; try { structuredClone(new U('http://a/')) } catch (e) { refused = e.name }
+        [copies.every((c) => c instanceof Blob && c.size === 3), refused]
+        """
+    )
+    assert got == [True, "DataCloneError"]
+
+
+def test_replaced_builtins_do_not_turn_the_refusal_off(ctx: Context) -> None:
+    # Map.prototype.has and Object.values replaced before the URL group loads.
+    got = ctx.eval(
+        """
+        let leaked;
+        const has = Map.prototype.has;
+        Map.prototype.has = function (key) { leaked = this; return has.call(this, key) };
+        Object.values = () => [];
+        const url = new URL('http://a/');
+        if (leaked) leaked.clear();
+        try { structuredClone(url); 'cloned' } catch (e) { e.name }
+        """
+    )
+    assert got == "DataCloneError"
+
+
+def test_dom_nodes_and_events_are_not_cloned(vm: VM) -> None:
+    with vm.create_context(dom=True) as ctx:
+        made = ["document.createElement('div')", "new Event('x')", "new CustomEvent('x')", "document"]
+        clone = "(o) => { try { structuredClone(o) } catch (e) { return e.name } }"
+        got = ctx.eval(f"[{', '.join(made)}].map({clone})")
+        assert got == ["DataCloneError"] * 4
+        assert ctx.eval("[Event.name, HTMLElement.name, String(new Event('x'))]") == [
+            "Event",
+            "HTMLElement",
+            "[object Event]",
+        ]
+        assert ctx.eval("Object.prototype.toString.call(new DOMException('m'))") == "[object DOMException]"

@@ -8,6 +8,7 @@
 //! writing is handed back by index while reading.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Throws what `prelude.js`'s error factory makes (a `DataCloneError`
@@ -20,10 +21,21 @@ struct CloneErrors {
     object_prototype: v8::Global<v8::Value>,
     /// The copies of serializable web API objects, in the order written.
     copies: Rc<RefCell<Vec<v8::Global<v8::Object>>>>,
+    /// The prototypes met so far, by identity hash, with what their chain leads to: each
+    /// chain is walked once per clone, however deep and however many objects share it.
+    chains: RefCell<HashMap<i32, Vec<Walked>>>,
 }
 
-/// Most prototype links followed to find a web API class (deeper chains are not theirs).
-const MAX_CHAIN: usize = 64;
+/// A prototype and what its chain leads to.
+type Walked = (v8::Global<v8::Object>, Chain);
+
+/// What the prototype chain from a prototype leads to: no web API class, or the brand
+/// (`null` or a copy function) of the nearest one.
+#[derive(Clone)]
+enum Chain {
+    Plain,
+    Brand(v8::Global<v8::Value>),
+}
 
 impl v8::ValueSerializerImpl for CloneErrors {
     fn throw_data_clone_error<'s>(
@@ -116,7 +128,7 @@ impl CloneErrors {
 
     /// The brand (`null` or a copy function) of the nearest web API class on the
     /// prototype chain of `object`; `None` for every other object. A proxy on the chain
-    /// ends the search (its trap is not run).
+    /// ends the search (its trap is not run). Touches no JavaScript.
     fn brand_of<'s>(
         &self,
         scope: &mut v8::PinScope<'s, '_>,
@@ -124,18 +136,56 @@ impl CloneErrors {
     ) -> Option<v8::Local<'s, v8::Value>> {
         let brands = v8::Local::new(scope, self.brands.as_ref()?);
         let plain = v8::Local::new(scope, &self.object_prototype);
+        let mut visited = Vec::new();
         let mut current = object;
-        for _ in 0..MAX_CHAIN {
-            let prototype = current.get_prototype(scope)?;
+        let chain = loop {
+            let Some(prototype) = current.get_prototype(scope) else {
+                break Chain::Plain;
+            };
             if prototype == plain || prototype.is_null() || prototype.is_proxy() {
-                return None;
+                break Chain::Plain;
             }
-            if brands.has(scope, prototype) == Some(true) {
-                return brands.get(scope, prototype);
+            let Ok(prototype) = v8::Local::<v8::Object>::try_from(prototype) else {
+                break Chain::Plain;
+            };
+            if let Some(known) = self.known(scope, prototype) {
+                break known;
             }
-            current = v8::Local::<v8::Object>::try_from(prototype).ok()?;
+            visited.push(prototype);
+            if brands.has(scope, prototype.into()) == Some(true) {
+                break match brands.get(scope, prototype.into()) {
+                    Some(brand) => Chain::Brand(v8::Global::new(scope, brand)),
+                    None => Chain::Plain,
+                };
+            }
+            current = prototype;
+        };
+        let mut chains = self.chains.borrow_mut();
+        for prototype in visited {
+            let entry = (v8::Global::new(scope, prototype), chain.clone());
+            chains
+                .entry(prototype.get_identity_hash().get())
+                .or_default()
+                .push(entry);
         }
-        None
+        match chain {
+            Chain::Plain => None,
+            Chain::Brand(brand) => Some(v8::Local::new(scope, brand)),
+        }
+    }
+
+    /// What the chain from `prototype` leads to, when it was walked already.
+    fn known(
+        &self,
+        scope: &mut v8::PinScope<'_, '_>,
+        prototype: v8::Local<'_, v8::Object>,
+    ) -> Option<Chain> {
+        let chains = self.chains.borrow();
+        let entries = chains.get(&prototype.get_identity_hash().get())?;
+        entries
+            .iter()
+            .find(|(known, _)| v8::Local::new(scope, known) == prototype)
+            .map(|(_, chain)| chain.clone())
     }
 }
 
@@ -183,6 +233,7 @@ pub(super) fn structured_clone<'s>(
         brands,
         object_prototype,
         copies: Rc::clone(&copies),
+        chains: RefCell::new(HashMap::new()),
     };
     let data = {
         let serializer = v8::ValueSerializer::new(scope, Box::new(errors));

@@ -1,11 +1,12 @@
 // The DOM of a context made with dom (V8RS_WEB_DOM; docs/web-apis.md#the-dom): `window`
 // now, and a getter for each other DOM global that loads linkedom (src/engine/web/dom.js,
 // bundled by tests/fixtures/build/dom.mjs) on the first use of any of them, then
-// replaces itself with the value. A global that already exists is left as it is (one
+// replaces itself with the value. `brandClass` is the prelude's (web/mod.rs keeps it),
+// or undefined without it. A global that already exists is left as it is (one
 // from a snapshot wins), except the events group's `Event`, `CustomEvent` and
 // `EventTarget`: linkedom's take their place, so that events dispatched on nodes bubble. `loadDom()` runs the
 // bundle and returns its `domGlobals(global)`.
-(function install(loadDom) {
+(function install(loadDom, brandClass) {
   'use strict';
 
   // Exactly the keys of domGlobals (the build checks it).
@@ -47,6 +48,14 @@
   function load() {
     if (loaded === null) {
       loaded = loadDom()(global);
+      // The bundle's classes carry minified names: each gets the one it is published
+      // under, and is a web API class for structuredClone (prelude.js's brandClass).
+      for (const name of NAMES) {
+        const value = loaded[name];
+        if (typeof value !== 'function' || !value.prototype || name[0] < 'A' || name[0] > 'Z') continue;
+        Object.defineProperty(value, 'name', { value: name, configurable: true });
+        if (typeof brandClass === 'function') brandClass(value);
+      }
       for (const name of lazy) own(name, loaded[name]);
     }
     return loaded;

@@ -217,8 +217,18 @@ fn run_prelude(scope: &mut v8::PinScope<'_, '_>, features: WebFeatures) -> Optio
     let receiver = v8::undefined(scope).into();
     // The prelude defines the crypto.subtle, fetch and console groups as properties
     // that run their scripts on first use (`loadSubtle`, `loadFetch`, `loadConsole`).
-    install.call(scope, receiver, &[native.into(), features.into()])?;
+    let brand_class = install.call(scope, receiver, &[native.into(), features.into()])?;
+    // Kept on the global (in snapshots too) for the DOM group, which may come later.
+    let global = scope.get_current_context().global(scope);
+    let key = brand_class_key(scope)?;
+    global.set_private(scope, key, brand_class)?;
     Some(())
+}
+
+/// The private key of the prelude's `brandClass` on the global object.
+fn brand_class_key<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Private>> {
+    let name = v8::String::new(scope, "v8rs.web.brandClass")?;
+    Some(v8::Private::for_api(scope, Some(name)))
 }
 
 /// `randomFill(view)`: fills an `ArrayBufferView` with bytes from the OS; returns it.
@@ -312,8 +322,11 @@ fn install_dom(scope: &mut v8::PinScope<'_, '_>) -> Option<()> {
     let load = natives::function(scope, "loadDom", load, None)?;
     let install = natives::run_internal(scope, DOM_LAZY_SOURCE, "v8rs:web/dom_lazy.js")?;
     let install = v8::Local::<v8::Function>::try_from(install).ok()?;
+    let global = scope.get_current_context().global(scope);
+    let key = brand_class_key(scope)?;
+    let brand_class = global.get_private(scope, key)?;
     let receiver = v8::undefined(scope).into();
-    install.call(scope, receiver, &[load.into()])?;
+    install.call(scope, receiver, &[load.into(), brand_class])?;
     Some(())
 }
 

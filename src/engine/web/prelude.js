@@ -41,21 +41,31 @@
   // of subclasses) are platform objects, refused with a DataCloneError, or copied by the
   // function given (the serializable ones: Blob, File, CryptoKey).
   // Each also gets its WebIDL class string (`Object.prototype.toString` says
-  // `[object URL]`), where it has none.
+  // `[object URL]`), where it has none. What these use is taken now, before any user
+  // script could replace it.
   const cloneBrands = new Map();
+  const uncurry = Function.prototype.call.bind(Function.prototype.bind);
+  const mapHas = uncurry(Function.prototype.call, Map.prototype.has);
+  const mapSet = uncurry(Function.prototype.call, Map.prototype.set);
+  const { defineProperty, hasOwn, values: valuesOf } = Object;
+  const toStringTag = Symbol.toStringTag;
   function brandClass(Class, copy = null) {
     const prototype = Class.prototype;
-    if (!cloneBrands.has(prototype)) cloneBrands.set(prototype, copy);
-    if (!Object.hasOwn(prototype, Symbol.toStringTag)) {
-      Object.defineProperty(prototype, Symbol.toStringTag, { value: Class.name, configurable: true });
+    if (!mapHas(cloneBrands, prototype)) mapSet(cloneBrands, prototype, copy);
+    if (!hasOwn(prototype, toStringTag)) {
+      defineProperty(prototype, toStringTag, { value: Class.name, configurable: true });
     }
   }
+  const isClass = (value) => {
+    const first = typeof value === 'function' && value.prototype && typeof value.name === 'string'
+      ? value.name[0] : undefined;
+    return first !== undefined && first >= 'A' && first <= 'Z';
+  };
   // A group's loader that brands the classes it exports.
   const branded = (make) => () => {
     const group = make();
-    for (const value of Object.values(group)) {
-      if (typeof value === 'function' && value.prototype && /^[A-Z]/.test(value.name)) brandClass(value);
-    }
+    const values = valuesOf(group);
+    for (let i = 0; i < values.length; i++) if (isClass(values[i])) brandClass(values[i]);
     return group;
   };
 
@@ -85,6 +95,7 @@
     get name() { return this.#name; }
     get code() { return DOMEXCEPTION_CODES[this.#name] ?? 0; }
   }
+  Object.defineProperty(DOMException.prototype, Symbol.toStringTag, { value: 'DOMException', configurable: true });
   for (const [name, code] of Object.entries(DOMEXCEPTION_CODES)) {
     const constant = name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() + '_ERR';
     Object.defineProperty(DOMException, constant, { value: code, enumerable: true });
@@ -893,4 +904,5 @@
     const consoleInstall = native.loadConsole();
     lazyGlobals(global, ['console'], once(() => ({ console: consoleInstall(native, v8Console) })));
   }
+  return brandClass; // kept by the context, for the DOM group's classes (web/mod.rs)
 });

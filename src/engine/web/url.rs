@@ -107,19 +107,32 @@ pub(super) fn set<'s>(
 
 /// The `protocol` setter. The `url` crate refuses a change to `file` for any URL with a
 /// host; the standard only for one with credentials or a port (`http://a/b` becomes
-/// `file://a/b`, as in Node and browsers).
+/// `file://a/b`, as in Node and browsers). Such a change is made by parsing the URL
+/// again as `file:`, and kept only when that leaves its host and path as they were
+/// (parsing would turn `localhost` into no host and `C|` into `C:`).
 fn set_protocol(url: &mut Url, value: &str) -> Result<(), ()> {
+    let value: String = value
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
     let scheme = value.split(':').next().unwrap_or_default();
     let to_file = scheme.eq_ignore_ascii_case("file");
     let special = |s: &str| matches!(s, "http" | "https" | "ws" | "wss" | "ftp");
     if !to_file || !special(url.scheme()) || !url.username().is_empty() {
-        return quirks::set_protocol(url, value);
+        return quirks::set_protocol(url, &value);
     }
     if url.password().is_some() || url.port().is_some() || !url.has_host() {
         return Err(());
     }
     let rest = &url[::url::Position::BeforeUsername..];
     let moved = Url::parse(&format!("file://{rest}")).map_err(|_| ())?;
+    let same = moved.host_str() == url.host_str()
+        && moved.path() == url.path()
+        && moved.query() == url.query()
+        && moved.fragment() == url.fragment();
+    if !same {
+        return Err(());
+    }
     *url = moved;
     Ok(())
 }
