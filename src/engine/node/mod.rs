@@ -556,20 +556,18 @@ fn paths<'s>(
 /// The text of `path` if it is a file inside `root` (symbolic links followed).
 pub(crate) fn read_confined(root: &Path, path: &Path) -> Result<String, String> {
     let files = fs::Confined { root };
-    let real = files.real(path).map_err(|outside| {
-        if outside {
-            format!(
+    files
+        .read_file(path)
+        .map(fs::text_of)
+        .map_err(|why| match why {
+            fs::Unread::Outside => format!(
                 "{} is outside the modules folder {}",
                 path.display(),
                 root.display()
-            )
-        } else {
-            format!("{} does not exist", path.display())
-        }
-    })?;
-    std::fs::read(&real)
-        .map(fs::text_of)
-        .map_err(|e| format!("cannot read {}: {e}", real.display()))
+            ),
+            fs::Unread::Missing => format!("{} does not exist (as a file)", path.display()),
+            fs::Unread::Io(e) => format!("cannot read {}: {e}", path.display()),
+        })
 }
 
 /// `read(path)`: the text of a file under the modules folder.
