@@ -332,12 +332,7 @@ pub unsafe extern "C" fn v8rs_eval(
         let (context, script, identifier) =
             unsafe { script_call(context, script, script_len, identifier, identifier_len) }?;
         let value_out = non_null(value_out, "value_out")?;
-        let value = context.eval(
-            script,
-            identifier,
-            timeout(timeout_ms),
-            call_flags(flags, EVAL_FLAGS)?,
-        )?;
+        let value = eval_script(&context, script, identifier, timeout_ms, flags)?;
         // SAFETY: `value_out` is non-NULL and writable, `value_len_out` NULL or writable.
         unsafe { hand_out(&value, value_out, value_len_out) }
     })
@@ -412,12 +407,7 @@ pub unsafe extern "C" fn v8rs_eval_into(
             spill_out,
         };
         into.check("value_len_out")?;
-        let value = context.eval(
-            script,
-            identifier,
-            timeout(timeout_ms),
-            call_flags(flags, EVAL_FLAGS)?,
-        )?;
+        let value = eval_script(&context, script, identifier, timeout_ms, flags)?;
         // SAFETY: the caller's contract for `buffer` and the out-params.
         unsafe { into.deliver(&value) }
     })
@@ -461,6 +451,22 @@ pub unsafe extern "C" fn v8rs_call_into(
         // SAFETY: the caller's contract for `buffer` and the out-params.
         unsafe { into.deliver(&value) }
     })
+}
+
+/// `context.eval` with the flags of `v8rs_eval`.
+fn eval_script(
+    context: &Context,
+    script: &[u8],
+    identifier: &[u8],
+    timeout_ms: u64,
+    flags: u32,
+) -> Result<Vec<u8>, Error> {
+    context.eval(
+        script,
+        identifier,
+        timeout(timeout_ms),
+        call_flags(flags, EVAL_FLAGS)?,
+    )
 }
 
 /// `context.call` or, with `V8RS_ARGS_JSON`, `context.call_json`.
