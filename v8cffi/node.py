@@ -105,6 +105,10 @@ class JSValue:
             raise TypeError(f"a member name must be a string, not {type(name).__name__}")
         if name.isidentifier() and name.isascii():
             return JSValue(self._context, f"{self._path}.{name}")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"a member name must be valid Unicode (no lone surrogates): {name!r}") from None
         return JSValue(self._context, f"{self._path}[{json.dumps(name)}]")
 
     def __call__(self, *args: Any, timeout: float | None = None, await_promise: bool = False) -> Any:

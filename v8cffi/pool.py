@@ -186,10 +186,10 @@ class VMPool:
             vm.tear_down()
 
         maker = threading.Thread(target=make, name="v8cffi-pool-maker", daemon=True)
-        with self._makers_lock:
+        with self._makers_lock:  # started under it: wait_ready sees it alive or not at all
             self._makers = [t for t in self._makers if t.is_alive()]
             self._makers.append(maker)
-        maker.start()
+            maker.start()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Waits until the VMs being made in the background are ready — replacements

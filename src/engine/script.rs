@@ -233,19 +233,7 @@ impl ScriptCache {
         scope: &mut v8::PinScope<'s, '_>,
         expr: &str,
     ) -> Result<Option<(v8::Local<'s, v8::Value>, v8::Local<'s, v8::Value>)>, Error> {
-        let is_name = |part: &str| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
-                && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-        };
-        let method = match expr.rsplit_once('.') {
-            Some((object, member)) if is_name(member) && object.split('.').all(is_name) => {
-                Some((object, member.to_string()))
-            }
-            _ => bracketed_member(expr),
-        };
+        let method = member_chain(expr);
         if let Some((object, member)) = method {
             let Some(receiver) = self.run(scope, object, "<call>", false)? else {
                 return Ok(None);
@@ -261,19 +249,50 @@ impl ScriptCache {
     }
 }
 
-/// `object["member"]` (a JSON string literal in the brackets) as `(object, member)`, for
-/// a method whose name is not an identifier (`lib["to-html"]`).
-fn bracketed_member(expr: &str) -> Option<(&str, String)> {
-    let inner = expr.strip_suffix(']')?;
-    let mut end = inner.len();
-    while let Some(open) = inner[..end].rfind('[') {
-        if let Ok(member) = serde_json::from_str::<String>(&inner[open + 1..]) {
-            let object = inner[..open].trim_end();
-            return (!object.is_empty()).then_some((object, member));
+/// A member chain — a name, then `.name` or `["name"]` (a JSON string) steps: `lib.render`,
+/// `lib["to-html"]`, `a.b["c d"].e` — as `(object, last member)`, so that the last is
+/// called as a method of the object; `None` for any other expression.
+fn member_chain(expr: &str) -> Option<(&str, String)> {
+    let name_end = |text: &str| {
+        let mut chars = text.char_indices();
+        let (_, first) = chars.next()?;
+        if !(first.is_alphabetic() || first == '_' || first == '$') {
+            return None;
         }
-        end = open;
+        let end = chars
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '$'))
+            .map_or(text.len(), |(i, _)| i);
+        Some(end)
+    };
+    let mut at = name_end(expr)?;
+    let mut last = None;
+    while at < expr.len() {
+        let rest = &expr[at..];
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = name_end(after)?;
+            last = Some((at, after[..end].to_string()));
+            at += 1 + end;
+        } else if let Some(after) = rest.strip_prefix("[\"") {
+            // The JSON string up to its closing quote, then `]`.
+            let mut escaped = false;
+            let close = after.char_indices().find(|&(_, c)| {
+                let closes = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            })?;
+            let literal = &rest[1..2 + close.0 + 1];
+            if !after[close.0 + 1..].starts_with(']') {
+                return None;
+            }
+            let member = serde_json::from_str::<String>(literal).ok()?;
+            last = Some((at, member));
+            at += 1 + literal.len() + 1;
+        } else {
+            return None;
+        }
     }
-    None
+    let (start, member) = last?;
+    Some((&expr[..start], member))
 }
 
 /// Scripts of a context whose code cache is made again once the context has been

@@ -540,6 +540,20 @@ def test_string_decoder_keeps_characters_split_between_writes(vm: VM, tmp_path: 
         // (Node splits a surrogate pair cut between writes in utf16le; the text is the same)
         out[enc] = [d.encoding, enc === 'utf16le' ? [parts.join('')] : parts];
       }
+      const bom = new StringDecoder('utf8');
+      out.bom = [bom.write(Buffer.from([0xef, 0xbb, 0xbf, 0x41])), bom.end(),
+        bom.write(Buffer.from([0xef, 0xbb, 0xbf]))];
+      const u16 = (bytes) => {
+        const d = new StringDecoder('utf16le');
+        return [d.write(Buffer.from(bytes)), d.end()];
+      };
+      out.u16 = [u16([0xff, 0xfe, 0x41, 0]), u16([0x3d, 0xd8, 0x41, 0]), u16([0x41, 0, 0x3d, 0xd8]),
+        u16([0x41, 0, 0x3d])];
+      const codes = [];
+      for (const name of ['__proto__', 'constructor', Symbol('s')]) {
+        try { new StringDecoder(name) } catch (e) { codes.push(e.code) }
+      }
+      out.codes = codes;
       const cut = new StringDecoder('utf8');
       out.cut = [cut.write(Buffer.from([0xe2, 0x82])), cut.end(), cut.write('text')];
       let code; try { new StringDecoder('nope') } catch (e) { code = e.code }
@@ -564,10 +578,12 @@ def test_require_resolve_takes_paths(vm: VM, tmp_path: Path) -> None:
         " catch (e) { return e.code } };"
         " return [r('dep', { paths: [__dirname + '/other'] }), r('dep'), r('dep', { paths: ['other'] }),"
         " r('./index.js', { paths: [__dirname + '/other/node_modules/dep'] }),"
-        " r('missing', { paths: [__dirname + '/other'] })] })()"
+        " r('missing', { paths: [__dirname + '/other'] }), r('dep', { paths: ['/nonexistent'] }),"
+        " r('x', { paths: [5] })] })()"
     )
     expected = ["/other/node_modules/dep/index.js", "MODULE_NOT_FOUND", "/other/node_modules/dep/index.js",
-                "/other/node_modules/dep/index.js", "MODULE_NOT_FOUND"]  # fmt: skip
+                "/other/node_modules/dep/index.js", "MODULE_NOT_FOUND", "MODULE_NOT_FOUND",
+                "ERR_INVALID_ARG_TYPE"]  # fmt: skip
     with vm.create_context(node={"modules": tmp_path}) as ctx:
         assert ours_json(ctx, expression, prelude=f"var __dirname = {str(tmp_path)!r};") == expected
         assert ctx.eval("try { require.resolve('dep', { paths: 'x' }) } catch (e) { e.code }") == (
@@ -579,14 +595,18 @@ def test_require_resolve_takes_paths(vm: VM, tmp_path: Path) -> None:
 
 def test_invalid_exports_targets_are_errors_and_passed_over_in_arrays(vm: VM, tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text("{}")
-    exports = '{"./x": ["../escape.js", "./lib/a.js"], "./bad": ["../bad.js"], "./bare": "lib/a.js"}'
+    exports = (
+        '{"./x": ["../escape.js", "./lib/a.js"], "./bad": ["../bad.js"], "./bare": "lib/a.js",'
+        ' "./cleared": ["bad", null], "./num": 5}'
+    )
     files = {"package.json": f'{{"exports": {exports}}}', "lib/a.js": "module.exports = 'a'"}
     _package(tmp_path, "arr", files)
     expression = (
-        "['arr/x', 'arr/bad', 'arr/bare']"
+        "['arr/x', 'arr/bad', 'arr/bare', 'arr/cleared', 'arr/num']"
         ".map((r) => { try { return require(r) } catch (e) { return e.code } })"
     )
-    expected = ["a", "ERR_INVALID_PACKAGE_TARGET", "ERR_INVALID_PACKAGE_TARGET"]
+    invalid, unexported = "ERR_INVALID_PACKAGE_TARGET", "ERR_PACKAGE_PATH_NOT_EXPORTED"
+    expected = ["a", invalid, invalid, unexported, invalid]
     with vm.create_context(node={"modules": tmp_path}) as ctx:
         assert ctx.eval(expression) == expected
     if NODE is not None:
@@ -599,7 +619,10 @@ def test_import_specifiers_are_urls(vm: VM, tmp_path: Path) -> None:
     (tmp_path / "q.mjs").write_text("export const v = 2")
     specifiers = ["./sp%20ace/m.mjs", "./q.mjs?x=1", "./q.mjs#h", (tmp_path / "q.mjs").as_uri()]
     specifiers.append("./sp%2face/m.mjs")  # an encoded "/": refused
-    expected = [1, 2, 2, 2, "error"]
+    specifiers.append((tmp_path / "sp ace").as_uri() + "%2fm.mjs")  # in a file: URL too
+    specifiers.append("FILE://" + (tmp_path / "q.mjs").as_uri()[7:])  # the scheme in capitals
+    specifiers.append("file://elsewhere" + (tmp_path / "q.mjs").as_uri()[7:])  # a host: refused
+    expected = [1, 2, 2, 2, "error", "error", 2, "error"]
     got: list[object] = []
     with vm.create_context(node={"modules": tmp_path}) as ctx:
         for specifier in specifiers:
@@ -630,5 +653,10 @@ def test_required_members_of_any_name(vm: VM, tmp_path: Path) -> None:
         assert [odd[name].value() for name in names] == [1, 2, 3, 5]
         assert odd.x.value() == 5
         assert ctx.call('({ "m-1"() { return 7 } })["m-1"]') == 7
+        # Only a plain chain is a method call; any other expression is called as it is.
+        ctx.run_script("var p = { f() { return 'p' } }, q = { f() { return this === q } }; 0")
+        assert [ctx.call('p["f"] || q["f"]'), ctx.call('q["f"]'), ctx.call('q["f"] ')] == ["p", True, False]
+        with pytest.raises(ValueError, match="surrogates"):
+            odd["\ud800"]
         with pytest.raises(TypeError, match="string"):
             odd[0]  # type: ignore[index]

@@ -169,7 +169,10 @@ def test_deep_recursion_on_small_stack_threads_raises(ctx: Context, stack_kib: i
     finally:
         threading.stack_size(previous)
     thread.join()
-    assert outcome == ["RangeError", "alive" if stack_kib >= 128 else "RangeError"]
+    # On 64 KiB, whether a trivial script still fits depends on where the thread's stack
+    # ends up (one full run in ~30 saw it fit): either is right, a crash is not.
+    assert outcome[0] == "RangeError"
+    assert outcome[1] in (("alive",) if stack_kib >= 128 else ("alive", "RangeError"))
 
 
 def test_terminate_storm_does_not_break_context_creation(vm: VM) -> None:

@@ -728,12 +728,26 @@ pub(crate) fn esm_resolver(
 /// An ES module specifier naming a file as the path to look for: `import` takes URLs,
 /// so a `file:` URL is its path, and a relative or absolute one (`./a%20b.mjs?v=1`) is
 /// percent-decoded, its `?query` and `#fragment` dropped (one module per file here;
-/// Node makes one per URL). Bare specifiers (packages) are left as they are.
+/// Node makes one per URL). An encoded `/` or `\` or a NUL is refused, as Node does.
+/// Bare specifiers (packages) are left as they are.
 fn esm_file_specifier(specifier: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     use std::borrow::Cow;
-    if specifier.starts_with("file:") {
+    let is_file_url = specifier
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"));
+    if is_file_url {
         let url =
             url::Url::parse(specifier).map_err(|e| format!("Invalid URL {specifier}: {e}"))?;
+        if url
+            .host_str()
+            .is_some_and(|host| !host.is_empty() && host != "localhost")
+        {
+            return Err(format!(
+                "File URL host must be \"localhost\" or empty on linux: {specifier} \
+                 (ERR_INVALID_FILE_URL_HOST)"
+            ));
+        }
+        refuse_encoded_separators(specifier, url.path())?;
         let path = url
             .to_file_path()
             .map_err(|()| format!("File URL path must be absolute: {specifier}"))?;
@@ -749,17 +763,23 @@ fn esm_file_specifier(specifier: &str) -> Result<std::borrow::Cow<'_, str>, Stri
     }
     let end = specifier.find(['?', '#']).unwrap_or(specifier.len());
     let path = &specifier[..end];
+    refuse_encoded_separators(specifier, path)?;
     let decoded = percent_encoding::percent_decode_str(path)
         .decode_utf8()
         .map_err(|_| format!("Invalid module specifier {specifier}: not UTF-8 once decoded"))?;
+    Ok(Cow::Owned(decoded.into_owned()))
+}
+
+/// Node's refusal of a URL path with an encoded `/`, `\` or NUL.
+fn refuse_encoded_separators(specifier: &str, path: &str) -> Result<(), String> {
     let lower = path.to_ascii_lowercase();
-    if decoded.contains('\0') || lower.contains("%2f") || lower.contains("%5c") {
+    if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00") {
         return Err(format!(
             "Invalid module specifier {specifier}: must not include encoded \"/\", \"\\\" or NUL \
-             (ERR_INVALID_MODULE_SPECIFIER)"
+             characters (ERR_INVALID_MODULE_SPECIFIER)"
         ));
     }
-    Ok(Cow::Owned(decoded.into_owned()))
+    Ok(())
 }
 
 /// `text` as a JavaScript string literal.

@@ -346,7 +346,8 @@
     setImmediate, clearImmediate,
   });
   // string_decoder, as Node's: multi-byte characters split between writes are kept for
-  // the next one (utf8 and utf16le through TextDecoder, base64 in 3-byte groups).
+  // the next one (utf8 through TextDecoder, utf16le by code unit as Node does — a lone
+  // surrogate stays one — and base64 in 3-byte groups); a BOM is text.
   const stringDecoderModule = () => {
     const ENCODINGS = {
       utf8: 'utf8', 'utf-8': 'utf8', ucs2: 'utf16le', 'ucs-2': 'utf16le', utf16le: 'utf16le',
@@ -354,18 +355,37 @@
       base64url: 'base64url', hex: 'hex', ascii: 'ascii',
     };
     const empty = new Uint8Array(0);
+    const joined = (a, b) => {
+      if (a.length === 0) return b;
+      const all = new Uint8Array(a.length + b.length);
+      all.set(a);
+      all.set(b, a.length);
+      return all;
+    };
+    const units = (bytes, end) => {
+      let text = '';
+      for (let i = 0; i < end; i += 8192) {
+        const codes = [];
+        for (let j = i; j < Math.min(i + 8192, end); j += 2) codes.push(bytes[j] | (bytes[j + 1] << 8));
+        text += String.fromCharCode(...codes);
+      }
+      return text;
+    };
     class StringDecoder {
       #encoding; #decoder; #pending = empty;
       constructor(encoding = undefined) {
-        const name = encoding === undefined || encoding === null || encoding === '' ? 'utf8'
-          : ENCODINGS[String(encoding).toLowerCase()];
-        if (name === undefined) throw codedError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
+        const key = encoding === undefined || encoding === null || encoding === '' ? 'utf8'
+          : typeof encoding === 'symbol' ? undefined : String(encoding).toLowerCase();
+        const name = key !== undefined && Object.hasOwn(ENCODINGS, key) ? ENCODINGS[key] : undefined;
+        if (name === undefined) {
+          throw codedError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${String(encoding)}`);
+        }
         this.#encoding = name;
-        if (name === 'utf8' || name === 'utf16le') {
+        if (name === 'utf8') {
           if (typeof global.TextDecoder !== 'function') {
             throw codedError(Error, 'ERR_V8RS_UNAVAILABLE', "require('string_decoder') needs the encoding web group in v8rs");
           }
-          this.#decoder = new global.TextDecoder(name === 'utf8' ? 'utf-8' : 'utf-16le');
+          this.#decoder = new global.TextDecoder('utf-8', { ignoreBOM: true });
         }
       }
       get encoding() { return this.#encoding; }
@@ -377,10 +397,16 @@
         }
         const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
         if (this.#decoder) return this.#decoder.decode(bytes, { stream: true });
+        if (this.#encoding === 'utf16le') {
+          const all = joined(this.#pending, bytes);
+          let end = all.length & ~1;
+          // A high surrogate last is kept for its pair (when no odd byte follows it).
+          if (end === all.length && end > 0 && (all[end - 1] & 0xfc) === 0xd8) end -= 2;
+          this.#pending = all.slice(end);
+          return units(all, end);
+        }
         if (this.#encoding !== 'base64' && this.#encoding !== 'base64url') return this.#text(bytes);
-        const all = new Uint8Array(this.#pending.length + bytes.length);
-        all.set(this.#pending);
-        all.set(bytes, this.#pending.length);
+        const all = joined(this.#pending, bytes);
         const whole = all.length - (all.length % 3);
         this.#pending = all.slice(whole);
         return this.#text(all.subarray(0, whole));
@@ -389,7 +415,9 @@
         let text = buf === undefined ? '' : this.write(buf);
         if (this.#decoder) text += this.#decoder.decode();
         else if (this.#pending.length) {
-          text += this.#text(this.#pending);
+          // utf16le: a kept high surrogate is text, an odd last byte is dropped.
+          if (this.#encoding === 'utf16le') text += units(this.#pending, this.#pending.length & ~1);
+          else text += this.#text(this.#pending);
           this.#pending = empty;
         }
         return text;
@@ -555,11 +583,17 @@
       const paths = options?.paths;
       if (paths === undefined) return resolveFilename(request, module);
       if (!Array.isArray(paths)) {
-        throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property 'options.paths' must be an Array.${describe(paths)}`);
+        const shown = typeof paths === 'string' ? `'${paths}'` : String(paths);
+        throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property 'options.paths' is invalid. Received ${shown}`);
       }
+      paths.forEach((path, i) => {
+        if (typeof path !== 'string') {
+          throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "paths[${i}]" argument must be of type string.${describe(path)}`);
+        }
+      });
       // Relative folders are taken from the modules' root (v8rs's working folder).
       const root = native.root() ?? '/';
-      return resolveFilename(request, module, paths.map((p) => (String(p).startsWith('/') ? String(p) : `${root}/${p}`)));
+      return resolveFilename(request, module, paths.map((p) => (p.startsWith('/') ? p : `${root}/${p}`)));
     };
     resolve.paths = (request) => (builtin(request) !== undefined ? null : native.paths(module ? module.path : (native.root() ?? '')));
     require.resolve = resolve;

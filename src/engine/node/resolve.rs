@@ -119,6 +119,18 @@ impl Json {
         }
     }
 
+    /// A scalar as JSON writes it (`5`, `true`, `null`; other values in short).
+    fn text(&self) -> String {
+        match self {
+            Json::Null => "null".into(),
+            Json::Bool(b) => b.to_string(),
+            Json::Number(n) => n.to_string(),
+            Json::String(s) => s.clone(),
+            Json::Array(_) => "[…]".into(),
+            Json::Object(_) => "{…}".into(),
+        }
+    }
+
     /// The string it is.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
@@ -317,12 +329,13 @@ impl<F: Files> Resolver<'_, F> {
     }
 
     /// The `node_modules` folders Node searches from `from`, innermost first, up to the
-    /// root (none above it).
+    /// root (none above it; none at all from a folder outside it, whose folders cannot
+    /// be read).
     pub(crate) fn node_modules_paths(&self, from: &Path) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
         let mut dir = normalize(from);
         if !dir.starts_with(self.root) {
-            dir = self.root.to_path_buf();
+            return dirs;
         }
         loop {
             if dir.file_name().is_some_and(|n| n != "node_modules") || dir == self.root {
@@ -519,6 +532,8 @@ impl<F: Files> Resolver<'_, F> {
                 for target in targets {
                     match self.target(package, target, matched, system) {
                         Ok(Some(path)) => return Ok(Some(path)),
+                        // (a `null` target clears the error of those before it)
+                        Ok(None) if matches!(target, Json::Null) => invalid = None,
                         Ok(None) => {}
                         Err(failure @ Failure::InvalidTarget { .. }) => invalid = Some(failure),
                         Err(failure) => return Err(failure),
@@ -536,7 +551,12 @@ impl<F: Files> Resolver<'_, F> {
                 }
                 Ok(None)
             }
-            _ => Ok(None),
+            Json::Null => Ok(None),
+            // A number or a boolean: not a target (Node: ERR_INVALID_PACKAGE_TARGET).
+            other => Err(Failure::InvalidTarget {
+                target: other.text(),
+                package_json: PathBuf::new(),
+            }),
         }
     }
 
