@@ -97,7 +97,7 @@ class JSValue:
     def __getattr__(self, name: str) -> JSValue:
         if name.startswith("__") or not name.isidentifier():
             raise AttributeError(name)
-        return JSValue(self._context, f"{self._path}.{name}")
+        return self[name]
 
     def __getitem__(self, name: str) -> JSValue:
         """The member ``name``, any string (``value["to-html"]``)."""

@@ -249,18 +249,19 @@ impl ScriptCache {
     }
 }
 
-/// A member chain — a name, then `.name` or `["name"]` (a JSON string) steps: `lib.render`,
-/// `lib["to-html"]`, `a.b["c d"].e` — as `(object, last member)`, so that the last is
-/// called as a method of the object; `None` for any other expression.
+/// A member chain — an ASCII name, then `.name` or `["name"]` (a JSON string: any name)
+/// steps: `lib.render`, `lib["to-html"]`, `a.b["c d"].e` — as `(object, last member)`,
+/// so that the last is called as a method of the object; `None` for any other
+/// expression (called as it is).
 fn member_chain(expr: &str) -> Option<(&str, String)> {
     let name_end = |text: &str| {
         let mut chars = text.char_indices();
         let (_, first) = chars.next()?;
-        if !(first.is_alphabetic() || first == '_' || first == '$') {
+        if !(first.is_ascii_alphabetic() || first == '_' || first == '$') {
             return None;
         }
         let end = chars
-            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '$'))
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '$'))
             .map_or(text.len(), |(i, _)| i);
         Some(end)
     };

@@ -589,6 +589,12 @@ def test_require_resolve_takes_paths(vm: VM, tmp_path: Path) -> None:
         assert ctx.eval("try { require.resolve('dep', { paths: 'x' }) } catch (e) { e.code }") == (
             "ERR_INVALID_ARG_VALUE"
         )
+    # The modules folder named through a link: a folder given through it is inside.
+    link = tmp_path.parent / f"{tmp_path.name}-link"
+    link.symlink_to(tmp_path)
+    with vm.create_context(node={"modules": link}) as ctx:
+        found = ctx.eval(f"require.resolve('dep', {{ paths: [{str(link / 'other')!r}] }})")
+        assert found == str(tmp_path.resolve() / "other" / "node_modules" / "dep" / "index.js")
     if NODE is not None:
         assert node_json(expression, cwd=tmp_path, prelude=f"var __dirname = {str(tmp_path)!r};") == expected
 
@@ -597,16 +603,21 @@ def test_invalid_exports_targets_are_errors_and_passed_over_in_arrays(vm: VM, tm
     (tmp_path / "package.json").write_text("{}")
     exports = (
         '{"./x": ["../escape.js", "./lib/a.js"], "./bad": ["../bad.js"], "./bare": "lib/a.js",'
-        ' "./cleared": ["bad", null], "./num": 5}'
+        ' "./cleared": ["bad", null], "./num": 5, "./c1": {"require": null, "default": "./lib/a.js"},'
+        ' "./c2": {"require": [], "default": "./lib/a.js"}, "./a1": ["bad", ["x", null]],'
+        ' "./a2": ["bad", {"require": null}], "./a3": ["bad", {"import": "./lib/a.js"}]}'
     )
     files = {"package.json": f'{{"exports": {exports}}}', "lib/a.js": "module.exports = 'a'"}
     _package(tmp_path, "arr", files)
     expression = (
-        "['arr/x', 'arr/bad', 'arr/bare', 'arr/cleared', 'arr/num']"
+        "['arr/x', 'arr/bad', 'arr/bare', 'arr/cleared', 'arr/num', 'arr/c1', 'arr/c2', 'arr/a1', 'arr/a2',"
+        " 'arr/a3']"
         ".map((r) => { try { return require(r) } catch (e) { return e.code } })"
     )
     invalid, unexported = "ERR_INVALID_PACKAGE_TARGET", "ERR_PACKAGE_PATH_NOT_EXPORTED"
-    expected = ["a", invalid, invalid, unexported, invalid]
+    # a `null` for a condition that applies stops the search: its `default` is not used
+    expected = ["a", invalid, invalid, unexported, invalid, unexported, unexported, unexported, unexported]
+    expected.append(invalid)
     with vm.create_context(node={"modules": tmp_path}) as ctx:
         assert ctx.eval(expression) == expected
     if NODE is not None:
@@ -644,7 +655,8 @@ def test_import_specifiers_are_urls(vm: VM, tmp_path: Path) -> None:
 
 def test_required_members_of_any_name(vm: VM, tmp_path: Path) -> None:
     (tmp_path / "odd.js").write_text(
-        "module.exports = { x: 5, 'to-html'() { return this.x }, 'a.b': 1, 'q\"[]': 2, 'caf\u00e9': 3 }"
+        "module.exports = { x: 5, 'to-html'() { return this.x }, 'a.b': 1, 'q\"[]': 2, 'caf\u00e9': 3,"
+        " 'cafe\u0301'() { return this.x } }"
     )
     with vm.create_context(node={"modules": tmp_path}) as ctx:
         odd = ctx.require("./odd.js")
@@ -652,10 +664,15 @@ def test_required_members_of_any_name(vm: VM, tmp_path: Path) -> None:
         names = ["a.b", 'q"[]', "caf\u00e9", "x"]
         assert [odd[name].value() for name in names] == [1, 2, 3, 5]
         assert odd.x.value() == 5
+        decomposed = "cafe\u0301"  # (getattr: Python's source would normalize the name)
+        assert getattr(odd, decomposed)() == 5  # a non-ASCII name: still a method
         assert ctx.call('({ "m-1"() { return 7 } })["m-1"]') == 7
         # Only a plain chain is a method call; any other expression is called as it is.
         ctx.run_script("var p = { f() { return 'p' } }, q = { f() { return this === q } }; 0")
         assert [ctx.call('p["f"] || q["f"]'), ctx.call('q["f"]'), ctx.call('q["f"] ')] == ["p", True, False]
+        # A name Python takes as an identifier but not ASCII: still called as a method.
+        ctx.run_script("module_like = { 'cafe\u0301'() { return this === module_like } }; 0")
+        assert ctx.call('module_like["cafe\u0301"]') is True
         with pytest.raises(ValueError, match="surrogates"):
             odd["\ud800"]
         with pytest.raises(TypeError, match="string"):

@@ -495,7 +495,13 @@ fn resolve_native<'s>(
     let from = if from.is_empty() {
         root.clone()
     } else {
-        PathBuf::from(from)
+        // A folder given through a link to the modules folder (`require.resolve`'s
+        // `paths`) is the folder it leads to: the root is kept as its real path.
+        let given = PathBuf::from(from);
+        match std::fs::canonicalize(&given) {
+            Ok(real) if !given.starts_with(&root) && real.starts_with(&root) => real,
+            _ => given,
+        }
     };
     match resolve_path(&root, &request, &from, system) {
         Ok(path) => {

@@ -375,7 +375,7 @@
       #encoding; #decoder; #pending = empty;
       constructor(encoding = undefined) {
         const key = encoding === undefined || encoding === null || encoding === '' ? 'utf8'
-          : typeof encoding === 'symbol' ? undefined : String(encoding).toLowerCase();
+          : typeof encoding === 'string' ? encoding.toLowerCase() : undefined;
         const name = key !== undefined && Object.hasOwn(ENCODINGS, key) ? ENCODINGS[key] : undefined;
         if (name === undefined) {
           throw codedError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${String(encoding)}`);
@@ -395,6 +395,7 @@
           throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
             `The "buf" argument must be an instance of Buffer, TypedArray, or DataView.${describe(buf)}`);
         }
+        if (buf.byteLength === 0) return ''; // (also a view of a detached buffer)
         const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
         if (this.#decoder) return this.#decoder.decode(bytes, { stream: true });
         if (this.#encoding === 'utf16le') {

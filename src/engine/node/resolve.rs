@@ -229,6 +229,16 @@ impl System {
     }
 }
 
+/// What an `exports` target resolves to (see `Resolver::target`).
+enum Target {
+    /// A file.
+    Found(PathBuf),
+    /// `null`: not exported, the search stops.
+    Null,
+    /// No condition applied: the search goes on.
+    Unmatched,
+}
+
 /// A resolver for modules under `root` (an absolute, normalised path).
 pub(crate) struct Resolver<'f, F: Files> {
     /// The folder nothing may leave.
@@ -489,7 +499,9 @@ impl<F: Files> Resolver<'_, F> {
             },
             other => other,
         });
-        let path = target?.ok_or_else(not_exported)?;
+        let Target::Found(path) = target? else {
+            return Err(not_exported());
+        };
         if self.is(&path, Kind::File)? {
             Ok(path)
         } else {
@@ -498,14 +510,16 @@ impl<F: Files> Resolver<'_, F> {
     }
 
     /// An `exports` target: a `./` string (with `*` replaced by `matched`), the first
-    /// that resolves of an array, or the first condition of an object that applies.
+    /// that resolves of an array, or the first condition of an object that applies —
+    /// as Node's `resolvePackageTarget`, whose `null` (not exported: the search stops)
+    /// and `undefined` (no condition applied: the search goes on) are kept apart.
     fn target(
         &self,
         package: &Path,
         target: &Json,
         matched: &str,
         system: System,
-    ) -> Result<Option<PathBuf>, Failure> {
+    ) -> Result<Target, Failure> {
         match target {
             Json::String(target) => {
                 if !target.starts_with("./") {
@@ -523,35 +537,38 @@ impl<F: Files> Resolver<'_, F> {
                         package_json: PathBuf::new(),
                     });
                 }
-                Ok(Some(path))
+                Ok(Target::Found(path))
             }
             Json::Array(targets) => {
+                if targets.is_empty() {
+                    return Ok(Target::Null);
+                }
                 // The first that resolves; an invalid one is passed over (and is the
-                // error when none resolves), as in Node.
-                let mut invalid = None;
+                // error when none resolves), a `null` one clears that error, as in Node.
+                let mut last: Result<Target, Failure> = Ok(Target::Unmatched);
                 for target in targets {
                     match self.target(package, target, matched, system) {
-                        Ok(Some(path)) => return Ok(Some(path)),
-                        // (a `null` target clears the error of those before it)
-                        Ok(None) if matches!(target, Json::Null) => invalid = None,
-                        Ok(None) => {}
-                        Err(failure @ Failure::InvalidTarget { .. }) => invalid = Some(failure),
+                        Ok(Target::Found(path)) => return Ok(Target::Found(path)),
+                        Ok(Target::Null) => last = Ok(Target::Null),
+                        Ok(Target::Unmatched) => {}
+                        Err(failure @ Failure::InvalidTarget { .. }) => last = Err(failure),
                         Err(failure) => return Err(failure),
                     }
                 }
-                invalid.map_or(Ok(None), Err)
+                last
             }
             Json::Object(conditions) => {
                 for (condition, target) in conditions {
                     if system.conditions().contains(&condition.as_str()) {
-                        if let Some(path) = self.target(package, target, matched, system)? {
-                            return Ok(Some(path));
+                        match self.target(package, target, matched, system)? {
+                            Target::Unmatched => {}
+                            decided => return Ok(decided),
                         }
                     }
                 }
-                Ok(None)
+                Ok(Target::Unmatched)
             }
-            Json::Null => Ok(None),
+            Json::Null => Ok(Target::Null),
             // A number or a boolean: not a target (Node: ERR_INVALID_PACKAGE_TARGET).
             other => Err(Failure::InvalidTarget {
                 target: other.text(),
