@@ -13,12 +13,13 @@ use crate::abi::types::{
     V8RS_CODE_CACHE, V8RS_SOURCE_MAPS, V8RS_WEB_ALL,
 };
 
+use crate::abi::vm::v8rs_vm;
+use crate::engine::{Context, Error, NodeOptions, WebFeatures};
+
 /// The flags `v8rs_eval` and `v8rs_eval_into` take.
 const EVAL_FLAGS: u32 = V8RS_AWAIT_PROMISE | V8RS_ACCEPT_JSON | V8RS_SOURCE_MAPS;
 /// The flags `v8rs_call` and `v8rs_call_into` take.
 const CALL_FLAGS: u32 = V8RS_AWAIT_PROMISE | V8RS_ACCEPT_JSON | V8RS_ARGS_JSON;
-use crate::abi::vm::v8rs_vm;
-use crate::engine::{Context, Error, NodeOptions, WebFeatures};
 
 /// A context: one JavaScript global scope inside a VM; globals persist between calls.
 ///

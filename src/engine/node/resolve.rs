@@ -119,18 +119,6 @@ impl Json {
         }
     }
 
-    /// A scalar as JSON writes it (`5`, `true`, `null`; other values in short).
-    fn text(&self) -> String {
-        match self {
-            Json::Null => "null".into(),
-            Json::Bool(b) => b.to_string(),
-            Json::Number(n) => n.to_string(),
-            Json::String(s) => s.clone(),
-            Json::Array(_) => "[…]".into(),
-            Json::Object(_) => "{…}".into(),
-        }
-    }
-
     /// The string it is.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
@@ -520,22 +508,20 @@ impl<F: Files> Resolver<'_, F> {
         matched: &str,
         system: System,
     ) -> Result<Target, Failure> {
+        // (the package.json is filled in by `package_exports`)
+        let invalid = |target: String| Failure::InvalidTarget {
+            target,
+            package_json: PathBuf::new(),
+        };
         match target {
             Json::String(target) => {
+                // Node: an `exports` target must be relative to the package.
                 if !target.starts_with("./") {
-                    // Node: an `exports` target must be relative to the package.
-                    return Err(Failure::InvalidTarget {
-                        target: target.clone(),
-                        package_json: PathBuf::new(),
-                    });
+                    return Err(invalid(target.clone()));
                 }
                 let path = normalize(&package.join(target.replace('*', matched)));
                 if has_invalid_segment(&target[2..]) || !path.starts_with(package) {
-                    // (the package.json is filled in by `package_exports`)
-                    return Err(Failure::InvalidTarget {
-                        target: target.clone(),
-                        package_json: PathBuf::new(),
-                    });
+                    return Err(invalid(target.clone()));
                 }
                 Ok(Target::Found(path))
             }
@@ -570,10 +556,8 @@ impl<F: Files> Resolver<'_, F> {
             }
             Json::Null => Ok(Target::Null),
             // A number or a boolean: not a target (Node: ERR_INVALID_PACKAGE_TARGET).
-            other => Err(Failure::InvalidTarget {
-                target: other.text(),
-                package_json: PathBuf::new(),
-            }),
+            Json::Bool(b) => Err(invalid(b.to_string())),
+            Json::Number(n) => Err(invalid(n.to_string())),
         }
     }
 

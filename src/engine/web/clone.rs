@@ -77,18 +77,16 @@ impl v8::ValueSerializerImpl for CloneErrors {
         object: v8::Local<'s, v8::Object>,
         value_serializer: &dyn v8::ValueSerializerHelper,
     ) -> Option<bool> {
-        let copy = self
-            .brand_of(scope, object)
-            .filter(|brand| brand.is_function());
-        if let Some(copy) = copy.and_then(|f| v8::Local::<v8::Function>::try_from(f).ok()) {
-            let receiver = v8::undefined(scope).into();
-            // `None`: the copy threw, and its exception is pending.
-            let made = copy.call(scope, receiver, &[object.into()])?;
-            if let Ok(made) = v8::Local::<v8::Object>::try_from(made) {
-                let mut copies = self.copies.borrow_mut();
-                value_serializer.write_uint32(u32::try_from(copies.len()).ok()?);
-                copies.push(v8::Global::new(scope, made));
-                return Some(true);
+        // V8 calls this: behind the panic boundary like every callback.
+        let written =
+            crate::engine::panic::catch(|| self.write_copy(scope, object, value_serializer));
+        match written {
+            Ok(Copied::Written) => return Some(true),
+            Ok(Copied::Threw) => return None, // the copy's exception is pending
+            Ok(Copied::Refused) => {}
+            Err(message) => {
+                self.refuse(scope, &format!("internal error in v8rs: {message}"));
+                return None;
             }
         }
         let name = object.get_constructor_name();
@@ -124,6 +122,33 @@ impl CloneErrors {
         if let Some(message) = v8::String::new(scope, text) {
             self.throw_data_clone_error(scope, message);
         }
+    }
+
+    /// Writes the index of a copy of `object` made by its class's copy function.
+    fn write_copy<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+        object: v8::Local<'s, v8::Object>,
+        value_serializer: &dyn v8::ValueSerializerHelper,
+    ) -> Copied {
+        let brand = self.brand_of(scope, object);
+        let Some(copy) = brand.and_then(|f| v8::Local::<v8::Function>::try_from(f).ok()) else {
+            return Copied::Refused;
+        };
+        let receiver = v8::undefined(scope).into();
+        let Some(made) = copy.call(scope, receiver, &[object.into()]) else {
+            return Copied::Threw;
+        };
+        let Ok(made) = v8::Local::<v8::Object>::try_from(made) else {
+            return Copied::Refused;
+        };
+        let mut copies = self.copies.borrow_mut();
+        let Ok(index) = u32::try_from(copies.len()) else {
+            return Copied::Refused;
+        };
+        value_serializer.write_uint32(index);
+        copies.push(v8::Global::new(scope, made));
+        Copied::Written
     }
 
     /// The brand (`null` or a copy function) of the nearest web API class on the
@@ -187,6 +212,16 @@ impl CloneErrors {
             .find(|(known, _)| v8::Local::new(scope, known) == prototype)
             .map(|(_, chain)| chain.clone())
     }
+}
+
+/// What [`CloneErrors::write_copy`] did.
+enum Copied {
+    /// The copy's index is written.
+    Written,
+    /// The copy function threw (its exception is pending).
+    Threw,
+    /// No copy: the object cannot be cloned.
+    Refused,
 }
 
 /// Hands back the copies [`CloneErrors::write_host_object`] made, by index.

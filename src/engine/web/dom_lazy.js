@@ -1,11 +1,11 @@
 // The DOM of a context made with dom (V8RS_WEB_DOM; docs/web-apis.md#the-dom): `window`
 // now, and a getter for each other DOM global that loads linkedom (src/engine/web/dom.js,
 // bundled by tests/fixtures/build/dom.mjs) on the first use of any of them, then
-// replaces itself with the value. `brandClass` is the prelude's (web/mod.rs keeps it),
-// or undefined without it. A global that already exists is left as it is (one
+// replaces itself with the value. A global that already exists is left as it is (one
 // from a snapshot wins), except the events group's `Event`, `CustomEvent` and
-// `EventTarget`: linkedom's take their place, so that events dispatched on nodes bubble. `loadDom()` runs the
-// bundle and returns its `domGlobals(global)`.
+// `EventTarget`: linkedom's take their place, so that events dispatched on nodes
+// bubble. `loadDom()` runs the bundle and returns its `domGlobals(global)`;
+// `brandClass` is the prelude's (web/mod.rs keeps it), or undefined without it.
 (function install(loadDom, brandClass) {
   'use strict';
 
