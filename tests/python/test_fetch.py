@@ -661,6 +661,171 @@ def test_classes_as_node(ctx: Context) -> None:
     assert json.loads(ours) == node(CLASSES_JS)
 
 
+# --- data: and blob: URLs, served by fetch itself -------------------------------------------
+
+DATA_URLS = [
+    "data:,hi",
+    "data:,hi#frag",
+    "data:text/html;base64,PGI+aGk8L2I+",
+    "data:;base64,aGk=",
+    "data:  text/plain ; charset = x ;base64 , aGk",
+    "data:text/plain;base64;x,aGk=",
+    "data:application/wasm;base64,AGFzbQEAAAA=",
+    "data:,%E2%82%AC%zz",
+    "data:text/plain;base64,a",
+    "data:,",
+    "data:",
+    "data:foo/bar;baz=1;base64 ,aGk=",
+    'data:TEXT/PLAIN;CHARSET="utf-8";base64,aGk=',
+    'data:text/plain;a="q\\"u;o";b=(x),x',
+    "data:text/plain;base64,aG k=",
+    "data:text/plain;%62ase64,aGk=",
+    "data:/x,y",
+]
+
+SCHEMES_JS = (
+    "const URLS = "
+    + json.dumps(DATA_URLS)
+    + r""";
+const out = {};
+for (const u of URLS) {
+  try {
+    const r = await fetch(u);
+    out[u] = [r.status, r.statusText, [...r.headers], r.url, r.type, r.redirected, Array.from(new Uint8Array(await r.arrayBuffer()))];
+  } catch (e) {
+    out[u] = [e.name, e.message];
+  }
+}
+out.post = await (await fetch('data:,hi', {method: 'POST', body: 'x'})).text();
+out.head = await (await fetch('data:,hi', {method: 'HEAD'})).text();
+const blob = new Blob(['hello world'], {type: 'Text/Plain'});
+const url = URL.createObjectURL(blob);
+const got = await fetch(url);
+out.blob = [got.status, got.statusText, [...got.headers], got.url === url, await got.text()];
+out.blobFragment = [await (await fetch(url + '#x')).text(), (await fetch(url + '#x')).url === url];
+out.blobRequest = await (await fetch(new Request(url))).text();
+const file = URL.createObjectURL(new File(['abc'], 'a.txt', {type: 'text/x'}));
+out.file = [...(await fetch(file)).headers];
+out.distinct = URL.createObjectURL(blob) !== url;
+URL.revokeObjectURL(url);
+for (const [what, go] of [['revoked', () => fetch(url)], ['blobPost', () => fetch(file, {method: 'POST', body: 'x'})]]) {
+  try { await go(); out[what] = 'none'; } catch (e) { out[what] = e.name; }
+}
+out.revokeOthers = [URL.revokeObjectURL('nope'), URL.revokeObjectURL(42)];
+for (const bad of [undefined, 'x', {}, new ArrayBuffer(1)]) {
+  try { URL.createObjectURL(bad); out.create = 'none'; } catch (e) { (out.createErrors ??= []).push(e.name); }
+}
+return out;
+"""
+)
+
+
+def test_data_and_blob_urls(ctx: Context) -> None:
+    out = settle(ctx, "return JSON.parse(JSON.stringify(await (async () => {" + SCHEMES_JS + "})()))")
+    plain = ["content-type", "text/plain;charset=US-ASCII"]
+    assert out["data:,hi"] == [200, "OK", [plain], "data:,hi", "basic", False, [104, 105]]
+    assert out["data:,hi#frag"][3] == "data:,hi"  # a response's URL has no fragment
+    assert out["data:application/wasm;base64,AGFzbQEAAAA="][2] == [["content-type", "application/wasm"]]
+    assert out["data:application/wasm;base64,AGFzbQEAAAA="][6] == [0, 97, 115, 109, 1, 0, 0, 0]
+    assert out["data:,%E2%82%AC%zz"][6] == [226, 130, 172, 37, 122, 122]
+    assert out['data:text/plain;a="q\\"u;o";b=(x),x'][2] == [["content-type", 'text/plain;a="q\\"u;o";b="(x)"']]
+    assert out["data:/x,y"][2] == [plain]
+    for bad in ("data:text/plain;base64,a", "data:"):
+        assert out[bad] == ["TypeError", "fetch failed"]
+    assert (out["post"], out["head"]) == ("hi", "")
+    assert out["blob"] == [
+        200,
+        "OK",
+        [["content-length", "11"], ["content-type", "text/plain"]],
+        True,
+        "hello world",
+    ]
+    assert out["blobFragment"] == ["hello world", True]
+    assert out["blobRequest"] == "hello world"
+    assert out["file"] == [["content-length", "3"], ["content-type", "text/x"]]
+    assert out["distinct"] is True
+    assert (out["revoked"], out["blobPost"]) == ("TypeError", "TypeError")
+    assert out["revokeOthers"] == [None, None]
+    assert out["createErrors"] == ["TypeError"] * 4
+
+
+@needs_node
+def test_data_and_blob_urls_as_node(ctx: Context) -> None:
+    ours = settle(ctx, "return JSON.stringify(await (async () => {" + SCHEMES_JS + "})())")
+    assert json.loads(ours) == node(SCHEMES_JS)
+
+
+def test_data_and_blob_urls_never_reach_the_handler(vm: VM) -> None:
+    seen: list[str] = []
+
+    def record(request: FetchRequest) -> Any:
+        seen.append(request.url)
+        return "from the handler"
+
+    ctx = vm.create_context(fetch=record)
+    assert settle(ctx, "return (await fetch('data:,local')).text()") == "local"
+    assert settle(ctx, "return (await fetch(URL.createObjectURL(new Blob(['b'])))).text()") == "b"
+    assert settle(ctx, "return (await fetch('https://example.com/x#f')).url") == "https://example.com/x"
+    assert seen == ["https://example.com/x#f"]
+
+
+def test_a_blob_url_belongs_to_its_context(vm: VM) -> None:
+    one, two = vm.create_context(), vm.create_context()
+    url = one.eval("URL.createObjectURL(new Blob(['mine']))")
+    assert url.startswith("blob:null/") and len(url) == len("blob:null/") + 36
+    assert settle(one, f"return (await fetch({url!r})).text()") == "mine"
+    message = settle(two, f"try {{ await fetch({url!r}); }} catch (e) {{ return e.cause.message; }}")
+    assert "no Blob under" in message
+    assert two.eval(f"new URL({url!r}).origin") == "null"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-4", [206, "bytes 0-4/11", "5", "hello"]),  # the end is inclusive (Node 20 gives "hell")
+        ("bytes=6-", [206, "bytes 6-10/11", "5", "world"]),
+        ("bytes = 6 - 100", [206, "bytes 6-10/11", "5", "world"]),
+        ("bytes=-5", [206, "bytes 6-10/11", "5", "world"]),
+        ("bytes=-50", [206, "bytes 0-10/11", "11", "hello world"]),
+        ("bytes=20-30", "starts past"),
+        ("bytes=0-1,3-4", "invalid range"),
+        ("bytes=4-2", "invalid range"),
+        ("bytes=-0", "empty"),
+        ("items=0-1", "invalid range"),
+    ],
+)
+def test_blob_url_ranges(ctx: Context, header: str, expected: Any) -> None:
+    out = settle(
+        ctx,
+        f"""const url = URL.createObjectURL(new Blob(['hello world']));
+        try {{
+          const r = await fetch(url, {{headers: {{range: {header!r}}}}});
+          return [r.status, r.headers.get('content-range'), r.headers.get('content-length'), await r.text()];
+        }} catch (e) {{ return e.cause.message; }}""",
+    )
+    if isinstance(expected, str):
+        assert expected in out
+    else:
+        assert out == expected
+
+
+def test_a_big_data_url_and_webassembly_from_one(ctx: Context) -> None:
+    # A bundler's inlined wasm: WebAssembly.instantiateStreaming is not there, so bytes.
+    wasm = "AGFzbQEAAAABBwFgAn9/AX8DAgEABwcBA2FkZAAACgkBBwAgACABagsACgRuYW1lAgMBAAA="
+    assert settle(
+        ctx,
+        f"""const bytes = await (await fetch('data:application/wasm;base64,{wasm}')).arrayBuffer();
+        const {{ instance }} = await WebAssembly.instantiate(bytes);
+        return instance.exports.add(2, 3);""",
+    ) == 5
+    size = settle(
+        ctx,
+        """const big = 'data:application/octet-stream;base64,' + btoa('x'.repeat(3 << 20));
+        return (await (await fetch(big)).arrayBuffer()).byteLength;""",
+    )
+    assert size == 3 << 20
+
+
 # --- ky, a real library, as in Node --------------------------------------------------------------
 
 KY_JS = r"""

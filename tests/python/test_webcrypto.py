@@ -212,11 +212,12 @@ def test_integer_members_are_range_checked_not_wrapped(ctx: Context) -> None:
     ]
 
 
-@pytest.mark.parametrize(("iterations", "bits"), [(4e9, 256), (1, 256 * 2_000_000), (1023, 256 * 200_000)])
+@pytest.mark.parametrize(("iterations", "bits"), [(4e9, 256), (16, 256 * 2_000_000), (1023, 256 * 200_000)])
 def test_a_long_pbkdf2_derivation_is_stopped_by_the_calls_timeout(
     ctx: Context, iterations: float, bits: int
 ) -> None:
     # Checked over all blocks: many blocks of few iterations were not stopped.
+    # Each case takes seconds unstopped (1 iteration x 2M blocks once finished in 0.28 s).
     import time
 
     from v8cffi import V8TimeoutError

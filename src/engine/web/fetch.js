@@ -10,6 +10,7 @@
   'use strict';
 
   const { DOMException, kCreate, requireArgs, loadStreams, AbortSignal, URL, URLSearchParams, TextDecoder, brandClass } = internals;
+  const { base64Bytes, isomorphicDecode, blobURLs, withoutFragment } = internals;
   const usv = (value) => String(value).toWellFormed();
   const encode = (text) => native.utf8Encode(usv(text));
   const decoder = new TextDecoder();
@@ -231,6 +232,7 @@
     get [Symbol.toStringTag]() { return 'Blob'; }
     static {
       blobBytes = (blob) => blob.#bytes;
+      blobURLs.isBlob = (value) => typeof value === 'object' && value !== null && #bytes in value;
       // structuredClone's copy (the bytes are never changed, so they are shared).
       copyBlob = (blob, into = new Blob()) => {
         if (!(#bytes in blob)) return undefined;
@@ -667,7 +669,7 @@
           }
           setGuard(response.#headers, 'immutable');
           response.#type = 'basic';
-          response.#url = url;
+          response.#url = withoutFragment(url);
           response.#redirected = redirected;
           let body = null;
           if (NULL_BODY.has(answer.status)) {
@@ -831,6 +833,149 @@
   const failed = (cause) => new TypeError('fetch failed', { cause });
   const stopped = () => new DOMException('The operation was aborted: a call of the context was stopped (timeout or cancel)', 'AbortError');
 
+  // --- data: and blob: URLs ----------------------------------------------------------
+  // Answered here, as the Fetch standard's scheme fetch does, with or without a network:
+  // the host never sees them.
+
+  // The MIME Sniffing standard's parse of a MIME type, serialized; null on failure.
+  const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const QUOTED_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+  function parseMimeType(input) {
+    const text = input.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+    const slash = text.indexOf('/');
+    if (slash < 0) return null;
+    const type = text.slice(0, slash);
+    let at = text.indexOf(';', slash);
+    if (at < 0) at = text.length;
+    const subtype = text.slice(slash + 1, at).replace(/[\t\n\r ]+$/, '');
+    if (!HTTP_TOKEN.test(type) || !HTTP_TOKEN.test(subtype)) return null;
+    const params = new Map();
+    while (at < text.length) {
+      at++; // the ';'
+      while (at < text.length && '\t\n\r '.includes(text[at])) at++;
+      let end = at;
+      while (end < text.length && text[end] !== ';' && text[end] !== '=') end++;
+      const name = text.slice(at, end).toLowerCase();
+      at = end;
+      if (at < text.length) {
+        if (text[at] === ';') continue;
+        at++; // the '='
+      }
+      if (at >= text.length) break;
+      let value;
+      if (text[at] === '"') {
+        value = '';
+        at++;
+        for (;;) {
+          while (at < text.length && text[at] !== '"' && text[at] !== '\\') value += text[at++];
+          if (at >= text.length) break;
+          const quoteOrBackslash = text[at++];
+          if (quoteOrBackslash === '\\') {
+            if (at >= text.length) {
+              value += '\\';
+              break;
+            }
+            value += text[at++];
+          } else break;
+        }
+        while (at < text.length && text[at] !== ';') at++;
+      } else {
+        end = text.indexOf(';', at);
+        if (end < 0) end = text.length;
+        value = text.slice(at, end).replace(/[\t\n\r ]+$/, '');
+        at = end;
+        if (!value) continue;
+      }
+      if (name && HTTP_TOKEN.test(name) && QUOTED_VALUE.test(value) && !params.has(name)) params.set(name, value);
+    }
+    let out = `${type}/${subtype}`.toLowerCase();
+    for (const [name, value] of params) {
+      out += `;${name}=${value && HTTP_TOKEN.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`}`;
+    }
+    return out;
+  }
+
+  // The bytes of `text` (a serialized URL, so ASCII), `%XX` decoded.
+  function percentDecode(text) {
+    if (!text.includes('%')) return native.utf8Encode(text);
+    const bytes = new Uint8Array(text.length);
+    const hex = (c) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
+    let length = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      const high = c === 37 && i + 2 < text.length ? hex(text.charCodeAt(i + 1)) : -1;
+      const low = high >= 0 ? hex(text.charCodeAt(i + 2)) : -1;
+      if (low >= 0) {
+        bytes[length++] = (high << 4) | low;
+        i += 2;
+      } else bytes[length++] = c;
+    }
+    return bytes.slice(0, length);
+  }
+
+  // The Fetch standard's data: URL processor: { type, bytes }, or null on failure.
+  function processDataURL(href) {
+    const input = withoutFragment(href).slice('data:'.length);
+    const comma = input.indexOf(',');
+    if (comma < 0) return null;
+    let type = input.slice(0, comma).replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '');
+    let bytes = percentDecode(input.slice(comma + 1));
+    const base64 = /;\x20*base64$/i.exec(type);
+    if (base64) {
+      bytes = base64Bytes(isomorphicDecode(bytes));
+      if (bytes === null) return null;
+      type = type.slice(0, base64.index);
+    }
+    if (type.startsWith(';')) type = `text/plain${type}`;
+    return { type: parseMimeType(type) ?? 'text/plain;charset=US-ASCII', bytes };
+  }
+
+  // The Fetch standard's parse of a single range header value (whitespace allowed):
+  // [start, end] (either may be null), or null on failure.
+  function parseRange(value) {
+    const match = /^bytes[\t ]*=[\t ]*(\d*)[\t ]*-[\t ]*(\d*)$/i.exec(value);
+    if (!match || (match[1] === '' && match[2] === '')) return null;
+    const start = match[1] === '' ? null : Number(match[1]);
+    const end = match[2] === '' ? null : Number(match[2]);
+    return start !== null && end !== null && start > end ? null : [start, end];
+  }
+
+  // The answer for a data: or blob: URL, as the host gives one; undefined for other URLs.
+  function localAnswer(method, url, headers) {
+    if (url.startsWith('data:')) {
+      const data = processDataURL(url);
+      if (data === null) throw failed(new Error(`invalid data: URL (${url.length > 64 ? `${url.slice(0, 64)}…` : url})`));
+      // (A HEAD request's response has no body, whatever the scheme.)
+      return { status: 200, statusText: 'OK', headers: [['content-type', data.type]], body: method === 'HEAD' ? null : data.bytes };
+    }
+    if (!url.startsWith('blob:')) return undefined;
+    if (method !== 'GET') throw failed(new Error(`a blob: URL is fetched with GET only, not ${method}`));
+    const blob = blobURLs.entries.get(withoutFragment(url));
+    if (blob === undefined) throw failed(new Error(`no Blob under ${url} in this context (revoked, or never made here)`));
+    const bytes = blobBytes(blob);
+    const type = blob.type;
+    const range = headers.find(([name]) => name === 'range');
+    if (range === undefined) {
+      return { status: 200, statusText: 'OK', headers: [['content-length', String(bytes.byteLength)], ['content-type', type]], body: bytes.slice() };
+    }
+    const bounds = parseRange(range[1]);
+    if (bounds === null) throw failed(new Error(`invalid range header ${JSON.stringify(range[1])} (one range of bytes)`));
+    const full = bytes.byteLength;
+    let [start, end] = bounds;
+    if (start === null) {
+      if (end === 0) throw failed(new Error('the range is empty (bytes=-0)'));
+      start = Math.max(full - end, 0);
+      end = full - 1;
+    } else {
+      if (start >= full) throw failed(new Error(`the range starts past the blob's ${full} bytes`));
+      if (end === null || end >= full) end = full - 1;
+    }
+    return {
+      status: 206, statusText: 'Partial Content', body: bytes.slice(start, end + 1),
+      headers: [['content-length', String(end + 1 - start)], ['content-range', `bytes ${start}-${end}/${full}`], ['content-type', type]],
+    };
+  }
+
   // One request to the host; resolves with its answer, or rejects on abort.
   function send(payload, signal) {
     const sent = native.fetchSend('fetch', payload);
@@ -860,6 +1005,8 @@
     let { method, url } = requestState(request);
     const { redirect } = requestState(request);
     let headers = sortedHeaders(requestState(request).headers);
+    const local = localAnswer(method, url, headers);
+    if (local !== undefined) return responseInternals.fromHost(local, url, false, signal);
     let redirects = 0;
     for (;;) {
       if (signal.aborted) throw signal.reason;

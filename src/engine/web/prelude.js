@@ -539,22 +539,42 @@
     return typeof toBase64 === 'function' ? applyFn(toBase64, bytes, []) : encodeBytes(bytes);
   }
 
-  // The forgiving-base64 decode of the HTML standard.
-  function atob(data) {
-    requireArgs(arguments, 1, 'atob');
+  // The forgiving-base64 decode of the HTML standard: the bytes, or null where `data`
+  // is not base64 (for atob, and data: URLs in fetch.js).
+  function base64Bytes(data) {
     let s = String(data).replace(/[\t\n\f\r ]/g, '');
     if (s.length % 4 === 0) s = s.replace(/==?$/, '');
-    if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) {
-      throw new DOMException("Failed to execute 'atob': The string to be decoded is not correctly encoded.", 'InvalidCharacterError');
-    }
+    if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) return null;
     const fromBase64 = Uint8Array.fromBase64;
-    const bytes = typeof fromBase64 === 'function'
+    return typeof fromBase64 === 'function'
       ? applyFn(fromBase64, Uint8Array, [s, { lastChunkHandling: 'loose' }])
       : decodeText(s);
+  }
+
+  // Bytes as the string of their code points (the Encoding standard's isomorphic decode).
+  function isomorphicDecode(bytes) {
     if (bytes.length <= CHUNK) return applyFn(fromCharCode, null, bytes);
     const out = [];
     for (let i = 0; i < bytes.length; i += CHUNK) out.push(applyFn(fromCharCode, null, bytes.subarray(i, i + CHUNK)));
     return out.join('');
+  }
+
+  function atob(data) {
+    requireArgs(arguments, 1, 'atob');
+    const bytes = base64Bytes(data);
+    if (bytes === null) {
+      throw new DOMException("Failed to execute 'atob': The string to be decoded is not correctly encoded.", 'InvalidCharacterError');
+    }
+    return isomorphicDecode(bytes);
+  }
+
+  // A version 4 UUID (RFC 9562), for crypto.randomUUID and blob: URLs.
+  function randomUUID() {
+    const b = native.randomFill(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
   // --- performance ----------------------------------------------------------------
@@ -588,13 +608,7 @@
       }
       return native.randomFill(array);
     }
-    randomUUID() {
-      const b = native.randomFill(new Uint8Array(16));
-      b[6] = (b[6] & 0x0f) | 0x40;
-      b[8] = (b[8] & 0x3f) | 0x80;
-      const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-    }
+    randomUUID() { return randomUUID(); }
   }
   // crypto.subtle: subtle.js, run on first use (see `subtleGroup` below).
   Object.defineProperty(Crypto.prototype, 'subtle', {
@@ -605,6 +619,18 @@
     enumerable: true,
     configurable: true,
   });
+
+  // --- blob: URLs -----------------------------------------------------------------
+  // This context's blob URL store (the File API's): URL.createObjectURL adds a Blob under
+  // a new `blob:null/<uuid>` URL (the context has an opaque origin), revokeObjectURL
+  // removes it, and fetch.js serves `fetch(url)` from it. An entry keeps its Blob alive
+  // until it is revoked or the context goes. `isBlob` is fetch.js's brand check, set when
+  // its group is made (no Blob exists before).
+  const blobURLs = { entries: new Map(), isBlob: (value) => false };
+  const withoutFragment = (href) => {
+    const hash = href.indexOf('#');
+    return hash < 0 ? href : href.slice(0, hash);
+  };
 
   // --- URL, URLSearchParams -------------------------------------------------------
   // Made on first use (see defineLazy): by a global, or by fetch.js.
@@ -761,6 +787,20 @@
       }
       toString() { return this.#parts[HREF]; }
       toJSON() { return this.#parts[HREF]; }
+      static createObjectURL(obj) {
+        requireArgs(arguments, 1, 'createObjectURL');
+        if (!blobURLs.isBlob(obj)) {
+          throw new TypeError("Failed to execute 'createObjectURL' on 'URL': parameter 1 is not of type 'Blob'.");
+        }
+        const url = `blob:null/${randomUUID()}`;
+        blobURLs.entries.set(url, obj);
+        return url;
+      }
+      static revokeObjectURL(url) {
+        requireArgs(arguments, 1, 'revokeObjectURL');
+        const parts = native.urlParse(usv(url), undefined);
+        if (parts !== null) blobURLs.entries.delete(withoutFragment(parts[HREF]));
+      }
       static {
         setQuery = (url, query) => {
           url.#parts = native.urlSet(url.#parts[HREF], 'search', query);
@@ -884,6 +924,7 @@
   // For the groups loaded on first use (subtle.js, fetch.js).
   const internals = {
     DOMException, Crypto, kCreate, requireArgs, loadStreams, AbortSignal, TextDecoder, brandClass,
+    base64Bytes, isomorphicDecode, blobURLs, withoutFragment,
     get URL() { return urlGroup().URL; },
     get URLSearchParams() { return urlGroup().URLSearchParams; },
   };
