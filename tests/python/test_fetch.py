@@ -728,7 +728,9 @@ def test_data_and_blob_urls(ctx: Context) -> None:
     assert out["data:application/wasm;base64,AGFzbQEAAAA="][2] == [["content-type", "application/wasm"]]
     assert out["data:application/wasm;base64,AGFzbQEAAAA="][6] == [0, 97, 115, 109, 1, 0, 0, 0]
     assert out["data:,%E2%82%AC%zz"][6] == [226, 130, 172, 37, 122, 122]
-    assert out['data:text/plain;a="q\\"u;o";b=(x),x'][2] == [["content-type", 'text/plain;a="q\\"u;o";b="(x)"']]
+    assert out['data:text/plain;a="q\\"u;o";b=(x),x'][2] == [
+        ["content-type", 'text/plain;a="q\\"u;o";b="(x)"']
+    ]
     assert out["data:/x,y"][2] == [plain]
     for bad in ("data:text/plain;base64,a", "data:"):
         assert out[bad] == ["TypeError", "fetch failed"]
@@ -812,12 +814,13 @@ def test_blob_url_ranges(ctx: Context, header: str, expected: Any) -> None:
 def test_a_big_data_url_and_webassembly_from_one(ctx: Context) -> None:
     # A bundler's inlined wasm: WebAssembly.instantiateStreaming is not there, so bytes.
     wasm = "AGFzbQEAAAABBwFgAn9/AX8DAgEABwcBA2FkZAAACgkBBwAgACABagsACgRuYW1lAgMBAAA="
-    assert settle(
+    add = settle(
         ctx,
         f"""const bytes = await (await fetch('data:application/wasm;base64,{wasm}')).arrayBuffer();
         const {{ instance }} = await WebAssembly.instantiate(bytes);
         return instance.exports.add(2, 3);""",
-    ) == 5
+    )
+    assert add == 5
     size = settle(
         ctx,
         """const big = 'data:application/octet-stream;base64,' + btoa('x'.repeat(3 << 20));
