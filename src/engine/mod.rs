@@ -32,6 +32,7 @@ pub(crate) mod exception;
 pub mod values;
 pub mod host;
 pub(crate) mod decoders;
+pub(crate) mod compression;
 pub(crate) mod pending;
 pub(crate) mod realm;
 pub(crate) mod natives;

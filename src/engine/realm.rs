@@ -183,6 +183,9 @@ pub(crate) struct Realm {
     /// The state of `TextDecoder`s in the middle of a stream (`decode(…, {stream:
     /// true})`), by the number each was given in JavaScript.
     pub(crate) decoders: parking_lot::Mutex<crate::engine::decoders::DecoderStates>,
+    /// The open `CompressionStream`s and `DecompressionStream`s, by the number each was
+    /// given in JavaScript.
+    pub(crate) compressions: parking_lot::Mutex<crate::engine::compression::Streams>,
     /// Promises the embedder settles later (see `pending.rs`): in-flight `fetch`es.
     pub(crate) pending: PendingOps,
     /// The embedder's network for `fetch` (none: `fetch` rejects; see `web/fetch.rs`).
@@ -246,6 +249,7 @@ impl Realm {
                 cache_refreshes: CacheRefreshes::default(),
                 wasm_reserved: AtomicUsize::new(0),
                 decoders: parking_lot::Mutex::default(),
+                compressions: parking_lot::Mutex::default(),
                 pending: PendingOps::default(),
                 fetch: parking_lot::Mutex::new(None),
                 node: NodeState::default(),

@@ -18,6 +18,7 @@
 //! (`dom_lazy.js`), so that it costs nothing to the contexts that do not touch it.
 
 mod clone;
+mod compression;
 mod console;
 mod encoding;
 mod fetch;
@@ -157,7 +158,7 @@ pub(crate) fn install(
 
 /// The natives the prelude builds on, made once: a snapshot refers to each callback by
 /// its place in [`crate::engine::startup`]'s list, so each must be one function.
-pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 41]> =
+pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 45]> =
     std::sync::LazyLock::new(|| {
         [
             ("utf8Encode", native!(encoding::encode)),
@@ -166,6 +167,10 @@ pub(crate) static WEB_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback)
             ("encodingName", native!(encoding::encoding_name)),
             ("decodeAs", native!(encoding::decode_as)),
             ("decoderForget", native!(encoding::decoder_forget)),
+            ("compressionOpen", native!(compression::open)),
+            ("compressionWrite", native!(compression::write)),
+            ("compressionFinish", native!(compression::finish)),
+            ("compressionClose", native!(compression::close)),
             ("clone", native!(clone::structured_clone)),
             ("now", native!(event_loop::now)),
             ("timeOrigin", native!(event_loop::time_origin)),

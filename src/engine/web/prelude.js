@@ -875,6 +875,85 @@
     };
   }
 
+  // CompressionStream and DecompressionStream (the Compression Streams standard): each
+  // stream's deflate state is native, by the id compressionOpen gave it, closed when the
+  // stream ends, errors, is cancelled or its transformer is collected. Each native call
+  // makes one piece of output (64 KiB or so), so a small input that inflates to a lot
+  // is enqueued piece by piece.
+  function makeCompressionStreams() {
+    const { TransformStream } = loadStreams();
+    const collected = new FinalizationRegistry((id) => native.compressionClose(id));
+    const abByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get;
+    const abView = (chunk, what) => {
+      if (ArrayBuffer.isView(chunk)) return chunk;
+      try {
+        abByteLength.call(chunk); // an ArrayBuffer (not a SharedArrayBuffer)
+        return new Uint8Array(chunk);
+      } catch {}
+      throw new TypeError(`Failed to execute 'write' on '${what}': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.`);
+    };
+    function transformer(compress, format, what) {
+      format = String(format);
+      const id = native.compressionOpen(compress, format);
+      const close = () => native.compressionClose(id);
+      // Enqueues the pieces `step` makes ([output, last]) up to the last.
+      const run = (controller, step) => {
+        try {
+          for (;;) {
+            const [out, last] = step();
+            if (out.byteLength) controller.enqueue(out);
+            if (last) return;
+          }
+        } catch (e) {
+          close();
+          throw e;
+        }
+      };
+      const self = {
+        transform(chunk, controller) {
+          const view = abView(chunk, what);
+          let at = 0;
+          run(controller, () => {
+            const [out, used, more] = native.compressionWrite(id, view, at);
+            at += used;
+            return [out, at >= view.byteLength && !more];
+          });
+        },
+        flush(controller) {
+          run(controller, () => {
+            const [out, done] = native.compressionFinish(id);
+            return [out, done === 1];
+          });
+        },
+        cancel: close,
+      };
+      collected.register(self, id);
+      return self;
+    }
+    function make(compress, what) {
+      return class {
+        #transform;
+        constructor(format) {
+          requireArgs(arguments, 1, what);
+          const known = ['deflate', 'deflate-raw', 'gzip'];
+          if (!known.includes(String(format))) {
+            throw new TypeError(`Failed to construct '${what}': The provided value '${String(format)}' is not a valid enum value of type CompressionFormat.`);
+          }
+          this.#transform = new TransformStream(transformer(compress, format, what));
+        }
+        get readable() { return this.#transform.readable; }
+        get writable() { return this.#transform.writable; }
+        get [Symbol.toStringTag]() { return what; }
+      };
+    }
+    const CompressionStream = make(true, 'CompressionStream');
+    const DecompressionStream = make(false, 'DecompressionStream');
+    for (const [name, Class] of [['CompressionStream', CompressionStream], ['DecompressionStream', DecompressionStream]]) {
+      Object.defineProperty(Class, 'name', { value: name, configurable: true });
+    }
+    return { CompressionStream, DecompressionStream };
+  }
+
   // --- publish --------------------------------------------------------------------
   if (features & EVENTS) {
     define('DOMException', DOMException);
@@ -920,6 +999,7 @@
         TextEncoderStream: makeTextEncoderStream(),
       }))));
     }
+    defineLazy(['CompressionStream', 'DecompressionStream'], once(branded(makeCompressionStreams)));
   }
   // For the groups loaded on first use (subtle.js, fetch.js).
   const internals = {
