@@ -153,6 +153,25 @@ def test_a_wrong_gzip_checksum_or_length_is_an_error(zctx: Context) -> None:
     assert "length check" in through(zctx, "gzip", False, [bytes(packed)])["error"]
 
 
+def test_a_chunk_is_read_by_its_buffer_not_its_properties(zctx: Context) -> None:
+    # A view whose byteLength lies (or that has no prototype) is read as any other view;
+    # a view of a SharedArrayBuffer is not a BufferSource.
+    out = zctx.eval(
+        """(async () => {
+          class Liar extends Uint8Array { get byteLength() { return 1e12; } }
+          const bare = new TextEncoder().encode('lo');
+          Object.setPrototypeOf(bare, null);
+          const packed = (await through('gzip', true, [new Liar([104, 101, 108]), bare])).bytes;
+          const shared = (await through('gzip', true, [new Uint8Array(new SharedArrayBuffer(4))])).error;
+          return [packed, shared];
+        })()""",
+        await_promise=True,
+        timeout=10,
+    )
+    assert gzip.decompress(out[0]) == b"hello"
+    assert out[1].startswith("TypeError: Failed to execute 'write'")
+
+
 def test_formats_and_chunks_are_checked(zctx: Context) -> None:
     for bad in ("'gzip '", "'GZIP'", "'br'", "undefined", ""):
         with pytest.raises(V8JSError, match="TypeError"):
@@ -234,15 +253,26 @@ def test_a_bomb_comes_out_in_pieces_and_a_timeout_stops_it(zctx: Context) -> Non
 def test_open_streams_are_bounded_and_cancel_closes_one(zctx: Context) -> None:
     result = zctx.eval(
         """(async () => {
+          // Streams made and never used hold nothing: no limit in a loop.
+          for (let i = 0; i < 3000; i++) new CompressionStream('gzip');
           const open = [];
+          // A stream's state opens at its first chunk.
+          const start = async () => {
+            const s = new DecompressionStream('deflate');
+            const reader = s.readable.getReader();
+            const writer = s.writable.getWriter();
+            reader.read().catch(() => {});
+            await writer.write(new Uint8Array([120]));
+            return { reader, writer };
+          };
           try {
-            for (let i = 0; i < 2000; i++) open.push(new DecompressionStream('deflate'));
+            for (let i = 0; i < 2000; i++) open.push(await start());
             return 'unbounded';
           } catch (e) {
             const at = open.length;
-            await open[0].readable.cancel();
-            open.push(new DecompressionStream('deflate'));
-            for (const s of open) await s.writable.abort();
+            await open[0].reader.cancel();
+            open.push(await start());
+            for (const s of open) await s.writer.abort().catch(() => {});
             // Ended streams close their state: many more, one after the other.
             for (let i = 0; i < 1500; i++) await through('deflate', true, [new Uint8Array([i & 255])]);
             return [e.name, at];
@@ -258,7 +288,9 @@ def test_a_snapshot_script_cannot_open_one() -> None:
     from v8cffi.platform import platform
 
     with pytest.raises(V8JSError, match="need a context of a VM"):
-        platform.create_snapshot([("open.js", "new CompressionStream('gzip')")])
+        platform.create_snapshot(
+            [("open.js", "new CompressionStream('gzip').writable.getWriter().close(); 0")]
+        )
     # A snapshot whose scripts only define the classes' users is fine, and they work.
     made = platform.create_snapshot(
         [

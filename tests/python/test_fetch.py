@@ -751,6 +751,20 @@ def test_data_and_blob_urls(ctx: Context) -> None:
     assert out["createErrors"] == ["TypeError"] * 4
 
 
+def test_only_the_exact_blob_url_is_revoked(ctx: Context) -> None:
+    # The File API (and its web platform test): a fragment makes another URL. (Node 20
+    # strips it.)
+    out = settle(
+        ctx,
+        """const url = URL.createObjectURL(new Blob(['kept']));
+        URL.revokeObjectURL(url + '#x');
+        const kept = await (await fetch(url)).text();
+        URL.revokeObjectURL(url);
+        return [kept, await fetch(url).then(() => 'none', (e) => e.name)];""",
+    )
+    assert out == ["kept", "TypeError"]
+
+
 @needs_node
 def test_data_and_blob_urls_as_node(ctx: Context) -> None:
     ours = settle(ctx, "return JSON.stringify(await (async () => {" + SCHEMES_JS + "})())")

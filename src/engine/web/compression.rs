@@ -46,7 +46,8 @@ pub(super) fn open<'s>(
 
 /// `compressionWrite(id, view, offset)`: `[output, used, more]` — the output of the
 /// bytes of `view` from `offset` on, as far as one piece goes; `used`: how many it took;
-/// `more`: output is waiting (call again). Bad input is a `TypeError` and closes it.
+/// `more`: output is waiting or input is left (call again from `offset + used`). Bad
+/// input is a `TypeError` and closes it.
 pub(super) fn write<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: v8::FunctionCallbackArguments<'s>,
@@ -56,7 +57,8 @@ pub(super) fn write<'s>(
     let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(args.get(1)) else {
         return throw_type_error(scope, "The chunk is not a BufferSource");
     };
-    let offset = args.get(2).uint32_value(scope).unwrap_or(0) as usize;
+    // A whole number past 4 GiB too (a float to usize saturates; NaN is 0).
+    let offset = args.get(2).number_value(scope).unwrap_or(0.0) as usize;
     let Some(realm) = Realm::current(scope) else {
         return throw_type_error(scope, "the stream is closed");
     };
@@ -71,18 +73,19 @@ pub(super) fn write<'s>(
             drop(streams);
             return throw_type_error(scope, "the stream is closed");
         };
-        let step = stream.write(bytes.get(offset..).unwrap_or_default(), &mut out);
+        let rest = bytes.get(offset..).unwrap_or_default();
+        let step = stream.write(rest, &mut out);
         if step.is_err() {
             streams.close(id);
         }
-        step
+        step.map(|step| (step.used, step.more || step.used < rest.len()))
     };
     match step {
-        Ok(step) => reply(
+        Ok((used, more)) => reply(
             scope,
             &mut rv,
             out,
-            &[step.used as f64, f64::from(u8::from(step.more))],
+            &[used as f64, f64::from(u8::from(more))],
         ),
         Err(message) => throw_type_error(scope, &message),
     }

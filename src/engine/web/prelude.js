@@ -799,7 +799,8 @@
       static revokeObjectURL(url) {
         requireArgs(arguments, 1, 'revokeObjectURL');
         const parts = native.urlParse(usv(url), undefined);
-        if (parts !== null) blobURLs.entries.delete(withoutFragment(parts[HREF]));
+        // Only the exact URL (a fragment too) is revoked, as the File API says.
+        if (parts !== null) blobURLs.entries.delete(parts[HREF]);
       }
       static {
         setQuery = (url, query) => {
@@ -882,20 +883,44 @@
   // is enqueued piece by piece.
   function makeCompressionStreams() {
     const { TransformStream } = loadStreams();
-    const collected = new FinalizationRegistry((id) => native.compressionClose(id));
-    const abByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get;
-    const abView = (chunk, what) => {
-      if (ArrayBuffer.isView(chunk)) return chunk;
+    const collected = new FinalizationRegistry((slot) => {
+      if (slot.id) native.compressionClose(slot.id);
+    });
+    const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+    const abByteLength = getter(ArrayBuffer.prototype, 'byteLength');
+    const typedBuffer = getter(Object.getPrototypeOf(Uint8Array.prototype), 'buffer');
+    const dataViewBuffer = getter(DataView.prototype, 'buffer');
+    // An ArrayBuffer (not a SharedArrayBuffer: the built-in getter throws on one).
+    const unshared = (buffer) => {
       try {
-        abByteLength.call(chunk); // an ArrayBuffer (not a SharedArrayBuffer)
+        abByteLength.call(buffer);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const abView = (chunk, what) => {
+      if (ArrayBuffer.isView(chunk)) {
+        let buffer;
+        try {
+          buffer = typedBuffer.call(chunk);
+        } catch {
+          buffer = dataViewBuffer.call(chunk);
+        }
+        if (unshared(buffer)) return chunk;
+      } else if (unshared(chunk)) {
         return new Uint8Array(chunk);
-      } catch {}
+      }
       throw new TypeError(`Failed to execute 'write' on '${what}': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.`);
     };
+    // The native stream opens at the first chunk or at the end, so streams made and
+    // never used hold nothing (a loop of `new CompressionStream()` meets no limit).
     function transformer(compress, format, what) {
-      format = String(format);
-      const id = native.compressionOpen(compress, format);
-      const close = () => native.compressionClose(id);
+      const slot = { id: 0 };
+      const open = () => slot.id || (slot.id = native.compressionOpen(compress, format));
+      const close = () => {
+        if (slot.id) native.compressionClose(slot.id);
+      };
       // Enqueues the pieces `step` makes ([output, last]) up to the last.
       const run = (controller, step) => {
         try {
@@ -912,14 +937,16 @@
       const self = {
         transform(chunk, controller) {
           const view = abView(chunk, what);
+          const id = open();
           let at = 0;
           run(controller, () => {
             const [out, used, more] = native.compressionWrite(id, view, at);
             at += used;
-            return [out, at >= view.byteLength && !more];
+            return [out, !more];
           });
         },
         flush(controller) {
+          const id = open();
           run(controller, () => {
             const [out, done] = native.compressionFinish(id);
             return [out, done === 1];
@@ -927,7 +954,7 @@
         },
         cancel: close,
       };
-      collected.register(self, id);
+      collected.register(self, slot);
       return self;
     }
     function make(compress, what) {
@@ -936,8 +963,9 @@
         constructor(format) {
           requireArgs(arguments, 1, what);
           const known = ['deflate', 'deflate-raw', 'gzip'];
-          if (!known.includes(String(format))) {
-            throw new TypeError(`Failed to construct '${what}': The provided value '${String(format)}' is not a valid enum value of type CompressionFormat.`);
+          format = String(format);
+          if (!known.includes(format)) {
+            throw new TypeError(`Failed to construct '${what}': The provided value '${format}' is not a valid enum value of type CompressionFormat.`);
           }
           this.#transform = new TransformStream(transformer(compress, format, what));
         }
