@@ -47,7 +47,8 @@ impl Format {
 pub(crate) struct Step {
     /// Input bytes consumed.
     pub(crate) used: usize,
-    /// Whether the step stopped because its output was full.
+    /// Whether the step stopped because its output was full; when false, all of the
+    /// input was taken.
     pub(crate) more: bool,
 }
 
@@ -429,7 +430,10 @@ mod tests {
                 );
                 all.extend_from_slice(&out);
                 at += step.used;
-                if at == part.len() && !step.more {
+                // As the JavaScript caller does: stop when no more is waiting, which
+                // must mean the whole part was taken.
+                if !step.more {
+                    assert_eq!(at, part.len(), "a step stopped with input left");
                     break;
                 }
             }

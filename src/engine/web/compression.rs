@@ -46,8 +46,9 @@ pub(super) fn open<'s>(
 
 /// `compressionWrite(id, view, offset)`: `[output, used, more]` — the output of the
 /// bytes of `view` from `offset` on, as far as one piece goes; `used`: how many it took;
-/// `more`: output is waiting or input is left (call again from `offset + used`). Bad
-/// input is a `TypeError` and closes it.
+/// `more`: call again from `offset + used` (false only once all of the input is taken,
+/// so the caller never measures the view itself). Bad input is a `TypeError` and
+/// closes it.
 pub(super) fn write<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: v8::FunctionCallbackArguments<'s>,
@@ -73,19 +74,18 @@ pub(super) fn write<'s>(
             drop(streams);
             return throw_type_error(scope, "the stream is closed");
         };
-        let rest = bytes.get(offset..).unwrap_or_default();
-        let step = stream.write(rest, &mut out);
+        let step = stream.write(bytes.get(offset..).unwrap_or_default(), &mut out);
         if step.is_err() {
             streams.close(id);
         }
-        step.map(|step| (step.used, step.more || step.used < rest.len()))
+        step
     };
     match step {
-        Ok((used, more)) => reply(
+        Ok(step) => reply(
             scope,
             &mut rv,
             out,
-            &[used as f64, f64::from(u8::from(more))],
+            &[step.used as f64, f64::from(u8::from(step.more))],
         ),
         Err(message) => throw_type_error(scope, &message),
     }
