@@ -284,6 +284,33 @@ def test_open_streams_are_bounded_and_cancel_closes_one(zctx: Context) -> None:
     assert result == ["RangeError", 1024]
 
 
+def test_a_bad_chunk_after_good_ones_closes_the_stream(zctx: Context) -> None:
+    # A transform that throws errors the stream without `cancel`: its state is closed
+    # anyway, so more streams than the limit can each meet a bad chunk.
+    kinds = zctx.eval(
+        """(async () => {
+          const kinds = new Set();
+          for (let i = 0; i < 1100; i++) {
+            const s = new CompressionStream('gzip');
+            const reader = s.readable.getReader();
+            (async () => { while (!(await reader.read()).done); })().catch(() => {});
+            const w = s.writable.getWriter();
+            await w.write(new Uint8Array([1]));
+            const bad = i % 2 ? 'bad' : new Uint8Array(new SharedArrayBuffer(1));
+            await w.write(bad).catch((e) => kinds.add(e.name));
+          }
+          const detached = new ArrayBuffer(1);
+          detached.transfer();
+          kinds.add((await through('gzip', true, [detached])).error);
+          return [...kinds];
+        })()""",
+        await_promise=True,
+        timeout=60,
+    )
+    assert kinds[0] == "TypeError"
+    assert kinds[1].startswith("TypeError: Failed to execute 'write'")
+
+
 def test_a_snapshot_script_cannot_open_one() -> None:
     from v8cffi.platform import platform
 

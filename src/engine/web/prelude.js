@@ -909,7 +909,9 @@
         }
         if (unshared(buffer)) return chunk;
       } else if (unshared(chunk)) {
-        return new Uint8Array(chunk);
+        try {
+          return new Uint8Array(chunk);
+        } catch {} // a detached ArrayBuffer
       }
       throw new TypeError(`Failed to execute 'write' on '${what}': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.`);
     };
@@ -923,19 +925,24 @@
       };
       // Enqueues the pieces `step` makes ([output, last]) up to the last.
       const run = (controller, step) => {
+        for (;;) {
+          const [out, last] = step();
+          if (out.byteLength) controller.enqueue(out);
+          if (last) return;
+        }
+      };
+      // A transform or flush that throws errors the stream without calling `cancel`:
+      // the native stream is closed here (a bad chunk after good ones included).
+      const closing = (f) => (arg, controller) => {
         try {
-          for (;;) {
-            const [out, last] = step();
-            if (out.byteLength) controller.enqueue(out);
-            if (last) return;
-          }
+          f(arg, controller);
         } catch (e) {
           close();
           throw e;
         }
       };
       const self = {
-        transform(chunk, controller) {
+        transform: closing((chunk, controller) => {
           const view = abView(chunk, what);
           const id = open();
           let at = 0;
@@ -944,14 +951,14 @@
             at += used;
             return [out, !more];
           });
-        },
-        flush(controller) {
+        }),
+        flush: closing((controller) => {
           const id = open();
           run(controller, () => {
             const [out, done] = native.compressionFinish(id);
             return [out, done === 1];
           });
-        },
+        }),
         cancel: close,
       };
       collected.register(self, slot);
