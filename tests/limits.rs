@@ -139,6 +139,33 @@ fn single_huge_allocations_are_js_errors() {
 }
 
 #[test]
+fn buffers_the_web_apis_make_are_held_against_the_limit() {
+    let (_vm, ctx) = vm_with_heap(64 * MIB);
+    let encode = |keep: bool| {
+        format!(
+            "(() => {{
+               const text = 'x'.repeat(2 ** 20), kept = []; let total = 0;
+               for (let i = 0; i < 100; i++) {{
+                 const bytes = new TextEncoder().encode(text);
+                 total += bytes.length;
+                 if ({keep}) kept.push(bytes);
+               }}
+               return total;
+             }})()"
+        )
+    };
+    let err = run(&ctx, &encode(true)).unwrap_err();
+    assert_eq!(err.code(), Code::JsError, "{err}");
+    assert!(
+        err.to_string()
+            .contains("RangeError: Array buffer allocation failed"),
+        "{err}"
+    );
+    // Dropped as they come, they make room again (a collection gives their bytes back).
+    assert_eq!(run(&ctx, &encode(false)).unwrap(), (100 * MIB).to_string());
+}
+
+#[test]
 fn memory_held_by_globals_after_a_stop() {
     let (vm, ctx) = vm_with_heap(32 * MIB);
     let err = run(

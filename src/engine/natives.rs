@@ -129,13 +129,18 @@ pub(crate) fn define_global(
     Some(())
 }
 
-/// A new `Uint8Array` that owns `bytes`.
+/// A new `Uint8Array` of `bytes`, held against the VM's array buffer budget
+/// ([`crate::engine::budget::backing_store`]): past it, `None` with the `RangeError` V8
+/// throws for a script's buffer pending.
 pub(crate) fn uint8_array<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     bytes: Vec<u8>,
 ) -> Option<v8::Local<'s, v8::Uint8Array>> {
     let length = bytes.len();
-    let store = v8::ArrayBuffer::new_backing_store_from_vec(bytes).make_shared();
+    let Some(store) = crate::engine::budget::backing_store(scope, bytes) else {
+        throw_range_error(scope, "Array buffer allocation failed");
+        return None;
+    };
     let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
     v8::Uint8Array::new(scope, buffer, 0, length)
 }

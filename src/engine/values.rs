@@ -863,7 +863,15 @@ impl<'s> Reader<'_, 's> {
             b'B' => {
                 let n = self.u32()?;
                 let data = self.take(n)?.to_vec();
-                let store = v8::ArrayBuffer::new_backing_store_from_vec(data).make_shared();
+                let store = crate::engine::budget::backing_store(scope, data).ok_or_else(|| {
+                    Error::new(
+                        crate::engine::error::Code::OutOfMemory,
+                        format!(
+                            "{n} bytes are more than the VM's max_heap_size leaves for \
+                             array buffers"
+                        ),
+                    )
+                })?;
                 let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
                 v8::Uint8Array::new(scope, buffer, 0, n)
                     .ok_or_else(|| self.bad("bytes too long for a Uint8Array"))?

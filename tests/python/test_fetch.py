@@ -765,6 +765,47 @@ def test_only_the_exact_blob_url_is_revoked(ctx: Context) -> None:
     assert out == ["kept", "TypeError"]
 
 
+def test_a_request_keeps_the_blob_its_url_named(ctx: Context) -> None:
+    # The URL parser resolves a blob: URL's entry when the Request is made (WPT
+    # fetch/api/basic/scheme-blob.sub.any.js): revoking it after `new Request(url)`, or
+    # after calling fetch, does not fail the fetch; a clone keeps the entry too.
+    out = settle(
+        ctx,
+        """const url = URL.createObjectURL(new Blob(['made before']));
+        const request = new Request(url + '#frag');
+        const copy = new Request(request), clone = request.clone();
+        const fetching = fetch(url);
+        URL.revokeObjectURL(url);
+        const texts = [];
+        for (const r of [request, copy, clone]) texts.push(await (await fetch(r)).text());
+        texts.push(await (await fetching).text());
+        const late = await fetch(new Request(url)).then(() => 'fetched', (e) => e.cause.message);
+        return [texts, late];""",
+    )
+    assert out[0] == ["made before"] * 4
+    assert out[1].startswith("no Blob under blob:")
+
+
+def test_a_blob_subclass_type_getter_does_not_change_its_type(ctx: Context) -> None:
+    # What a Blob carries is the type it was made with (its `type` getter only shows
+    # it): a response of it, its blob: URL's answer and a form's part say that one.
+    out = settle(
+        ctx,
+        """class Lying extends Blob { get type() { return 'text/html'; } }
+        const blob = new Lying(['<b>x</b>'], { type: 'text/plain' });
+        const form = new FormData();
+        form.append('f', blob);
+        return [
+          blob.type,
+          new Response(blob).headers.get('content-type'),
+          (await fetch(URL.createObjectURL(blob))).headers.get('content-type'),
+          form.get('f').type,
+          (await new Response(form).text()).includes('Content-Type: text/plain'),
+        ];""",
+    )
+    assert out == ["text/html", "text/plain", "text/plain", "text/plain", True]
+
+
 @needs_node
 def test_data_and_blob_urls_as_node(ctx: Context) -> None:
     ours = settle(ctx, "return JSON.stringify(await (async () => {" + SCHEMES_JS + "})())")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import signal
 import subprocess
 import sys
@@ -406,6 +407,62 @@ def test_array_buffers_are_capped_at_the_heap_limit(small_vm: VM) -> None:
     )
     assert total == 20 * 20 * MIB  # each one garbage before the next: room is made again
     ctx.tear_down()
+
+
+def test_buffers_the_library_makes_are_capped_too(small_vm: VM) -> None:
+    """TextEncoder's output, a decompressor's and bytes from Python are array buffers
+    held against the same limit as a script's own: kept past it they are a RangeError
+    (a memory error for Python's bytes), dropped as they come they make room again."""
+    ctx = small_vm.create_context()
+    encode = """(keep) => {
+      const text = 'x'.repeat(2 ** 20), kept = [];
+      let total = 0;
+      for (let i = 0; i < 200; i++) {
+        const bytes = new TextEncoder().encode(text);
+        total += bytes.length;
+        if (keep) kept.push(bytes);
+      }
+      return total;
+    }"""
+    with pytest.raises(V8JSError, match="RangeError: Array buffer allocation failed"):
+        ctx.call(encode, True)
+    assert ctx.call(encode, False) == 200 * MIB
+    with pytest.raises(V8MemoryError, match="max_heap_size"):
+        ctx.call("(b) => b.length", bytes(100 * MIB))
+    assert ctx.call("(b) => b.length", bytes(10 * MIB)) == 10 * MIB
+    ctx.tear_down()
+
+
+def test_a_decompression_bomb_meets_the_limit() -> None:
+    """Half a gigabyte of zeros in half a megabyte of gzip, through ``blob.stream()``
+    (64 KiB pieces, each inflating to ~64 MiB): a reader that keeps the output meets a
+    RangeError at the limit instead of holding it all outside the heap; one that
+    drops each piece reads it all; one chunk that alone inflates past the limit is a
+    RangeError, kept or not (its pieces are all enqueued at once, as the standard says)."""
+    bomb = gzip.compress(bytes(512 * MIB), mtime=0)
+    inflate = """async (bomb, keep) => {
+      const reader = new Blob([bomb]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+      const kept = [];
+      let total = 0;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return total;
+        total += value.byteLength;
+        if (keep) kept.push(value);
+      }
+    }"""
+    with platform.create_vm(max_heap_size=128 * MIB) as vm, vm.create_context() as ctx:
+        with pytest.raises(V8JSError, match="RangeError: Array buffer allocation failed"):
+            ctx.call(inflate, bomb, True, await_promise=True, timeout=60)
+        assert ctx.call(inflate, bomb, False, await_promise=True, timeout=60) == 512 * MIB
+        one_chunk = """async (bomb) => {
+          const stream = new DecompressionStream('gzip');
+          stream.readable.getReader().read().catch(() => {});
+          await stream.writable.getWriter().write(bomb);
+        }"""
+        with pytest.raises(V8JSError, match="RangeError: Array buffer allocation failed"):
+            ctx.call(one_chunk, bomb, await_promise=True, timeout=60)
+        assert ctx.eval("1 + 1") == 2
 
 
 def test_without_a_heap_limit_array_buffers_are_not_capped(vm: VM) -> None:

@@ -187,7 +187,7 @@
   addIterators(Headers, sortedHeaders, 'Headers');
 
   // --- Blob, File -------------------------------------------------------------------
-  let blobBytes, copyBlob, copyFile;
+  let blobBytes, blobType, copyBlob, copyFile;
   const normalizeType = (type) => {
     type = String(type);
     return /^[\x20-\x7e]*$/.test(type) ? type.toLowerCase() : '';
@@ -228,10 +228,12 @@
     async text() { return decode(this.#bytes); }
     async arrayBuffer() { return this.#bytes.slice().buffer; }
     async bytes() { return this.#bytes.slice(); }
-    stream() { return bytesStream(this.#bytes.slice()); }
+    stream() { return bytesStream(this.#bytes); }
     get [Symbol.toStringTag]() { return 'Blob'; }
     static {
       blobBytes = (blob) => blob.#bytes;
+      // Its type as made, whatever a subclass's `type` getter says.
+      blobType = (blob) => blob.#type;
       blobURLs.isBlob = (value) => typeof value === 'object' && value !== null && #bytes in value;
       // structuredClone's copy (the bytes are never changed, so they are shared).
       copyBlob = (blob, into = new Blob()) => {
@@ -263,13 +265,25 @@
   brandClass(Blob, copyBlob);
   brandClass(File, copyFile);
 
+  // `bytes` (never changed after) as a byte stream of pieces of at most 64 KiB, each
+  // made when it is read (as Node's `blob.stream()` does): a reader that drops them, or
+  // a `pipeThrough` that waits for its reader, holds one at a time.
+  const STREAM_PIECE = 65536;
   function bytesStream(bytes) {
     const { ReadableStream } = loadStreams();
+    let at = 0;
     return new ReadableStream({
       type: 'bytes',
-      start(controller) {
-        if (bytes.byteLength) controller.enqueue(bytes);
-        controller.close();
+      pull(controller) {
+        if (at < bytes.byteLength) {
+          const end = Math.min(at + STREAM_PIECE, bytes.byteLength);
+          controller.enqueue(bytes.slice(at, end));
+          at = end;
+        }
+        if (at >= bytes.byteLength) {
+          bytes = undefined;
+          controller.close();
+        }
       },
     });
   }
@@ -280,7 +294,7 @@
     name = usv(name);
     if (value instanceof Blob) {
       if (!(value instanceof File) || filename !== undefined) {
-        const type = value.type;
+        const type = blobType(value);
         const file = new File([value], filename !== undefined ? usv(filename) : value instanceof File ? value.name : 'blob', { type, lastModified: value instanceof File ? value.lastModified : undefined });
         value = file;
       }
@@ -347,7 +361,7 @@
       if (typeof value === 'string') {
         chunks.push(encode(`--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"\r\n\r\n${value.replace(/\r(?!\n)|(?<!\r)\n/g, '\r\n')}\r\n`));
       } else {
-        chunks.push(encode(`--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"; filename="${escapeName(value.name)}"\r\nContent-Type: ${value.type || 'application/octet-stream'}\r\n\r\n`));
+        chunks.push(encode(`--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"; filename="${escapeName(value.name)}"\r\nContent-Type: ${blobType(value) || 'application/octet-stream'}\r\n\r\n`));
         chunks.push(blobBytes(value), encode('\r\n'));
       }
     }
@@ -409,7 +423,7 @@
   function extractBody(init, keepalive) {
     if (typeof init === 'string') return [{ bytes: encode(init) }, 'text/plain;charset=UTF-8'];
     if (init instanceof URLSearchParams) return [{ bytes: encode(init.toString()) }, 'application/x-www-form-urlencoded;charset=UTF-8'];
-    if (init instanceof Blob) return [{ bytes: blobBytes(init).slice() }, init.type || null];
+    if (init instanceof Blob) return [{ bytes: blobBytes(init).slice() }, blobType(init) || null];
     if (init instanceof FormData) {
       const { bytes, type } = serializeForm(init);
       return [{ bytes }, type];
@@ -703,6 +717,9 @@
 
   class Request {
     #method = 'GET'; #url; #headers; #signal; #controller = null;
+    // A blob: URL's Blob, resolved when the URL is parsed (as the URL standard's parser
+    // does): revoking the URL afterwards does not change what the request fetches.
+    #blob;
     #options = {
       mode: 'cors', credentials: 'same-origin', cache: 'default', redirect: 'follow', referrer: 'about:client',
       referrerPolicy: '', integrity: '', keepalive: false, duplex: 'half',
@@ -718,6 +735,7 @@
         fromRequest = input;
         this.#method = input.#method;
         this.#url = input.#url;
+        this.#blob = input.#blob;
         Object.assign(this.#options, input.#options);
       } else {
         try {
@@ -725,6 +743,7 @@
         } catch (cause) {
           throw new TypeError(`Failed to parse URL from ${input}`, { cause });
         }
+        if (this.#url.startsWith('blob:')) this.#blob = blobURLs.entries.get(withoutFragment(this.#url));
         if (/^[^:]+:\/\/[^/]*@/.test(this.#url) && new URL(this.#url).username + new URL(this.#url).password !== '') {
           throw new TypeError(`Request cannot be constructed from a URL that includes credentials: ${input}`);
         }
@@ -810,6 +829,7 @@
         throw new TypeError('Request.clone: Body has already been consumed.');
       }
       const copy = new Request(this.#url);
+      copy.#blob = this.#blob;
       copy.#method = this.#method;
       copy.#headers = new Headers(this.#headers);
       Object.assign(copy.#options, this.#options);
@@ -821,7 +841,7 @@
     static {
       requestState = (request) => ({
         method: request.#method, url: request.#url, headers: request.#headers,
-        redirect: request.#options.redirect, signal: request.#signal,
+        redirect: request.#options.redirect, signal: request.#signal, blob: request.#blob,
       });
     }
   }
@@ -940,8 +960,9 @@
     return start !== null && end !== null && start > end ? null : [start, end];
   }
 
-  // The answer for a data: or blob: URL, as the host gives one; undefined for other URLs.
-  function localAnswer(method, url, headers) {
+  // The answer for a data: or blob: URL (whose Blob the request resolved: `blob`), as
+  // the host gives one; undefined for other URLs.
+  function localAnswer(method, url, headers, blob) {
     if (url.startsWith('data:')) {
       const data = processDataURL(url);
       if (data === null) throw failed(new Error(`invalid data: URL (${url.length > 64 ? `${url.slice(0, 64)}…` : url})`));
@@ -950,10 +971,9 @@
     }
     if (!url.startsWith('blob:')) return undefined;
     if (method !== 'GET') throw failed(new Error(`a blob: URL is fetched with GET only, not ${method}`));
-    const blob = blobURLs.entries.get(withoutFragment(url));
     if (blob === undefined) throw failed(new Error(`no Blob under ${url} in this context (revoked, or never made here)`));
     const bytes = blobBytes(blob);
-    const type = blob.type;
+    const type = blobType(blob);
     const range = headers.find(([name]) => name === 'range');
     if (range === undefined) {
       return { status: 200, statusText: 'OK', headers: [['content-length', String(bytes.byteLength)], ['content-type', type]], body: bytes.slice() };
@@ -1003,9 +1023,9 @@
     const state = bodies.get(request);
     let body = state.body ? await consume(request) : null;
     let { method, url } = requestState(request);
-    const { redirect } = requestState(request);
+    const { redirect, blob } = requestState(request);
     let headers = sortedHeaders(requestState(request).headers);
-    const local = localAnswer(method, url, headers);
+    const local = localAnswer(method, url, headers, blob);
     if (local !== undefined) return responseInternals.fromHost(local, url, false, signal);
     let redirects = 0;
     for (;;) {
