@@ -139,6 +139,21 @@ fn single_huge_allocations_are_js_errors() {
 }
 
 #[test]
+fn a_refused_array_buffer_is_a_range_error_the_script_may_catch() {
+    let (_vm, ctx) = vm_with_heap(64 * MIB);
+    let caught = run(
+        &ctx,
+        "let caught = 0;
+         for (let i = 0; i < 20; i++) {
+           try { new ArrayBuffer(2 ** 31) } catch (e) { if (String(e).startsWith('RangeError')) caught++ }
+         }
+         caught",
+    )
+    .unwrap();
+    assert_eq!(caught, "20");
+}
+
+#[test]
 fn buffers_the_web_apis_make_are_held_against_the_limit() {
     let (_vm, ctx) = vm_with_heap(64 * MIB);
     let encode = |keep: bool| {

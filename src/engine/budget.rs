@@ -13,7 +13,7 @@
 //! budget pass its limit ([`Budget::overcommit`]) and then checks it.
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Bytes held against one limit, and how many may be held.
@@ -21,7 +21,17 @@ pub(crate) struct Budget {
     used: AtomicUsize,
     limit: usize,
     overcommit: AtomicBool,
+    /// Where V8 is in its retries of an array buffer the allocator refused
+    /// ([`Budget::last_resort`]).
+    retry: AtomicU8,
 }
+
+/// [`Budget::retry`]: no refusal pending.
+const IDLE: u8 = 0;
+/// The allocator refused; V8 collects and retries.
+const REFUSED: u8 = 1;
+/// V8 called its near-heap-limit callback as the last resort; one retry is left.
+const LAST_RESORT: u8 = 2;
 
 /// Lets a [`Budget`]'s reservations pass its limit until dropped.
 pub(crate) struct Overcommit<'a>(&'a Budget);
@@ -39,6 +49,31 @@ impl Budget {
             used: AtomicUsize::new(0),
             limit,
             overcommit: AtomicBool::new(false),
+            retry: AtomicU8::new(IDLE),
+        }
+    }
+
+    /// Whether V8 calls its near-heap-limit callback now as the last resort for an array
+    /// buffer this budget refused — it does, after two collections, before a last try
+    /// (`Heap::AllocateExternalBackingStore`) — rather than for a full heap. True once
+    /// per refused allocation.
+    pub(crate) fn last_resort(&self) -> bool {
+        self.retry
+            .compare_exchange(REFUSED, LAST_RESORT, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Notes what the allocator answered V8 (see [`Self::last_resort`]).
+    fn note(&self, allocated: bool) {
+        let now = self.retry.load(Ordering::Relaxed);
+        // A refusal after the last resort is the last one: the allocation failed.
+        let next = if allocated || now == LAST_RESORT {
+            IDLE
+        } else {
+            REFUSED
+        };
+        if now != next {
+            self.retry.store(next, Ordering::Relaxed);
         }
     }
 
@@ -147,12 +182,14 @@ unsafe extern "C" fn allocate_uninitialized(budget: &Budget, len: usize) -> *mut
 /// nothing reserved) when either fails.
 fn reserve_and(budget: &Budget, len: usize, alloc: impl FnOnce() -> *mut c_void) -> *mut c_void {
     if !budget.reserve(len) {
+        budget.note(false);
         return std::ptr::null_mut();
     }
     let block = alloc();
     if block.is_null() {
         budget.release(len);
     }
+    budget.note(!block.is_null());
     block
 }
 
@@ -187,6 +224,25 @@ mod tests {
         assert!(budget.reserve(60));
         assert!(!budget.reserve(usize::MAX));
         assert_eq!(budget.limit(), 100);
+    }
+
+    #[test]
+    fn the_last_resort_is_told_once_per_refused_allocation() {
+        let budget = Budget::new(100);
+        assert!(!budget.last_resort()); // nothing refused: a full heap
+                                        // V8's retries of one allocation: refused, refused, refused, the last resort,
+                                        // refused again (the allocation fails).
+        for _ in 0..3 {
+            budget.note(false);
+        }
+        assert!(budget.last_resort());
+        assert!(!budget.last_resort());
+        budget.note(false);
+        assert!(!budget.last_resort()); // a later callback is for the heap
+                                        // One that the collections made room for.
+        budget.note(false);
+        budget.note(true);
+        assert!(!budget.last_resort());
     }
 
     #[test]

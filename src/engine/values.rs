@@ -867,8 +867,8 @@ impl<'s> Reader<'_, 's> {
                     Error::new(
                         crate::engine::error::Code::OutOfMemory,
                         format!(
-                            "{n} bytes are more than the VM's max_heap_size leaves for \
-                             array buffers"
+                            "{n} bytes for a Uint8Array: more than the VM's max_heap_size \
+                             leaves for array buffers"
                         ),
                     )
                 })?;

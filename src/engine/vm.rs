@@ -136,6 +136,8 @@ pub(crate) struct VmShared {
     pub(crate) wasm_budget: Option<Budget>,
     /// The budget of `ArrayBuffer` contents, with a heap limit.
     pub(crate) array_buffer_budget: Option<Arc<Budget>>,
+    /// The VM's isolate, for `near_heap_limit` (set once the isolate is made).
+    pub(crate) isolate: OnceLock<RawIsolate>,
     /// Reserved bytes of torn-down contexts, given back after the next collection.
     pub(crate) wasm_deferred: AtomicUsize,
     /// The contexts the VM's startup blob holds.
@@ -447,6 +449,7 @@ impl Vm {
                 exhausted: Mutex::new(None),
                 wasm_budget: limited.then(|| Budget::new(options.max_heap_size)),
                 array_buffer_budget,
+                isolate: OnceLock::new(),
                 wasm_deferred: AtomicUsize::new(0),
                 snapshot: startup.contexts,
                 console: RwLock::new(None),
@@ -459,6 +462,10 @@ impl Vm {
                 inspected: AtomicBool::new(false),
             });
             locker.set_slot(Arc::clone(&shared));
+            // SAFETY: the pointer is kept for `near_heap_limit`, which V8 calls only while
+            // the isolate lives.
+            let raw = unsafe { locker.as_raw_isolate_ptr() };
+            let _ = shared.isolate.set(RawIsolate(raw));
             locker.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(&shared));
             locker.set_host_import_module_dynamically_callback(refuse_dynamic_import);
             locker.set_host_initialize_import_meta_object_callback(initialize_import_meta);
@@ -665,17 +672,44 @@ fn heap_callback_data(shared: &Arc<VmShared>) -> *mut c_void {
 }
 
 /// V8 calls this when the heap nears its limit: stop the running call, and give the
-/// heap room to unwind instead of aborting the process.
+/// heap room to unwind instead of aborting the process. V8 also calls it as the last
+/// resort for an array buffer the VM's budget refused (and then ignores the answer):
+/// when the heap is not full, that is no reason to stop, so the call goes on and the
+/// script gets V8's `RangeError`, which it may catch; the limit stays.
 unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
     let body = || {
         // SAFETY: `data` is the VM's `VmShared`, kept alive by the isolate's slot as
         // long as the isolate lives.
         let shared = unsafe { &*(data as *const VmShared) };
+        let refused = shared.array_buffer_budget.as_ref();
+        if refused.is_some_and(|budget| budget.last_resort()) && !heap_is_full(shared, current) {
+            return current;
+        }
         shared.stops.stop(StopReason::OutOfMemory, Target::Running);
+        current.saturating_mul(2)
     };
-    let _ = crate::engine::panic::catch(body);
-    current.saturating_mul(2)
+    crate::engine::panic::catch(body).unwrap_or(current.saturating_mul(2))
 }
+
+/// Whether half of `limit` (the old generation's, as V8 gives it to `near_heap_limit`)
+/// is in use: a heap that may really be full. True when the isolate is not known.
+fn heap_is_full(shared: &VmShared, limit: usize) -> bool {
+    shared.isolate.get().is_none_or(|raw| {
+        // SAFETY: V8 calls `near_heap_limit` on the thread that holds the isolate's
+        // lock, while the isolate lives; reading its statistics changes nothing.
+        let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(raw.0) };
+        isolate.get_heap_statistics().used_heap_size() >= limit / 2
+    })
+}
+
+/// A VM's isolate as a raw pointer, for the callbacks that V8 gives only `VmShared`.
+pub(crate) struct RawIsolate(v8::UnsafeRawIsolatePtr);
+
+// SAFETY: the pointer is only used by V8's callbacks, on the thread that holds the
+// isolate's lock.
+unsafe impl Send for RawIsolate {}
+// SAFETY: as above; the pointer itself never changes.
+unsafe impl Sync for RawIsolate {}
 
 /// Puts the heap limit back where the VM's options set it when V8's near-limit callback
 /// raised it during work that no stop could end (making a context): the raise lasted

@@ -786,6 +786,43 @@ def test_a_request_keeps_the_blob_its_url_named(ctx: Context) -> None:
     assert out[1].startswith("no Blob under blob:")
 
 
+def test_blob_streams_come_in_pieces_and_byob_reads_settle(ctx: Context) -> None:
+    # Pieces of at most 64 KiB (as Node's), read one by one; a BYOB read settles at the
+    # end, also of an empty body and with a `min` the bytes left cannot meet (as Node 20).
+    out = settle(
+        ctx,
+        """const sizes = async (n) => {
+          const out = [];
+          for await (const piece of new Blob([new Uint8Array(n).fill(7)]).stream()) out.push(piece.length);
+          return out;
+        };
+        const byob = async (stream, view, options) => {
+          const { value, done } = await stream.getReader({ mode: 'byob' }).read(view, options);
+          return [value.length, done];
+        };
+        const copy = await new Response(new Blob([new Uint8Array(200000).fill(9)])).arrayBuffer();
+        return [
+          await sizes(0), await sizes(65536), await sizes(65537), await sizes(200000),
+          new Uint8Array(copy).every((b) => b === 9) && copy.byteLength,
+          await byob(new Blob([]).stream(), new Uint8Array(4)),
+          await byob(new Response('').body, new Uint8Array(4)),
+          await byob(new Blob(['0123456789']).stream(), new Uint8Array(100), { min: 100 }),
+          await byob(new Blob(['0123456789']).stream(), new Uint8Array(4)),
+        ];""",
+    )
+    assert out == [
+        [],
+        [65536],
+        [65536, 1],
+        [65536, 65536, 65536, 3392],
+        200000,
+        [0, True],
+        [0, True],
+        [10, True],
+        [4, False],
+    ]
+
+
 def test_a_blob_subclass_type_getter_does_not_change_its_type(ctx: Context) -> None:
     # What a Blob carries is the type it was made with (its `type` getter only shows
     # it): a response of it, its blob: URL's answer and a form's part say that one.

@@ -409,6 +409,25 @@ def test_array_buffers_are_capped_at_the_heap_limit(small_vm: VM) -> None:
     ctx.tear_down()
 
 
+def test_a_refused_array_buffer_is_an_error_the_script_may_catch(small_vm: VM) -> None:
+    """V8 asks its near-heap-limit callback as a last resort for a buffer the cap
+    refuses; with a heap that is not full the call goes on (it was stopped, as if the
+    heap were full, at the script's next step) and the heap limit stays where it was."""
+    ctx = small_vm.create_context()
+    limit = small_vm.heap_stats()["heap_size_limit"]
+    caught = ctx.eval(
+        "const caught = [];"
+        "for (const n of [65 * 2 ** 20, 2 ** 31, 2 ** 36]) for (let i = 0; i < 10; i++) {"
+        "  try { new ArrayBuffer(n) } catch (e) { caught.push(String(e)) }"
+        "}"
+        "caught"
+    )
+    assert caught == ["RangeError: Array buffer allocation failed"] * 30
+    assert small_vm.heap_stats()["heap_size_limit"] == limit
+    assert ctx.eval("new ArrayBuffer(2 ** 20).byteLength") == MIB
+    ctx.tear_down()
+
+
 def test_buffers_the_library_makes_are_capped_too(small_vm: VM) -> None:
     """TextEncoder's output, a decompressor's and bytes from Python are array buffers
     held against the same limit as a script's own: kept past it they are a RangeError

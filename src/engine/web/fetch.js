@@ -283,6 +283,9 @@
         if (at >= bytes.byteLength) {
           bytes = undefined;
           controller.close();
+          // A BYOB read still waiting (the stream was empty, or its `min` was not met)
+          // settles only when told: done, with what it has.
+          controller.byobRequest?.respond(0);
         }
       },
     });
