@@ -117,38 +117,6 @@ impl Budget {
     }
 }
 
-/// A backing store holding `bytes` for a buffer the library makes (a compression
-/// stream's output, `TextEncoder.encode`'s, …): in a VM with a budget it is allocated
-/// through the VM's allocator, so it is held against the budget as a script's own
-/// buffers are, after a garbage collection if the budget has no room; `None` when it
-/// still has none. A VM without a budget takes `bytes` as they are.
-pub(crate) fn backing_store(
-    isolate: &mut v8::Isolate,
-    bytes: Vec<u8>,
-) -> Option<v8::SharedRef<v8::BackingStore>> {
-    let budget = crate::engine::vm::VmShared::of(isolate)
-        .and_then(|shared| shared.array_buffer_budget.clone());
-    let Some(budget) = budget else {
-        return Some(v8::ArrayBuffer::new_backing_store_from_vec(bytes).make_shared());
-    };
-    if budget.available() < bytes.len() {
-        // What V8 does for a script's buffer: collect, so that unreachable buffers
-        // give their bytes back, and try again.
-        isolate.low_memory_notification();
-        if budget.available() < bytes.len() {
-            return None;
-        }
-    }
-    // The allocator reserves on the budget, which has room: only the thread holding the
-    // VM's lock reserves (releases, from any thread, only make more room), so V8's
-    // allocation does not fail (which would end the process).
-    let store = v8::ArrayBuffer::new_backing_store(isolate, bytes.len()).make_shared();
-    for (cell, byte) in store.iter().zip(bytes) {
-        cell.set(byte);
-    }
-    Some(store)
-}
-
 /// An array buffer allocator that holds at most what `budget` allows at a time.
 pub(crate) fn limited_allocator(budget: Arc<Budget>) -> v8::UniqueRef<v8::Allocator> {
     // SAFETY: the handle is an `Arc<Budget>` turned into a raw pointer, which the

@@ -130,14 +130,14 @@ pub(crate) fn define_global(
 }
 
 /// A new `Uint8Array` of `bytes`, held against the VM's array buffer budget
-/// ([`crate::engine::budget::backing_store`]): past it, `None` with the `RangeError` V8
+/// ([`crate::engine::vm::backing_store`]): past it, `None` with the `RangeError` V8
 /// throws for a script's buffer pending.
 pub(crate) fn uint8_array<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     bytes: Vec<u8>,
 ) -> Option<v8::Local<'s, v8::Uint8Array>> {
     let length = bytes.len();
-    let Some(store) = crate::engine::budget::backing_store(scope, bytes) else {
+    let Some(store) = crate::engine::vm::backing_store(scope, bytes) else {
         throw_range_error(scope, "Array buffer allocation failed");
         return None;
     };

@@ -863,7 +863,7 @@ impl<'s> Reader<'_, 's> {
             b'B' => {
                 let n = self.u32()?;
                 let data = self.take(n)?.to_vec();
-                let store = crate::engine::budget::backing_store(scope, data).ok_or_else(|| {
+                let store = crate::engine::vm::backing_store(scope, data).ok_or_else(|| {
                     Error::new(
                         crate::engine::error::Code::OutOfMemory,
                         format!(

@@ -711,6 +711,37 @@ unsafe impl Send for RawIsolate {}
 // SAFETY: as above; the pointer itself never changes.
 unsafe impl Sync for RawIsolate {}
 
+/// A backing store holding `bytes` for a buffer the library makes (a compression
+/// stream's output, `TextEncoder.encode`'s, …): in a VM with a budget it is allocated
+/// through the VM's allocator, so it is held against the budget as a script's own
+/// buffers are, after a garbage collection if the budget has no room; `None` when it
+/// still has none. A VM without a budget takes `bytes` as they are.
+pub(crate) fn backing_store(
+    isolate: &mut v8::Isolate,
+    bytes: Vec<u8>,
+) -> Option<v8::SharedRef<v8::BackingStore>> {
+    let budget = VmShared::of(isolate).and_then(|shared| shared.array_buffer_budget.clone());
+    let Some(budget) = budget else {
+        return Some(v8::ArrayBuffer::new_backing_store_from_vec(bytes).make_shared());
+    };
+    if budget.available() < bytes.len() {
+        // What V8 does for a script's buffer: collect, so that unreachable buffers
+        // give their bytes back, and try again.
+        isolate.low_memory_notification();
+        if budget.available() < bytes.len() {
+            return None;
+        }
+    }
+    // The allocator reserves on the budget, which has room: only the thread holding the
+    // VM's lock reserves (releases, from any thread, only make more room), so V8's
+    // allocation does not fail (which would end the process).
+    let store = v8::ArrayBuffer::new_backing_store(isolate, bytes.len()).make_shared();
+    for (cell, byte) in store.iter().zip(bytes) {
+        cell.set(byte);
+    }
+    Some(store)
+}
+
 /// Puts the heap limit back where the VM's options set it when V8's near-limit callback
 /// raised it during work that no stop could end (making a context): the raise lasted
 /// for good, and the heap grew past the limit context by context.
