@@ -138,6 +138,11 @@ pub(crate) struct VmShared {
     pub(crate) array_buffer_budget: Option<Arc<Budget>>,
     /// The VM's isolate, for `near_heap_limit` (set once the isolate is made).
     pub(crate) isolate: OnceLock<RawIsolate>,
+    /// The old generation's first limit, as V8 tells `near_heap_limit` (0 until it
+    /// does): what the limit goes back to after a raise. `heap_limit` is the whole
+    /// heap's, young generation included; put back as the old generation's, it left the
+    /// heap 10 % above its limit after every out-of-memory stop.
+    old_generation_limit: AtomicUsize,
     /// Reserved bytes of torn-down contexts, given back after the next collection.
     pub(crate) wasm_deferred: AtomicUsize,
     /// The contexts the VM's startup blob holds.
@@ -158,6 +163,14 @@ pub(crate) struct VmShared {
 }
 
 impl VmShared {
+    /// The old generation's limit to put back after V8's near-limit callback raised it.
+    fn limit_to_restore(&self) -> usize {
+        match self.old_generation_limit.load(Ordering::Relaxed) {
+            0 => self.heap_limit,
+            limit => limit,
+        }
+    }
+
     /// Hands one console call's text to the VM's sink, if it has one (outside the
     /// lock, so the sink may replace itself).
     pub(crate) fn write_console(&self, level: ConsoleLevel, text: &str) {
@@ -450,6 +463,7 @@ impl Vm {
                 wasm_budget: limited.then(|| Budget::new(options.max_heap_size)),
                 array_buffer_budget,
                 isolate: OnceLock::new(),
+                old_generation_limit: AtomicUsize::new(0),
                 wasm_deferred: AtomicUsize::new(0),
                 snapshot: startup.contexts,
                 console: RwLock::new(None),
@@ -676,11 +690,14 @@ fn heap_callback_data(shared: &Arc<VmShared>) -> *mut c_void {
 /// resort for an array buffer the VM's budget refused (and then ignores the answer):
 /// when the heap is not full, that is no reason to stop, so the call goes on and the
 /// script gets V8's `RangeError`, which it may catch; the limit stays.
-unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
+unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, initial: usize) -> usize {
     let body = || {
         // SAFETY: `data` is the VM's `VmShared`, kept alive by the isolate's slot as
         // long as the isolate lives.
         let shared = unsafe { &*(data as *const VmShared) };
+        shared
+            .old_generation_limit
+            .store(initial, Ordering::Relaxed);
         let refused = shared.array_buffer_budget.as_ref();
         if refused.is_some_and(|budget| budget.last_resort()) && !heap_is_full(shared, current) {
             return current;
@@ -747,7 +764,7 @@ pub(crate) fn backing_store(
 /// for good, and the heap grew past the limit context by context.
 pub(crate) fn restore_heap_limit(isolate: &mut v8::Isolate, shared: &Arc<VmShared>) {
     if isolate.get_heap_statistics().heap_size_limit() > shared.heap_limit {
-        isolate.remove_near_heap_limit_callback(near_heap_limit, shared.heap_limit);
+        isolate.remove_near_heap_limit_callback(near_heap_limit, shared.limit_to_restore());
         isolate.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(shared));
     }
 }
@@ -757,7 +774,7 @@ pub(crate) fn restore_heap_limit(isolate: &mut v8::Isolate, shared: &Arc<VmShare
 pub(crate) fn recover_from_out_of_memory(isolate: &mut v8::Isolate, shared: &Arc<VmShared>) {
     // Collect first, so that the limit can go back to where it was.
     isolate.low_memory_notification();
-    isolate.remove_near_heap_limit_callback(near_heap_limit, shared.heap_limit);
+    isolate.remove_near_heap_limit_callback(near_heap_limit, shared.limit_to_restore());
     isolate.add_near_heap_limit_callback(near_heap_limit, heap_callback_data(shared));
     let stats = isolate.get_heap_statistics();
     if stats.used_heap_size() > shared.heap_limit / 10 * 9 {
