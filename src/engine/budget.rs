@@ -197,17 +197,19 @@ mod tests {
     #[test]
     fn the_last_resort_is_told_once_per_refused_allocation() {
         let budget = Budget::new(100);
-        assert!(!budget.last_resort()); // nothing refused: a full heap
-                                        // V8's retries of one allocation: refused, refused, refused, the last resort,
-                                        // refused again (the allocation fails).
+        // Nothing refused: the callback is for a full heap.
+        assert!(!budget.last_resort());
+        // V8's retries of one allocation: refused, refused, refused, the last resort,
+        // refused again (the allocation fails).
         for _ in 0..3 {
             budget.note(false);
         }
         assert!(budget.last_resort());
         assert!(!budget.last_resort());
         budget.note(false);
-        assert!(!budget.last_resort()); // a later callback is for the heap
-                                        // One that the collections made room for.
+        // A later callback is for the heap.
+        assert!(!budget.last_resort());
+        // One that the collections made room for.
         budget.note(false);
         budget.note(true);
         assert!(!budget.last_resort());
