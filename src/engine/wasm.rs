@@ -1,4 +1,8 @@
-//! WebAssembly memories under a VM's `max_heap_size`.
+//! WebAssembly memories (and resizable buffers) under a VM's `max_heap_size`.
+//!
+//! The same guard and budget hold resizable `ArrayBuffer`s and growable
+//! `SharedArrayBuffer`s, which V8 also maps itself: each reserves what it has committed
+//! as it is made, resized, grown or transferred (`wasm_guard.js`).
 //!
 //! V8 allocates WebAssembly memories with the platform's page allocator, outside both
 //! the heap limit and the `ArrayBuffer` allocator, and a memory grows from inside
@@ -53,12 +57,13 @@ pub(crate) fn install(scope: &mut v8::PinScope<'_, '_>) -> Result<(), Error> {
 }
 
 fn run_guard(scope: &mut v8::PinScope<'_, '_>, budget: usize) -> Option<()> {
-    let natives: [(&str, v8::FunctionCallback); 5] = [
+    let natives: [(&str, v8::FunctionCallback); 6] = [
         ("reserve", native!(reserve)),
         ("release", native!(release)),
         ("available", native!(available)),
         ("collect", native!(collect)),
         ("clamp", native!(clamp)),
+        ("wrap", native!(wrap)),
     ];
     let object = v8::Object::new(scope);
     for (name, callback) in natives {
@@ -146,6 +151,10 @@ fn collect<'s>(
     let shared = VmShared::of(scope).cloned();
     // Taken before the collection: what it then frees includes their memories.
     let deferred = shared.as_ref().map_or(0, |s| s.take_deferred_wasm());
+    // The guard's `deref`s (and the script's) keep their targets until the job ends:
+    // let this collection take what nothing else reaches, or a job that makes and drops
+    // many buffers would meet the limit with all of them still counted.
+    scope.clear_kept_objects();
     scope.low_memory_notification();
     if deferred > 0 {
         // A torn-down context's objects take a second collection to go (measured:
@@ -154,6 +163,58 @@ fn collect<'s>(
     }
     if let Some(budget) = shared.as_ref().and_then(|s| s.wasm_budget.as_ref()) {
         budget.release(deferred);
+    }
+}
+
+/// `wrap(impl, name, length, constructs)`: a native function named `name` that calls
+/// `impl` with its receiver as `this` and `new.target` before its arguments, and gives
+/// back what `impl` returns (so a stand-in reads as native code, as what it stands for
+/// does). With `constructs`, it is a constructor (its `prototype` is set by the guard).
+fn wrap<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+    let Ok(implementation) = v8::Local::<v8::Function>::try_from(args.get(0)) else {
+        return natives::throw_type_error(scope, "wrap: not a function");
+    };
+    let Some(name) = args.get(1).to_string(scope) else {
+        return;
+    };
+    let length = args.get(2).int32_value(scope).unwrap_or(0);
+    let behavior = if args.get(3).boolean_value(scope) {
+        v8::ConstructorBehavior::Allow
+    } else {
+        v8::ConstructorBehavior::Throw
+    };
+    let built = v8::Function::builder_raw(native!(forward))
+        .data(implementation.into())
+        .length(length)
+        .constructor_behavior(behavior)
+        .build(scope);
+    if let Some(function) = built {
+        function.set_name(name);
+        rv.set(function.into());
+    }
+}
+
+/// The body of a [`wrap`]ped function: its `impl` (the data) called with `new.target`
+/// and then the arguments.
+fn forward<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+    let Ok(implementation) = v8::Local::<v8::Function>::try_from(args.data()) else {
+        return;
+    };
+    let mut argv = Vec::with_capacity(args.length() as usize + 1);
+    argv.push(args.new_target());
+    for i in 0..args.length() {
+        argv.push(args.get(i));
+    }
+    if let Some(value) = implementation.call(scope, args.this().into(), &argv) {
+        rv.set(value);
     }
 }
 

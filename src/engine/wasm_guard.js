@@ -1,6 +1,8 @@
-// WebAssembly memories within a VM's max_heap_size (see wasm.rs): every memory gets a
-// maximum within the budget and reserves it while anything can reach it. Runs once per
-// context of a VM with a budget, before any other script; `native` holds
+// WebAssembly memories and resizable buffers within a VM's max_heap_size (see wasm.rs):
+// every memory gets a maximum within the budget and reserves it while anything can
+// reach it, and so does every resizable ArrayBuffer and growable SharedArrayBuffer (V8
+// maps both kinds itself, outside the array buffer allocator). Runs once per context of
+// a VM with a budget, before any other script; `native` holds
 // reserve/release/available/collect/clamp.
 //
 // The code that runs later may be hostile: it can replace any global, prototype method,
@@ -11,12 +13,11 @@
 (function install(native, budgetBytes) {
   'use strict';
   const W = globalThis.WebAssembly;
-  if (typeof W !== 'object' || W === null) return;
 
   const { apply, construct, defineProperty, getOwnPropertyDescriptor } = Reflect;
   const { values: objectValues, create: objectCreate, setPrototypeOf } = Object;
-  const { floor, min, max } = Math;
-  const { isFinite } = Number;
+  const { floor, min, max, trunc } = Math;
+  const { isFinite, MAX_SAFE_INTEGER } = Number;
   const NumberCtor = Number, StringCtor = String, BigIntCtor = BigInt, BooleanCtor = Boolean;
   const RangeErrorCtor = RangeError, TypeErrorCtor = TypeError;
   const WeakRefCtor = WeakRef, WeakMapCtor = WeakMap, WeakSetCtor = WeakSet, SetCtor = Set;
@@ -30,12 +31,6 @@
 
   const PAGE = 65536;
   const budgetPages = floor(budgetBytes / PAGE);
-  const NativeMemory = W.Memory, NativeModule = W.Module, NativeInstance = W.Instance;
-  const nativeCompile = W.compile, nativeInstantiate = W.instantiate;
-  const memoryProto = NativeMemory.prototype;
-  const bufferOf = getOwnPropertyDescriptor(memoryProto, 'buffer').get;
-  const exportsOf = getOwnPropertyDescriptor(NativeInstance.prototype, 'exports').get;
-  const moduleExports = NativeModule.exports;
 
   // A list that no prototype can reach into.
   function list() {
@@ -82,8 +77,8 @@
     }]);
   }
 
-  function tooMuch(what, bytes) {
-    return new RangeErrorCtor(`${what}: ${bytes} bytes of WebAssembly memory are more than is ` +
+  function tooMuch(what, bytes, kind = 'WebAssembly memory') {
+    return new RangeErrorCtor(`${what}: ${bytes} bytes of ${kind} are more than is ` +
       `left of this VM's max_heap_size (${native.available()} of ${budgetBytes} bytes)`);
   }
 
@@ -95,11 +90,235 @@
   }
 
   // Reserves `bytes`, collecting garbage first if they do not fit.
-  function reserve(what, bytes) {
+  function reserve(what, bytes, kind = undefined) {
     if (bytes === 0 || native.reserve(bytes)) return;
     collect();
-    if (!native.reserve(bytes)) throw tooMuch(what, bytes);
+    if (!native.reserve(bytes)) throw tooMuch(what, bytes, kind);
   }
+
+  function replace(name, value, target = W) {
+    defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  // Puts `wrapper` where the constructor `original` was, as the constructor of its
+  // prototype, with its name and length.
+  function standIn(wrapper, original) {
+    wrapper.prototype = original.prototype;
+    defineProperty(original.prototype, 'constructor', { value: wrapper, writable: true, configurable: true });
+    defineProperty(wrapper, 'name', { value: original.name });
+    defineProperty(wrapper, 'length', { value: original.length });
+  }
+
+  // --- Resizable ArrayBuffers and growable SharedArrayBuffers ----------------------
+  // V8 reserves their address space and commits pages as they grow, with no allocator
+  // call the budget sees. So each holds what it has committed (in whole pages of the
+  // system) against the budget WebAssembly memories draw on: reserved before it is
+  // made, resized, grown or transferred, given back after a shrink or a transfer, and
+  // when nothing reaches it. Each argument is converted once, here, and V8 is given the
+  // plain number, so what V8 does is what was counted; nothing runs between the count
+  // and V8's change. A resizable buffer this guard did not make (one from a snapshot)
+  // is taken in at its first resize, grow or transfer, and a WebAssembly memory's
+  // buffer counts in its memory's reservation. Clones of one are refused
+  // (web/clone.rs). The stand-ins are native functions (`native.wrap`), which call
+  // these with `new.target` first and the receiver as `this`.
+  const SYSTEM_PAGE = 4096;
+  const bufferGroups = new WeakMapCtor(); // buffer -> its group
+  const wasmBuffers = new WeakSetCtor(); // the buffers of WebAssembly memories
+  let made = 0;
+
+  const pagesOf = (bytes) => floor((bytes + SYSTEM_PAGE - 1) / SYSTEM_PAGE) * SYSTEM_PAGE;
+
+  // `value` converted once the way ToIndex converts it (ToNumber, truncated, NaN and -0
+  // as 0); `undefined` stays. A number out of range is passed on for V8 to refuse.
+  function integer(value) {
+    if (value === undefined) return undefined;
+    const n = +value; // a BigInt or a Symbol throws V8's TypeError, as there
+    return n !== n ? 0 : trunc(n) + 0;
+  }
+  const valid = (n) => n >= 0 && n <= MAX_SAFE_INTEGER;
+
+  function newGroup() {
+    const group = objectCreate(null);
+    group.refs = list();
+    group.seen = new WeakSetCtor();
+    group.bytes = 0;
+    return group;
+  }
+
+  // The group of `buffer`, which then holds what it holds (a buffer met for the first
+  // time holds nothing yet: what it will hold is reserved in full).
+  function holding(buffer) {
+    let group = apply(weakMapGet, bufferGroups, [buffer]);
+    if (group === undefined) {
+      group = newGroup();
+      hold(group, buffer);
+      apply(weakMapSet, bufferGroups, [buffer, group]);
+      apply(setAdd, groups, [group]);
+    }
+    return group;
+  }
+
+  // Makes `group` hold `bytes` instead of what it holds, by calling `change` (which
+  // throws to refuse): the difference is reserved before, or given back after.
+  function rebudget(group, bytes, what, kind, change) {
+    const more = bytes - group.bytes;
+    if (more > 0) reserve(what, more, kind);
+    let result;
+    try {
+      result = change();
+    } catch (e) {
+      if (more > 0) native.release(more);
+      throw e;
+    }
+    if (more < 0) native.release(-more);
+    group.bytes = bytes;
+    return result;
+  }
+
+  const NativeArrayBuffer = globalThis.ArrayBuffer;
+  const NativeShared = globalThis.SharedArrayBuffer;
+  const getterOf = (proto, name) => {
+    const descriptor = getOwnPropertyDescriptor(proto, name);
+    return descriptor === undefined ? undefined : descriptor.get;
+  };
+  const arrayBufferProto = NativeArrayBuffer.prototype;
+  const lengthOf = getterOf(arrayBufferProto, 'byteLength');
+  const maxLengthOf = getterOf(arrayBufferProto, 'maxByteLength');
+  const resizableOf = getterOf(arrayBufferProto, 'resizable');
+  const detachedOf = getterOf(arrayBufferProto, 'detached');
+  const sharedProto = typeof NativeShared === 'function' ? NativeShared.prototype : undefined;
+  const sharedLengthOf = sharedProto && getterOf(sharedProto, 'byteLength');
+  const sharedMaxLengthOf = sharedProto && getterOf(sharedProto, 'maxByteLength');
+  const growableOf = sharedProto && getterOf(sharedProto, 'growable');
+
+  // Whether `value` is one of the buffers counted here: `flag` is `resizable` or
+  // `growable`, read by its internal slot (false for anything else, without a throw).
+  function counted(value, flag) {
+    if (apply(weakSetHas, wasmBuffers, [value])) return false;
+    try {
+      return apply(flag, value, []) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  // The stand-in for the constructor `Native`.
+  function constructor(Native, kind) {
+    const name = Native.name;
+    return function (newTarget, length, options) {
+      if (newTarget === undefined) return apply(Native, undefined, [length, options]); // V8's TypeError
+      const byteLength = integer(length) ?? 0;
+      if (!valid(byteLength)) return construct(Native, [byteLength], newTarget); // V8's RangeError
+      let maxByteLength;
+      if ((typeof options === 'object' && options !== null) || typeof options === 'function') {
+        maxByteLength = integer(options.maxByteLength); // read once
+      }
+      if (maxByteLength === undefined) return construct(Native, [byteLength], newTarget);
+      const given = objectCreate(null);
+      given.maxByteLength = maxByteLength;
+      if (!valid(maxByteLength) || byteLength > maxByteLength) {
+        return construct(Native, [byteLength, given], newTarget); // V8's RangeError
+      }
+      const group = newGroup();
+      const what = `Array buffer allocation failed (new ${name})`;
+      const buffer = rebudget(group, pagesOf(byteLength), what, kind,
+        () => construct(Native, [byteLength, given], newTarget));
+      hold(group, buffer);
+      apply(setAdd, groups, [group]);
+      apply(weakMapSet, bufferGroups, [buffer, group]);
+      // Groups whose buffers are gone go now and then, not only when room runs out.
+      if (++made % 1024 === 0) prune();
+      return buffer;
+    };
+  }
+
+  const nativeResize = arrayBufferProto.resize;
+  function resize(newTarget, newLength) {
+    if (!counted(this, resizableOf)) return apply(nativeResize, this, [newLength]); // V8's TypeError
+    const n = integer(newLength) ?? 0;
+    // (Converting may have run code that detached, resized or transferred it.)
+    if (!valid(n) || apply(detachedOf, this, []) || n > apply(maxLengthOf, this, [])) {
+      return apply(nativeResize, this, [n]); // V8's error
+    }
+    return rebudget(holding(this), pagesOf(n), 'Array buffer allocation failed (resize)',
+      'resizable ArrayBuffer', () => apply(nativeResize, this, [n]));
+  }
+
+  const nativeGrow = sharedProto && sharedProto.grow;
+  function grow(newTarget, newLength) {
+    if (!counted(this, growableOf)) return apply(nativeGrow, this, [newLength]); // V8's TypeError
+    const n = integer(newLength) ?? 0;
+    if (!valid(n) || n > apply(sharedMaxLengthOf, this, []) || n < apply(sharedLengthOf, this, [])) {
+      return apply(nativeGrow, this, [n]); // V8's error
+    }
+    return rebudget(holding(this), pagesOf(n), 'Array buffer allocation failed (grow)',
+      'growable SharedArrayBuffer', () => apply(nativeGrow, this, [n]));
+  }
+
+  // The stand-in for `transfer` (`keepsResizable`) or `transferToFixedLength`: the
+  // buffer's memory goes back, and a resizable result holds its own (a fixed-length one
+  // is the array buffer allocator's, counted there).
+  function transferring(nativeMethod, keepsResizable) {
+    const what = `Array buffer allocation failed (${nativeMethod.name})`;
+    return function (newTarget, newLength) {
+      if (!counted(this, resizableOf)) return apply(nativeMethod, this, [newLength]);
+      const n = integer(newLength);
+      if ((n !== undefined && !valid(n)) || apply(detachedOf, this, [])) {
+        return apply(nativeMethod, this, [n]); // V8's error
+      }
+      const length = n === undefined ? apply(lengthOf, this, []) : n;
+      const bytes = keepsResizable && length <= apply(maxLengthOf, this, []) ? pagesOf(length) : 0;
+      const source = holding(this);
+      const result = rebudget(source, bytes, what, 'resizable ArrayBuffer',
+        () => apply(nativeMethod, this, [n]));
+      // What the source held (now `bytes`) moves to the result.
+      source.bytes = 0;
+      if (bytes > 0) {
+        const group = newGroup();
+        group.bytes = bytes;
+        hold(group, result);
+        apply(setAdd, groups, [group]);
+        apply(weakMapSet, bufferGroups, [result, group]);
+      }
+      return result;
+    };
+  }
+
+  function standInMethod(proto, name, impl) {
+    const original = proto === undefined ? undefined : proto[name];
+    if (typeof original !== 'function') return;
+    replace(name, native.wrap(impl, name, original.length, false), proto);
+  }
+  standInMethod(arrayBufferProto, 'resize', resize);
+  standInMethod(arrayBufferProto, 'transfer',
+    typeof arrayBufferProto.transfer === 'function' && transferring(arrayBufferProto.transfer, true));
+  standInMethod(arrayBufferProto, 'transferToFixedLength',
+    typeof arrayBufferProto.transferToFixedLength === 'function' &&
+    transferring(arrayBufferProto.transferToFixedLength, false));
+  standInMethod(sharedProto, 'grow', grow);
+  for (const [Native, kind] of [[NativeArrayBuffer, 'resizable ArrayBuffer'], [NativeShared, 'growable SharedArrayBuffer']]) {
+    if (typeof Native !== 'function') continue;
+    const standIn = native.wrap(constructor(Native, kind), Native.name, Native.length, true);
+    defineProperty(standIn, 'prototype', { value: Native.prototype, writable: false, enumerable: false, configurable: false });
+    defineProperty(Native.prototype, 'constructor', { value: standIn, writable: true, enumerable: false, configurable: true });
+    // The statics (`isView`, `Symbol.species`) as they were.
+    const statics = Reflect.ownKeys(Native);
+    for (let i = 0; i < statics.length; i++) {
+      const key = statics[i];
+      if (key === 'prototype' || key === 'name' || key === 'length') continue;
+      defineProperty(standIn, key, getOwnPropertyDescriptor(Native, key));
+    }
+    replace(Native.name, standIn, globalThis);
+  }
+
+  // --- WebAssembly -------------------------------------------------------------------
+  if (typeof W !== 'object' || W === null) return;
+  const NativeMemory = W.Memory, NativeModule = W.Module, NativeInstance = W.Instance;
+  const nativeCompile = W.compile, nativeInstantiate = W.instantiate;
+  const memoryProto = NativeMemory.prototype;
+  const bufferOf = getOwnPropertyDescriptor(memoryProto, 'buffer').get;
+  const exportsOf = getOwnPropertyDescriptor(NativeInstance.prototype, 'exports').get;
+  const moduleExports = NativeModule.exports;
 
   // Whether `value` is a WebAssembly.Memory (and then its buffer), by its internal slot.
   function memoryBuffer(value) {
@@ -121,6 +340,7 @@
     for (let i = 0; i < exported.length; i++) {
       const buffer = memoryBuffer(exported[i]);
       if (buffer === undefined) continue;
+      apply(weakSetAdd, wasmBuffers, [buffer]);
       apply(arrayPush, objects, [exported[i], buffer]);
       apply(arrayPush, memories, [exported[i]]);
     }
@@ -183,6 +403,7 @@
   // memory's store alive after the memory object is gone.
   function buffer() {
     const value = apply(bufferOf, this, []);
+    apply(weakSetAdd, wasmBuffers, [value]);
     const group = apply(weakMapGet, groupOf, [this]);
     if (group !== undefined) hold(group, value);
     return value;
@@ -275,15 +496,8 @@
     });
   }
 
-  function replace(name, value, target = W) {
-    defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
-  }
-
   for (const [wrapper, original] of [[Memory, NativeMemory], [Module, NativeModule], [Instance, NativeInstance]]) {
-    wrapper.prototype = original.prototype;
-    defineProperty(original.prototype, 'constructor', { value: wrapper, writable: true, configurable: true });
-    defineProperty(wrapper, 'name', { value: original.name });
-    defineProperty(wrapper, 'length', { value: original.length });
+    standIn(wrapper, original);
   }
   for (const name of ['exports', 'imports', 'customSections']) {
     if (typeof NativeModule[name] === 'function') replace(name, NativeModule[name], Module);
@@ -297,6 +511,7 @@
     const wrapped = {
       [name]() {
         const value = apply(original, this, []);
+        apply(weakSetAdd, wasmBuffers, [value]);
         const group = apply(weakMapGet, groupOf, [this]);
         if (group !== undefined) hold(group, value);
         return value;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import signal
 import subprocess
 import sys
@@ -482,6 +483,160 @@ def test_a_decompression_bomb_meets_the_limit() -> None:
         with pytest.raises(V8JSError, match="RangeError: Array buffer allocation failed"):
             ctx.call(one_chunk, bomb, await_promise=True, timeout=60)
         assert ctx.eval("1 + 1") == 2
+
+
+def test_resizable_buffers_are_capped_by_what_they_hold(small_vm: VM) -> None:
+    """V8 maps resizable ArrayBuffers and growable SharedArrayBuffers itself; each holds
+    what it has committed against the VM's budget for such memory (shared with
+    WebAssembly memories), as it is made, resized, grown or transferred, and gives it
+    back when nothing reaches it; copies of one are refused."""
+    ctx = small_vm.create_context()
+    grow = """(keep) => {
+      const kept = [];
+      let total = 0;
+      for (let i = 0; i < 8; i++) {
+        const b = new ArrayBuffer(0, { maxByteLength: 2 ** 30 });
+        b.resize(16 * 2 ** 20);
+        total += b.byteLength;
+        if (keep) kept.push(b);
+      }
+      return total;
+    }"""
+    with pytest.raises(V8JSError, match=r"RangeError: Array buffer allocation failed \(resize\): 16777216"):
+        ctx.call(grow, True)
+    # Dropped, they give their memory back within the call: 128 MiB made in a 64 MiB VM.
+    assert ctx.call(grow, False) == 128 * MIB
+    with pytest.raises(V8JSError, match="DataCloneError: a resizable ArrayBuffer cannot be cloned"):
+        ctx.eval(
+            "(() => { const deep = new Uint8Array(new ArrayBuffer(1, { maxByteLength: 2 }));"
+            "structuredClone({ b: [new Map([[1, deep]])] }) })()"
+        )
+    assert ctx.eval("structuredClone(new ArrayBuffer(4)).byteLength") == 4
+    assert ctx.eval("structuredClone('~ not a buffer ~')") == "~ not a buffer ~"
+    assert ctx.eval(
+        "const g = new SharedArrayBuffer(0, { maxByteLength: 2 ** 30 }); g.grow(2 ** 25);"
+        "const r = new ArrayBuffer(2 ** 24, { maxByteLength: 2 ** 26 }).transfer(2 ** 25);"
+        "[g.byteLength, r.byteLength, r.resizable]"
+    ) == [32 * MIB, 32 * MIB, True]
+    with pytest.raises(V8JSError, match="RangeError: Array buffer allocation failed"):
+        ctx.eval("new ArrayBuffer(0, { maxByteLength: 2 ** 20 }).resize(2 ** 20)")
+    ctx.tear_down()
+
+
+def test_code_that_makes_and_drops_resizable_buffers_runs_in_a_capped_vm(small_vm: VM) -> None:
+    """Buffers that nothing reaches give their memory back when room runs out, within
+    the call that made them and across its microtasks (the guard's WeakRefs do not keep
+    them)."""
+    with small_vm.create_context() as ctx:
+        small = """() => {
+          let total = 0;
+          for (let i = 0; i < 20000; i++) {
+            const b = new ArrayBuffer(0, { maxByteLength: 2 ** 16 });
+            b.resize(4096);
+            total += b.byteLength;
+          }
+          return total;
+        }"""
+        assert ctx.call(small) == 20000 * 4096
+        awaited = """async () => {
+          let total = 0;
+          for (let i = 0; i < 200; i++) {
+            const b = new ArrayBuffer(2 ** 20, { maxByteLength: 2 ** 20 });
+            total += b.byteLength;
+            await null;
+          }
+          return total;
+        }"""
+        assert ctx.call(awaited, await_promise=True) == 200 * MIB
+        assert (
+            ctx.eval(
+                "let b = new ArrayBuffer(2 ** 20, { maxByteLength: 2 ** 25 });"
+                "for (let i = 0; i < 300; i++) b = b.transfer(2 ** 24 + (i % 2) * 2 ** 20);"
+                "b.byteLength"
+            )
+            == 16 * MIB + MIB
+        )
+        # A WebAssembly memory's resizable buffer counts in the memory's reservation.
+        assert (
+            ctx.eval(
+                "const m = new WebAssembly.Memory({ initial: 1, maximum: 400 });"
+                "const rb = m.toResizableBuffer(); rb.resize(400 * 65536); rb.byteLength"
+            )
+            == 400 * 65536
+        )
+
+
+def test_resizable_buffer_stand_ins_read_as_the_built_ins(small_vm: VM) -> None:
+    with small_vm.create_context() as ctx:
+        assert ctx.eval(
+            "[String(ArrayBuffer), String(SharedArrayBuffer), String(ArrayBuffer.prototype.resize),"
+            " String(ArrayBuffer.prototype.transfer), String(SharedArrayBuffer.prototype.grow)]"
+        ) == [
+            "function ArrayBuffer() { [native code] }",
+            "function SharedArrayBuffer() { [native code] }",
+            "function resize() { [native code] }",
+            "function transfer() { [native code] }",
+            "function grow() { [native code] }",
+        ]
+        assert ctx.eval(
+            "const d = Object.getOwnPropertyDescriptor(ArrayBuffer, 'prototype');"
+            "[d.writable, d.enumerable, d.configurable, ArrayBuffer.prototype.constructor === ArrayBuffer,"
+            " ArrayBuffer.length, ArrayBuffer.prototype.resize.length,"
+            " ArrayBuffer[Symbol.species] === ArrayBuffer,"
+            " 'prototype' in ArrayBuffer.prototype.resize]"
+        ) == [False, False, False, True, 1, 1, True, False]
+        assert ctx.eval(
+            "class Big extends ArrayBuffer {}; const big = new Big(8, { maxByteLength: 64 }); big.resize(64);"
+            "[big instanceof Big, big.byteLength, big.slice(4).byteLength, big.slice(4) instanceof Big]"
+        ) == [True, 64, 60, True]
+        for script, error in [
+            ("ArrayBuffer(1)", "TypeError: Constructor ArrayBuffer requires 'new'"),
+            (
+                "ArrayBuffer.prototype.resize.call({}, 1)",
+                "TypeError: Method ArrayBuffer.prototype.resize called on incompatible receiver #<Object>",
+            ),
+            ("new ArrayBuffer(-1)", "RangeError: Invalid array buffer length"),
+            ("new ArrayBuffer(8, { maxByteLength: 4 })", "RangeError: Invalid array buffer max length"),
+            (
+                "new ArrayBuffer(0, { maxByteLength: 4 }).resize(8)",
+                "RangeError: ArrayBuffer.prototype.resize: Invalid length parameter",
+            ),
+            ("new ArrayBuffer(0, { maxByteLength: 4 }).resize(1n)", "TypeError: Cannot convert a BigInt"),
+            (
+                "new ArrayBuffer.prototype.resize()",
+                "TypeError: ArrayBuffer.prototype.resize is not a constructor",
+            ),
+        ]:
+            with pytest.raises(V8JSError, match=re.escape(error)):
+                ctx.eval(script)
+
+
+def test_resizable_buffers_a_snapshot_holds_are_counted_when_they_change() -> None:
+    """A snapshot's resizable buffers, and the ones made by a constructor it kept, were
+    never seen by the guard: they are taken in at their first resize or transfer."""
+    snapshot = platform.create_snapshot(
+        ["globalThis.kept = new ArrayBuffer(0, { maxByteLength: 2 ** 31 });globalThis.Kept = ArrayBuffer;"]
+    )
+    with platform.create_vm(snapshot=snapshot, max_heap_size=64 * MIB) as vm, vm.create_context() as ctx:
+        assert ctx.eval("kept.resize(2 ** 25); kept.byteLength") == 32 * MIB
+        with pytest.raises(V8JSError, match=r"RangeError: Array buffer allocation failed \(resize\)"):
+            ctx.eval("kept.resize(2 ** 27)")
+        hoard = """() => {
+          const held = [kept];
+          try {
+            for (let i = 0; i < 8; i++) {
+              const b = new Kept(0, { maxByteLength: 2 ** 24 });
+              b.resize(2 ** 24);
+              held.push(b);
+            }
+          } catch (e) {
+            if (!(e instanceof RangeError)) throw e;
+          }
+          globalThis.held = held;
+          return held.reduce((n, b) => n + b.byteLength, 0);
+        }"""
+        assert ctx.call(hoard) <= 64 * MIB
+        assert ctx.eval("kept.transfer(2 ** 20).byteLength") == MIB
 
 
 def test_without_a_heap_limit_array_buffers_are_not_capped(vm: VM) -> None:

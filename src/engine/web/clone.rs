@@ -283,7 +283,107 @@ pub(super) fn structured_clone<'s>(
     if deserializer.read_header(context) != Some(true) {
         return;
     }
-    if let Some(value) = deserializer.read_value(context) {
-        rv.set(value);
+    let Some(value) = deserializer.read_value(context) else {
+        return;
+    };
+    let capped = crate::engine::vm::VmShared::of(scope).is_some_and(|s| s.wasm_budget.is_some());
+    // V8's tag for a resizable buffer is `~`: data without that byte holds none.
+    if capped && data.contains(&b'~') {
+        let copies = resizable_in(scope, value);
+        if !copies.is_empty() {
+            // Their memory goes now, not at some later collection.
+            for copy in copies {
+                copy.detach(None);
+            }
+            return errors_for_resizable(scope, args.get(1));
+        }
     }
+    rv.set(value);
+}
+
+/// Throws the `DataCloneError` for a clone that holds a resizable `ArrayBuffer` in a
+/// VM with `max_heap_size`: V8 maps its copy outside the budget, where it could grow
+/// unseen (`wasm_guard.js` counts what the ones scripts make hold).
+fn errors_for_resizable(scope: &mut v8::PinScope<'_, '_>, factory: v8::Local<'_, v8::Value>) {
+    let text = "a resizable ArrayBuffer cannot be cloned in a VM with max_heap_size (its copy \
+                would be memory outside the VM's limits)";
+    let Some(message) = v8::String::new(scope, text) else {
+        return;
+    };
+    let error = v8::Local::<v8::Function>::try_from(factory)
+        .ok()
+        .and_then(|factory| {
+            let receiver = v8::undefined(scope).into();
+            factory.call(scope, receiver, &[message.into()])
+        })
+        .unwrap_or_else(|| v8::Exception::error(scope, message));
+    scope.throw_exception(error);
+}
+
+/// The resizable `ArrayBuffer`s the clone `value` holds anywhere: in properties
+/// (non-enumerable ones too, as an error's `cause`), array items, `Map` and `Set`
+/// entries, or under a view. A clone's objects are V8's fresh copies, whose properties
+/// are data properties, so reading them runs no script.
+fn resizable_in<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: v8::Local<'s, v8::Value>,
+) -> Vec<v8::Local<'s, v8::ArrayBuffer>> {
+    let mut found = Vec::new();
+    let own = || {
+        v8::GetPropertyNamesArgsBuilder::new()
+            .mode(v8::KeyCollectionMode::OwnOnly)
+            .property_filter(v8::PropertyFilter::ALL_PROPERTIES)
+            .key_conversion(v8::KeyConversionMode::KeepNumbers)
+            .build()
+    };
+    let mut seen: HashMap<i32, Vec<v8::Local<'s, v8::Object>>> = HashMap::new();
+    let mut waiting = vec![value];
+    while let Some(value) = waiting.pop() {
+        let Ok(object) = v8::Local::<v8::Object>::try_from(value) else {
+            continue;
+        };
+        let same = seen.entry(object.get_identity_hash().get()).or_default();
+        if same.iter().any(|known| known.strict_equals(object.into())) {
+            continue;
+        }
+        same.push(object);
+        if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(value) {
+            if buffer.get_backing_store().is_resizable_by_user_javascript() {
+                found.push(buffer);
+            }
+            continue;
+        }
+        if let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(value) {
+            if let Some(buffer) = view.buffer(scope) {
+                waiting.push(buffer.into());
+            }
+            continue;
+        }
+        let entries = if let Ok(map) = v8::Local::<v8::Map>::try_from(value) {
+            Some(map.as_array(scope))
+        } else if let Ok(set) = v8::Local::<v8::Set>::try_from(value) {
+            Some(set.as_array(scope))
+        } else {
+            None
+        };
+        if let Some(entries) = entries {
+            for i in 0..entries.length() {
+                if let Some(entry) = entries.get_index(scope, i) {
+                    waiting.push(entry);
+                }
+            }
+        }
+        let Some(keys) = object.get_own_property_names(scope, own()) else {
+            continue;
+        };
+        for i in 0..keys.length() {
+            let item = keys
+                .get_index(scope, i)
+                .and_then(|key| object.get(scope, key));
+            if let Some(item) = item {
+                waiting.push(item);
+            }
+        }
+    }
+    found
 }
