@@ -125,6 +125,8 @@
   const bufferGroups = new WeakMapCtor(); // buffer -> its group
   const wasmBuffers = new WeakSetCtor(); // the buffers of WebAssembly memories
   let made = 0;
+  let pruneAt = 1024;
+  const setSize = getOwnPropertyDescriptor(Set.prototype, 'size').get;
 
   const pagesOf = (bytes) => floor((bytes + SYSTEM_PAGE - 1) / SYSTEM_PAGE) * SYSTEM_PAGE;
 
@@ -151,11 +153,24 @@
     let group = apply(weakMapGet, bufferGroups, [buffer]);
     if (group === undefined) {
       group = newGroup();
-      hold(group, buffer);
-      apply(weakMapSet, bufferGroups, [buffer, group]);
-      apply(setAdd, groups, [group]);
+      joins(group, buffer);
     }
     return group;
+  }
+
+  // `buffer`, just made, is held by `group`, which counts from now on.
+  function joins(group, buffer) {
+    hold(group, buffer);
+    apply(setAdd, groups, [group]);
+    apply(weakMapSet, bufferGroups, [buffer, group]);
+    // Groups whose buffers are gone go now and then, not only when room runs out:
+    // after as many buffers again as there are groups (at least 1024), so the walk
+    // costs each buffer made a constant share.
+    if (++made >= pruneAt) {
+      prune();
+      made = 0;
+      pruneAt = max(1024, apply(setSize, groups, []));
+    }
   }
 
   // Makes `group` hold `bytes` instead of what it holds, by calling `change` (which
@@ -223,11 +238,7 @@
       const what = `Array buffer allocation failed (new ${name})`;
       const buffer = rebudget(group, pagesOf(byteLength), what, kind,
         () => construct(Native, [byteLength, given], newTarget));
-      hold(group, buffer);
-      apply(setAdd, groups, [group]);
-      apply(weakMapSet, bufferGroups, [buffer, group]);
-      // Groups whose buffers are gone go now and then, not only when room runs out.
-      if (++made % 1024 === 0) prune();
+      joins(group, buffer);
       return buffer;
     };
   }
@@ -276,9 +287,7 @@
       if (bytes > 0) {
         const group = newGroup();
         group.bytes = bytes;
-        hold(group, result);
-        apply(setAdd, groups, [group]);
-        apply(weakMapSet, bufferGroups, [result, group]);
+        joins(group, result);
       }
       return result;
     };
