@@ -139,10 +139,11 @@
   }
   const valid = (n) => n >= 0 && n <= MAX_SAFE_INTEGER;
 
+  // A buffer's group: one buffer, so no set of what it holds (a WeakSet each would
+  // cost more heap than the group itself).
   function newGroup() {
     const group = objectCreate(null);
     group.refs = list();
-    group.seen = new WeakSetCtor();
     group.bytes = 0;
     return group;
   }
@@ -160,7 +161,7 @@
 
   // `buffer`, just made, is held by `group`, which counts from now on.
   function joins(group, buffer) {
-    hold(group, buffer);
+    apply(arrayPush, group.refs, [new WeakRefCtor(buffer)]);
     apply(setAdd, groups, [group]);
     apply(weakMapSet, bufferGroups, [buffer, group]);
     // Groups whose buffers are gone go now and then, not only when room runs out:
