@@ -329,9 +329,34 @@ fn resizable_buffers_stay_within_max_heap_size_whatever_scripts_try() {
     attacks_stay_within_the_budget(include_str!("fixtures/resizable_attacks.js"), 16 << 20);
 }
 
+/// The same attacks, defined by a snapshot's script: what that script keeps of the
+/// built-ins (before any VM's guard) gets no further than what a VM's scripts keep.
+#[test]
+fn resizable_buffers_stay_within_max_heap_size_with_built_ins_a_snapshot_kept() {
+    platform();
+    let fixture = include_str!("fixtures/resizable_attacks.js").as_bytes();
+    let snapshot = v8rs::engine::snapshot::create(&[(b"attacks.js", fixture)]).unwrap();
+    let snapshot = Arc::new(v8rs::engine::snapshot::Snapshot::open(&snapshot).unwrap());
+    attacks_stay_within_the_budget_from(
+        include_str!("fixtures/resizable_attacks.js"),
+        16 << 20,
+        Some(&snapshot),
+    );
+}
+
 /// Runs each of `fixture`'s `attacks` in a context of its own 64 MiB VM: what it holds at
 /// the end is within the VM's budget, and at least `least` bytes (it got something).
 fn attacks_stay_within_the_budget(fixture: &str, least: u64) {
+    attacks_stay_within_the_budget_from(fixture, least, None);
+}
+
+/// [`attacks_stay_within_the_budget`], in VMs made from `snapshot` (whose script defined
+/// the attacks) when there is one.
+fn attacks_stay_within_the_budget_from(
+    fixture: &str,
+    least: u64,
+    snapshot: Option<&Arc<v8rs::engine::snapshot::Snapshot>>,
+) {
     platform();
     const BUDGET: u64 = 64 << 20;
     let names = {
@@ -340,13 +365,18 @@ fn attacks_stay_within_the_budget(fixture: &str, least: u64) {
         run(&ctx, "Object.keys(attacks).join()").unwrap()
     };
     for name in names.split(',') {
-        let vm = Vm::with_options(VmOptions {
+        let options = VmOptions {
             initial_heap_size: 0,
             max_heap_size: BUDGET as usize,
-        })
-        .unwrap();
+        };
+        let vm = match snapshot {
+            Some(snapshot) => Vm::from_snapshot(options, snapshot).unwrap(),
+            None => Vm::with_options(options).unwrap(),
+        };
         let ctx = Context::new(&vm).unwrap();
-        run(&ctx, fixture).unwrap();
+        if snapshot.is_none() {
+            run(&ctx, fixture).unwrap();
+        }
         let start = format!(
             "Promise.resolve().then(() => attacks.{name}()).then(\
              (v) => {{ globalThis.result = String(v) }}, \

@@ -44,6 +44,8 @@ pub fn create_warm(
             let data = {
                 let scope = &mut v8::ContextScope::new(scope, context);
                 web::install(scope, WebFeatures::ALL)?;
+                // Before the scripts: what they keep of the built-ins is the guard's.
+                crate::engine::wasm::install_in_snapshot(scope)?;
                 let check = snapshot_builtins::prepare(scope, in_a_vm, &in_a_creator)?;
                 run_scripts(scope, scripts)?;
                 check_global_extensible(scope)?;

@@ -11,11 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::engine::error::Error;
 use crate::engine::platform;
 
-/// Revision 4: the header says the heap the snapshot fills, and the checksum covers the
+/// Revision 5: the default context holds the memory guard's stand-ins (`wasm.rs`), whose
+/// natives older builds do not have. Revision 4: the header says the heap the snapshot fills, and the checksum covers the
 /// header's fields too. Revision 3: functions refer to v8rs's natives (the default
 /// context has the web APIs); revision 2 blobs had no natives, revision 1 blobs could not
 /// live beside other VMs. Older revisions are refused.
-const MAGIC: &[u8; 14] = b"v8rs-snapshot4";
+const MAGIC: &[u8; 14] = b"v8rs-snapshot5";
 
 /// Held for writing while a snapshot is made, for reading while a VM is created: one
 /// creator at a time, and no isolate appears while it works.

@@ -38,7 +38,9 @@ fn natives() -> impl Iterator<Item = (&'static str, v8::FunctionCallback)> {
     let web = web::WEB_NATIVES.iter().copied();
     let timers = crate::engine::event_loop::TIMER_NATIVES.iter().copied();
     let node = crate::engine::node::NODE_NATIVES.iter().copied();
-    web.chain(timers).chain(node)
+    let guard = crate::engine::wasm::GUARD_NATIVES.iter().copied();
+    let forward = std::iter::once(("forward", *crate::engine::wasm::FORWARD));
+    web.chain(timers).chain(node).chain(guard).chain(forward)
 }
 
 /// The list of [`external_references`].

@@ -22,6 +22,12 @@
 //! So the memories of a VM can never hold more than `max_heap_size` together, however
 //! they grow. A torn-down context's reservations go back to the budget after the next
 //! collection (when its memories are gone too).
+//!
+//! **Snapshots.** A snapshot's scripts run after the guard ([`install_in_snapshot`]),
+//! switched off, so the built-ins they keep are its stand-ins; each context a VM with a
+//! budget makes from the snapshot switches that guard on ([`install`]), which then also
+//! takes in `WebAssembly` and `SharedArrayBuffer` (V8 adds them to each such context,
+//! not to the one the scripts ran in).
 
 use std::sync::atomic::Ordering;
 
@@ -29,54 +35,118 @@ use crate::engine::error::{Code, Error};
 use crate::engine::natives::{self, native};
 use crate::engine::vm::VmShared;
 
-/// The guard's JavaScript (run once per context of a VM with a budget).
+/// The guard's JavaScript (run once per context of a VM with a budget, and in every
+/// snapshot's context before its scripts).
 const GUARD: &str = include_str!("wasm_guard.js");
 
 /// Bytes in a WebAssembly page.
 const PAGE: u64 = 65536;
 
-/// Installs the guard in the current context, when its VM has a budget (it
-/// does nothing in a context without `WebAssembly`).
+/// The guard's natives (its `native` object), made once: a snapshot's guard refers to
+/// each callback by its place in [`crate::engine::startup`]'s list, so each must be one
+/// function.
+pub(crate) static GUARD_NATIVES: std::sync::LazyLock<[(&str, v8::FunctionCallback); 6]> =
+    std::sync::LazyLock::new(|| {
+        [
+            ("reserve", native!(reserve)),
+            ("release", native!(release)),
+            ("available", native!(available)),
+            ("collect", native!(collect)),
+            ("clamp", native!(clamp)),
+            ("wrap", native!(wrap)),
+        ]
+    });
+
+/// The callback of every function [`wrap`] makes (in snapshots too: see
+/// [`GUARD_NATIVES`]).
+pub(crate) static FORWARD: std::sync::LazyLock<v8::FunctionCallback> =
+    std::sync::LazyLock::new(|| native!(forward));
+
+/// The private key under which a snapshot's global keeps its guard's `activate`.
+const ACTIVATE_KEY: &str = "v8rs.wasm.activate";
+
+/// Puts the current context under its VM's budget, when it has one (nothing otherwise,
+/// and nothing in a context without `WebAssembly`): the guard a snapshot's context
+/// holds is switched on; any other context gets one now, before any script runs.
 pub(crate) fn install(scope: &mut v8::PinScope<'_, '_>) -> Result<(), Error> {
     let Some(budget) = VmShared::of(scope).and_then(|s| s.wasm_budget.as_ref()) else {
         return Ok(());
     };
     let budget = budget.limit();
     v8::tc_scope!(let tc, scope);
-    if run_guard(tc, budget).is_none() {
-        let detail = match tc.exception() {
-            Some(exception) => exception.to_rust_string_lossy(tc),
-            None => "it was stopped".into(),
-        };
-        return Err(Error::new(
-            Code::Unknown,
-            format!("cannot install the WebAssembly memory limits: {detail}"),
+    let activated = kept_activate(tc)
+        .or_else(|| run_guard(tc))
+        .and_then(|activate| {
+            let budget = v8::Number::new(tc, budget as f64);
+            let receiver = v8::undefined(tc).into();
+            activate.call(tc, receiver, &[budget.into()])
+        });
+    if activated.is_none() {
+        return Err(guard_failed(
+            tc,
+            "cannot install the WebAssembly memory limits",
         ));
     }
     Ok(())
 }
 
-fn run_guard(scope: &mut v8::PinScope<'_, '_>, budget: usize) -> Option<()> {
-    let natives: [(&str, v8::FunctionCallback); 6] = [
-        ("reserve", native!(reserve)),
-        ("release", native!(release)),
-        ("available", native!(available)),
-        ("collect", native!(collect)),
-        ("clamp", native!(clamp)),
-        ("wrap", native!(wrap)),
-    ];
+/// Installs the guard, switched off, in the context of a snapshot being made, before its
+/// scripts run: whatever of the built-ins they keep is then the guard's stand-ins, which
+/// a VM with a budget switches on ([`install`]); elsewhere they do what the built-ins do.
+pub(crate) fn install_in_snapshot(scope: &mut v8::PinScope<'_, '_>) -> Result<(), Error> {
+    v8::tc_scope!(let tc, scope);
+    let kept = run_guard(tc).and_then(|activate| {
+        let key = activate_key(tc)?;
+        let global = tc.get_current_context().global(tc);
+        global.set_private(tc, key, activate.into())
+    });
+    if kept != Some(true) {
+        return Err(guard_failed(
+            tc,
+            "a snapshot could not install its memory limits",
+        ));
+    }
+    Ok(())
+}
+
+/// The error for a guard that could not be installed: `what`, and why.
+fn guard_failed(tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>, what: &str) -> Error {
+    let detail = match tc.exception() {
+        Some(exception) => exception.to_rust_string_lossy(tc),
+        None => "it was stopped".into(),
+    };
+    Error::new(Code::Unknown, format!("{what}: {detail}"))
+}
+
+fn activate_key<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Private>> {
+    let name = v8::String::new(scope, ACTIVATE_KEY)?;
+    Some(v8::Private::for_api(scope, Some(name)))
+}
+
+/// The `activate` of the guard the current context's snapshot holds, taken off its
+/// global (`None` for a context without one).
+fn kept_activate<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
+    let key = activate_key(scope)?;
+    let global = scope.get_current_context().global(scope);
+    let kept = global.get_private(scope, key)?;
+    let activate = v8::Local::<v8::Function>::try_from(kept).ok()?;
+    global.delete_private(scope, key)?;
+    Some(activate)
+}
+
+/// Runs the guard's script in the current context: its `activate(budgetBytes)`.
+fn run_guard<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
     let object = v8::Object::new(scope);
-    for (name, callback) in natives {
+    for &(name, callback) in GUARD_NATIVES.iter() {
         let function = natives::function(scope, name, callback, None)?;
         let key = v8::String::new(scope, name)?;
         object.set(scope, key.into(), function.into())?;
     }
     let install = natives::run_internal(scope, GUARD, "v8rs:wasm_guard.js")?;
     let install = v8::Local::<v8::Function>::try_from(install).ok()?;
-    let budget = v8::Number::new(scope, budget as f64);
     let receiver = v8::undefined(scope).into();
-    install.call(scope, receiver, &[object.into(), budget.into()])?;
-    Some(())
+    let activate = install.call(scope, receiver, &[object.into()])?;
+    v8::Local::<v8::Function>::try_from(activate).ok()
 }
 
 /// A non-negative whole number of bytes from `value`.
@@ -166,6 +236,33 @@ fn collect<'s>(
     }
 }
 
+/// The private key of the current context's list of what [`wrap`]ped functions call.
+const STAND_INS_KEY: &str = "v8rs.wasm.standIns";
+
+/// The current context's list of what [`wrap`]ped functions call (made when `make`).
+///
+/// A wrapped function finds its `impl` here by its number, not in data of its own: V8
+/// keeps a native function's data with its template, outside the context, so a snapshot
+/// would give that data (and the guard's state it closes over) a second copy, apart from
+/// the context's own.
+fn stand_ins<'s>(scope: &mut v8::PinScope<'s, '_>, make: bool) -> Option<v8::Local<'s, v8::Array>> {
+    let name = v8::String::new(scope, STAND_INS_KEY)?;
+    let key = v8::Private::for_api(scope, Some(name));
+    let global = scope.get_current_context().global(scope);
+    let found = global.get_private(scope, key)?;
+    if let Ok(list) = v8::Local::<v8::Array>::try_from(found) {
+        return Some(list);
+    }
+    if !make {
+        return None;
+    }
+    let list = v8::Array::new(scope, 0);
+    let null = v8::null(scope).into();
+    list.set_prototype(scope, null)?;
+    global.set_private(scope, key, list.into())?;
+    Some(list)
+}
+
 /// `wrap(impl, name, length, constructs)`: a native function named `name` that calls
 /// `impl` with its receiver as `this` and `new.target` before its arguments, and gives
 /// back what `impl` returns (so a stand-in reads as native code, as what it stands for
@@ -187,8 +284,17 @@ fn wrap<'s>(
     } else {
         v8::ConstructorBehavior::Throw
     };
-    let built = v8::Function::builder_raw(native!(forward))
-        .data(implementation.into())
+    let Some(list) = stand_ins(scope, true) else {
+        return;
+    };
+    let index = list.length();
+    let at = v8::Integer::new_from_unsigned(scope, index);
+    // (The list has no prototype: no setter a script defined runs.)
+    if list.set_index(scope, index, implementation.into()) != Some(true) {
+        return;
+    }
+    let built = v8::Function::builder_raw(*FORWARD)
+        .data(at.into())
         .length(length)
         .constructor_behavior(behavior)
         .build(scope);
@@ -198,15 +304,21 @@ fn wrap<'s>(
     }
 }
 
-/// The body of a [`wrap`]ped function: its `impl` (the data) called with `new.target`
-/// and then the arguments.
+/// The body of a [`wrap`]ped function: its `impl` (found by the number that is its
+/// data) called with `new.target` and then the arguments.
 fn forward<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: v8::FunctionCallbackArguments<'s>,
     mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-    let Ok(implementation) = v8::Local::<v8::Function>::try_from(args.data()) else {
+    let Some(index) = args.data().uint32_value(scope) else {
         return;
+    };
+    let Some(implementation) = stand_ins(scope, false)
+        .and_then(|list| list.get_index(scope, index))
+        .and_then(|found| v8::Local::<v8::Function>::try_from(found).ok())
+    else {
+        return natives::throw_error(scope, "this function's context was torn down");
     };
     let mut argv = Vec::with_capacity(args.length() as usize + 1);
     argv.push(args.new_target());

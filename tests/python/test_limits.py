@@ -612,8 +612,8 @@ def test_resizable_buffer_stand_ins_read_as_the_built_ins(small_vm: VM) -> None:
 
 
 def test_resizable_buffers_a_snapshot_holds_are_counted_when_they_change() -> None:
-    """A snapshot's resizable buffers, and the ones made by a constructor it kept, were
-    never seen by the guard: they are taken in at their first resize or transfer."""
+    """A snapshot's resizable buffers were made with the guard switched off: they are
+    taken in at their first resize or transfer."""
     snapshot = platform.create_snapshot(
         ["globalThis.kept = new ArrayBuffer(0, { maxByteLength: 2 ** 31 });globalThis.Kept = ArrayBuffer;"]
     )
@@ -637,6 +637,102 @@ def test_resizable_buffers_a_snapshot_holds_are_counted_when_they_change() -> No
         }"""
         assert ctx.call(hoard) <= 64 * MIB
         assert ctx.eval("kept.transfer(2 ** 20).byteLength") == MIB
+
+
+KEEPS_BUILT_INS = """
+globalThis.kept = {
+  ArrayBuffer, resize: ArrayBuffer.prototype.resize, transfer: ArrayBuffer.prototype.transfer,
+  apply: Reflect.apply, construct: Reflect.construct,
+};
+globalThis.hoard = (make) => {
+  const held = [];
+  try {
+    for (let i = 0; i < 8; i++) held.push(make(i));
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+  }
+  globalThis.held = held;
+  return held.length;
+};
+"""
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_built_ins_a_snapshot_kept_stay_within_the_cap(warm: bool) -> None:
+    """A snapshot's scripts run with the guard's stand-ins (switched off) in place of the
+    built-ins, so what they keep — as libraries that cache built-ins do — is switched on
+    in a VM with max_heap_size; WebAssembly and SharedArrayBuffer, which V8 adds to each
+    context made from a snapshot, are guarded there too."""
+    warmup = ["hoard(() => new kept.ArrayBuffer(8, { maxByteLength: 16 }))"] if warm else []
+    snapshot = platform.create_snapshot([KEEPS_BUILT_INS], warmup=warmup)
+    piece = 16 * MIB
+    with platform.create_vm(snapshot=snapshot, max_heap_size=64 * MIB) as vm, vm.create_context() as ctx:
+        kept_resize = f"""() => hoard(() => {{
+          const b = new kept.ArrayBuffer(0, {{ maxByteLength: {piece} }});
+          kept.apply(kept.resize, b, [{piece}]);
+          return kept.apply(kept.transfer, b, []);
+        }})"""
+        assert ctx.call(kept_resize) == 4
+        ctx.eval("held = []")
+        options = f"{{ maxByteLength: {piece} }}"
+        kept_construct = f"() => hoard(() => kept.construct(kept.ArrayBuffer, [{piece}, {options}], Object))"
+        assert ctx.call(kept_construct) == 4
+        ctx.eval("held = []")
+        shared = f"""() => hoard(() => {{
+          const s = new SharedArrayBuffer(0, {{ maxByteLength: {piece} }});
+          s.grow({piece});
+          return s;
+        }})"""
+        assert ctx.call(shared) == 4
+        ctx.eval("held = []")
+        memories = (
+            "() => hoard(() => {"
+            " const m = new WebAssembly.Memory({ initial: 1, maximum: 256 }); m.grow(255); return m; })"
+        )
+        assert ctx.call(memories) == 4
+        assert ctx.eval("[String(SharedArrayBuffer), kept.resize === ArrayBuffer.prototype.resize]") == [
+            "function SharedArrayBuffer() { [native code] }",
+            True,
+        ]
+    # Without a cap, what the scripts kept does what the built-ins do.
+    with platform.create_vm(snapshot=snapshot) as vm, vm.create_context() as ctx:
+        assert ctx.call(kept_resize) == 8
+        assert ctx.eval("held.reduce((n, b) => n + b.byteLength, 0)") == 8 * piece
+        assert ctx.eval(
+            "[String(kept.ArrayBuffer), kept.ArrayBuffer === ArrayBuffer, kept.resize.name,"
+            " kept.resize.length, String(WebAssembly.Memory)]"
+        ) == [
+            "function ArrayBuffer() { [native code] }",
+            True,
+            "resize",
+            1,
+            "function Memory() { [native code] }",
+        ]
+        invalid = "RangeError: ArrayBuffer.prototype.resize: Invalid length"
+        with pytest.raises(V8JSError, match=re.escape(invalid)):
+            ctx.eval("kept.resize.call(new ArrayBuffer(0, { maxByteLength: 4 }), 8)")
+
+
+def test_a_snapshot_s_own_shared_array_buffer_leaves_v8_s_guarded() -> None:
+    """V8 leaves a snapshot's own `SharedArrayBuffer` (a polyfill's) where it would add its
+    own; V8's is still what shared memories are made of, and is guarded in a capped VM."""
+    polyfill = "globalThis.SharedArrayBuffer = function polyfill() {};"
+    snapshot = platform.create_snapshot([KEEPS_BUILT_INS + polyfill])
+    piece = 16 * MIB
+    with platform.create_vm(snapshot=snapshot, max_heap_size=64 * MIB) as vm, vm.create_context() as ctx:
+        shared = "new WebAssembly.Memory({ initial: 0, maximum: 0, shared: true })"
+        real = f"Object.getPrototypeOf({shared}.buffer)"
+        assert ctx.eval(f"[SharedArrayBuffer.name, String({real}.constructor), String({real}.grow)]") == [
+            "polyfill",
+            "function SharedArrayBuffer() { [native code] }",
+            "function grow() { [native code] }",
+        ]
+        grows = f"""() => hoard(() => {{
+          const s = new ({real}.constructor)(0, {{ maxByteLength: {piece} }});
+          {real}.grow.call(s, {piece});
+          return s;
+        }})"""
+        assert ctx.call(grows) == 4
 
 
 def test_without_a_heap_limit_array_buffers_are_not_capped(vm: VM) -> None:
